@@ -1,0 +1,69 @@
+//! The model file: JSON with the centers, their shape, inertia, iterations, the settings that
+//! produced them and the program version (DESIGN.md section 3).
+
+use crate::fail::{bad_input, CliResult};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// A saved K-Means model.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelFile {
+    /// Always "kmrbf-model".
+    pub format: String,
+    /// kmrbf version that wrote it.
+    pub version: String,
+    /// Number of centers.
+    pub k: usize,
+    /// Columns.
+    pub d: usize,
+    /// Precision the model was fitted in ("f32" / "f64").
+    pub dtype: String,
+    /// `k` rows of `d` values.
+    pub centers: Vec<Vec<f64>>,
+    /// `sum_i w_i min_k ||x_i - c_k||^2` on the training data.
+    pub inertia: f64,
+    /// Iterations of the kept restart.
+    pub n_iter: usize,
+    /// What produced it.
+    pub settings: serde_json::Value,
+}
+
+impl ModelFile {
+    /// Reads and checks a model file.
+    pub fn load(path: &Path) -> CliResult<Self> {
+        let p = path.display();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| bad_input(format!("{p}: cannot read: {e}")))?;
+        let m: ModelFile = serde_json::from_str(&text)
+            .map_err(|e| bad_input(format!("{p}: not a kmrbf model file: {e}")))?;
+        if m.k == 0 || m.centers.len() != m.k || m.centers.iter().any(|r| r.len() != m.d) {
+            return Err(bad_input(format!(
+                "{p}: centers do not have the shape k x d = {} x {}",
+                m.k, m.d
+            )));
+        }
+        if m.centers.iter().flatten().any(|v| !v.is_finite()) {
+            return Err(bad_input(format!("{p}: centers hold a non-finite value")));
+        }
+        Ok(m)
+    }
+
+    /// Centers as one row-major f64 vector.
+    pub fn flat_centers(&self) -> Vec<f64> {
+        self.centers.iter().flatten().copied().collect()
+    }
+
+    /// Serialized JSON.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut s = serde_json::to_vec_pretty(self).expect("model serializes");
+        s.push(b'\n');
+        s
+    }
+}
+
+/// Rows of a row-major `k x d` matrix as nested vectors.
+pub fn rows_of<T: Copy + Into<f64>>(flat: &[T], d: usize) -> Vec<Vec<f64>> {
+    flat.chunks(d.max(1))
+        .map(|r| r.iter().map(|&v| v.into()).collect())
+        .collect()
+}

@@ -1,0 +1,80 @@
+//! Borrowed, validated data: the boundary between user input and the kernels.
+
+use crate::error::{Error, Result};
+use crate::real::Real;
+
+/// A row-major `n x d` matrix view.
+#[derive(Clone, Copy, Debug)]
+pub struct MatView<'a, T> {
+    /// `n * d` values, row-major.
+    pub data: &'a [T],
+    /// Rows.
+    pub n: usize,
+    /// Columns.
+    pub d: usize,
+}
+
+impl<'a, T: Real> MatView<'a, T> {
+    /// Wraps `data` as `n x d`; errors when the length does not match.
+    pub fn new(data: &'a [T], n: usize, d: usize) -> Result<Self> {
+        if data.len() != n * d {
+            return Err(Error::BadLength {
+                what: "data",
+                rows: n,
+                cols: d,
+                expected: n * d,
+                got: data.len(),
+            });
+        }
+        Ok(Self { data, n, d })
+    }
+
+    /// Row `i`.
+    pub fn row(&self, i: usize) -> &'a [T] {
+        &self.data[i * self.d..(i + 1) * self.d]
+    }
+
+    /// Checks: at least one row and one column, every value finite. `what` names the input.
+    pub fn validate(&self, what: &'static str) -> Result<()> {
+        if self.n == 0 {
+            return Err(Error::EmptyData);
+        }
+        if self.d == 0 {
+            return Err(Error::NoColumns { n: self.n });
+        }
+        check_finite(what, self.data, self.d)
+    }
+}
+
+/// Errors at the first non-finite value of the `? x d` row-major `data`.
+pub fn check_finite<T: Real>(what: &'static str, data: &[T], d: usize) -> Result<()> {
+    if let Some(pos) = data.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFinite {
+            what,
+            row: pos / d.max(1),
+            col: pos % d.max(1),
+            value: data[pos].to_f64(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks sample weights: one per row, finite, `>= 0`, not all zero.
+pub fn check_weights<T: Real>(w: &[T], n: usize) -> Result<()> {
+    if w.len() != n {
+        return Err(Error::WeightCount {
+            expected: n,
+            got: w.len(),
+        });
+    }
+    if let Some(row) = w.iter().position(|v| !(v.is_finite() && *v >= T::ZERO)) {
+        return Err(Error::BadWeight {
+            row,
+            value: w[row].to_f64(),
+        });
+    }
+    if w.iter().all(|v| *v == T::ZERO) {
+        return Err(Error::ZeroTotalWeight);
+    }
+    Ok(())
+}

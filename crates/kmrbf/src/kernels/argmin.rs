@@ -1,0 +1,55 @@
+//! The hard row epilogue: nearest center of each row of a distance tile.
+
+use super::dispatch::simd_dispatch;
+use crate::real::Real;
+
+const LANES: usize = 16;
+
+simd_dispatch! {
+    /// For each row `i` of the `b x k` tile `cross` (`-2 <x_i, c_j>`):
+    /// `labels[i] = argmin_j (cn[j] + cross[i*k + j])`, the lowest `j` on ties, and
+    /// `best[i]` = that minimum, so that the squared distance is `xn[i] + best[i]`.
+    pub fn argmin_rows<T: Real>(cross: &[T], k: usize, cn: &[T], labels: &mut [u32], best: &mut [T]) => argmin_rows_body
+}
+
+#[inline(always)]
+fn argmin_rows_body<T: Real>(cross: &[T], k: usize, cn: &[T], labels: &mut [u32], best: &mut [T]) {
+    let full = k / LANES * LANES;
+    for ((row, lab), bst) in cross
+        .chunks_exact(k)
+        .zip(labels.iter_mut())
+        .zip(best.iter_mut())
+    {
+        let mut mv = [T::INFINITY; LANES];
+        let mut mi: [u32; LANES] = std::array::from_fn(|l| l as u32);
+        let mut base = 0;
+        while base < full {
+            let r = &row[base..base + LANES];
+            let c = &cn[base..base + LANES];
+            for l in 0..LANES {
+                let v = r[l] + c[l];
+                let lt = v < mv[l];
+                mv[l] = if lt { v } else { mv[l] };
+                mi[l] = if lt { (base + l) as u32 } else { mi[l] };
+            }
+            base += LANES;
+        }
+        for j in full..k {
+            let l = j - full;
+            let v = row[j] + cn[j];
+            if v < mv[l] {
+                mv[l] = v;
+                mi[l] = j as u32;
+            }
+        }
+        let (mut bv, mut bi) = (mv[0], mi[0]);
+        for l in 1..LANES {
+            if mv[l] < bv || (mv[l] == bv && mi[l] < bi) {
+                bv = mv[l];
+                bi = mi[l];
+            }
+        }
+        *lab = bi;
+        *bst = bv;
+    }
+}

@@ -1,0 +1,49 @@
+//! Run-time CPU feature dispatch for the epilogues.
+//!
+//! The epilogues are written as plain loops over lanes; compiled for the baseline x86-64 they
+//! get SSE2 only. [`with_simd!`] compiles the same body a second time with AVX-512 (x86-64-v4)
+//! enabled and picks it when the CPU has it, so one binary runs everywhere and is fast here.
+
+/// True when the AVX-512 path can run on this CPU (cached by std).
+#[inline]
+pub fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("avx512dq")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Defines `$name` that runs `$body` (an `#[inline(always)]` function) compiled for AVX-512
+/// when available and for the baseline otherwise. The two builds give the same results on the
+/// same machine: feature detection does not change between calls.
+macro_rules! simd_dispatch {
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident<$($g:ident : $bound:path),*>($($arg:ident : $ty:ty),* $(,)?) $(-> $ret:ty)? => $body:path
+    ) => {
+        $(#[$meta])*
+        $vis fn $name<$($g: $bound),*>($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,bmi1,bmi2,lzcnt,popcnt")]
+                unsafe fn fast<$($g: $bound),*>($($arg: $ty),*) $(-> $ret)? {
+                    $body($($arg),*)
+                }
+                if $crate::kernels::dispatch::has_avx512() {
+                    // SAFETY: the CPU supports every feature enabled on `fast`.
+                    return unsafe { fast($($arg),*) };
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+pub(crate) use simd_dispatch;

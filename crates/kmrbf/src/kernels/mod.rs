@@ -1,0 +1,15 @@
+//! Pure numerics over slices: no validation, no RNG, no I/O.
+//!
+//! Layout everywhere: matrices are row-major slices, `x` is `n x d`, `centers` is `k x d`.
+//! The central piece is [`tiles::fold_tiles`]: a blocked GEMM of a row tile against all
+//! centers (`-2 x . c`, faer, single-threaded inside the tile), handed to a row epilogue while
+//! the tile is in cache, with rayon over fixed-size row chunks whose results come back in
+//! chunk order, so reductions are bitwise identical for any thread count.
+//! Each fast kernel has a naive twin in [`reference`] that the tests compare against.
+
+pub mod argmin;
+pub mod dispatch;
+pub mod distance;
+pub mod reference;
+pub mod tiles;
+pub mod update;

@@ -1,0 +1,146 @@
+//! Naive twins of the fast kernels, written for clarity, in f64. Tests compare against them.
+
+/// `n x k` squared distances from direct differences, in f64.
+pub fn sq_dists(x: &[f64], d: usize, centers: &[f64]) -> Vec<f64> {
+    let n = if d == 0 { 0 } else { x.len() / d };
+    let k = if d == 0 { 0 } else { centers.len() / d };
+    let mut out = vec![0.0; n * k];
+    for i in 0..n {
+        for j in 0..k {
+            let mut s = 0.0;
+            for t in 0..d {
+                let diff = x[i * d + t] - centers[j * d + t];
+                s += diff * diff;
+            }
+            out[i * k + j] = s;
+        }
+    }
+    out
+}
+
+/// Nearest center of each row (lowest index on ties) and the squared distance to it.
+pub fn assign(x: &[f64], d: usize, centers: &[f64]) -> (Vec<u32>, Vec<f64>) {
+    let k = centers.len() / d;
+    let dist = sq_dists(x, d, centers);
+    let n = x.len() / d;
+    let mut labels = vec![0u32; n];
+    let mut best = vec![0.0; n];
+    for i in 0..n {
+        let row = &dist[i * k..(i + 1) * k];
+        let mut b = 0;
+        for j in 1..k {
+            if row[j] < row[b] {
+                b = j;
+            }
+        }
+        labels[i] = b as u32;
+        best[i] = row[b];
+    }
+    (labels, best)
+}
+
+/// The result of [`lloyd`].
+#[derive(Clone, Debug)]
+pub struct LloydResult {
+    /// `k x d` final centers.
+    pub centers: Vec<f64>,
+    /// Final labels (assigned to the final centers).
+    pub labels: Vec<u32>,
+    /// `sum_i w_i ||x_i - c_{label_i}||^2`.
+    pub inertia: f64,
+    /// Iterations run.
+    pub n_iter: usize,
+}
+
+/// Plain Lloyd with scikit-learn's semantics: stop when labels do not change or when
+/// `sum_k ||dc_k||^2 <= tol_abs`; empty clusters take the farthest points (from their old
+/// centers, farthest first, lowest index on ties); a final assignment when not strictly converged.
+pub fn lloyd(
+    x: &[f64],
+    d: usize,
+    w: &[f64],
+    init: &[f64],
+    max_iter: usize,
+    tol_abs: f64,
+) -> LloydResult {
+    let n = x.len() / d;
+    let k = init.len() / d;
+    let mut centers = init.to_vec();
+    let mut labels_old = vec![u32::MAX; n];
+    let mut labels = vec![0u32; n];
+    let mut strict = false;
+    let mut n_iter = 0;
+    for it in 0..max_iter {
+        n_iter = it + 1;
+        let (l, _) = assign(x, d, &centers);
+        labels = l;
+        let mut sums = vec![0.0; k * d];
+        let mut weight = vec![0.0; k];
+        for i in 0..n {
+            let c = labels[i] as usize;
+            weight[c] += w[i];
+            for t in 0..d {
+                sums[c * d + t] += w[i] * x[i * d + t];
+            }
+        }
+        let empty: Vec<usize> = (0..k).filter(|&c| weight[c] == 0.0).collect();
+        if !empty.is_empty() {
+            let mut far: Vec<(f64, usize)> = (0..n)
+                .map(|i| {
+                    let c = labels[i] as usize;
+                    let s: f64 = (0..d)
+                        .map(|t| (x[i * d + t] - centers[c * d + t]).powi(2))
+                        .sum();
+                    (s, i)
+                })
+                .collect();
+            far.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap().then(a.1.cmp(&b.1)));
+            for (e, &(_, i)) in empty.iter().zip(&far) {
+                let old = labels[i] as usize;
+                for t in 0..d {
+                    sums[old * d + t] -= x[i * d + t] * w[i];
+                    sums[e * d + t] = x[i * d + t] * w[i];
+                }
+                weight[*e] = w[i];
+                weight[old] -= w[i];
+            }
+        }
+        let mut shift = 0.0;
+        for c in 0..k {
+            for t in 0..d {
+                let v = if weight[c] > 0.0 {
+                    sums[c * d + t] / weight[c]
+                } else {
+                    centers[c * d + t]
+                };
+                shift += (v - centers[c * d + t]).powi(2);
+                centers[c * d + t] = v;
+            }
+        }
+        if labels == labels_old {
+            strict = true;
+            break;
+        }
+        if shift <= tol_abs {
+            break;
+        }
+        labels_old.clone_from(&labels);
+    }
+    if !strict {
+        labels = assign(x, d, &centers).0;
+    }
+    let inertia = (0..n)
+        .map(|i| {
+            let c = labels[i] as usize;
+            w[i] * (0..d)
+                .map(|t| (x[i * d + t] - centers[c * d + t]).powi(2))
+                .sum::<f64>()
+        })
+        .sum();
+    LloydResult {
+        centers,
+        labels,
+        inertia,
+        n_iter,
+    }
+}

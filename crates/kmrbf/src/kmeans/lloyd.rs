@@ -1,0 +1,111 @@
+//! Lloyd's algorithm on the fused kernel: one GEMM-blocked pass per iteration assigns every
+//! row and accumulates the per-cluster sums while the tile is in cache.
+
+use super::params::IterInfo;
+use super::step::{inertia, update_centers, RunResult};
+use crate::init::Prepared;
+use crate::kernels::argmin::argmin_rows;
+use crate::kernels::distance::row_sq_norms;
+use crate::kernels::tiles::{fold_tiles, Blocking};
+use crate::kernels::update::{accumulate_hard, ClusterSums};
+use crate::real::Real;
+
+/// One fused pass: `labels[i] = argmin_j D_ij` and, when `accumulate`, the cluster sums.
+pub fn assign_pass<T: Real>(
+    p: &Prepared<'_, T>,
+    centers: &[T],
+    k: usize,
+    labels: &mut [u32],
+    accumulate: bool,
+    blocking: Blocking,
+) -> Option<ClusterSums> {
+    let d = p.d;
+    let mut cn = vec![T::ZERO; k];
+    row_sq_norms(centers, d, &mut cn);
+    let tr = blocking.tile_rows;
+    let parts = fold_tiles(
+        p.against(centers, k),
+        labels,
+        1,
+        blocking,
+        || {
+            (
+                ClusterSums::zeros(if accumulate { k } else { 0 }, d),
+                vec![T::ZERO; tr],
+            )
+        },
+        |(acc, best), t, lab| {
+            let b = t.rows();
+            argmin_rows(t.cross, k, &cn, lab, &mut best[..b]);
+            if accumulate {
+                accumulate_hard(t.x, t.w, lab, acc);
+            }
+        },
+    );
+    if accumulate {
+        let mut total = ClusterSums::zeros(k, d);
+        for (part, _) in &parts {
+            total.merge(part);
+        }
+        Some(total)
+    } else {
+        None
+    }
+}
+
+/// Labels of the rows of `p` against `centers` (`k x d`).
+pub fn assign_labels<T: Real>(p: &Prepared<'_, T>, centers: &[T], k: usize) -> Vec<u32> {
+    let mut labels = vec![0u32; p.n()];
+    assign_pass(p, centers, k, &mut labels, false, Blocking::of::<T>(k));
+    labels
+}
+
+/// One restart of Lloyd from `init` (`k x d`), scikit-learn's stopping rules:
+/// labels unchanged, or `sum_k ||dc_k||^2 <= tol_abs`, or `max_iter` iterations.
+pub fn lloyd_run<T: Real>(
+    p: &Prepared<'_, T>,
+    init: &[T],
+    k: usize,
+    max_iter: usize,
+    tol_abs: f64,
+    observer: &(dyn Fn(IterInfo) + Sync),
+) -> RunResult<T> {
+    let n = p.n();
+    let blocking = Blocking::of::<T>(k);
+    let mut centers = init.to_vec();
+    let mut new_centers = init.to_vec();
+    let mut labels = vec![0u32; n];
+    let mut labels_old = vec![u32::MAX; n];
+    let mut strict = false;
+    let mut n_iter = 0;
+    for it in 0..max_iter {
+        n_iter = it + 1;
+        let sums = assign_pass(p, &centers, k, &mut labels, true, blocking).expect("accumulate");
+        let (shift, relocated) = update_centers(p, &labels, &centers, sums, &mut new_centers);
+        std::mem::swap(&mut centers, &mut new_centers);
+        observer(IterInfo {
+            iter: n_iter,
+            center_shift: shift,
+            relocated,
+        });
+        if labels == labels_old {
+            strict = true;
+            break;
+        }
+        if shift <= tol_abs {
+            break;
+        }
+        std::mem::swap(&mut labels, &mut labels_old);
+    }
+    if !strict {
+        assign_pass(p, &centers, k, &mut labels, false, blocking);
+    }
+    let inertia = inertia(p, &labels, &centers, blocking.chunk_rows);
+    RunResult {
+        centers,
+        labels,
+        inertia,
+        n_iter,
+        strict_convergence: strict,
+    }
+}

@@ -1,0 +1,15 @@
+//! Exact K-Means with scikit-learn's semantics (DESIGN.md section 1).
+//!
+//! `params` validates once; `lloyd` and `hamerly` run one restart from given centers;
+//! `step` holds what both share (M-step, empty-cluster relocation, inertia); `model` holds
+//! the fitted, immutable result.
+
+pub mod hamerly;
+pub mod lloyd;
+mod model;
+mod params;
+pub mod step;
+
+pub use model::{predict, KMeans};
+pub use params::{Algorithm, Init, IterInfo, KMeansParams};
+pub use step::RunResult;

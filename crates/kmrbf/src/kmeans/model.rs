@@ -1,0 +1,92 @@
+//! A fitted K-Means model: immutable, with getters.
+
+use super::lloyd::assign_labels;
+use super::params::Algorithm;
+use super::step::RunResult;
+use crate::data::MatView;
+use crate::error::{Error, Result};
+use crate::init::Prepared;
+use crate::kernels::distance::row_sq_norms;
+use crate::real::Real;
+
+/// The result of [`super::KMeansParams::fit`].
+#[derive(Clone, Debug)]
+pub struct KMeans<T> {
+    centers: Vec<T>,
+    labels: Vec<u32>,
+    inertia: f64,
+    n_iter: usize,
+    k: usize,
+    d: usize,
+    algorithm: Algorithm,
+}
+
+impl<T: Real> KMeans<T> {
+    pub(crate) fn from_run(r: RunResult<T>, k: usize, d: usize, algorithm: Algorithm) -> Self {
+        Self {
+            centers: r.centers,
+            labels: r.labels,
+            inertia: r.inertia,
+            n_iter: r.n_iter,
+            k,
+            d,
+            algorithm,
+        }
+    }
+
+    /// `k x d` centers, row-major.
+    pub fn centers(&self) -> &[T] {
+        &self.centers
+    }
+    /// Label of each training row (nearest returned center).
+    pub fn labels(&self) -> &[u32] {
+        &self.labels
+    }
+    /// `sum_i w_i min_k ||x_i - c_k||^2` of the training data.
+    pub fn inertia(&self) -> f64 {
+        self.inertia
+    }
+    /// Iterations of the kept restart.
+    pub fn n_iter(&self) -> usize {
+        self.n_iter
+    }
+    /// Number of clusters.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+    /// Columns.
+    pub fn d(&self) -> usize {
+        self.d
+    }
+    /// The algorithm that ran (after resolving `Auto`).
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// Nearest center of each row of `x`.
+    pub fn predict(&self, x: MatView<'_, T>) -> Result<Vec<u32>> {
+        predict(&self.centers, self.k, x)
+    }
+}
+
+/// Nearest of the `k x d` `centers` for each row of `x` (validated).
+pub fn predict<T: Real>(centers: &[T], k: usize, x: MatView<'_, T>) -> Result<Vec<u32>> {
+    let d = if k == 0 { 0 } else { centers.len() / k };
+    x.validate("data")?;
+    if x.d != d {
+        return Err(Error::ColumnMismatch {
+            what: "data (the model's centers)",
+            expected: d,
+            got: x.d,
+        });
+    }
+    let mut xn = vec![T::ZERO; x.n];
+    row_sq_norms(x.data, d, &mut xn);
+    let p = Prepared {
+        x: x.data,
+        d,
+        xn: &xn,
+        w: None,
+    };
+    Ok(assign_labels(&p, centers, k))
+}

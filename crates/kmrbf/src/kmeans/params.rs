@@ -1,0 +1,265 @@
+//! K-Means parameters, validated once.
+
+use super::hamerly::hamerly_run;
+use super::lloyd::lloyd_run;
+use super::model::KMeans;
+use super::step::RunResult;
+use crate::data::{check_weights, MatView};
+use crate::error::{Error, Result};
+use crate::init::{kmeans_plus_plus, random_rows, Prepared};
+use crate::kernels::distance::row_sq_norms;
+use crate::real::Real;
+use crate::rng::Rng;
+
+/// How the initial centers are chosen.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Init<T> {
+    /// Greedy k-means++ with `2 + floor(ln k)` local trials (scikit-learn's default).
+    KMeansPlusPlus,
+    /// `k` distinct rows, drawn with probability proportional to their weight.
+    Random,
+    /// Given `k x d` centers, row-major.
+    Centers(Vec<T>),
+}
+
+/// Which exact algorithm runs the iterations. All return the same centers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Algorithm {
+    /// Plain Lloyd on the fused GEMM kernel.
+    Lloyd,
+    /// Hamerly's bounds: skips distance computations; best at low dimension.
+    Hamerly,
+    /// Hamerly when `d <= 8`, Lloyd otherwise (measured in `bench/`).
+    Auto,
+}
+
+impl std::str::FromStr for Algorithm {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "lloyd" => Ok(Self::Lloyd),
+            "hamerly" => Ok(Self::Hamerly),
+            "auto" => Ok(Self::Auto),
+            other => Err(Error::BadParam {
+                name: "algorithm",
+                value: other.to_string(),
+                reason: "expected lloyd, hamerly or auto",
+            }),
+        }
+    }
+}
+
+/// Progress of one iteration, for observers (progress bars, logs).
+#[derive(Clone, Copy, Debug)]
+pub struct IterInfo {
+    /// 1-based iteration.
+    pub iter: usize,
+    /// `sum_k ||c_new - c_old||^2`.
+    pub center_shift: f64,
+    /// Empty clusters relocated in this iteration.
+    pub relocated: usize,
+}
+
+/// K-Means hyperparameters (builder). `fit` validates them with the data.
+#[derive(Clone, Debug)]
+pub struct KMeansParams<T> {
+    /// Number of clusters.
+    pub k: usize,
+    /// Initialization.
+    pub init: Init<T>,
+    /// Restarts; `None`: 1 for k-means++ and given centers, 10 for random (scikit-learn's "auto").
+    pub n_init: Option<usize>,
+    /// Iteration cap per restart.
+    pub max_iter: usize,
+    /// Relative tolerance: stop when `sum_k ||dc_k||^2 <= tol * mean_j var(X[:, j])`.
+    pub tol: f64,
+    /// Seed of the initialization.
+    pub seed: u64,
+    /// Algorithm.
+    pub algorithm: Algorithm,
+}
+
+impl<T: Real> KMeansParams<T> {
+    /// Defaults of scikit-learn: k-means++, max_iter 300, tol 1e-4, seed 0, auto.
+    pub fn new(k: usize) -> Self {
+        Self {
+            k,
+            init: Init::KMeansPlusPlus,
+            n_init: None,
+            max_iter: 300,
+            tol: 1e-4,
+            seed: 0,
+            algorithm: Algorithm::Auto,
+        }
+    }
+    /// Sets the initialization.
+    pub fn init(mut self, init: Init<T>) -> Self {
+        self.init = init;
+        self
+    }
+    /// Sets the number of restarts.
+    pub fn n_init(mut self, n: usize) -> Self {
+        self.n_init = Some(n);
+        self
+    }
+    /// Sets the iteration cap.
+    pub fn max_iter(mut self, m: usize) -> Self {
+        self.max_iter = m;
+        self
+    }
+    /// Sets the relative tolerance.
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = tol;
+        self
+    }
+    /// Sets the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Sets the algorithm.
+    pub fn algorithm(mut self, a: Algorithm) -> Self {
+        self.algorithm = a;
+        self
+    }
+
+    /// Checks the parameters against data of `n` rows and `d` columns.
+    pub fn validate(&self, n: usize, d: usize) -> Result<()> {
+        if self.k == 0 {
+            return Err(Error::BadK {
+                k: 0,
+                reason: "need at least one cluster".into(),
+            });
+        }
+        if self.k > n {
+            return Err(Error::BadK {
+                k: self.k,
+                reason: format!("more clusters than rows (n = {n})"),
+            });
+        }
+        if self.max_iter == 0 {
+            return Err(Error::BadParam {
+                name: "max_iter",
+                value: "0".into(),
+                reason: "must be >= 1",
+            });
+        }
+        if !(self.tol.is_finite() && self.tol >= 0.0) {
+            return Err(Error::BadParam {
+                name: "tol",
+                value: self.tol.to_string(),
+                reason: "must be finite and >= 0",
+            });
+        }
+        if self.n_init == Some(0) {
+            return Err(Error::BadParam {
+                name: "n_init",
+                value: "0".into(),
+                reason: "must be >= 1",
+            });
+        }
+        if let Init::Centers(c) = &self.init {
+            if c.len() != self.k * d {
+                let got_k = if d == 0 { 0 } else { c.len() / d };
+                return Err(Error::InitShape {
+                    expected_k: self.k,
+                    expected_d: d,
+                    got_k,
+                    got_d: if got_k * d == c.len() { d } else { c.len() },
+                });
+            }
+            crate::data::check_finite("init centers", c, d)?;
+        }
+        Ok(())
+    }
+
+    /// Restarts that will run.
+    pub fn effective_n_init(&self) -> usize {
+        self.n_init.unwrap_or(match self.init {
+            Init::Random => 10,
+            _ => 1,
+        })
+    }
+
+    /// Fits K-Means to `x` (optionally weighted); keeps the restart with the lowest inertia.
+    pub fn fit(&self, x: MatView<'_, T>, sample_weight: Option<&[T]>) -> Result<KMeans<T>> {
+        self.fit_observed(x, sample_weight, &|_| {})
+    }
+
+    /// [`Self::fit`] with an observer called after every iteration.
+    pub fn fit_observed(
+        &self,
+        x: MatView<'_, T>,
+        sample_weight: Option<&[T]>,
+        observer: &(dyn Fn(IterInfo) + Sync),
+    ) -> Result<KMeans<T>> {
+        x.validate("data")?;
+        self.validate(x.n, x.d)?;
+        if let Some(w) = sample_weight {
+            check_weights(w, x.n)?;
+            let positive = w.iter().filter(|v| **v > T::ZERO).count();
+            if positive < self.k && matches!(self.init, Init::Random | Init::KMeansPlusPlus) {
+                return Err(Error::BadK {
+                    k: self.k,
+                    reason: format!("only {positive} rows have positive weight"),
+                });
+            }
+        }
+        let mut xn = vec![T::ZERO; x.n];
+        row_sq_norms(x.data, x.d, &mut xn);
+        let p = Prepared {
+            x: x.data,
+            d: x.d,
+            xn: &xn,
+            w: sample_weight,
+        };
+        let tol_abs = self.tol * mean_variance(x);
+        let algorithm = match self.algorithm {
+            Algorithm::Auto if x.d <= 8 => Algorithm::Hamerly,
+            Algorithm::Auto => Algorithm::Lloyd,
+            a => a,
+        };
+        let mut best: Option<RunResult<T>> = None;
+        for run in 0..self.effective_n_init() {
+            let mut rng = Rng::fork(self.seed, run as u64);
+            let init = match &self.init {
+                Init::KMeansPlusPlus => kmeans_plus_plus(p, self.k, &mut rng),
+                Init::Random => random_rows(p, self.k, &mut rng),
+                Init::Centers(c) => c.clone(),
+            };
+            let r = match algorithm {
+                Algorithm::Hamerly => {
+                    hamerly_run(&p, &init, self.k, self.max_iter, tol_abs, observer)
+                }
+                _ => lloyd_run(&p, &init, self.k, self.max_iter, tol_abs, observer),
+            };
+            if best.as_ref().is_none_or(|b| r.inertia < b.inertia) {
+                best = Some(r);
+            }
+        }
+        let best = best.expect("n_init >= 1");
+        Ok(KMeans::from_run(best, self.k, x.d, algorithm))
+    }
+}
+
+/// `mean_j var(X[:, j])` (unweighted, population variance, as scikit-learn's tolerance).
+pub fn mean_variance<T: Real>(x: MatView<'_, T>) -> f64 {
+    let (n, d) = (x.n, x.d);
+    let mut mean = vec![0.0f64; d];
+    for i in 0..n {
+        for (m, v) in mean.iter_mut().zip(x.row(i)) {
+            *m += v.to_f64();
+        }
+    }
+    for m in &mut mean {
+        *m /= n as f64;
+    }
+    let mut var = vec![0.0f64; d];
+    for i in 0..n {
+        for ((s, v), m) in var.iter_mut().zip(x.row(i)).zip(&mean) {
+            let t = v.to_f64() - m;
+            *s += t * t;
+        }
+    }
+    var.iter().sum::<f64>() / (n as f64 * d as f64)
+}

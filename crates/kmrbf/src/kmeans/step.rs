@@ -1,0 +1,140 @@
+//! What Lloyd and Hamerly share: the M-step with empty-cluster relocation, and inertia.
+
+use crate::init::Prepared;
+use crate::kernels::distance::sq_dist;
+use crate::kernels::tiles::Blocking;
+use crate::kernels::update::{accumulate_hard, ClusterSums};
+use crate::real::Real;
+use rayon::prelude::*;
+
+/// The outcome of one K-Means restart.
+#[derive(Clone, Debug)]
+pub struct RunResult<T> {
+    /// `k x d` centers.
+    pub centers: Vec<T>,
+    /// `n` labels, assigned to the returned centers.
+    pub labels: Vec<u32>,
+    /// `sum_i w_i ||x_i - c_{label_i}||^2`, accumulated in f64.
+    pub inertia: f64,
+    /// Iterations run.
+    pub n_iter: usize,
+    /// True when labels stopped changing (rather than the tolerance or the cap stopping it).
+    pub strict_convergence: bool,
+}
+
+/// Per-cluster sums of the rows by `labels`, over the chunks of `blocking`, merged in order.
+/// Gives the same bits as the sums the fused Lloyd pass accumulates.
+pub fn cluster_sums<T: Real>(
+    p: &Prepared<'_, T>,
+    labels: &[u32],
+    k: usize,
+    blocking: Blocking,
+) -> ClusterSums {
+    let d = p.d;
+    let cr = blocking.chunk_rows;
+    let parts: Vec<ClusterSums> = labels
+        .par_chunks(cr)
+        .enumerate()
+        .map(|(ci, lc)| {
+            let r0 = ci * cr;
+            let r1 = r0 + lc.len();
+            let mut acc = ClusterSums::zeros(k, d);
+            accumulate_hard(&p.x[r0 * d..r1 * d], p.w.map(|w| &w[r0..r1]), lc, &mut acc);
+            acc
+        })
+        .collect();
+    ClusterSums::merge_all(k, d, &parts)
+}
+
+/// The M-step: relocates empty clusters to the farthest rows from their old centers (as
+/// scikit-learn does), then writes the means into `new_centers` (`k x d`).
+/// Returns `sum_k ||new_k - old_k||^2` and the number of relocated clusters.
+pub fn update_centers<T: Real>(
+    p: &Prepared<'_, T>,
+    labels: &[u32],
+    old_centers: &[T],
+    mut sums: ClusterSums,
+    new_centers: &mut [T],
+) -> (f64, usize) {
+    let d = p.d;
+    let k = sums.weight.len();
+    let empty: Vec<usize> = (0..k).filter(|&c| sums.weight[c] == 0.0).collect();
+    if !empty.is_empty() {
+        let far = farthest_rows(p, labels, old_centers, empty.len());
+        for (&e, &i) in empty.iter().zip(&far) {
+            let old = labels[i] as usize;
+            let wi = p.weight(i);
+            for (t, &v) in p.row(i).iter().enumerate() {
+                sums.sums[old * d + t] -= v.to_f64() * wi;
+                sums.sums[e * d + t] = v.to_f64() * wi;
+            }
+            sums.weight[e] = wi;
+            sums.weight[old] -= wi;
+        }
+    }
+    let mut shift = 0.0;
+    for c in 0..k {
+        let wc = sums.weight[c];
+        for t in 0..d {
+            let old = old_centers[c * d + t];
+            let v = if wc > 0.0 {
+                T::from_f64(sums.sums[c * d + t] / wc)
+            } else {
+                old
+            };
+            let diff = (v - old).to_f64();
+            shift += diff * diff;
+            new_centers[c * d + t] = v;
+        }
+    }
+    (shift, empty.len())
+}
+
+/// The `m` rows farthest from their assigned centers, farthest first, lowest index on ties.
+fn farthest_rows<T: Real>(
+    p: &Prepared<'_, T>,
+    labels: &[u32],
+    centers: &[T],
+    m: usize,
+) -> Vec<usize> {
+    let d = p.d;
+    let mut dist: Vec<(f64, usize)> = labels
+        .par_iter()
+        .enumerate()
+        .map(|(i, &l)| {
+            let c = &centers[l as usize * d..(l as usize + 1) * d];
+            (sq_dist(p.row(i), c).to_f64(), i)
+        })
+        .collect();
+    let by_far = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    if m < dist.len() {
+        dist.select_nth_unstable_by(m, by_far);
+        dist.truncate(m);
+    }
+    dist.sort_by(by_far);
+    dist.into_iter().map(|(_, i)| i).collect()
+}
+
+/// `sum_i w_i ||x_i - c_{label_i}||^2` from direct differences, f64, deterministic chunks.
+pub fn inertia<T: Real>(
+    p: &Prepared<'_, T>,
+    labels: &[u32],
+    centers: &[T],
+    chunk_rows: usize,
+) -> f64 {
+    let d = p.d;
+    let parts: Vec<f64> = labels
+        .par_chunks(chunk_rows)
+        .enumerate()
+        .map(|(ci, lc)| {
+            let mut s = 0.0;
+            for (j, &l) in lc.iter().enumerate() {
+                let i = ci * chunk_rows + j;
+                let c = &centers[l as usize * d..(l as usize + 1) * d];
+                s += p.weight(i) * sq_dist(p.row(i), c).to_f64();
+            }
+            s
+        })
+        .collect();
+    parts.iter().sum()
+}

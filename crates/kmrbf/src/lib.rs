@@ -1,0 +1,30 @@
+//! kmrbf: exact, fast K-Means and its differentiable RBF-network form.
+//!
+//! ```
+//! use kmrbf::{KMeansParams, MatView, Init};
+//! // Two obvious groups in 1-D.
+//! let x = [0.0f64, 0.1, 0.2, 10.0, 10.1, 10.2];
+//! let view = MatView::new(&x, 6, 1).unwrap();
+//! let model = KMeansParams::new(2).init(Init::Centers(vec![0.0, 5.0])).fit(view, None).unwrap();
+//! assert_eq!(model.labels(), &[0, 0, 0, 1, 1, 1]);
+//! assert!((model.centers()[1] - 10.1).abs() < 1e-12);
+//! ```
+//!
+//! Layers: [`kernels`] are pure numerics over slices (the fused GEMM + epilogue kernel and
+//! naive references); [`kmeans`] is the model API with validated params and typed [`Error`]s.
+//! Every number is defined in `DESIGN.md`; same inputs and seed give the same bits for any
+//! thread count.
+
+pub mod data;
+pub mod error;
+pub mod init;
+pub mod kernels;
+pub mod kmeans;
+pub mod real;
+pub mod rng;
+pub mod synth;
+
+pub use data::MatView;
+pub use error::{Error, Result};
+pub use kmeans::{Algorithm, Init, IterInfo, KMeans, KMeansParams, RunResult};
+pub use real::Real;
