@@ -124,6 +124,7 @@ pub fn kmeans_plus_plus<T: Real>(p: Prepared<'_, T>, k: usize, rng: &mut Rng) ->
             &mut closest,
             1,
             blocking,
+            true,
             || (),
             |_, t, out| {
                 for i in 0..t.rows() {
@@ -153,6 +154,7 @@ pub fn kmeans_plus_plus<T: Real>(p: Prepared<'_, T>, k: usize, rng: &mut Rng) ->
             &mut cand_dist,
             trials,
             blocking,
+            true,
             || vec![0.0f64; trials],
             |pot, t, out| {
                 for i in 0..t.rows() {

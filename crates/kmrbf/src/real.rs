@@ -27,6 +27,7 @@ pub trait Real:
     + MulAssign
     + Sum
     + faer::traits::ComplexField
+    + crate::kernels::packed::PackedArgmin
     + 'static
 {
     /// `0`.

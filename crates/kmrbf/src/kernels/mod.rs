@@ -10,6 +10,7 @@
 pub mod argmin;
 pub mod dispatch;
 pub mod distance;
+pub mod packed;
 pub mod reference;
 pub mod tiles;
 pub mod update;

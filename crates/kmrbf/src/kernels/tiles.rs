@@ -47,7 +47,7 @@ pub struct Tile<'a, T> {
     pub xn: &'a [T],
     /// `b` sample weights, or `None` for unit weights.
     pub w: Option<&'a [T]>,
-    /// `b x k`: `-2 <x_i, c_j>`; the epilogue may overwrite it (scratch).
+    /// `b x k`: `-2 <x_i, c_j>` (empty without `gemm`); the epilogue may overwrite it.
     pub cross: &'a mut [T],
 }
 
@@ -93,6 +93,8 @@ impl<T: Real> Problem<'_, T> {
 }
 
 /// Runs `tile_fn` on every tile of `p`, in parallel over chunks of `blocking.chunk_rows` rows.
+/// With `gemm`, each tile's `cross` holds `-2 x . c` (faer); without, it is empty and the
+/// epilogue computes what it needs itself (the packed kernels).
 ///
 /// `out` holds `out_stride` items per row (0: no per-row output) and is split so that each
 /// tile gets the rows it covers. Each chunk folds its tiles, in order, into an accumulator made
@@ -102,6 +104,7 @@ pub fn fold_tiles<T, O, A, I, F>(
     out: &mut [O],
     out_stride: usize,
     blocking: Blocking,
+    gemm: bool,
     init: I,
     tile_fn: F,
 ) -> Vec<A>
@@ -127,7 +130,7 @@ where
         .into_par_iter()
         .enumerate()
         .map_init(
-            || vec![T::ZERO; tr * k],
+            || vec![T::ZERO; if gemm { tr * k } else { 0 }],
             |buf, (ci, oc)| {
                 let mut acc = init();
                 let r0 = ci * cr;
@@ -136,9 +139,14 @@ where
                 while t0 < r1 {
                     let t1 = (t0 + tr).min(r1);
                     let b = t1 - t0;
-                    let cross = &mut buf[..b * k];
                     let xt = &p.x[t0 * d..t1 * d];
-                    neg2_cross_tile(xt, d, p.centers, k, cross);
+                    let cross = if gemm {
+                        let c = &mut buf[..b * k];
+                        neg2_cross_tile(xt, d, p.centers, k, c);
+                        c
+                    } else {
+                        &mut buf[..0]
+                    };
                     let o = if out_stride == 0 {
                         <&mut [O]>::default()
                     } else {

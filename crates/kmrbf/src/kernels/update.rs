@@ -45,36 +45,79 @@ impl ClusterSums {
     }
 }
 
+/// Per-tile sums in the data's own precision, folded into [`ClusterSums`] (f64) after each
+/// tile: the hot per-row loop is one vector add in `T`, and rounding in `T` spans at most
+/// one tile (<= 1024 rows).
+#[derive(Clone, Debug)]
+pub struct TileSums<T> {
+    /// `k x d` sums of the current tile.
+    pub sums: Vec<T>,
+    /// `k` weights of the current tile (f64: exact for counts).
+    pub weight: Vec<f64>,
+}
+
+impl<T: Real> TileSums<T> {
+    /// Zeroed tile sums.
+    pub fn zeros(k: usize, d: usize) -> Self {
+        Self {
+            sums: vec![T::ZERO; k * d],
+            weight: vec![0.0; k],
+        }
+    }
+
+    /// Adds the tile into `acc` (f64) and zeroes it.
+    pub fn flush_into(&mut self, acc: &mut ClusterSums) {
+        for (a, s) in acc.sums.iter_mut().zip(self.sums.iter_mut()) {
+            *a += s.to_f64();
+            *s = T::ZERO;
+        }
+        for (a, s) in acc.weight.iter_mut().zip(self.weight.iter_mut()) {
+            *a += *s;
+            *s = 0.0;
+        }
+    }
+}
+
 simd_dispatch! {
-    /// Adds each row of the `b x d` tile `x` (weight `w[i]`, or 1) to the sums of its label.
-    pub fn accumulate_hard<T: Real>(x: &[T], w: Option<&[T]>, labels: &[u32], acc: &mut ClusterSums) => accumulate_hard_body
+    /// Adds each row of the `b x d` tile `x` (weight `w[i]`, or 1) to the tile sums of its label.
+    pub fn accumulate_hard<T: Real>(x: &[T], d: usize, w: Option<&[T]>, labels: &[u32], acc: &mut TileSums<T>) => accumulate_hard_body
 }
 
 #[inline(always)]
-fn accumulate_hard_body<T: Real>(x: &[T], w: Option<&[T]>, labels: &[u32], acc: &mut ClusterSums) {
-    let d = acc.d;
-    if d == 0 {
-        for (i, &l) in labels.iter().enumerate() {
-            acc.weight[l as usize] += w.map_or(1.0, |w| w[i].to_f64());
-        }
-        return;
-    }
-    for (i, (row, &l)) in x.chunks_exact(d).zip(labels).enumerate() {
-        let l = l as usize;
-        let s = &mut acc.sums[l * d..(l + 1) * d];
-        match w {
-            None => {
-                for (a, &v) in s.iter_mut().zip(row) {
-                    *a += v.to_f64();
-                }
-                acc.weight[l] += 1.0;
+fn accumulate_hard_body<T: Real>(
+    x: &[T],
+    d: usize,
+    w: Option<&[T]>,
+    labels: &[u32],
+    acc: &mut TileSums<T>,
+) {
+    match w {
+        None => {
+            for &l in labels {
+                acc.weight[l as usize] += 1.0;
             }
-            Some(w) => {
-                let wi = w[i].to_f64();
-                for (a, &v) in s.iter_mut().zip(row) {
-                    *a += wi * v.to_f64();
+            if d == 0 {
+                return;
+            }
+            for (row, &l) in x.chunks_exact(d).zip(labels) {
+                let l = l as usize;
+                for (a, &v) in acc.sums[l * d..(l + 1) * d].iter_mut().zip(row) {
+                    *a += v;
                 }
-                acc.weight[l] += wi;
+            }
+        }
+        Some(w) => {
+            for (&l, &wi) in labels.iter().zip(w) {
+                acc.weight[l as usize] += wi.to_f64();
+            }
+            if d == 0 {
+                return;
+            }
+            for ((row, &l), &wi) in x.chunks_exact(d).zip(labels).zip(w) {
+                let l = l as usize;
+                for (a, &v) in acc.sums[l * d..(l + 1) * d].iter_mut().zip(row) {
+                    *a += wi * v;
+                }
             }
         }
     }

@@ -30,6 +30,7 @@ fn init_bounds<T: Real>(
         &mut out,
         1,
         blocking,
+        true,
         || (),
         |_, t, o| {
             for i in 0..t.rows() {

@@ -6,8 +6,9 @@ use super::step::{inertia, update_centers, RunResult};
 use crate::init::Prepared;
 use crate::kernels::argmin::argmin_rows;
 use crate::kernels::distance::row_sq_norms;
+use crate::kernels::packed::{self, argmin_rows_packed, Packed};
 use crate::kernels::tiles::{fold_tiles, Blocking};
-use crate::kernels::update::{accumulate_hard, ClusterSums};
+use crate::kernels::update::{accumulate_hard, ClusterSums, TileSums};
 use crate::real::Real;
 
 /// One fused pass: `labels[i] = argmin_j D_ij` and, when `accumulate`, the cluster sums.
@@ -23,28 +24,35 @@ pub fn assign_pass<T: Real>(
     let mut cn = vec![T::ZERO; k];
     row_sq_norms(centers, d, &mut cn);
     let tr = blocking.tile_rows;
+    let packed = packed::available().then(|| Packed::new(centers, &cn, k, d, T::NB));
     let parts = fold_tiles(
         p.against(centers, k),
         labels,
         1,
         blocking,
+        packed.is_none(),
         || {
             (
                 ClusterSums::zeros(if accumulate { k } else { 0 }, d),
+                TileSums::<T>::zeros(if accumulate { k } else { 0 }, d),
                 vec![T::ZERO; tr],
             )
         },
-        |(acc, best), t, lab| {
+        |(acc, tile_acc, best), t, lab| {
             let b = t.rows();
-            argmin_rows(t.cross, k, &cn, lab, &mut best[..b]);
+            match &packed {
+                Some(pk) => argmin_rows_packed(t.x, pk, lab, &mut best[..b]),
+                None => argmin_rows(t.cross, k, &cn, lab, &mut best[..b]),
+            }
             if accumulate {
-                accumulate_hard(t.x, t.w, lab, acc);
+                accumulate_hard(t.x, d, t.w, lab, tile_acc);
+                tile_acc.flush_into(acc);
             }
         },
     );
     if accumulate {
         let mut total = ClusterSums::zeros(k, d);
-        for (part, _) in &parts {
+        for (part, _, _) in &parts {
             total.merge(part);
         }
         Some(total)

@@ -3,7 +3,7 @@
 use crate::init::Prepared;
 use crate::kernels::distance::sq_dist;
 use crate::kernels::tiles::Blocking;
-use crate::kernels::update::{accumulate_hard, ClusterSums};
+use crate::kernels::update::{accumulate_hard, ClusterSums, TileSums};
 use crate::real::Real;
 use rayon::prelude::*;
 
@@ -23,7 +23,7 @@ pub struct RunResult<T> {
 }
 
 /// Per-cluster sums of the rows by `labels`, over the chunks of `blocking`, merged in order.
-/// Gives the same bits as the sums the fused Lloyd pass accumulates.
+/// Gives the same bits as the sums the fused Lloyd pass accumulates (same tiles, same order).
 pub fn cluster_sums<T: Real>(
     p: &Prepared<'_, T>,
     labels: &[u32],
@@ -39,7 +39,15 @@ pub fn cluster_sums<T: Real>(
             let r0 = ci * cr;
             let r1 = r0 + lc.len();
             let mut acc = ClusterSums::zeros(k, d);
-            accumulate_hard(&p.x[r0 * d..r1 * d], p.w.map(|w| &w[r0..r1]), lc, &mut acc);
+            let mut tile = TileSums::zeros(k, d);
+            let mut t0 = r0;
+            while t0 < r1 {
+                let t1 = (t0 + blocking.tile_rows).min(r1);
+                let w = p.w.map(|w| &w[t0..t1]);
+                accumulate_hard(&p.x[t0 * d..t1 * d], d, w, &lc[t0 - r0..t1 - r0], &mut tile);
+                tile.flush_into(&mut acc);
+                t0 = t1;
+            }
             acc
         })
         .collect();
@@ -137,4 +145,9 @@ pub fn inertia<T: Real>(
         })
         .collect();
     parts.iter().sum()
+}
+
+/// `mean_j var(X[:, j])`: the scale of scikit-learn's relative tolerance.
+pub fn mean_variance_of<T: Real>(x: crate::data::MatView<'_, T>) -> f64 {
+    super::params::mean_variance(x)
 }

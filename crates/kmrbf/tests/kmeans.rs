@@ -1,0 +1,305 @@
+//! K-Means against the naive reference (scikit-learn semantics), variants, threads, errors.
+
+mod common;
+use common::*;
+use kmrbf::kernels::reference;
+use kmrbf::kmeans::step;
+use kmrbf::{Algorithm, Error, Init, KMeansParams, MatView};
+
+fn fit_given(
+    x: &[f64],
+    n: usize,
+    d: usize,
+    init: &[f64],
+    alg: Algorithm,
+    w: Option<&[f64]>,
+) -> kmrbf::KMeans<f64> {
+    let k = init.len() / d;
+    KMeansParams::new(k)
+        .init(Init::Centers(init.to_vec()))
+        .algorithm(alg)
+        .fit(MatView::new(x, n, d).unwrap(), w)
+        .unwrap()
+}
+
+fn tol_abs(x: &[f64], n: usize, d: usize) -> f64 {
+    1e-4 * kmrbf::kmeans::step::mean_variance_of(MatView::new(x, n, d).unwrap())
+}
+
+fn check_against_reference(name: &str, x: &[f64], n: usize, d: usize, k: usize, seed: u64) {
+    let init = pick_rows(x, n, d, k, seed);
+    let w = vec![1.0; n];
+    let want = reference::lloyd(x, d, &w, &init, 300, tol_abs(x, n, d));
+    for alg in [Algorithm::Lloyd, Algorithm::Hamerly] {
+        let got = fit_given(x, n, d, &init, alg, None);
+        let diff = max_abs_diff(got.centers(), &want.centers);
+        assert!(
+            diff <= 1e-9 * scale(x),
+            "{name} {alg:?}: centers differ by {diff}"
+        );
+        assert_eq!(got.labels(), &want.labels[..], "{name} {alg:?}: labels");
+        // Iris holds duplicate rows on a 0.1 grid: a row can be exactly equidistant from two
+        // centers, and whether the expanded form `|x|^2 - 2xc + |c|^2` (ours, scikit-learn's)
+        // and the direct differences (the reference) see the tie the same way is down to
+        // rounding. It can shift the iteration where labels stop changing by one, never the
+        // fixed point (asserted above).
+        assert!(
+            got.n_iter().abs_diff(want.n_iter) <= 1,
+            "{name} {alg:?}: n_iter {} vs {}",
+            got.n_iter(),
+            want.n_iter
+        );
+        assert!(
+            (got.inertia() - want.inertia).abs() <= 1e-9 * want.inertia,
+            "{name} {alg:?}: inertia"
+        );
+    }
+}
+
+#[test]
+fn lloyd_and_hamerly_match_the_reference_on_iris() {
+    let (x, n, d) = load_csv("iris");
+    for seed in 0..5 {
+        check_against_reference("iris", &x, n, d, 3, seed);
+        check_against_reference("iris", &x, n, d, 8, seed);
+    }
+}
+
+#[test]
+fn lloyd_and_hamerly_match_the_reference_on_digits() {
+    let (x, n, d) = load_csv("digits");
+    check_against_reference("digits", &x, n, d, 10, 1);
+    check_against_reference("digits", &x, n, d, 37, 2);
+}
+
+#[test]
+fn lloyd_and_hamerly_match_the_reference_on_blobs() {
+    for (n, d, k, seed) in [(3000, 2, 5, 1), (2500, 9, 12, 2), (4000, 40, 20, 3)] {
+        let ds = kmrbf::synth::blobs(n, d, k, 2.0, seed);
+        check_against_reference("blobs", &ds.x, n, d, k, seed);
+    }
+}
+
+#[test]
+fn empty_clusters_take_the_farthest_points_like_the_reference() {
+    // Duplicated initial centers leave clusters empty in the first iteration.
+    let ds = kmrbf::synth::blobs(600, 3, 4, 1.0, 5);
+    let mut init = pick_rows(&ds.x, 600, 3, 3, 1);
+    init.extend_from_slice(&init[..3].to_vec());
+    init.extend_from_slice(&init[..3].to_vec());
+    let w = vec![1.0; 600];
+    let want = reference::lloyd(&ds.x, 3, &w, &init, 300, tol_abs(&ds.x, 600, 3));
+    for alg in [Algorithm::Lloyd, Algorithm::Hamerly] {
+        let got = fit_given(&ds.x, 600, 3, &init, alg, None);
+        assert!(
+            max_abs_diff(got.centers(), &want.centers) <= 1e-9 * scale(&ds.x),
+            "{alg:?}"
+        );
+        assert_eq!(got.labels(), &want.labels[..]);
+        // Every cluster is used at the end.
+        for c in 0..5u32 {
+            assert!(got.labels().contains(&c), "{alg:?}: cluster {c} empty");
+        }
+    }
+}
+
+#[test]
+fn integer_weights_equal_repeated_rows() {
+    let ds = kmrbf::synth::blobs(400, 3, 4, 1.5, 8);
+    let mut rng = kmrbf::rng::Rng::new(3);
+    let w: Vec<f64> = (0..400).map(|_| (rng.below(3)) as f64).collect();
+    let mut rep = Vec::new();
+    for i in 0..400 {
+        for _ in 0..w[i] as usize {
+            rep.extend_from_slice(&ds.x[i * 3..(i + 1) * 3]);
+        }
+    }
+    let nrep = rep.len() / 3;
+    let init = pick_rows(&rep, nrep, 3, 4, 2);
+    let a = fit_given(&ds.x, 400, 3, &init, Algorithm::Lloyd, Some(&w));
+    let b = fit_given(&rep, nrep, 3, &init, Algorithm::Lloyd, None);
+    assert!(max_abs_diff(a.centers(), b.centers()) <= 1e-9 * scale(&ds.x));
+    assert!((a.inertia() - b.inertia()).abs() <= 1e-9 * b.inertia());
+    // And against the reference with the same weights.
+    let want = reference::lloyd(&ds.x, 3, &w, &init, 300, tol_abs(&ds.x, 400, 3));
+    assert!(max_abs_diff(a.centers(), &want.centers) <= 1e-9 * scale(&ds.x));
+}
+
+fn fit_threads_f32(threads: usize, alg: Algorithm, init: Init<f32>) -> (Vec<f32>, Vec<u32>, f64) {
+    let ds = kmrbf::synth::blobs(30_000, 24, 40, 4.0, 11);
+    let x: Vec<f32> = ds.x.iter().map(|&v| v as f32).collect();
+    with_threads(threads, || {
+        let m = KMeansParams::new(40)
+            .init(init)
+            .n_init(2)
+            .seed(7)
+            .algorithm(alg)
+            .fit(MatView::new(&x, 30_000, 24).unwrap(), None)
+            .unwrap();
+        (m.centers().to_vec(), m.labels().to_vec(), m.inertia())
+    })
+}
+
+#[test]
+fn same_bits_for_1_2_and_4_threads() {
+    for alg in [Algorithm::Lloyd, Algorithm::Hamerly] {
+        for init in [Init::KMeansPlusPlus, Init::Random] {
+            let one = fit_threads_f32(1, alg, init.clone());
+            for t in [2, 4] {
+                let other = fit_threads_f32(t, alg, init.clone());
+                let same_centers = one
+                    .0
+                    .iter()
+                    .zip(&other.0)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(
+                    same_centers,
+                    "{alg:?} {init:?}: centers differ with {t} threads"
+                );
+                assert_eq!(one.1, other.1, "{alg:?}: labels differ with {t} threads");
+                assert_eq!(
+                    one.2.to_bits(),
+                    other.2.to_bits(),
+                    "{alg:?}: inertia differs with {t} threads"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn kmeans_plus_plus_beats_random_rows_on_average_and_is_seeded() {
+    let ds = kmrbf::synth::blobs(5000, 2, 25, 0.3, 4);
+    let view = MatView::new(&ds.x, 5000, 2).unwrap();
+    let run = |init: Init<f64>, seed| {
+        KMeansParams::new(25)
+            .init(init)
+            .n_init(1)
+            .max_iter(1)
+            .seed(seed)
+            .fit(view, None)
+            .unwrap()
+            .inertia()
+    };
+    let pp: f64 = (0..8).map(|s| run(Init::KMeansPlusPlus, s)).sum();
+    let rnd: f64 = (0..8).map(|s| run(Init::Random, s)).sum();
+    assert!(pp < rnd, "k-means++ {pp} vs random {rnd}");
+    assert_eq!(
+        run(Init::KMeansPlusPlus, 3).to_bits(),
+        run(Init::KMeansPlusPlus, 3).to_bits()
+    );
+}
+
+#[test]
+fn n_init_keeps_the_lowest_inertia() {
+    let ds = kmrbf::synth::blobs(2000, 2, 8, 1.0, 6);
+    let view = MatView::new(&ds.x, 2000, 2).unwrap();
+    let best = KMeansParams::new(8)
+        .init(Init::Random)
+        .n_init(6)
+        .seed(1)
+        .fit(view, None)
+        .unwrap();
+    for run in 0..6u64 {
+        // Restart `run` alone uses the same derived stream as inside the n_init loop.
+        let mut rng = kmrbf::rng::Rng::fork(1, run);
+        let mut xn = vec![0.0; 2000];
+        kmrbf::kernels::distance::row_sq_norms(&ds.x, 2, &mut xn);
+        let p = kmrbf::init::Prepared {
+            x: &ds.x,
+            d: 2,
+            xn: &xn,
+            w: None,
+        };
+        let init = kmrbf::init::random_rows(p, 8, &mut rng);
+        let single = fit_given(&ds.x, 2000, 2, &init, Algorithm::Lloyd, None);
+        assert!(best.inertia() <= single.inertia() * (1.0 + 1e-12));
+    }
+}
+
+#[test]
+fn final_labels_match_the_returned_centers() {
+    let ds = kmrbf::synth::blobs(3000, 5, 6, 3.0, 12);
+    let view = MatView::new(&ds.x, 3000, 5).unwrap();
+    let m = KMeansParams::new(6).max_iter(2).fit(view, None).unwrap();
+    let (want, _) = reference::assign(&ds.x, 5, m.centers());
+    assert_eq!(m.labels(), &want[..]);
+    assert_eq!(m.predict(view).unwrap(), want);
+}
+
+#[test]
+fn bad_inputs_are_typed_errors_carrying_values() {
+    let x = [0.0, 1.0, 2.0, 3.0];
+    let v = MatView::new(&x, 4, 1).unwrap();
+    let e = KMeansParams::<f64>::new(0).fit(v, None).unwrap_err();
+    assert!(matches!(e, Error::BadK { k: 0, .. }));
+    let e = KMeansParams::<f64>::new(5).fit(v, None).unwrap_err();
+    assert!(matches!(e, Error::BadK { k: 5, .. }), "{e}");
+    assert!(e.to_string().contains("n = 4"));
+    let e = KMeansParams::<f64>::new(2)
+        .tol(-1.0)
+        .fit(v, None)
+        .unwrap_err();
+    assert!(matches!(e, Error::BadParam { name: "tol", .. }));
+    let e = KMeansParams::<f64>::new(2)
+        .max_iter(0)
+        .fit(v, None)
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        Error::BadParam {
+            name: "max_iter",
+            ..
+        }
+    ));
+    let e = KMeansParams::<f64>::new(2)
+        .init(Init::Centers(vec![0.0; 3]))
+        .fit(v, None)
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::InitShape {
+                expected_k: 2,
+                got_k: 3,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = KMeansParams::<f64>::new(2)
+        .fit(v, Some(&[1.0, -1.0, 1.0, 1.0]))
+        .unwrap_err();
+    assert_eq!(
+        e,
+        Error::BadWeight {
+            row: 1,
+            value: -1.0
+        }
+    );
+    let e = KMeansParams::<f64>::new(2)
+        .fit(v, Some(&[1.0, 1.0, f64::NAN, 1.0]))
+        .unwrap_err();
+    assert!(matches!(e, Error::BadWeight { row: 2, .. }));
+    let bad = [0.0, 1.0, f64::INFINITY, 3.0, 4.0, 5.0];
+    let e = KMeansParams::<f64>::new(2)
+        .fit(MatView::new(&bad, 3, 2).unwrap(), None)
+        .unwrap_err();
+    assert!(matches!(e, Error::NonFinite { row: 1, col: 0, .. }), "{e}");
+    assert!(MatView::new(&x, 3, 2).is_err());
+    let e = KMeansParams::<f64>::new(1)
+        .fit(MatView::new(&[], 0, 3).unwrap(), None)
+        .unwrap_err();
+    assert_eq!(e, Error::EmptyData);
+}
+
+#[test]
+fn step_inertia_matches_reference() {
+    let (x, n, d) = load_csv("iris");
+    let init = pick_rows(&x, n, d, 4, 9);
+    let m = fit_given(&x, n, d, &init, Algorithm::Lloyd, None);
+    let (_, best) = reference::assign(&x, d, m.centers());
+    let want: f64 = best.iter().sum();
+    assert!((m.inertia() - want).abs() <= 1e-12 * want);
+    let _ = step::RunResult::<f64>::clone;
+}
