@@ -85,8 +85,8 @@ fn empty_clusters_take_the_farthest_points_like_the_reference() {
     // Duplicated initial centers leave clusters empty in the first iteration.
     let ds = kmrbf::synth::blobs(600, 3, 4, 1.0, 5);
     let mut init = pick_rows(&ds.x, 600, 3, 3, 1);
-    init.extend_from_slice(&init[..3].to_vec());
-    init.extend_from_slice(&init[..3].to_vec());
+    init.extend_from_within(..3);
+    init.extend_from_within(..3);
     let w = vec![1.0; 600];
     let want = reference::lloyd(&ds.x, 3, &w, &init, 300, tol_abs(&ds.x, 600, 3));
     for alg in [Algorithm::Lloyd, Algorithm::Hamerly] {

@@ -2,8 +2,8 @@
 
 /// `n x k` squared distances from direct differences, in f64.
 pub fn sq_dists(x: &[f64], d: usize, centers: &[f64]) -> Vec<f64> {
-    let n = if d == 0 { 0 } else { x.len() / d };
-    let k = if d == 0 { 0 } else { centers.len() / d };
+    let n = x.len().checked_div(d).unwrap_or(0);
+    let k = centers.len().checked_div(d).unwrap_or(0);
     let mut out = vec![0.0; n * k];
     for i in 0..n {
         for j in 0..k {

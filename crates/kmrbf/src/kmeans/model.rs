@@ -71,7 +71,7 @@ impl<T: Real> KMeans<T> {
 
 /// Nearest of the `k x d` `centers` for each row of `x` (validated).
 pub fn predict<T: Real>(centers: &[T], k: usize, x: MatView<'_, T>) -> Result<Vec<u32>> {
-    let d = if k == 0 { 0 } else { centers.len() / k };
+    let d = centers.len().checked_div(k).unwrap_or(0);
     x.validate("data")?;
     if x.d != d {
         return Err(Error::ColumnMismatch {

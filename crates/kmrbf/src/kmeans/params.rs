@@ -160,7 +160,7 @@ impl<T: Real> KMeansParams<T> {
         }
         if let Init::Centers(c) = &self.init {
             if c.len() != self.k * d {
-                let got_k = if d == 0 { 0 } else { c.len() / d };
+                let got_k = c.len().checked_div(d).unwrap_or(0);
                 return Err(Error::InitShape {
                     expected_k: self.k,
                     expected_d: d,

@@ -1,0 +1,479 @@
+//! The `kmrbf` binary end to end: happy paths, and every bad input exits 2 with a message
+//! naming the place and leaves no output file behind.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kmrbf"))
+}
+
+struct Run {
+    code: i32,
+    stderr: String,
+}
+
+fn run(args: &[&str]) -> Run {
+    let out = bin().args(args).output().expect("run kmrbf");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn npy_header(descr: &str, shape: &str, fortran: bool) -> Vec<u8> {
+    let mut dict = format!(
+        "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
+        if fortran { "True" } else { "False" }
+    );
+    while (10 + dict.len() + 1) % 64 != 0 {
+        dict.push(' ');
+    }
+    dict.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    out.extend_from_slice(dict.as_bytes());
+    out
+}
+
+fn write_npy_f64(path: &Path, values: &[f64], shape: &str, fortran: bool) {
+    let mut b = npy_header("<f8", shape, fortran);
+    for v in values {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(path, b).unwrap();
+}
+
+fn write_npy_f32(path: &Path, values: &[f32], shape: &str) {
+    let mut b = npy_header("<f4", shape, false);
+    for v in values {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(path, b).unwrap();
+}
+
+fn read_labels(path: &Path) -> Vec<i64> {
+    let b = std::fs::read(path).unwrap();
+    let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
+    let header = std::str::from_utf8(&b[10..10 + hlen]).unwrap();
+    assert!(
+        header.contains("'descr': '<i8'"),
+        "labels are int64: {header}"
+    );
+    b[10 + hlen..]
+        .chunks_exact(8)
+        .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+struct Dir(PathBuf);
+impl Dir {
+    fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("kmrbf-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Dir(p)
+    }
+    fn path(&self, f: &str) -> PathBuf {
+        self.0.join(f)
+    }
+    fn s(&self, f: &str) -> String {
+        self.path(f).display().to_string()
+    }
+    /// Files in the directory (to check nothing was left behind).
+    fn files(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn blobs_csv(dir: &Dir, name: &str) -> String {
+    let ds = kmrbf::synth::blobs(300, 3, 4, 0.5, 1);
+    let mut s = String::from("a,b,c\n");
+    for r in ds.x.chunks(3) {
+        s.push_str(&format!("{},{},{}\n", r[0], r[1], r[2]));
+    }
+    std::fs::write(dir.path(name), s).unwrap();
+    dir.s(name)
+}
+
+#[test]
+fn fit_then_predict_round_trip() {
+    let d = Dir::new("roundtrip");
+    let data = blobs_csv(&d, "x.csv");
+    let r = run(&[
+        "fit",
+        "--data",
+        &data,
+        "--k",
+        "4",
+        "--seed",
+        "3",
+        "--out",
+        &d.s("m.json"),
+        "--labels",
+        &d.s("l.npy"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let model: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path("m.json")).unwrap()).unwrap();
+    assert_eq!(model["k"], 4);
+    assert_eq!(model["d"], 3);
+    assert_eq!(model["centers"].as_array().unwrap().len(), 4);
+    assert!(model["inertia"].as_f64().unwrap() > 0.0);
+    assert!(model["n_iter"].as_u64().unwrap() >= 1);
+    assert_eq!(model["settings"]["seed"], 3);
+    assert!(model["version"].is_string());
+    let fit_labels = read_labels(&d.path("l.npy"));
+    assert_eq!(fit_labels.len(), 300);
+    let r = run(&[
+        "predict",
+        "--model",
+        &d.s("m.json"),
+        "--data",
+        &data,
+        "--out",
+        &d.s("p.npy"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(read_labels(&d.path("p.npy")), fit_labels);
+    assert_eq!(
+        d.files(),
+        vec!["l.npy", "m.json", "p.npy", "x.csv"],
+        "no temporaries left"
+    );
+}
+
+#[test]
+fn npy_c_and_fortran_order_and_f32_give_the_same_fit() {
+    let d = Dir::new("orders");
+    let ds = kmrbf::synth::blobs(200, 3, 3, 0.3, 2);
+    write_npy_f64(&d.path("c.npy"), &ds.x, "(200, 3)", false);
+    let mut f = vec![0.0; 600];
+    for i in 0..200 {
+        for j in 0..3 {
+            f[j * 200 + i] = ds.x[i * 3 + j];
+        }
+    }
+    write_npy_f64(&d.path("f.npy"), &f, "(200, 3)", true);
+    let x32: Vec<f32> = ds.x.iter().map(|&v| v as f32).collect();
+    write_npy_f32(&d.path("s.npy"), &x32, "(200, 3)");
+    let mut labels = vec![];
+    for name in ["c", "f", "s"] {
+        let r = run(&[
+            "fit",
+            "--data",
+            &d.s(&format!("{name}.npy")),
+            "--k",
+            "3",
+            "--out",
+            &d.s(&format!("{name}.json")),
+            "--labels",
+            &d.s(&format!("{name}.l.npy")),
+        ]);
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        labels.push(read_labels(&d.path(&format!("{name}.l.npy"))));
+    }
+    assert_eq!(labels[0], labels[1]);
+    assert_eq!(labels[0], labels[2]);
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path("s.json")).unwrap()).unwrap();
+    assert_eq!(m["dtype"], "f32");
+}
+
+#[test]
+fn builtin_data_runs() {
+    let d = Dir::new("builtin");
+    let r = run(&[
+        "fit",
+        "--data",
+        "builtin:iris",
+        "--k",
+        "3",
+        "--out",
+        &d.s("m.json"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(&[
+        "fit",
+        "--data",
+        "builtin:nope",
+        "--k",
+        "3",
+        "--out",
+        &d.s("n.json"),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("builtin:nope"), "{}", r.stderr);
+}
+
+/// Runs a failing `fit`, checks exit 2, that the message contains every `needles`, and that
+/// neither output was written.
+fn fails(dir: &Dir, args: &[&str], needles: &[&str]) {
+    let out = dir.s("out.json");
+    let lab = dir.s("out.npy");
+    let mut all: Vec<&str> = args.to_vec();
+    if args[0] == "fit" {
+        all.extend_from_slice(&["--out", &out, "--labels", &lab]);
+    }
+    let r = run(&all);
+    assert_eq!(
+        r.code, 2,
+        "{args:?}: expected exit 2, got {}: {}",
+        r.code, r.stderr
+    );
+    for n in needles {
+        assert!(
+            r.stderr.contains(n),
+            "{args:?}: message lacks '{n}': {}",
+            r.stderr
+        );
+    }
+    assert!(
+        !dir.path("out.json").exists() && !dir.path("out.npy").exists(),
+        "{args:?}: output left behind"
+    );
+    assert!(
+        dir.files().iter().all(|f| !f.contains(".tmp")),
+        "{args:?}: temporary left behind: {:?}",
+        dir.files()
+    );
+}
+
+#[test]
+fn bad_data_files() {
+    let d = Dir::new("baddata");
+    let missing = d.s("missing.csv");
+    fails(
+        &d,
+        &["fit", "--data", &missing, "--k", "2"],
+        &["missing.csv"],
+    );
+    std::fs::write(d.path("empty.csv"), "").unwrap();
+    fails(
+        &d,
+        &["fit", "--data", &d.s("empty.csv"), "--k", "2"],
+        &["empty.csv", "no data rows"],
+    );
+    std::fs::write(d.path("header_only.csv"), "a,b\n").unwrap();
+    fails(
+        &d,
+        &["fit", "--data", &d.s("header_only.csv"), "--k", "2"],
+        &["header_only.csv"],
+    );
+    std::fs::write(d.path("ragged.csv"), "1,2\n3,4\n5\n").unwrap();
+    fails(
+        &d,
+        &["fit", "--data", &d.s("ragged.csv"), "--k", "2"],
+        &["ragged.csv", "line 3"],
+    );
+    std::fs::write(d.path("text.csv"), "1,2\n3,x\n").unwrap();
+    fails(
+        &d,
+        &["fit", "--data", &d.s("text.csv"), "--k", "2"],
+        &["text.csv", "line 2", "column 2", "'x'"],
+    );
+    std::fs::write(d.path("nan.csv"), "1,2\n3,4\n5,nan\n").unwrap();
+    fails(
+        &d,
+        &["fit", "--data", &d.s("nan.csv"), "--k", "2"],
+        &["nan.csv", "row 2", "column 1", "NaN"],
+    );
+    std::fs::write(d.path("inf.csv"), "1,inf\n3,4\n5,6\n").unwrap();
+    fails(
+        &d,
+        &["fit", "--data", &d.s("inf.csv"), "--k", "2"],
+        &["inf.csv", "row 0", "column 1", "inf"],
+    );
+    write_npy_f64(&d.path("one.npy"), &[1.0, 2.0, 3.0], "(3,)", false);
+    fails(
+        &d,
+        &["fit", "--data", &d.s("one.npy"), "--k", "2"],
+        &["one.npy", "2-D", "1-D"],
+    );
+    write_npy_f64(&d.path("three.npy"), &[1.0; 8], "(2, 2, 2)", false);
+    fails(
+        &d,
+        &["fit", "--data", &d.s("three.npy"), "--k", "2"],
+        &["three.npy", "3-D"],
+    );
+    let mut c = npy_header("<c16", "(2, 2)", false);
+    c.extend_from_slice(&[0u8; 64]);
+    std::fs::write(d.path("complex.npy"), c).unwrap();
+    fails(
+        &d,
+        &["fit", "--data", &d.s("complex.npy"), "--k", "2"],
+        &["complex.npy", "unsupported dtype", "<c16"],
+    );
+    let mut t = npy_header("<f8", "(10, 2)", false);
+    t.extend_from_slice(&[0u8; 40]);
+    std::fs::write(d.path("trunc.npy"), t).unwrap();
+    fails(
+        &d,
+        &["fit", "--data", &d.s("trunc.npy"), "--k", "2"],
+        &["trunc.npy", "truncated"],
+    );
+    std::fs::write(d.path("garbage.npy"), b"hello").unwrap();
+    fails(
+        &d,
+        &["fit", "--data", &d.s("garbage.npy"), "--k", "2"],
+        &["garbage.npy", "not a .npy"],
+    );
+    write_npy_f64(
+        &d.path("nan.npy"),
+        &[1.0, 2.0, f64::NAN, 4.0],
+        "(2, 2)",
+        false,
+    );
+    fails(
+        &d,
+        &["fit", "--data", &d.s("nan.npy"), "--k", "1"],
+        &["nan.npy", "row 1", "column 0"],
+    );
+}
+
+#[test]
+fn bad_parameters() {
+    let d = Dir::new("badparams");
+    let data = blobs_csv(&d, "x.csv");
+    fails(&d, &["fit", "--data", &data, "--k", "0"], &["--k", "0"]);
+    fails(
+        &d,
+        &["fit", "--data", &data, "--k", "301"],
+        &["k = 301", "n = 300"],
+    );
+    fails(
+        &d,
+        &["fit", "--data", &data, "--k", "2", "--tol", "-1"],
+        &["--tol", "-1"],
+    );
+    fails(
+        &d,
+        &["fit", "--data", &data, "--k", "2", "--max-iter", "0"],
+        &["--max-iter", "0"],
+    );
+    fails(
+        &d,
+        &["fit", "--data", &data, "--k", "2", "--algorithm", "fast"],
+        &["--algorithm", "fast"],
+    );
+    write_npy_f64(&d.path("c0.npy"), &[0.0; 9], "(3, 3)", false);
+    fails(
+        &d,
+        &["fit", "--data", &data, "--k", "2", "--init", &d.s("c0.npy")],
+        &["c0.npy", "2 x 3", "3 x 3"],
+    );
+    write_npy_f64(&d.path("c1.npy"), &[0.0; 4], "(2, 2)", false);
+    fails(
+        &d,
+        &["fit", "--data", &data, "--k", "2", "--init", &d.s("c1.npy")],
+        &["c1.npy", "2 x 3", "2 x 2"],
+    );
+    let mut w = vec![1.0; 300];
+    w[7] = -1.0;
+    write_npy_f64(&d.path("wneg.npy"), &w, "(300,)", false);
+    fails(
+        &d,
+        &[
+            "fit",
+            "--data",
+            &data,
+            "--k",
+            "2",
+            "--weights",
+            &d.s("wneg.npy"),
+        ],
+        &["wneg.npy", "row 7", "-1"],
+    );
+    w[7] = f64::NAN;
+    write_npy_f64(&d.path("wnan.npy"), &w, "(300,)", false);
+    fails(
+        &d,
+        &[
+            "fit",
+            "--data",
+            &data,
+            "--k",
+            "2",
+            "--weights",
+            &d.s("wnan.npy"),
+        ],
+        &["wnan.npy", "row 7", "NaN"],
+    );
+    write_npy_f64(&d.path("wshort.npy"), &w[..10], "(10,)", false);
+    fails(
+        &d,
+        &[
+            "fit",
+            "--data",
+            &data,
+            "--k",
+            "2",
+            "--weights",
+            &d.s("wshort.npy"),
+        ],
+        &["wshort.npy", "300", "10"],
+    );
+    let r = run(&[
+        "fit",
+        "--data",
+        &data,
+        "--k",
+        "2",
+        "--out",
+        &d.s("nodir/m.json"),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("nodir"), "{}", r.stderr);
+    let r = run(&["fit", "--data", &data]);
+    assert_eq!(r.code, 2, "clap usage error: {}", r.stderr);
+}
+
+#[test]
+fn predict_rejects_a_column_mismatch_and_bad_models() {
+    let d = Dir::new("predict");
+    let data = blobs_csv(&d, "x.csv");
+    let r = run(&["fit", "--data", &data, "--k", "3", "--out", &d.s("m.json")]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    std::fs::write(d.path("two.csv"), "1,2\n3,4\n").unwrap();
+    let r = run(&[
+        "predict",
+        "--model",
+        &d.s("m.json"),
+        "--data",
+        &d.s("two.csv"),
+        "--out",
+        &d.s("p.npy"),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("two.csv")
+            && r.stderr.contains("2 columns")
+            && r.stderr.contains("d = 3"),
+        "{}",
+        r.stderr
+    );
+    assert!(!d.path("p.npy").exists());
+    std::fs::write(d.path("bad.json"), "{\"k\": 2}").unwrap();
+    let r = run(&[
+        "predict",
+        "--model",
+        &d.s("bad.json"),
+        "--data",
+        &data,
+        "--out",
+        &d.s("p.npy"),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("bad.json"), "{}", r.stderr);
+    assert!(!d.path("p.npy").exists());
+}
