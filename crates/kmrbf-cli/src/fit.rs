@@ -148,6 +148,12 @@ fn run_fit<T: Real + Into<f64>>(
         "tol": a.tol,
         "algorithm": format!("{:?}", model.algorithm()).to_lowercase(),
         "weights": a.weights.as_ref().map(|p| p.display().to_string()),
+        "threads": rayon::current_num_threads(),
+        "timings": {
+            "init_seconds": model.timings().init_seconds,
+            "iter_seconds": model.timings().iter_seconds,
+            "iterations": model.timings().iterations,
+        },
     });
     let file = ModelFile {
         format: "kmrbf-model".into(),

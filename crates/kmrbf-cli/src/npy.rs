@@ -75,114 +75,161 @@ fn parse_header(path: &Path, bytes: &[u8]) -> CliResult<Header> {
     })
 }
 
-/// Reads a 2-D numeric `.npy` as a row-major matrix. Integer and bool arrays become f64.
-pub fn read_matrix(path: &Path) -> CliResult<Matrix> {
+/// An opened `.npy`: its header, and the file positioned at the data.
+struct Opened {
+    h: Header,
+    file: std::fs::File,
+    data_len: u64,
+}
+
+fn open(path: &Path) -> CliResult<Opened> {
+    use std::io::Read;
     let p = path.display();
-    let bytes = std::fs::read(path).map_err(|e| bad_input(format!("{p}: cannot read: {e}")))?;
-    let h = parse_header(path, &bytes)?;
-    if h.shape.len() != 2 {
-        return Err(bad_input(format!(
-            "{p}: expected a 2-D array (rows x columns), got {}-D with shape {:?}",
-            h.shape.len(),
-            h.shape
-        )));
+    let mut file =
+        std::fs::File::open(path).map_err(|e| bad_input(format!("{p}: cannot read: {e}")))?;
+    let len = file
+        .metadata()
+        .map_err(|e| bad_input(format!("{p}: cannot read: {e}")))?
+        .len();
+    let mut pre = vec![0u8; 12.min(len as usize)];
+    file.read_exact(&mut pre)
+        .map_err(|e| bad_input(format!("{p}: cannot read: {e}")))?;
+    if pre.len() < 10 || &pre[..6] != MAGIC {
+        return Err(bad_input(format!("{p}: not a .npy file (bad magic bytes)")));
     }
-    let (n, d) = (h.shape[0], h.shape[1]);
-    let data = &bytes[h.data_offset..];
-    let (kind, size, big) = dtype_parts(&h.descr).ok_or_else(|| {
+    let hlen = if pre[6] == 1 {
+        u16::from_le_bytes([pre[8], pre[9]]) as usize + 10
+    } else if pre.len() >= 12 {
+        u32::from_le_bytes([pre[8], pre[9], pre[10], pre[11]]) as usize + 12
+    } else {
+        return Err(bad_input(format!("{p}: truncated .npy header")));
+    };
+    if (hlen as u64) > len {
+        return Err(bad_input(format!("{p}: truncated .npy header")));
+    }
+    let mut head = pre;
+    head.resize(hlen, 0);
+    let already = 12.min(len as usize);
+    if hlen > already {
+        file.read_exact(&mut head[already..])
+            .map_err(|e| bad_input(format!("{p}: cannot read: {e}")))?;
+    }
+    let h = parse_header(path, &head)?;
+    // `pre` may have read past a version-1 header: seek to the data.
+    use std::io::Seek;
+    file.seek(std::io::SeekFrom::Start(h.data_offset as u64))
+        .map_err(|e| bad_input(format!("{p}: cannot read: {e}")))?;
+    Ok(Opened {
+        data_len: len - h.data_offset as u64,
+        h,
+        file,
+    })
+}
+
+/// Reads `count` values of `size` bytes in 1 MiB blocks, decoding each into `out`
+/// (peak memory: the output plus one block).
+fn read_values<V, const S: usize>(
+    o: &mut Opened,
+    path: &Path,
+    count: usize,
+    conv: impl Fn([u8; S]) -> V,
+) -> CliResult<Vec<V>> {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(count);
+    let mut buf = vec![0u8; (1 << 20) / S * S];
+    let mut left = count * S;
+    while left > 0 {
+        let take = left.min(buf.len());
+        o.file
+            .read_exact(&mut buf[..take])
+            .map_err(|e| bad_input(format!("{}: cannot read: {e}", path.display())))?;
+        out.extend(
+            buf[..take]
+                .chunks_exact(S)
+                .map(|c| conv(c.try_into().expect("chunk"))),
+        );
+        left -= take;
+    }
+    Ok(out)
+}
+
+/// Values of a numeric `.npy` as `F32` (float32) or `F64` (float64, int32, int64).
+fn read_numeric(o: &mut Opened, path: &Path, count: usize) -> CliResult<Values> {
+    let p = path.display();
+    let descr = o.h.descr.clone();
+    let (kind, size, big) = dtype_parts(&descr).ok_or_else(|| {
         bad_input(format!(
-            "{p}: unsupported dtype '{}' (use float32 or float64)",
-            h.descr
+            "{p}: unsupported dtype '{descr}' (use float32 or float64)"
         ))
     })?;
-    let need = n * d * size;
-    if data.len() < need {
+    if !matches!((kind, size), ('f', 4) | ('f', 8) | ('i', 4) | ('i', 8)) {
         return Err(bad_input(format!(
-            "{p}: truncated: shape {n} x {d} of {} needs {need} data bytes, file has {}",
-            h.descr,
-            data.len()
+            "{p}: unsupported dtype '{descr}' (use float32, float64, int32 or int64)"
         )));
     }
-    let data = &data[..need];
-    let values = match (kind, size) {
-        ('f', 4) => Values::F32(reorder(
-            decode(data, big, f32::from_le_bytes, f32::from_be_bytes),
-            n,
-            d,
-            h.fortran,
-        )),
-        ('f', 8) => Values::F64(reorder(
-            decode(data, big, f64::from_le_bytes, f64::from_be_bytes),
-            n,
-            d,
-            h.fortran,
-        )),
-        ('i', 4) => Values::F64(reorder(
-            decode(data, big, i32::from_le_bytes, i32::from_be_bytes)
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-            n,
-            d,
-            h.fortran,
-        )),
-        ('i', 8) => Values::F64(reorder(
-            decode(data, big, i64::from_le_bytes, i64::from_be_bytes)
-                .into_iter()
-                .map(|v| v as f64)
-                .collect(),
-            n,
-            d,
-            h.fortran,
-        )),
-        _ => {
-            return Err(bad_input(format!(
-                "{p}: unsupported dtype '{}' (use float32, float64, int32 or int64)",
-                h.descr
-            )))
-        }
+    let need = (count * size) as u64;
+    if o.data_len < need {
+        return Err(bad_input(format!(
+            "{p}: truncated: {count} values of {descr} need {need} data bytes, file has {}",
+            o.data_len
+        )));
+    }
+    Ok(match (kind, size, big) {
+        ('f', 4, false) => Values::F32(read_values(o, path, count, f32::from_le_bytes)?),
+        ('f', 4, true) => Values::F32(read_values(o, path, count, f32::from_be_bytes)?),
+        ('f', 8, false) => Values::F64(read_values(o, path, count, f64::from_le_bytes)?),
+        ('f', 8, true) => Values::F64(read_values(o, path, count, f64::from_be_bytes)?),
+        ('i', 4, b) => Values::F64(read_values(o, path, count, move |a: [u8; 4]| {
+            f64::from(if b {
+                i32::from_be_bytes(a)
+            } else {
+                i32::from_le_bytes(a)
+            })
+        })?),
+        (_, _, b) => Values::F64(read_values(o, path, count, move |a: [u8; 8]| {
+            (if b {
+                i64::from_be_bytes(a)
+            } else {
+                i64::from_le_bytes(a)
+            }) as f64
+        })?),
+    })
+}
+
+/// Reads a 2-D numeric `.npy` as a row-major matrix. Integer arrays become f64.
+pub fn read_matrix(path: &Path) -> CliResult<Matrix> {
+    let mut o = open(path)?;
+    if o.h.shape.len() != 2 {
+        return Err(bad_input(format!(
+            "{}: expected a 2-D array (rows x columns), got {}-D with shape {:?}",
+            path.display(),
+            o.h.shape.len(),
+            o.h.shape
+        )));
+    }
+    let (n, d) = (o.h.shape[0], o.h.shape[1]);
+    let fortran = o.h.fortran;
+    let values = match read_numeric(&mut o, path, n * d)? {
+        Values::F32(v) => Values::F32(reorder(v, n, d, fortran)),
+        Values::F64(v) => Values::F64(reorder(v, n, d, fortran)),
     };
     Ok(Matrix { values, n, d })
 }
 
 /// Reads a 1-D numeric `.npy` (weights) as f64.
 pub fn read_vector(path: &Path) -> CliResult<Vec<f64>> {
-    let p = path.display();
-    let bytes = std::fs::read(path).map_err(|e| bad_input(format!("{p}: cannot read: {e}")))?;
-    let h = parse_header(path, &bytes)?;
-    if h.shape.len() != 1 {
+    let mut o = open(path)?;
+    if o.h.shape.len() != 1 {
         return Err(bad_input(format!(
-            "{p}: expected a 1-D array, got shape {:?}",
-            h.shape
+            "{}: expected a 1-D array, got shape {:?}",
+            path.display(),
+            o.h.shape
         )));
     }
-    let n = h.shape[0];
-    let (kind, size, big) = dtype_parts(&h.descr)
-        .ok_or_else(|| bad_input(format!("{p}: unsupported dtype '{}'", h.descr)))?;
-    let data = &bytes[h.data_offset..];
-    if data.len() < n * size {
-        return Err(bad_input(format!(
-            "{p}: truncated: {n} values need {} bytes, file has {}",
-            n * size,
-            data.len()
-        )));
-    }
-    let data = &data[..n * size];
-    Ok(match (kind, size) {
-        ('f', 4) => decode(data, big, f32::from_le_bytes, f32::from_be_bytes)
-            .into_iter()
-            .map(f64::from)
-            .collect(),
-        ('f', 8) => decode(data, big, f64::from_le_bytes, f64::from_be_bytes),
-        ('i', 8) => decode(data, big, i64::from_le_bytes, i64::from_be_bytes)
-            .into_iter()
-            .map(|v| v as f64)
-            .collect(),
-        ('i', 4) => decode(data, big, i32::from_le_bytes, i32::from_be_bytes)
-            .into_iter()
-            .map(f64::from)
-            .collect(),
-        _ => return Err(bad_input(format!("{p}: unsupported dtype '{}'", h.descr))),
+    let n = o.h.shape[0];
+    Ok(match read_numeric(&mut o, path, n)? {
+        Values::F32(v) => v.into_iter().map(f64::from).collect(),
+        Values::F64(v) => v,
     })
 }
 
@@ -193,24 +240,6 @@ fn dtype_parts(descr: &str) -> Option<(char, usize, bool)> {
     let size: usize = ch.as_str().parse().ok()?;
     let big = order == '>';
     Some((kind, size, big))
-}
-
-fn decode<const S: usize, V>(
-    data: &[u8],
-    big: bool,
-    le: fn([u8; S]) -> V,
-    be: fn([u8; S]) -> V,
-) -> Vec<V> {
-    data.chunks_exact(S)
-        .map(|c| {
-            let a: [u8; S] = c.try_into().expect("chunk size");
-            if big {
-                be(a)
-            } else {
-                le(a)
-            }
-        })
-        .collect()
 }
 
 fn reorder<V: Copy>(v: Vec<V>, n: usize, d: usize, fortran: bool) -> Vec<V> {

@@ -11,5 +11,5 @@ mod params;
 pub mod step;
 
 pub use model::{predict, KMeans};
-pub use params::{Algorithm, Init, IterInfo, KMeansParams};
+pub use params::{Algorithm, Init, IterInfo, KMeansParams, Timings};
 pub use step::RunResult;

@@ -1,7 +1,7 @@
 //! A fitted K-Means model: immutable, with getters.
 
 use super::lloyd::assign_labels;
-use super::params::Algorithm;
+use super::params::{Algorithm, Timings};
 use super::step::RunResult;
 use crate::data::MatView;
 use crate::error::{Error, Result};
@@ -19,10 +19,17 @@ pub struct KMeans<T> {
     k: usize,
     d: usize,
     algorithm: Algorithm,
+    timings: Timings,
 }
 
 impl<T: Real> KMeans<T> {
-    pub(crate) fn from_run(r: RunResult<T>, k: usize, d: usize, algorithm: Algorithm) -> Self {
+    pub(crate) fn from_run(
+        r: RunResult<T>,
+        k: usize,
+        d: usize,
+        algorithm: Algorithm,
+        timings: Timings,
+    ) -> Self {
         Self {
             centers: r.centers,
             labels: r.labels,
@@ -31,7 +38,13 @@ impl<T: Real> KMeans<T> {
             k,
             d,
             algorithm,
+            timings,
         }
+    }
+
+    /// Where the fit spent its time.
+    pub fn timings(&self) -> Timings {
+        self.timings
     }
 
     /// `k x d` centers, row-major.

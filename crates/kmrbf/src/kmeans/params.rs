@@ -60,6 +60,17 @@ pub struct IterInfo {
     pub relocated: usize,
 }
 
+/// Wall-clock time a fit spent, over all restarts.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Timings {
+    /// Seconds choosing initial centers.
+    pub init_seconds: f64,
+    /// Seconds iterating (including the final assignment and inertia).
+    pub iter_seconds: f64,
+    /// Iterations over all restarts.
+    pub iterations: usize,
+}
+
 /// K-Means hyperparameters (builder). `fit` validates them with the data.
 #[derive(Clone, Debug)]
 pub struct KMeansParams<T> {
@@ -220,25 +231,31 @@ impl<T: Real> KMeansParams<T> {
             a => a,
         };
         let mut best: Option<RunResult<T>> = None;
+        let mut timings = Timings::default();
         for run in 0..self.effective_n_init() {
+            let t0 = std::time::Instant::now();
             let mut rng = Rng::fork(self.seed, run as u64);
             let init = match &self.init {
                 Init::KMeansPlusPlus => kmeans_plus_plus(p, self.k, &mut rng),
                 Init::Random => random_rows(p, self.k, &mut rng),
                 Init::Centers(c) => c.clone(),
             };
+            let t1 = std::time::Instant::now();
+            timings.init_seconds += (t1 - t0).as_secs_f64();
             let r = match algorithm {
                 Algorithm::Hamerly => {
                     hamerly_run(&p, &init, self.k, self.max_iter, tol_abs, observer)
                 }
                 _ => lloyd_run(&p, &init, self.k, self.max_iter, tol_abs, observer),
             };
+            timings.iter_seconds += t1.elapsed().as_secs_f64();
+            timings.iterations += r.n_iter;
             if best.as_ref().is_none_or(|b| r.inertia < b.inertia) {
                 best = Some(r);
             }
         }
         let best = best.expect("n_init >= 1");
-        Ok(KMeans::from_run(best, self.k, x.d, algorithm))
+        Ok(KMeans::from_run(best, self.k, x.d, algorithm, timings))
     }
 }
 
