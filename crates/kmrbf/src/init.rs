@@ -1,5 +1,6 @@
 //! Initial centers: greedy k-means++ (scikit-learn's variant) and random rows.
 
+use crate::kernels::packed;
 use crate::kernels::tiles::{fold_tiles, Blocking, Problem};
 use crate::real::Real;
 use crate::rng::Rng;
@@ -135,6 +136,7 @@ pub fn kmeans_plus_plus<T: Real>(p: Prepared<'_, T>, k: usize, rng: &mut Rng) ->
     }
     let mut pot_chunks = chunk_potential(&p, &closest, cr);
 
+    let use_packed = packed::available() && trials <= T::LANES;
     let mut cand = vec![T::ZERO; trials * d];
     let mut cand_idx = vec![0usize; trials];
     for _ in 1..k {
@@ -149,27 +151,53 @@ pub fn kmeans_plus_plus<T: Real>(p: Prepared<'_, T>, k: usize, rng: &mut Rng) ->
         let mut cn = vec![T::ZERO; trials];
         crate::kernels::distance::row_sq_norms(&cand, d, &mut cn);
         let closest_ref = &closest;
-        let parts = fold_tiles(
-            p.against(&cand, trials),
-            &mut cand_dist,
-            trials,
-            blocking,
-            true,
-            || vec![0.0f64; trials],
-            |pot, t, out| {
-                for i in 0..t.rows() {
-                    let g = t.row0 + i;
-                    let wi = t.weight(i).to_f64();
-                    let cl = closest_ref[g];
-                    for j in 0..trials {
-                        let dij = (t.xn[i] + cn[j] + t.cross[i * trials + j]).max_of(T::ZERO);
-                        let m = dij.min_of(cl);
-                        out[i * trials + j] = m;
-                        pot[j] += wi * m.to_f64();
+        let parts: Vec<Vec<f64>> = if use_packed {
+            let (panel, pcn) = packed::pack_trials(&cand, trials, d);
+            cand_dist
+                .par_chunks_mut(cr * trials)
+                .enumerate()
+                .map(|(ci, out)| {
+                    let r0 = ci * cr;
+                    let r1 = (r0 + cr).min(n);
+                    let mut pot = vec![0.0f64; trials];
+                    packed::trials_rows_packed(
+                        &p.x[r0 * d..r1 * d],
+                        d,
+                        &p.xn[r0..r1],
+                        p.w.map(|w| &w[r0..r1]),
+                        &closest_ref[r0..r1],
+                        &panel,
+                        &pcn,
+                        trials,
+                        out,
+                        &mut pot,
+                    );
+                    pot
+                })
+                .collect()
+        } else {
+            fold_tiles(
+                p.against(&cand, trials),
+                &mut cand_dist,
+                trials,
+                blocking,
+                true,
+                || vec![0.0f64; trials],
+                |pot, t, out| {
+                    for i in 0..t.rows() {
+                        let g = t.row0 + i;
+                        let wi = t.weight(i).to_f64();
+                        let cl = closest_ref[g];
+                        for j in 0..trials {
+                            let dij = (t.xn[i] + cn[j] + t.cross[i * trials + j]).max_of(T::ZERO);
+                            let m = dij.min_of(cl);
+                            out[i * trials + j] = m;
+                            pot[j] += wi * m.to_f64();
+                        }
                     }
-                }
-            },
-        );
+                },
+            )
+        };
         let mut pots = vec![0.0f64; trials];
         for part in &parts {
             for (a, b) in pots.iter_mut().zip(part) {
