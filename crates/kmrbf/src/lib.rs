@@ -20,6 +20,8 @@ pub mod error;
 pub mod init;
 pub mod kernels;
 pub mod kmeans;
+pub mod metrics;
+pub mod rbf;
 pub mod real;
 pub mod rng;
 pub mod synth;

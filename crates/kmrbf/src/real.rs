@@ -28,6 +28,7 @@ pub trait Real:
     + Sum
     + faer::traits::ComplexField
     + crate::kernels::packed::PackedArgmin
+    + crate::kernels::exp::VecExp
     + 'static
 {
     /// `0`.
@@ -83,6 +84,8 @@ pub trait Real:
     }
     /// `self * a + b` (a fused multiply-add where the target has one).
     fn mul_add(self, a: Self, b: Self) -> Self;
+    /// `self^e`.
+    fn powf(self, e: Self) -> Self;
 }
 
 macro_rules! impl_real {
@@ -126,6 +129,10 @@ macro_rules! impl_real {
             #[inline(always)]
             fn mul_add(self, a: Self, b: Self) -> Self {
                 self * a + b
+            }
+            #[inline(always)]
+            fn powf(self, e: Self) -> Self {
+                <$t>::powf(self, e)
             }
         }
     };

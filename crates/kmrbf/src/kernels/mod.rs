@@ -10,6 +10,8 @@
 pub mod argmin;
 pub mod dispatch;
 pub mod distance;
+pub mod exp;
+pub mod maps;
 pub mod packed;
 pub mod reference;
 pub mod tiles;

@@ -1,0 +1,554 @@
+//! Temperature annealing from `sigma0` down to `sigma_min`, warm-started, landing on the
+//! K-Means fixed point (DESIGN.md section 1): schedules, the starting temperature, the stage
+//! loop, an optional hard Lloyd polish, and the per-stage equivalence record against a
+//! reference K-Means run from the same initial centers.
+
+use super::objective::{validate, Objectives};
+use super::params::{Kernel, Temperature};
+use super::pass::{soft_pass, PassRequest, RowOut};
+use super::step::{StepKind, Stepper};
+use crate::data::MatView;
+use crate::error::{Error, Result};
+use crate::init::Prepared;
+use crate::kernels::distance::sq_dist;
+use crate::kernels::maps::MapKind;
+use crate::kmeans::lloyd::{assign_labels, lloyd_run};
+use crate::kmeans::step::mean_variance_of;
+use crate::metrics::{adjusted_rand_index, center_discrepancy, normalized_mutual_info};
+use crate::real::Real;
+use crate::rng::Rng;
+
+/// The sequence of temperatures (in the user's `sigma` convention).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Schedule {
+    /// `sigma_{m+1} = gamma sigma_m`, `gamma` in (0, 1).
+    Geometric {
+        /// The ratio.
+        gamma: f64,
+    },
+    /// The DKM schedule on `alpha = 1 / sigma`: `alpha_{n+1} = 2^(1 / ln(n)^2) alpha_n` (n >= 2),
+    /// started at `alpha_1 = 1 / sigma0` (DKM's `alpha_1 = 0.1` is `sigma0 = 10`).
+    Dkm,
+    /// Explicit, strictly decreasing sigmas (sigma0 and sigma_min are ignored).
+    List(Vec<f64>),
+}
+
+/// Where the annealing starts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Sigma0 {
+    /// The init's own scale along its Lloyd trajectory: with `g` the smallest positive gap
+    /// between the squared distances of a row to its two nearest centers, over every row and
+    /// every Lloyd iteration from the init, the temperature at which every such row is exactly
+    /// one-hot (entmax15: `g / 2`, sparsemax: `g`, entmax(alpha): `(alpha - 1) g`) or within
+    /// `e^-40` of it (softmax: `g / 40`). The soft trajectory then is Lloyd's, so annealing
+    /// lands on the fixed point Lloyd reaches from the same init (the paper's equivalence).
+    Auto,
+    /// The median over rows of the same gap at the initial centers: a soft start. Measured
+    /// here: from there the warm-started annealing often lands on a different K-Means fixed
+    /// point (frequently a lower J), not Lloyd's from the same init.
+    Median,
+    /// `2 lambda_max` of the weighted data covariance: deterministic annealing's first
+    /// critical temperature, above which all centers coincide.
+    Critical,
+    /// A given sigma.
+    Value(f64),
+}
+
+/// Annealing settings.
+#[derive(Clone, Debug)]
+pub struct AnnealParams {
+    /// The row map.
+    pub map: MapKind,
+    /// How sigma enters the logits.
+    pub kernel: Kernel,
+    /// The starting temperature.
+    pub sigma0: Sigma0,
+    /// The last temperature; `None`: `sigma0 * 1e-4`.
+    pub sigma_min: Option<f64>,
+    /// The schedule.
+    pub schedule: Schedule,
+    /// Warm start each stage from the last (true) or from the init (a sweep).
+    pub warm_start: bool,
+    /// The update at each temperature.
+    pub step: StepKind,
+    /// A stage ends when `max_k ||dc_k||^2 <= tol * mean_j var(X[:, j])`.
+    pub tol: f64,
+    /// At most this many steps per stage.
+    pub stage_cap: usize,
+    /// Finish with hard Lloyd iterations until the labels stop changing.
+    pub polish: bool,
+    /// Run K-Means from the same init and record the discrepancy to its fixed point.
+    pub reference: bool,
+    /// Seed of the symmetry-breaking perturbation (critical start only).
+    pub seed: u64,
+}
+
+impl AnnealParams {
+    /// Defaults: geometric schedule with gamma 0.5 from `sigma0 = auto` to `sigma0 * 1e-4`,
+    /// warm-started soft-lloyd, tol 1e-14, at most 1000 steps a stage, no polish, reference on.
+    pub fn new(map: MapKind) -> Self {
+        Self {
+            map,
+            kernel: Kernel::Temperature,
+            sigma0: Sigma0::Auto,
+            sigma_min: None,
+            schedule: Schedule::Geometric { gamma: 0.5 },
+            warm_start: true,
+            step: StepKind::SoftLloyd,
+            tol: 1e-14,
+            stage_cap: 1000,
+            polish: false,
+            reference: true,
+            seed: 0,
+        }
+    }
+}
+
+/// One temperature's outcome.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageRecord {
+    /// 0-based stage.
+    pub stage: usize,
+    /// Sigma in the user's convention.
+    pub sigma: f64,
+    /// The effective temperature (divisor of `-D`).
+    pub temperature: f64,
+    /// Steps taken.
+    pub steps: usize,
+    /// Objectives at the stage's final centers.
+    pub objectives: Objectives,
+    /// Largest squared center move of the last step.
+    pub last_move_sq: f64,
+    /// Max matched center distance to the reference K-Means fixed point.
+    pub discrepancy: Option<f64>,
+    /// ARI of the hard labels against the reference labels.
+    pub ari: Option<f64>,
+    /// NMI of the hard labels against the reference labels.
+    pub nmi: Option<f64>,
+}
+
+/// The reference K-Means run.
+#[derive(Clone, Debug)]
+pub struct Reference {
+    /// `k x d` fixed point.
+    pub centers: Vec<f64>,
+    /// Its labels.
+    pub labels: Vec<u32>,
+    /// Its distortion.
+    pub inertia: f64,
+    /// Lloyd iterations.
+    pub n_iter: usize,
+}
+
+/// The outcome of [`anneal`].
+#[derive(Clone, Debug)]
+pub struct AnnealResult<T> {
+    /// `k x d` final centers (after the polish, if any).
+    pub centers: Vec<T>,
+    /// Hard labels of the rows under the final centers.
+    pub labels: Vec<u32>,
+    /// One record per temperature.
+    pub stages: Vec<StageRecord>,
+    /// The reference K-Means run, if requested.
+    pub reference: Option<Reference>,
+    /// The starting sigma used (user convention).
+    pub sigma0: f64,
+    /// Steps over all stages.
+    pub total_steps: usize,
+    /// Hard Lloyd iterations of the polish (0 without).
+    pub polish_iters: usize,
+    /// `J` of the final centers.
+    pub inertia: f64,
+}
+
+fn bad(name: &'static str, value: f64, reason: &'static str) -> Error {
+    Error::BadParam {
+        name,
+        value: value.to_string(),
+        reason,
+    }
+}
+
+/// Converts an effective temperature to sigma in `kernel`'s convention.
+fn sigma_of(temp: f64, kernel: Kernel) -> f64 {
+    match kernel {
+        Kernel::Temperature => temp,
+        Kernel::Bandwidth => (temp / 2.0).sqrt(),
+    }
+}
+
+/// Median over rows of `D_(2) - D_(1)` for the centers `c` (`k >= 2`).
+pub fn median_gap<T: Real>(p: &Prepared<'_, T>, c: &[T], k: usize) -> f64 {
+    let d = p.d;
+    let mut gaps: Vec<f64> = (0..p.n())
+        .map(|i| {
+            let (mut a, mut b) = (f64::INFINITY, f64::INFINITY);
+            for j in 0..k {
+                let v = sq_dist(p.row(i), &c[j * d..(j + 1) * d]).to_f64();
+                if v < a {
+                    b = a;
+                    a = v;
+                } else if v < b {
+                    b = v;
+                }
+            }
+            b - a
+        })
+        .collect();
+    let mid = gaps.len() / 2;
+    let (_, m, _) = gaps.select_nth_unstable_by(mid, |x, y| x.total_cmp(y));
+    *m
+}
+
+/// The smallest positive two-nearest gap `D_(2) - D_(1)` over all rows and all iterations of
+/// Lloyd from `init` (scikit-learn's steps, until the labels stop changing).
+pub fn lloyd_min_gap<T: Real>(p: &Prepared<'_, T>, init: &[T], k: usize) -> f64 {
+    use crate::kernels::distance::row_sq_norms;
+    use crate::kernels::tiles::{fold_tiles, Blocking};
+    use crate::kmeans::step::{cluster_sums, update_centers};
+    let blocking = Blocking::of::<T>(k);
+    let mut centers = init.to_vec();
+    let mut new_centers = init.to_vec();
+    let mut labels = vec![0u32; p.n()];
+    let mut old = vec![u32::MAX; p.n()];
+    let mut gmin = f64::INFINITY;
+    for _ in 0..10_000 {
+        let mut cn = vec![T::ZERO; k];
+        row_sq_norms(&centers, p.d, &mut cn);
+        let parts = fold_tiles(
+            p.against(&centers, k),
+            &mut labels,
+            1,
+            blocking,
+            true,
+            || f64::INFINITY,
+            |g, t, lab| {
+                for i in 0..t.rows() {
+                    let row = &t.cross[i * k..(i + 1) * k];
+                    let (mut b1, mut v1, mut v2) = (0usize, T::INFINITY, T::INFINITY);
+                    for j in 0..k {
+                        let v = row[j] + cn[j];
+                        if v < v1 {
+                            v2 = v1;
+                            v1 = v;
+                            b1 = j;
+                        } else if v < v2 {
+                            v2 = v;
+                        }
+                    }
+                    lab[i] = b1 as u32;
+                    let gap = (v2 - v1).to_f64();
+                    if gap > 0.0 && gap < *g {
+                        *g = gap;
+                    }
+                }
+            },
+        );
+        gmin = parts.into_iter().fold(gmin, f64::min);
+        if labels == old {
+            break;
+        }
+        let sums = cluster_sums(p, &labels, k, blocking);
+        update_centers(p, &labels, &centers, sums, &mut new_centers);
+        std::mem::swap(&mut centers, &mut new_centers);
+        old.copy_from_slice(&labels);
+    }
+    gmin
+}
+
+/// `2 lambda_max` of the weighted covariance of the rows (power iteration).
+pub fn critical_temperature<T: Real>(p: &Prepared<'_, T>) -> f64 {
+    let (n, d) = (p.n(), p.d);
+    let mut mean = vec![0.0; d];
+    let mut wsum = 0.0;
+    for i in 0..n {
+        let w = p.weight(i);
+        wsum += w;
+        for (m, v) in mean.iter_mut().zip(p.row(i)) {
+            *m += w * v.to_f64();
+        }
+    }
+    for m in &mut mean {
+        *m /= wsum;
+    }
+    let mut cov = vec![0.0; d * d];
+    let mut xc = vec![0.0; d];
+    for i in 0..n {
+        let w = p.weight(i);
+        for (t, v) in p.row(i).iter().enumerate() {
+            xc[t] = v.to_f64() - mean[t];
+        }
+        for a in 0..d {
+            let wa = w * xc[a];
+            for b in a..d {
+                cov[a * d + b] += wa * xc[b];
+            }
+        }
+    }
+    for a in 0..d {
+        for b in a..d {
+            cov[a * d + b] /= wsum;
+            cov[b * d + a] = cov[a * d + b];
+        }
+    }
+    let mut v = vec![1.0 / (d as f64).sqrt(); d];
+    let mut lambda = 0.0;
+    for _ in 0..500 {
+        let mut nv = vec![0.0; d];
+        for a in 0..d {
+            nv[a] = (0..d).map(|b| cov[a * d + b] * v[b]).sum();
+        }
+        let norm = nv.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if norm == 0.0 {
+            break;
+        }
+        let new_lambda = norm;
+        for (x, y) in v.iter_mut().zip(&nv) {
+            *x = y / norm;
+        }
+        if (new_lambda - lambda).abs() <= 1e-12 * new_lambda {
+            lambda = new_lambda;
+            break;
+        }
+        lambda = new_lambda;
+    }
+    2.0 * lambda
+}
+
+impl Schedule {
+    /// The sigmas from `sigma0` down to `sigma_min` (inclusive when reached exactly).
+    pub fn sigmas(&self, sigma0: f64, sigma_min: f64) -> Vec<f64> {
+        match self {
+            Schedule::List(v) => v.clone(),
+            Schedule::Geometric { gamma } => {
+                let mut out = vec![];
+                let mut s = sigma0;
+                while s >= sigma_min * (1.0 - 1e-12) && out.len() < 10_000 {
+                    out.push(s);
+                    s *= gamma;
+                }
+                out
+            }
+            Schedule::Dkm => {
+                let mut out = vec![sigma0];
+                let mut alpha = 1.0 / sigma0;
+                let mut n = 2.0f64;
+                while out.len() < 10_000 {
+                    alpha *= 2f64.powf(1.0 / n.ln().powi(2));
+                    n += 1.0;
+                    let s = 1.0 / alpha;
+                    if s < sigma_min * (1.0 - 1e-12) {
+                        break;
+                    }
+                    out.push(s);
+                }
+                out
+            }
+        }
+    }
+}
+
+/// Anneals `init` (`k x d`) on `x`. Validates everything first; `observer` sees each stage.
+pub fn anneal<T: Real>(
+    x: MatView<'_, T>,
+    w: Option<&[T]>,
+    init: &[T],
+    k: usize,
+    params: &AnnealParams,
+    observer: &mut dyn FnMut(&StageRecord),
+) -> Result<AnnealResult<T>> {
+    let xn = validate(x, w, init, k)?;
+    if k > x.n {
+        return Err(Error::BadK {
+            k,
+            reason: format!("more centers than rows (n = {})", x.n),
+        });
+    }
+    if !(params.tol.is_finite() && params.tol >= 0.0) {
+        return Err(bad("tol", params.tol, "must be finite and >= 0"));
+    }
+    if params.stage_cap == 0 {
+        return Err(bad("stage_cap", 0.0, "must be >= 1"));
+    }
+    if let Schedule::Geometric { gamma } = params.schedule {
+        if !(gamma > 0.0 && gamma < 1.0) {
+            return Err(bad("gamma", gamma, "must lie in (0, 1)"));
+        }
+    }
+    let p = Prepared {
+        x: x.data,
+        d: x.d,
+        xn: &xn,
+        w,
+    };
+    let d = x.d;
+    let scale = mean_variance_of(x);
+    let sigma0 = match params.sigma0 {
+        Sigma0::Value(s) => Temperature::new(s, params.kernel)?.sigma,
+        Sigma0::Auto => {
+            let g = if k >= 2 {
+                lloyd_min_gap(&p, init, k)
+            } else {
+                0.0
+            };
+            let g = if g > 0.0 {
+                g
+            } else {
+                scale.max(f64::MIN_POSITIVE)
+            };
+            let factor = match params.map {
+                MapKind::Softmax => 1.0 / 40.0,
+                MapKind::Entmax15 => 0.5,
+                MapKind::Sparsemax | MapKind::Hard => 1.0,
+                MapKind::Entmax { alpha } => alpha - 1.0,
+            };
+            sigma_of(factor * g, params.kernel)
+        }
+        Sigma0::Median => {
+            let g = if k >= 2 { median_gap(&p, init, k) } else { 0.0 };
+            let g = if g > 0.0 {
+                g
+            } else {
+                scale.max(f64::MIN_POSITIVE)
+            };
+            sigma_of(g, params.kernel)
+        }
+        Sigma0::Critical => {
+            let tc = critical_temperature(&p);
+            sigma_of(
+                if tc > 0.0 {
+                    tc
+                } else {
+                    scale.max(f64::MIN_POSITIVE)
+                },
+                params.kernel,
+            )
+        }
+    };
+    let sigma_min = params.sigma_min.unwrap_or(sigma0 * 1e-4);
+    let sigmas = match &params.schedule {
+        Schedule::List(v) => {
+            if v.is_empty() {
+                return Err(bad("sigmas", 0.0, "the list is empty"));
+            }
+            for (i, &s) in v.iter().enumerate() {
+                Temperature::new(s, params.kernel)?;
+                if i > 0 && s >= v[i - 1] {
+                    return Err(bad("sigmas", s, "must be strictly decreasing"));
+                }
+            }
+            v.clone()
+        }
+        sched => {
+            Temperature::new(sigma_min, params.kernel)
+                .map_err(|_| bad("sigma_min", sigma_min, "must be finite and > 0"))?;
+            if sigma_min >= sigma0 {
+                return Err(Error::BadParam {
+                    name: "sigma_min",
+                    value: format!("{sigma_min} (sigma0 = {sigma0})"),
+                    reason: "must be smaller than sigma0",
+                });
+            }
+            sched.sigmas(sigma0, sigma_min)
+        }
+    };
+    let tol_abs = params.tol * scale;
+
+    let reference = params.reference.then(|| {
+        let r = lloyd_run(&p, init, k, 10_000, 0.0, &|_| {});
+        Reference {
+            centers: r.centers.iter().map(|v| v.to_f64()).collect(),
+            labels: r.labels,
+            inertia: r.inertia,
+            n_iter: r.n_iter,
+        }
+    });
+
+    let perturb = params.sigma0 == Sigma0::Critical;
+    let mut rng = Rng::new(params.seed);
+    let jitter = 1e-6 * scale.sqrt();
+    let mut stepper = Stepper::new(params.step);
+    let mut centers = init.to_vec();
+    let mut stages = Vec::with_capacity(sigmas.len());
+    let mut total_steps = 0;
+    for (si, &sigma) in sigmas.iter().enumerate() {
+        let temp = Temperature::new(sigma, params.kernel)?.effective();
+        if !params.warm_start {
+            centers.copy_from_slice(init);
+        }
+        stepper.reset();
+        if perturb {
+            // Above a critical temperature centers collapse onto each other; identical centers
+            // get identical updates forever, so break the symmetry a little at every stage.
+            for v in centers.iter_mut() {
+                *v += T::from_f64(jitter * rng.normal());
+            }
+        }
+        let mut steps = 0;
+        let mut last_move_sq = f64::INFINITY;
+        while steps < params.stage_cap {
+            let info = stepper.step(&p, &mut centers, k, params.map, temp);
+            steps += 1;
+            last_move_sq = info.max_move_sq;
+            if last_move_sq <= tol_abs {
+                break;
+            }
+        }
+        total_steps += steps;
+        let req = PassRequest {
+            map: params.map,
+            temp: T::from_f64(temp),
+            resp_sums: false,
+            loss_sums: false,
+        };
+        let objectives = Objectives::from_pass(
+            &soft_pass(&p, &centers, k, req, RowOut::None),
+            params.map,
+            temp,
+            k,
+        );
+        let (discrepancy, ari, nmi) = match &reference {
+            Some(r) => {
+                let c64: Vec<f64> = centers.iter().map(|v| v.to_f64()).collect();
+                let labels = assign_labels(&p, &centers, k);
+                (
+                    Some(center_discrepancy(&c64, &r.centers, k, d)),
+                    Some(adjusted_rand_index(&labels, &r.labels)),
+                    Some(normalized_mutual_info(&labels, &r.labels)),
+                )
+            }
+            None => (None, None, None),
+        };
+        let rec = StageRecord {
+            stage: si,
+            sigma,
+            temperature: temp,
+            steps,
+            objectives,
+            last_move_sq,
+            discrepancy,
+            ari,
+            nmi,
+        };
+        observer(&rec);
+        stages.push(rec);
+    }
+    let mut polish_iters = 0;
+    if params.polish {
+        let r = lloyd_run(&p, &centers, k, 10_000, 0.0, &|_| {});
+        polish_iters = r.n_iter;
+        centers = r.centers;
+    }
+    let labels = assign_labels(&p, &centers, k);
+    let inertia = crate::kmeans::step::inertia(&p, &labels, &centers, 8192);
+    Ok(AnnealResult {
+        centers,
+        labels,
+        stages,
+        reference,
+        sigma0,
+        total_steps,
+        polish_iters,
+        inertia,
+    })
+}

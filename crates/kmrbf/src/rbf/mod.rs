@@ -1,0 +1,18 @@
+//! The RBF model (DESIGN.md section 1): K-Means as the zero-temperature limit of a
+//! normalized RBF layer.
+//!
+//! `params` holds the map, kernel convention and temperature; `pass` is the fused soft pass
+//! (distance tile -> row map -> weighted sums) shared by objectives, gradients and steps;
+//! `objective` gives J, L, F and the gradients; `step` the center updates; `anneal` the
+//! temperature schedule that lands on the K-Means fixed point.
+
+pub mod anneal;
+pub mod objective;
+pub mod params;
+pub mod pass;
+pub mod step;
+
+pub use crate::kernels::maps::MapKind;
+pub use objective::{center_gradient, input_gradient, objectives, GradientKind, Objectives};
+pub use params::{Kernel, Temperature};
+pub use pass::{soft_pass, PassOutput, PassRequest};

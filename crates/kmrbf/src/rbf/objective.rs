@@ -1,0 +1,233 @@
+//! J, L, F and their gradients on validated inputs (DESIGN.md section 1).
+
+use super::params::Temperature;
+use super::pass::{soft_pass, PassOutput, PassRequest, RowOut};
+use crate::data::{check_finite, check_weights, MatView};
+use crate::error::{Error, Result};
+use crate::init::Prepared;
+use crate::kernels::distance::row_sq_norms;
+use crate::kernels::maps::MapKind;
+use crate::real::Real;
+
+/// Which gradient of the centers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GradientKind {
+    /// `g_k = -2 sum_i w_i r_ik (x_i - c_k)`: the exact gradient of F for every map (Danskin),
+    /// the EM / envelope gradient.
+    Stopgrad,
+    /// The exact gradient of L, through the responsibilities' Jacobian.
+    Full,
+}
+
+impl std::str::FromStr for GradientKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "stopgrad" => Ok(Self::Stopgrad),
+            "full" => Ok(Self::Full),
+            other => Err(Error::BadParam {
+                name: "gradient",
+                value: other.into(),
+                reason: "expected stopgrad or full",
+            }),
+        }
+    }
+}
+
+/// The objectives of one configuration, with what the bounds of DESIGN.md need.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Objectives {
+    /// K-Means distortion `J`.
+    pub j: f64,
+    /// Smooth RBF loss `L`.
+    pub l: f64,
+    /// Regularized free energy `F`.
+    pub f: f64,
+    /// Total weight `W`.
+    pub weight: f64,
+    /// `temp * W * Hmax`: the width of the bounds `0 <= L - J <= b`, `-b <= F - J <= 0`.
+    pub bound: f64,
+    /// Mean number of nonzero responsibilities per row.
+    pub mean_support: f64,
+    /// Fraction of rows whose responsibilities are one-hot.
+    pub onehot_fraction: f64,
+}
+
+impl Objectives {
+    /// From a pass at effective temperature `temp` with `k` centers.
+    pub fn from_pass(o: &PassOutput, map: MapKind, temp: f64, k: usize) -> Self {
+        Self {
+            j: o.j,
+            l: o.l,
+            f: o.f,
+            weight: o.weight,
+            bound: temp * o.weight * map.entropy_max(k),
+            mean_support: o.support / o.rows.max(1) as f64,
+            onehot_fraction: o.onehot as f64 / o.rows.max(1) as f64,
+        }
+    }
+}
+
+/// Checks data, weights and centers; returns the squared row norms.
+pub(crate) fn validate<T: Real>(
+    x: MatView<'_, T>,
+    w: Option<&[T]>,
+    centers: &[T],
+    k: usize,
+) -> Result<Vec<T>> {
+    x.validate("data")?;
+    if let Some(w) = w {
+        check_weights(w, x.n)?;
+    }
+    if k == 0 {
+        return Err(Error::BadK {
+            k,
+            reason: "need at least one center".into(),
+        });
+    }
+    if centers.len() != k * x.d {
+        return Err(Error::InitShape {
+            expected_k: k,
+            expected_d: x.d,
+            got_k: centers.len() / x.d.max(1),
+            got_d: x.d,
+        });
+    }
+    check_finite("centers", centers, x.d)?;
+    let mut xn = vec![T::ZERO; x.n];
+    row_sq_norms(x.data, x.d, &mut xn);
+    Ok(xn)
+}
+
+/// J, L and F of `centers` (`k x d`) on `x` with `map` at temperature `temp`.
+pub fn objectives<T: Real>(
+    x: MatView<'_, T>,
+    w: Option<&[T]>,
+    centers: &[T],
+    k: usize,
+    map: MapKind,
+    temp: Temperature,
+) -> Result<Objectives> {
+    let xn = validate(x, w, centers, k)?;
+    let p = Prepared {
+        x: x.data,
+        d: x.d,
+        xn: &xn,
+        w,
+    };
+    let te = temp.effective();
+    let req = PassRequest {
+        map,
+        temp: T::from_f64(te),
+        resp_sums: false,
+        loss_sums: false,
+    };
+    let o = soft_pass(&p, centers, k, req, RowOut::None);
+    Ok(Objectives::from_pass(&o, map, te, k))
+}
+
+/// The objectives and the `k x d` gradient (f64) of F (`Stopgrad`) or L (`Full`) with
+/// respect to the centers: `g_k = -2 (sum_i w_i a_ik x_i - (sum_i w_i a_ik) c_k)` with
+/// `a = r` or the Jacobian-corrected weights `q` (see `pass::loss_weights`).
+pub fn center_gradient<T: Real>(
+    x: MatView<'_, T>,
+    w: Option<&[T]>,
+    centers: &[T],
+    k: usize,
+    map: MapKind,
+    temp: Temperature,
+    kind: GradientKind,
+) -> Result<(Objectives, Vec<f64>)> {
+    let xn = validate(x, w, centers, k)?;
+    let p = Prepared {
+        x: x.data,
+        d: x.d,
+        xn: &xn,
+        w,
+    };
+    let te = temp.effective();
+    let req = PassRequest {
+        map,
+        temp: T::from_f64(te),
+        resp_sums: kind == GradientKind::Stopgrad,
+        loss_sums: kind == GradientKind::Full,
+    };
+    let o = soft_pass(&p, centers, k, req, RowOut::None);
+    let s = o
+        .resp_sums
+        .as_ref()
+        .or(o.loss_sums.as_ref())
+        .expect("requested");
+    let d = x.d;
+    let mut g = vec![0.0; k * d];
+    for c in 0..k {
+        for t in 0..d {
+            g[c * d + t] = -2.0 * (s.sums[c * d + t] - s.weight[c] * centers[c * d + t].to_f64());
+        }
+    }
+    Ok((Objectives::from_pass(&o, map, te, k), g))
+}
+
+/// The `n x d` gradient of F (`Stopgrad`) or L (`Full`) with respect to the inputs:
+/// `2 w_i (x_i - sum_k a_ik c_k)` (for use inside networks).
+pub fn input_gradient<T: Real>(
+    x: MatView<'_, T>,
+    w: Option<&[T]>,
+    centers: &[T],
+    k: usize,
+    map: MapKind,
+    temp: Temperature,
+    kind: GradientKind,
+) -> Result<Vec<T>> {
+    let xn = validate(x, w, centers, k)?;
+    let p = Prepared {
+        x: x.data,
+        d: x.d,
+        xn: &xn,
+        w,
+    };
+    let req = PassRequest {
+        map,
+        temp: T::from_f64(temp.effective()),
+        resp_sums: false,
+        loss_sums: false,
+    };
+    let mut out = vec![T::ZERO; x.n * x.d];
+    soft_pass(
+        &p,
+        centers,
+        k,
+        req,
+        RowOut::InputGrad {
+            out: &mut out,
+            loss: kind == GradientKind::Full,
+        },
+    );
+    Ok(out)
+}
+
+/// The `n x k` responsibilities of `x` under `centers` (the `transform` of DESIGN.md).
+pub fn responsibilities<T: Real>(
+    x: MatView<'_, T>,
+    centers: &[T],
+    k: usize,
+    map: MapKind,
+    temp: Temperature,
+) -> Result<Vec<T>> {
+    let xn = validate(x, None, centers, k)?;
+    let p = Prepared {
+        x: x.data,
+        d: x.d,
+        xn: &xn,
+        w: None,
+    };
+    let req = PassRequest {
+        map,
+        temp: T::from_f64(temp.effective()),
+        resp_sums: false,
+        loss_sums: false,
+    };
+    let mut out = vec![T::ZERO; x.n * k];
+    soft_pass(&p, centers, k, req, RowOut::Resp(&mut out));
+    Ok(out)
+}

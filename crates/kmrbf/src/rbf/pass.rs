@@ -1,0 +1,248 @@
+//! The fused soft pass: distance tile (GEMM) -> row map -> weighted sums, over fixed chunks
+//! combined in order (deterministic for any thread count). Never holds an `n x k` matrix
+//! unless the caller asks for the responsibilities themselves.
+
+use crate::init::Prepared;
+use crate::kernels::distance::row_sq_norms;
+use crate::kernels::maps::{map_row, MapKind};
+use crate::kernels::tiles::{fold_tiles, Blocking};
+use crate::kernels::update::{ClusterSums, TileSums};
+use crate::real::Real;
+
+/// What one pass computes besides the objective terms.
+#[derive(Clone, Copy, Debug)]
+pub struct PassRequest<T> {
+    /// The row map.
+    pub map: MapKind,
+    /// Effective temperature: the divisor of `-D` in the logits.
+    pub temp: T,
+    /// Accumulate `sum_i w_i r_ik x_i` and `N_k = sum_i w_i r_ik` (soft-lloyd, stopgrad).
+    pub resp_sums: bool,
+    /// Accumulate the same with the weights `q_ik` of the exact gradient of L.
+    pub loss_sums: bool,
+}
+
+/// Per-row output a pass may write.
+pub enum RowOut<'a, T> {
+    /// Nothing per row.
+    None,
+    /// The responsibilities, `n x k`.
+    Resp(&'a mut [T]),
+    /// The gradient of F (`Free`) or L (`Loss`) with respect to each row, `n x d`.
+    InputGrad {
+        /// `n x d` output.
+        out: &'a mut [T],
+        /// True: gradient of L (weights `q`); false: of F (weights `r`).
+        loss: bool,
+    },
+}
+
+/// The totals of a pass (sums over rows, weighted by the sample weights).
+#[derive(Clone, Debug)]
+pub struct PassOutput {
+    /// `J = sum_i w_i min_k D_ik`.
+    pub j: f64,
+    /// `L = sum_i w_i sum_k r_ik D_ik`.
+    pub l: f64,
+    /// `F = sum_i w_i (<r_i, D_i> - temp H(r_i))`.
+    pub f: f64,
+    /// `W = sum_i w_i`.
+    pub weight: f64,
+    /// `sum_i |supp r_i|` (unweighted).
+    pub support: f64,
+    /// Rows whose responsibilities are exactly one-hot.
+    pub onehot: usize,
+    /// Rows.
+    pub rows: usize,
+    /// `k x d` sums with weights `w r`, and `N_k`, when requested.
+    pub resp_sums: Option<ClusterSums>,
+    /// `k x d` sums with weights `w q`, and `sum_i w_i q_ik`, when requested.
+    pub loss_sums: Option<ClusterSums>,
+}
+
+struct Acc<T> {
+    j: f64,
+    l: f64,
+    f: f64,
+    w: f64,
+    support: f64,
+    onehot: usize,
+    rs: ClusterSums,
+    rs_tile: TileSums<T>,
+    ls: ClusterSums,
+    ls_tile: TileSums<T>,
+    resp: Vec<T>,
+    jac: Vec<T>,
+    q: Vec<T>,
+    scratch: Vec<T>,
+}
+
+/// `q_k = r_k - s_k (D_k - Dbar) / temp`, `Dbar = <s, D> / sum(s)`: the weights for which
+/// `dL/dc_k = -2 sum_i w_i q_ik (x_i - c_k)` (the chain rule through the map's Jacobian).
+#[inline]
+fn loss_weights<T: Real>(dist: &[T], resp: &[T], jac: &[T], temp: T, q: &mut [T]) {
+    let mut dmin = dist[0];
+    for &d in dist {
+        dmin = dmin.min_of(d);
+    }
+    let (mut ss, mut sd) = (T::ZERO, T::ZERO);
+    for ((&s, &d), _) in jac.iter().zip(dist).zip(resp) {
+        if s > T::ZERO {
+            ss += s;
+            sd += s * (d - dmin);
+        }
+    }
+    let dbar = if ss > T::ZERO { sd / ss } else { T::ZERO };
+    let inv = T::ONE / temp;
+    for (((qk, &r), &s), &d) in q.iter_mut().zip(resp).zip(jac).zip(dist) {
+        *qk = if s > T::ZERO {
+            r - s * ((d - dmin) - dbar) * inv
+        } else {
+            r
+        };
+    }
+}
+
+#[inline]
+fn add_weighted_row<T: Real>(tile: &mut TileSums<T>, d: usize, x: &[T], wi: T, a: &[T]) {
+    for (kk, &ak) in a.iter().enumerate() {
+        if ak != T::ZERO {
+            let c = wi * ak;
+            for (s, &v) in tile.sums[kk * d..(kk + 1) * d].iter_mut().zip(x) {
+                *s += c * v;
+            }
+            tile.weight[kk] += c.to_f64();
+        }
+    }
+}
+
+/// One fused pass of `req` over the rows of `p` against `centers` (`k x d`).
+pub fn soft_pass<T: Real>(
+    p: &Prepared<'_, T>,
+    centers: &[T],
+    k: usize,
+    req: PassRequest<T>,
+    out: RowOut<'_, T>,
+) -> PassOutput {
+    let d = p.d;
+    let n = p.n();
+    let mut cn = vec![T::ZERO; k];
+    row_sq_norms(centers, d, &mut cn);
+    let blocking = Blocking::of::<T>(k);
+    let need_jac = req.loss_sums || matches!(out, RowOut::InputGrad { loss: true, .. });
+    let (buf, stride, grad_loss): (&mut [T], usize, Option<bool>) = match out {
+        RowOut::None => (&mut [], 0, None),
+        RowOut::Resp(r) => (r, k, None),
+        RowOut::InputGrad { out, loss } => (out, d, Some(loss)),
+    };
+    let zk = |on: bool| if on { k } else { 0 };
+    let parts = fold_tiles(
+        p.against(centers, k),
+        buf,
+        stride,
+        blocking,
+        true,
+        || Acc {
+            j: 0.0,
+            l: 0.0,
+            f: 0.0,
+            w: 0.0,
+            support: 0.0,
+            onehot: 0,
+            rs: ClusterSums::zeros(zk(req.resp_sums), d),
+            rs_tile: TileSums::zeros(zk(req.resp_sums), d),
+            ls: ClusterSums::zeros(zk(req.loss_sums), d),
+            ls_tile: TileSums::zeros(zk(req.loss_sums), d),
+            resp: vec![T::ZERO; k],
+            jac: vec![T::ZERO; if need_jac { k } else { 0 }],
+            q: vec![T::ZERO; if need_jac { k } else { 0 }],
+            scratch: vec![T::ZERO; k],
+        },
+        |acc, t, o| {
+            for i in 0..t.rows() {
+                let wi = t.weight(i);
+                let row = &mut t.cross[i * k..(i + 1) * k];
+                for (v, &c) in row.iter_mut().zip(&cn) {
+                    *v = (t.xn[i] + c + *v).max_of(T::ZERO);
+                }
+                let resp = &mut acc.resp[..];
+                let jac = if need_jac {
+                    Some(&mut acc.jac[..])
+                } else {
+                    None
+                };
+                let terms = map_row(req.map, row, req.temp, resp, jac, &mut acc.scratch);
+                if stride == k && grad_loss.is_none() {
+                    o[i * k..(i + 1) * k].copy_from_slice(resp);
+                }
+                let wf = wi.to_f64();
+                acc.j += wf * terms.dmin;
+                acc.l += wf * terms.loss;
+                acc.f += wf * terms.free;
+                acc.w += wf;
+                acc.support += terms.support as f64;
+                acc.onehot += (terms.support == 1) as usize;
+                let x = &t.x[i * d..(i + 1) * d];
+                let row = &t.cross[i * k..(i + 1) * k];
+                if need_jac {
+                    loss_weights(row, resp, &acc.jac, req.temp, &mut acc.q);
+                }
+                if req.resp_sums {
+                    add_weighted_row(&mut acc.rs_tile, d, x, wi, resp);
+                }
+                if req.loss_sums {
+                    add_weighted_row(&mut acc.ls_tile, d, x, wi, &acc.q);
+                }
+                if let Some(loss) = grad_loss {
+                    // dF/dx_i = 2 w_i (x_i - sum_k r_ik c_k); dL/dx_i the same with q.
+                    let a: &[T] = if loss { &acc.q } else { resp };
+                    let g = &mut o[i * d..(i + 1) * d];
+                    g.copy_from_slice(x);
+                    for (kk, &ak) in a.iter().enumerate() {
+                        if ak != T::ZERO {
+                            for (gv, &cv) in g.iter_mut().zip(&centers[kk * d..(kk + 1) * d]) {
+                                *gv -= ak * cv;
+                            }
+                        }
+                    }
+                    let two_w = wi + wi;
+                    for gv in g.iter_mut() {
+                        *gv *= two_w;
+                    }
+                }
+            }
+            if req.resp_sums {
+                acc.rs_tile.flush_into(&mut acc.rs);
+            }
+            if req.loss_sums {
+                acc.ls_tile.flush_into(&mut acc.ls);
+            }
+        },
+    );
+    let mut total = PassOutput {
+        j: 0.0,
+        l: 0.0,
+        f: 0.0,
+        weight: 0.0,
+        support: 0.0,
+        onehot: 0,
+        rows: n,
+        resp_sums: req.resp_sums.then(|| ClusterSums::zeros(k, d)),
+        loss_sums: req.loss_sums.then(|| ClusterSums::zeros(k, d)),
+    };
+    for a in &parts {
+        total.j += a.j;
+        total.l += a.l;
+        total.f += a.f;
+        total.weight += a.w;
+        total.support += a.support;
+        total.onehot += a.onehot;
+        if let Some(s) = total.resp_sums.as_mut() {
+            s.merge(&a.rs);
+        }
+        if let Some(s) = total.loss_sums.as_mut() {
+            s.merge(&a.ls);
+        }
+    }
+    total
+}

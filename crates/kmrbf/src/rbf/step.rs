@@ -1,0 +1,195 @@
+//! Center updates at a fixed temperature: soft-lloyd (closed form), gradient descent, Adam.
+
+use super::objective::{GradientKind, Objectives};
+use super::pass::{soft_pass, PassRequest, RowOut};
+use crate::error::{Error, Result};
+use crate::init::Prepared;
+use crate::kernels::maps::MapKind;
+use crate::real::Real;
+
+/// How centers move at a fixed temperature.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StepKind {
+    /// `c_k <- sum_i w_i r_ik x_i / N_k`: gradient descent on F with `eta_k = 1 / (2 N_k)`;
+    /// Lloyd's update when the map is hard. A center with no mass stays.
+    SoftLloyd,
+    /// `c_k <- c_k - lr / (2 N_k) g_k` (`newton`) or `c_k - lr g_k`.
+    Gd {
+        /// Learning rate.
+        lr: f64,
+        /// Scale by `1 / (2 N_k)` (lr = 1 with stopgrad is soft-lloyd).
+        newton: bool,
+        /// Gradient of F (stopgrad) or L (full).
+        gradient: GradientKind,
+    },
+    /// Adam on F (stopgrad) or L (full).
+    Adam {
+        /// Learning rate (in data units per step).
+        lr: f64,
+        /// Gradient of F (stopgrad) or L (full).
+        gradient: GradientKind,
+    },
+}
+
+impl StepKind {
+    /// Parses `soft-lloyd`, `gd`, `adam` with the learning rate and gradient.
+    pub fn parse(name: &str, lr: f64, gradient: GradientKind) -> Result<Self> {
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(Error::BadParam {
+                name: "lr",
+                value: lr.to_string(),
+                reason: "must be finite and > 0",
+            });
+        }
+        match name {
+            "soft-lloyd" => Ok(Self::SoftLloyd),
+            "gd" => Ok(Self::Gd {
+                lr,
+                newton: true,
+                gradient,
+            }),
+            "gd-plain" => Ok(Self::Gd {
+                lr,
+                newton: false,
+                gradient,
+            }),
+            "adam" => Ok(Self::Adam { lr, gradient }),
+            other => Err(Error::BadParam {
+                name: "step",
+                value: other.into(),
+                reason: "expected soft-lloyd, gd, gd-plain or adam",
+            }),
+        }
+    }
+}
+
+/// A stepper with its optimizer state.
+#[derive(Clone, Debug)]
+pub struct Stepper {
+    kind: StepKind,
+    m: Vec<f64>,
+    v: Vec<f64>,
+    t: i32,
+}
+
+/// What one step saw and did.
+#[derive(Clone, Copy, Debug)]
+pub struct StepInfo {
+    /// The objectives at the centers before the step.
+    pub before: Objectives,
+    /// `max_k ||c_k(new) - c_k(old)||^2`.
+    pub max_move_sq: f64,
+}
+
+impl Stepper {
+    /// A fresh stepper.
+    pub fn new(kind: StepKind) -> Self {
+        Self {
+            kind,
+            m: Vec::new(),
+            v: Vec::new(),
+            t: 0,
+        }
+    }
+
+    /// Clears the optimizer state (Adam moments), e.g. at a new temperature.
+    pub fn reset(&mut self) {
+        self.m.clear();
+        self.v.clear();
+        self.t = 0;
+    }
+
+    /// One step of `centers` (`k x d`) on `p` with `map` at effective temperature `temp`.
+    pub fn step<T: Real>(
+        &mut self,
+        p: &Prepared<'_, T>,
+        centers: &mut [T],
+        k: usize,
+        map: MapKind,
+        temp: f64,
+    ) -> StepInfo {
+        let d = p.d;
+        let gradient = match self.kind {
+            StepKind::SoftLloyd => GradientKind::Stopgrad,
+            StepKind::Gd { gradient, .. } | StepKind::Adam { gradient, .. } => gradient,
+        };
+        let req = PassRequest {
+            map,
+            temp: T::from_f64(temp),
+            resp_sums: true,
+            loss_sums: gradient == GradientKind::Full,
+        };
+        let o = soft_pass(p, centers, k, req, RowOut::None);
+        let before = Objectives::from_pass(&o, map, temp, k);
+        let rs = o.resp_sums.as_ref().expect("requested");
+        let gs = o.loss_sums.as_ref().unwrap_or(rs);
+        let grad = |c: usize, t: usize| {
+            -2.0 * (gs.sums[c * d + t] - gs.weight[c] * centers[c * d + t].to_f64())
+        };
+        let mut new = vec![0.0f64; k * d];
+        match self.kind {
+            StepKind::SoftLloyd => {
+                for c in 0..k {
+                    for t in 0..d {
+                        new[c * d + t] = if rs.weight[c] > 0.0 {
+                            rs.sums[c * d + t] / rs.weight[c]
+                        } else {
+                            centers[c * d + t].to_f64()
+                        };
+                    }
+                }
+            }
+            StepKind::Gd { lr, newton, .. } => {
+                for c in 0..k {
+                    let scale = if newton {
+                        if rs.weight[c] > 0.0 {
+                            lr / (2.0 * rs.weight[c])
+                        } else {
+                            0.0
+                        }
+                    } else {
+                        lr
+                    };
+                    for t in 0..d {
+                        new[c * d + t] = centers[c * d + t].to_f64() - scale * grad(c, t);
+                    }
+                }
+            }
+            StepKind::Adam { lr, .. } => {
+                let (b1, b2, eps): (f64, f64, f64) = (0.9, 0.999, 1e-8);
+                if self.m.len() != k * d {
+                    self.m = vec![0.0; k * d];
+                    self.v = vec![0.0; k * d];
+                    self.t = 0;
+                }
+                self.t += 1;
+                let (c1, c2) = (1.0 - b1.powi(self.t), 1.0 - b2.powi(self.t));
+                for c in 0..k {
+                    for t in 0..d {
+                        let i = c * d + t;
+                        let g = grad(c, t);
+                        self.m[i] = b1 * self.m[i] + (1.0 - b1) * g;
+                        self.v[i] = b2 * self.v[i] + (1.0 - b2) * g * g;
+                        let step = lr * (self.m[i] / c1) / ((self.v[i] / c2).sqrt() + eps);
+                        new[i] = centers[i].to_f64() - step;
+                    }
+                }
+            }
+        }
+        let mut max_move_sq: f64 = 0.0;
+        for c in 0..k {
+            let mut m = 0.0;
+            for t in 0..d {
+                let nv = T::from_f64(new[c * d + t]);
+                let diff = (nv - centers[c * d + t]).to_f64();
+                m += diff * diff;
+                centers[c * d + t] = nv;
+            }
+            max_move_sq = max_move_sq.max(m);
+        }
+        StepInfo {
+            before,
+            max_move_sq,
+        }
+    }
+}

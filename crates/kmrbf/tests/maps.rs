@@ -1,0 +1,195 @@
+//! Row maps: simplex, order, exactness against the bisection reference, sparsity threshold,
+//! and numerical safety at extreme temperatures and distances.
+
+use kmrbf::kernels::maps::{map_row, MapKind};
+use proptest::prelude::*;
+
+const MAPS: [MapKind; 5] = [
+    MapKind::Hard,
+    MapKind::Softmax,
+    MapKind::Entmax15,
+    MapKind::Sparsemax,
+    MapKind::Entmax { alpha: 1.3 },
+];
+
+fn apply<T: kmrbf::Real>(map: MapKind, dist: &[T], temp: T) -> Vec<T> {
+    let k = dist.len();
+    let mut r = vec![T::ZERO; k];
+    let mut s = vec![T::ZERO; k];
+    map_row(map, dist, temp, &mut r, None, &mut s);
+    r
+}
+
+fn argmin(v: &[f64]) -> usize {
+    let mut b = 0;
+    for j in 1..v.len() {
+        if v[j] < v[b] {
+            b = j;
+        }
+    }
+    b
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn rows_are_on_the_simplex_and_keep_the_order(
+        dist in prop::collection::vec(0.0f64..100.0, 1..24),
+        log_temp in -3.0f64..3.0,
+    ) {
+        let temp = 10f64.powf(log_temp);
+        for map in MAPS {
+            let r = apply(map, &dist, temp);
+            let sum: f64 = r.iter().sum();
+            prop_assert!((sum - 1.0).abs() < 1e-9, "{map:?}: sum {sum}");
+            prop_assert!(r.iter().all(|&v| (0.0..=1.0 + 1e-12).contains(&v)), "{map:?}: {r:?}");
+            // argmax r = argmin D, and nearer centers never get less mass.
+            let best = argmin(&dist);
+            prop_assert!(r.iter().all(|&v| v <= r[best]), "{map:?}: argmax moved");
+            for a in 0..dist.len() {
+                for b in 0..dist.len() {
+                    if dist[a] < dist[b] {
+                        prop_assert!(r[a] >= r[b], "{map:?}: order broken at {a}, {b}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn exact_entmax15_and_sparsemax_match_bisection(
+        dist in prop::collection::vec(0.0f64..10.0, 1..30),
+        log_temp in -2.0f64..2.0,
+    ) {
+        let temp = 10f64.powf(log_temp);
+        for (exact, alpha) in [(MapKind::Entmax15, 1.5), (MapKind::Sparsemax, 2.0)] {
+            let a = apply(exact, &dist, temp);
+            let b = apply(MapKind::Entmax { alpha }, &dist, temp);
+            for (x, y) in a.iter().zip(&b) {
+                prop_assert!((x - y).abs() <= 1e-6, "{exact:?}: {x} vs bisection {y}");
+            }
+        }
+    }
+
+    #[test]
+    fn soft_maps_become_hard_as_temperature_falls(
+        dist in prop::collection::vec(0.0f64..10.0, 2..16),
+    ) {
+        let mut sorted = dist.clone();
+        sorted.sort_by(f64::total_cmp);
+        let gap = sorted[1] - sorted[0];
+        prop_assume!(gap > 1e-3);
+        let hard = apply(MapKind::Hard, &dist, 1.0);
+        for map in [MapKind::Softmax, MapKind::Entmax15, MapKind::Sparsemax] {
+            let r = apply(map, &dist, gap * 1e-3);
+            for (x, y) in r.iter().zip(&hard) {
+                prop_assert!((x - y).abs() < 1e-12, "{map:?} at temp gap/1000 is not hard");
+            }
+        }
+    }
+}
+
+#[test]
+fn entmax15_is_one_hot_exactly_when_the_gap_reaches_two_sigma() {
+    let sigma = 0.37;
+    for gap in [
+        0.5 * sigma,
+        1.9 * sigma,
+        1.999 * sigma,
+        2.0 * sigma,
+        2.001 * sigma,
+        5.0 * sigma,
+    ] {
+        let dist = [3.0, 3.0 + gap, 9.0, 3.0 + gap + 1.0];
+        let r = apply(MapKind::Entmax15, &dist, sigma);
+        let one_hot = r.iter().filter(|&&v| v > 0.0).count() == 1;
+        assert_eq!(
+            one_hot,
+            gap >= 2.0 * sigma,
+            "gap = {} sigma: {r:?}",
+            gap / sigma
+        );
+    }
+    // Sparsemax: one-hot iff gap >= sigma.
+    for gap in [0.99 * sigma, 1.0 * sigma, 1.01 * sigma] {
+        let r = apply(MapKind::Sparsemax, &[1.0, 1.0 + gap], sigma);
+        assert_eq!(
+            r[1] == 0.0,
+            gap >= sigma,
+            "sparsemax gap = {} sigma: {r:?}",
+            gap / sigma
+        );
+    }
+}
+
+fn extremes_stay_finite<T: kmrbf::Real>() {
+    let big = T::from_f64(1e30);
+    let rows: Vec<Vec<T>> = vec![
+        vec![T::ZERO, big, T::from_f64(1.0)],
+        vec![big, big, big],
+        vec![T::from_f64(5.0), T::from_f64(5.0)],
+        vec![T::from_f64(1e-30), T::ZERO, T::from_f64(2e-30)],
+        vec![big, T::ZERO],
+    ];
+    for temp in [1e-30, 1e-10, 1.0, 1e10, 1e30] {
+        let temp = T::from_f64(temp);
+        for dist in &rows {
+            for map in MAPS {
+                let k = dist.len();
+                let mut r = vec![T::ZERO; k];
+                let mut s = vec![T::ZERO; k];
+                let mut jac = vec![T::ZERO; k];
+                let t = map_row(map, dist, temp, &mut r, Some(&mut jac), &mut s);
+                assert!(
+                    r.iter().all(|v| v.is_finite()),
+                    "{map:?} {} temp {temp}: {r:?}",
+                    T::NAME
+                );
+                assert!(
+                    jac.iter().all(|v| v.is_finite()),
+                    "{map:?}: jacobian {jac:?}"
+                );
+                let sum: f64 = r.iter().map(|v| v.to_f64()).sum();
+                assert!(
+                    (sum - 1.0).abs() < 1e-5,
+                    "{map:?} {} temp {temp}: sum {sum}",
+                    T::NAME
+                );
+                assert!(
+                    t.loss.is_finite() && t.free.is_finite() && t.dmin.is_finite(),
+                    "{map:?}: {t:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn no_nan_or_inf_at_extreme_temperatures_and_distances_f32() {
+    extremes_stay_finite::<f32>();
+}
+
+#[test]
+fn no_nan_or_inf_at_extreme_temperatures_and_distances_f64() {
+    extremes_stay_finite::<f64>();
+}
+
+#[test]
+fn vectorized_exp_is_accurate() {
+    use kmrbf::kernels::exp::exp_nonpos;
+    let mut worst32 = 0.0f64;
+    let mut worst64 = 0.0f64;
+    for i in 0..20000 {
+        let x = -80.0 * (i as f64) / 20000.0;
+        let want = x.exp();
+        worst64 = worst64.max((exp_nonpos(x) - want).abs() / want);
+        let got32 = exp_nonpos(x as f32) as f64;
+        let want32 = (x as f32 as f64).exp();
+        worst32 = worst32.max((got32 - want32).abs() / want32);
+    }
+    assert!(worst64 < 1e-15, "f64 exp rel error {worst64}");
+    assert!(worst32 < 3e-7, "f32 exp rel error {worst32}");
+    assert_eq!(exp_nonpos(-1e4f32), 0.0);
+    assert_eq!(exp_nonpos(-1e6f64), 0.0);
+}

@@ -1,0 +1,402 @@
+//! The RBF model: gradients against finite differences, the Gamma-convergence bounds,
+//! monotone soft-lloyd, the zero-temperature limit, annealing onto Lloyd's fixed point.
+
+mod common;
+use common::*;
+use kmrbf::kernels::maps::MapKind;
+use kmrbf::kernels::reference;
+use kmrbf::rbf::anneal::{anneal, AnnealParams, Schedule, Sigma0};
+use kmrbf::rbf::step::{StepKind, Stepper};
+use kmrbf::rbf::{center_gradient, input_gradient, objectives, GradientKind, Kernel, Temperature};
+use kmrbf::{Error, MatView};
+
+const SOFT: [MapKind; 4] = [
+    MapKind::Softmax,
+    MapKind::Entmax15,
+    MapKind::Sparsemax,
+    MapKind::Entmax { alpha: 1.3 },
+];
+
+fn small() -> (Vec<f64>, usize, usize) {
+    let ds = kmrbf::synth::blobs(80, 3, 4, 3.0, 21);
+    (ds.x, 80, 3)
+}
+
+fn temp(s: f64) -> Temperature {
+    Temperature::new(s, Kernel::Temperature).unwrap()
+}
+
+fn obj(
+    x: &[f64],
+    n: usize,
+    d: usize,
+    w: Option<&[f64]>,
+    c: &[f64],
+    map: MapKind,
+    s: f64,
+) -> kmrbf::rbf::Objectives {
+    objectives(
+        MatView::new(x, n, d).unwrap(),
+        w,
+        c,
+        c.len() / d,
+        map,
+        temp(s),
+    )
+    .unwrap()
+}
+
+/// Central differences of `f` at `c`, step `h` relative to the data scale.
+fn fd(c: &[f64], h: f64, f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
+    (0..c.len())
+        .map(|i| {
+            let mut a = c.to_vec();
+            let mut b = c.to_vec();
+            a[i] += h;
+            b[i] -= h;
+            (f(&a) - f(&b)) / (2.0 * h)
+        })
+        .collect()
+}
+
+fn rel_err(a: &[f64], b: &[f64]) -> f64 {
+    let num: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    let den: f64 = b.iter().map(|y| y * y).sum::<f64>().sqrt().max(1e-300);
+    num / den
+}
+
+#[test]
+fn center_gradients_match_finite_differences() {
+    let (x, n, d) = small();
+    let mut rng = kmrbf::rng::Rng::new(4);
+    let w: Vec<f64> = (0..n).map(|_| 0.5 + rng.uniform()).collect();
+    let c = pick_rows(&x, n, d, 4, 3);
+    let c: Vec<f64> = c.iter().map(|v| v + 0.3).collect();
+    let v = MatView::new(&x, n, d).unwrap();
+    for map in SOFT {
+        for sigma in [0.5, 3.0, 20.0] {
+            let (_, gs) =
+                center_gradient(v, Some(&w), &c, 4, map, temp(sigma), GradientKind::Stopgrad)
+                    .unwrap();
+            let want_f = fd(&c, 1e-5, |cc| obj(&x, n, d, Some(&w), cc, map, sigma).f);
+            let e = rel_err(&gs, &want_f);
+            assert!(
+                e < 1e-4,
+                "{map:?} sigma {sigma}: stopgrad vs dF/dc rel err {e}"
+            );
+            let (_, gf) =
+                center_gradient(v, Some(&w), &c, 4, map, temp(sigma), GradientKind::Full).unwrap();
+            let want_l = fd(&c, 1e-5, |cc| obj(&x, n, d, Some(&w), cc, map, sigma).l);
+            let e = rel_err(&gf, &want_l);
+            assert!(e < 1e-4, "{map:?} sigma {sigma}: full vs dL/dc rel err {e}");
+        }
+    }
+    // Hard: F = L = J and the stopgrad gradient is J's (Danskin).
+    let (_, g) = center_gradient(
+        v,
+        Some(&w),
+        &c,
+        4,
+        MapKind::Hard,
+        temp(1.0),
+        GradientKind::Stopgrad,
+    )
+    .unwrap();
+    let want = fd(&c, 1e-6, |cc| {
+        obj(&x, n, d, Some(&w), cc, MapKind::Hard, 1.0).j
+    });
+    assert!(rel_err(&g, &want) < 1e-4);
+}
+
+#[test]
+fn input_gradients_match_finite_differences() {
+    let (x, n, d) = small();
+    let c = pick_rows(&x, n, d, 4, 5);
+    let c: Vec<f64> = c.iter().map(|v| v - 0.2).collect();
+    for map in SOFT {
+        for (kind, which) in [(GradientKind::Stopgrad, 'F'), (GradientKind::Full, 'L')] {
+            let g = input_gradient(
+                MatView::new(&x, n, d).unwrap(),
+                None,
+                &c,
+                4,
+                map,
+                temp(2.0),
+                kind,
+            )
+            .unwrap();
+            let want = fd(&x, 1e-5, |xx| {
+                let o = obj(xx, n, d, None, &c, map, 2.0);
+                if which == 'F' {
+                    o.f
+                } else {
+                    o.l
+                }
+            });
+            let e = rel_err(&g, &want);
+            assert!(e < 1e-4, "{map:?}: input gradient of {which} rel err {e}");
+        }
+    }
+}
+
+#[test]
+fn gamma_convergence_bounds_hold_on_random_centers() {
+    let (x, n, d) = load_csv("iris");
+    let mut rng = kmrbf::rng::Rng::new(8);
+    let w: Vec<f64> = (0..n).map(|_| 2.0 * rng.uniform()).collect();
+    for trial in 0..20 {
+        let k = 2 + trial % 7;
+        let c: Vec<f64> = (0..k * d).map(|_| 8.0 * rng.uniform()).collect();
+        for map in SOFT {
+            for sigma in [1e-3, 0.1, 1.0, 10.0, 1e3] {
+                let o = obj(&x, n, d, Some(&w), &c, map, sigma);
+                let b = sigma * o.weight * map.entropy_max(k);
+                let slack = 1e-9 * o.j.max(1.0);
+                assert!(
+                    o.l - o.j >= -slack && o.l - o.j <= b + slack,
+                    "{map:?} s={sigma}: L-J = {} not in [0, {b}]",
+                    o.l - o.j
+                );
+                assert!(
+                    o.f - o.j <= slack && o.f - o.j >= -b - slack,
+                    "{map:?} s={sigma}: F-J = {} not in [-{b}, 0]",
+                    o.f - o.j
+                );
+                assert!((o.bound - b).abs() <= 1e-9 * b.max(1.0));
+            }
+        }
+    }
+}
+
+#[test]
+fn soft_lloyd_never_increases_the_free_energy() {
+    let (x, n, d) = load_csv("iris");
+    let v = MatView::new(&x, n, d).unwrap();
+    let mut xn = vec![0.0; n];
+    kmrbf::kernels::distance::row_sq_norms(&x, d, &mut xn);
+    let p = kmrbf::init::Prepared {
+        x: &x,
+        d,
+        xn: &xn,
+        w: None,
+    };
+    for map in SOFT {
+        for sigma in [0.05, 0.5, 5.0] {
+            let mut c = pick_rows(&x, n, d, 5, 1);
+            let mut st = Stepper::new(StepKind::SoftLloyd);
+            let mut last = f64::INFINITY;
+            for _ in 0..30 {
+                let info = st.step(&p, &mut c, 5, map, sigma);
+                assert!(
+                    info.before.f <= last + 1e-10 * last.abs().max(1.0),
+                    "{map:?} s={sigma}: F rose {last} -> {}",
+                    info.before.f
+                );
+                last = info.before.f;
+            }
+            let _ = v;
+        }
+    }
+}
+
+#[test]
+fn at_zero_temperature_soft_lloyd_is_lloyd() {
+    let ds = kmrbf::synth::blobs(500, 4, 6, 2.5, 3);
+    let (x, n, d) = (ds.x, 500, 4);
+    let mut xn = vec![0.0; n];
+    kmrbf::kernels::distance::row_sq_norms(&x, d, &mut xn);
+    let p = kmrbf::init::Prepared {
+        x: &x,
+        d,
+        xn: &xn,
+        w: None,
+    };
+    let w = vec![1.0; n];
+    let init = pick_rows(&x, n, d, 6, 2);
+    for map in [MapKind::Softmax, MapKind::Entmax15, MapKind::Sparsemax] {
+        // One step at sigma = 1e-6 * gap scale equals one Lloyd step.
+        let mut c = init.clone();
+        Stepper::new(StepKind::SoftLloyd).step(&p, &mut c, 6, map, 1e-6);
+        let lloyd1 = reference::lloyd(&x, d, &w, &init, 1, 0.0);
+        // reference::lloyd with max_iter = 1 returns the centers after one update.
+        let e = max_abs_diff(&c, &lloyd1.centers);
+        assert!(e <= 1e-9, "{map:?}: one step differs from Lloyd by {e}");
+        // T steps stay on Lloyd's trajectory.
+        let mut c = init.clone();
+        let mut st = Stepper::new(StepKind::SoftLloyd);
+        for t in 1..=8 {
+            st.step(&p, &mut c, 6, map, 1e-6);
+            let want = reference::lloyd(&x, d, &w, &init, t, 0.0);
+            let e = max_abs_diff(&c, &want.centers);
+            assert!(
+                e <= 1e-6,
+                "{map:?}: step {t} is {e} from Lloyd's trajectory"
+            );
+        }
+    }
+}
+
+fn check_anneal_lands_on_lloyd(name: &str, x: &[f64], n: usize, d: usize, k: usize, seed: u64) {
+    let init = pick_rows(x, n, d, k, seed);
+    let v = MatView::new(x, n, d).unwrap();
+    for map in [MapKind::Softmax, MapKind::Entmax15, MapKind::Sparsemax] {
+        let params = AnnealParams::new(map);
+        let r = anneal(v, None, &init, k, &params, &mut |_| {}).unwrap();
+        let reference = r.reference.as_ref().unwrap();
+        let disc: Vec<f64> = r.stages.iter().map(|s| s.discrepancy.unwrap()).collect();
+        let last = *disc.last().unwrap();
+        assert!(
+            last <= 1e-6 * scale(x),
+            "{name} {map:?}: final discrepancy {last} (stages {disc:?})"
+        );
+        // Non-increasing once sigma is well below its start (after the first quarter of stages).
+        let start = disc.len() / 4;
+        for w in disc[start..].windows(2) {
+            assert!(
+                w[1] <= w[0] * (1.0 + 1e-9) + 1e-12,
+                "{name} {map:?}: discrepancy rose {w:?} in {disc:?}"
+            );
+        }
+        assert!(
+            (r.inertia - reference.inertia).abs() <= 1e-9 * reference.inertia,
+            "{name} {map:?}: J differs"
+        );
+        assert_eq!(r.stages.last().unwrap().ari.unwrap(), 1.0);
+    }
+}
+
+#[test]
+fn annealing_from_auto_sigma0_lands_on_lloyds_fixed_point_on_blobs() {
+    let ds = kmrbf::synth::blobs(600, 2, 5, 1.5, 7);
+    check_anneal_lands_on_lloyd("blobs", &ds.x, 600, 2, 5, 1);
+    let ds = kmrbf::synth::blobs(800, 16, 8, 3.0, 9);
+    check_anneal_lands_on_lloyd("blobs16", &ds.x, 800, 16, 8, 2);
+}
+
+#[test]
+fn annealing_from_auto_sigma0_lands_on_lloyds_fixed_point_on_iris() {
+    let (x, n, d) = load_csv("iris");
+    for seed in 0..3 {
+        check_anneal_lands_on_lloyd("iris", &x, n, d, 3, seed);
+    }
+}
+
+#[test]
+fn critical_annealing_reports_its_distortion_against_lloyd() {
+    let (x, n, d) = load_csv("iris");
+    let init = pick_rows(&x, n, d, 3, 0);
+    let mut params = AnnealParams::new(MapKind::Softmax);
+    params.sigma0 = Sigma0::Critical;
+    params.polish = true;
+    let r = anneal(
+        MatView::new(&x, n, d).unwrap(),
+        None,
+        &init,
+        3,
+        &params,
+        &mut |_| {},
+    )
+    .unwrap();
+    let j_lloyd = r.reference.as_ref().unwrap().inertia;
+    // Deterministic annealing reaches a fixed point of Lloyd (it was polished) whose J is at
+    // most a few percent above the reference's on iris (it is usually lower or equal).
+    assert!(
+        r.inertia.is_finite() && r.inertia <= 1.05 * j_lloyd,
+        "DA J {} vs Lloyd J {j_lloyd}",
+        r.inertia
+    );
+    eprintln!(
+        "iris k=3: deterministic annealing J = {:.6}, Lloyd from the same init J = {j_lloyd:.6}",
+        r.inertia
+    );
+}
+
+#[test]
+fn soft_pass_gives_the_same_bits_for_any_thread_count() {
+    let ds = kmrbf::synth::blobs(20_000, 8, 10, 2.0, 5);
+    let x: Vec<f32> = ds.x.iter().map(|&v| v as f32).collect();
+    let c = x[..10 * 8].to_vec();
+    let run = |t| {
+        with_threads(t, || {
+            let v = MatView::new(&x, 20_000, 8).unwrap();
+            let (o, g) = center_gradient(
+                v,
+                None,
+                &c,
+                10,
+                MapKind::Entmax15,
+                temp(3.0),
+                GradientKind::Full,
+            )
+            .unwrap();
+            (
+                o.l.to_bits(),
+                o.f.to_bits(),
+                g.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            )
+        })
+    };
+    let one = run(1);
+    assert_eq!(one, run(2));
+    assert_eq!(one, run(4));
+}
+
+#[test]
+fn bad_soft_parameters_are_typed_errors() {
+    let (x, n, d) = small();
+    let v = MatView::new(&x, n, d).unwrap();
+    let c = pick_rows(&x, n, d, 3, 1);
+    assert!(matches!(
+        Temperature::new(0.0, Kernel::Temperature),
+        Err(Error::BadParam { name: "sigma", .. })
+    ));
+    assert!(matches!(
+        Temperature::new(-1.0, Kernel::Bandwidth),
+        Err(Error::BadParam { name: "sigma", .. })
+    ));
+    assert!(matches!(
+        Temperature::new(f64::NAN, Kernel::Temperature),
+        Err(Error::BadParam { name: "sigma", .. })
+    ));
+    assert!(matches!(
+        kmrbf::rbf::params::parse_map("entmax", Some(2.5)),
+        Err(Error::BadParam { name: "alpha", .. })
+    ));
+    assert!(matches!(
+        kmrbf::rbf::params::parse_map("entmax", Some(1.0)),
+        Err(Error::BadParam { name: "alpha", .. })
+    ));
+    assert!(matches!(
+        kmrbf::rbf::params::parse_map("gumbel", None),
+        Err(Error::BadParam { name: "map", .. })
+    ));
+    let e = objectives(v, None, &c[..5], 3, MapKind::Softmax, temp(1.0)).unwrap_err();
+    assert!(matches!(e, Error::InitShape { .. }), "{e}");
+    let mut p = AnnealParams::new(MapKind::Softmax);
+    p.schedule = Schedule::Geometric { gamma: 1.0 };
+    assert!(matches!(
+        anneal(v, None, &c, 3, &p, &mut |_| {}),
+        Err(Error::BadParam { name: "gamma", .. })
+    ));
+    let mut p = AnnealParams::new(MapKind::Softmax);
+    p.sigma0 = Sigma0::Value(1.0);
+    p.sigma_min = Some(2.0);
+    assert!(matches!(
+        anneal(v, None, &c, 3, &p, &mut |_| {}),
+        Err(Error::BadParam {
+            name: "sigma_min",
+            ..
+        })
+    ));
+    let mut p = AnnealParams::new(MapKind::Softmax);
+    p.sigma0 = Sigma0::Value(-1.0);
+    assert!(matches!(
+        anneal(v, None, &c, 3, &p, &mut |_| {}),
+        Err(Error::BadParam { name: "sigma", .. })
+    ));
+}
