@@ -97,3 +97,17 @@ impl Outputs {
         Ok(())
     }
 }
+
+/// Errors (exit 2) when the directory `path` would be written into does not exist.
+pub fn check_out_dir(path: &Path) -> CliResult<()> {
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() && !dir.is_dir() {
+            return Err(bad_input(format!(
+                "{}: directory {} does not exist",
+                path.display(),
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
+}

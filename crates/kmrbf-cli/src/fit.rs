@@ -1,7 +1,7 @@
 //! `kmrbf fit` and `kmrbf predict`.
 
 use crate::fail::{bad_input, lib_error, CliResult};
-use crate::files::{load_matrix, Outputs};
+use crate::files::{check_out_dir, load_matrix, Outputs};
 use crate::matrix::{Matrix, Values};
 use crate::model_file::{rows_of, ModelFile};
 use crate::npy;
@@ -23,19 +23,6 @@ pub struct FitArgs {
     pub out: PathBuf,
     pub labels: Option<PathBuf>,
     pub quiet: bool,
-}
-
-fn check_out_dir(path: &Path) -> CliResult<()> {
-    if let Some(dir) = path.parent() {
-        if !dir.as_os_str().is_empty() && !dir.is_dir() {
-            return Err(bad_input(format!(
-                "{}: directory {} does not exist",
-                path.display(),
-                dir.display()
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// Runs `fit`.

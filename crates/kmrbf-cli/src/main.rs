@@ -9,6 +9,7 @@ mod matrix;
 mod model_file;
 mod npy;
 mod progress;
+mod soft;
 
 use clap::{Parser, Subcommand};
 use fail::CliResult;
@@ -81,6 +82,135 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Responsibilities of new data under a model's centers (n x k .npy).
+    Transform {
+        /// Model file (from `fit` or `anneal`).
+        #[arg(long)]
+        model: PathBuf,
+        /// Data: .npy or .csv with the model's number of columns.
+        #[arg(long)]
+        data: PathBuf,
+        #[command(flatten)]
+        soft: SoftArgs,
+        /// Temperature (> 0).
+        #[arg(long, allow_negative_numbers = true)]
+        sigma: f64,
+        /// Responsibilities to write (.npy, the data's precision).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// J, L, F, their bounds and the gradient for given centers (JSON).
+    Objective {
+        /// Data: .npy or .csv.
+        #[arg(long)]
+        data: PathBuf,
+        /// k x d centers (.npy or .csv).
+        #[arg(long)]
+        centers: PathBuf,
+        /// 1-D .npy of per-row sample weights (>= 0).
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        #[command(flatten)]
+        soft: SoftArgs,
+        /// Temperature (> 0).
+        #[arg(long, allow_negative_numbers = true)]
+        sigma: f64,
+        /// stopgrad (gradient of F) or full (gradient of L).
+        #[arg(long, default_value = "stopgrad")]
+        gradient: String,
+        /// JSON to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Anneal the RBF model's temperature from a K-Means init down to the K-Means limit.
+    Anneal {
+        /// Data: .npy or .csv, or builtin:iris / builtin:digits.
+        #[arg(long)]
+        data: PathBuf,
+        /// Number of centers.
+        #[arg(long)]
+        k: usize,
+        #[command(flatten)]
+        soft: SoftArgs,
+        /// k-means++, random, or a file of k x d initial centers.
+        #[arg(long, default_value = "k-means++")]
+        init: String,
+        /// Seed of the initialization (the same init as `fit --seed`).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// auto (lands on Lloyd's fixed point), median (a soft start), critical, or a number.
+        #[arg(long, default_value = "auto", allow_negative_numbers = true)]
+        sigma0: String,
+        /// Last temperature (default sigma0 * 1e-4).
+        #[arg(long, allow_negative_numbers = true)]
+        sigma_min: Option<f64>,
+        /// Ratio of the geometric schedule, in (0, 1).
+        #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
+        gamma: f64,
+        /// geometric or dkm.
+        #[arg(long, default_value = "geometric")]
+        schedule: String,
+        /// Explicit decreasing temperatures, comma-separated (overrides the schedule).
+        #[arg(long)]
+        sigmas: Option<String>,
+        /// Train every temperature from the init (a sweep) instead of warm-starting.
+        #[arg(long)]
+        no_warm_start: bool,
+        /// soft-lloyd, gd (lr / 2N_k scaling), gd-plain or adam.
+        #[arg(long, default_value = "soft-lloyd")]
+        step: String,
+        /// Learning rate of gd / adam.
+        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+        lr: f64,
+        /// Gradient for gd / adam: stopgrad (of F) or full (of L).
+        #[arg(long, default_value = "stopgrad")]
+        gradient: String,
+        /// A stage ends when the largest squared center move <= tol * mean feature variance.
+        #[arg(long, default_value_t = 1e-14, allow_negative_numbers = true)]
+        tol: f64,
+        /// At most this many steps per temperature.
+        #[arg(long, default_value_t = 1000)]
+        stage_cap: usize,
+        /// Finish with hard Lloyd iterations.
+        #[arg(long)]
+        polish: bool,
+        /// Also run K-Means from the same init and record the discrepancy per stage.
+        #[arg(long)]
+        reference: bool,
+        /// Model file to write (JSON, with the stage records).
+        #[arg(long)]
+        out: PathBuf,
+        /// One CSV row per stage.
+        #[arg(long)]
+        trace: Option<PathBuf>,
+        /// Hard labels under the final centers (int64 .npy).
+        #[arg(long)]
+        labels: Option<PathBuf>,
+    },
+}
+
+/// Map, kernel convention and alpha of the soft commands.
+#[derive(clap::Args)]
+struct SoftArgs {
+    /// softmax, entmax15, sparsemax, entmax (with --alpha) or hard.
+    #[arg(long, default_value = "entmax15")]
+    map: String,
+    /// alpha of `--map entmax`, in (1, 2].
+    #[arg(long, allow_negative_numbers = true)]
+    alpha: Option<f64>,
+    /// temperature (z = -D / sigma) or bandwidth (z = -D / (2 sigma^2)).
+    #[arg(long, default_value = "temperature")]
+    kernel: String,
+}
+
+impl SoftArgs {
+    fn flags(self) -> soft::SoftFlags {
+        soft::SoftFlags {
+            map: self.map,
+            alpha: self.alpha,
+            kernel: self.kernel,
+        }
+    }
 }
 
 fn run(cli: Cli) -> CliResult<()> {
@@ -121,6 +251,76 @@ fn run(cli: Cli) -> CliResult<()> {
             quiet: cli.quiet,
         }),
         Cmd::Predict { model, data, out } => fit::predict(&model, &data, &out),
+        Cmd::Transform {
+            model,
+            data,
+            soft,
+            sigma,
+            out,
+        } => soft::transform(&model, &data, &soft.flags(), sigma, &out),
+        Cmd::Objective {
+            data,
+            centers,
+            weights,
+            soft,
+            sigma,
+            gradient,
+            out,
+        } => soft::objective(
+            &data,
+            &centers,
+            weights.as_deref(),
+            &soft.flags(),
+            sigma,
+            &gradient,
+            &out,
+        ),
+        Cmd::Anneal {
+            data,
+            k,
+            soft,
+            init,
+            seed,
+            sigma0,
+            sigma_min,
+            gamma,
+            schedule,
+            sigmas,
+            no_warm_start,
+            step,
+            lr,
+            gradient,
+            tol,
+            stage_cap,
+            polish,
+            reference,
+            out,
+            trace,
+            labels,
+        } => soft::run_anneal(soft::AnnealArgs {
+            data,
+            k,
+            flags: soft.flags(),
+            init,
+            seed,
+            sigma0,
+            sigma_min,
+            gamma,
+            schedule,
+            sigmas,
+            no_warm_start,
+            step,
+            lr,
+            gradient,
+            tol,
+            stage_cap,
+            polish,
+            reference,
+            out,
+            trace,
+            labels,
+            quiet: cli.quiet,
+        }),
     }
 }
 

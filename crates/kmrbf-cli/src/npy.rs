@@ -279,6 +279,26 @@ fn header_bytes(descr: &str, shape: &[usize]) -> Vec<u8> {
     out
 }
 
+/// Encodes a row-major matrix of shape `shape` as an f64 `.npy`.
+pub fn encode_f64(values: &[f64], shape: &[usize]) -> Vec<u8> {
+    let mut out = header_bytes("<f8", shape);
+    out.reserve(values.len() * 8);
+    for v in values {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+/// Encodes a row-major matrix of shape `shape` as an f32 `.npy`.
+pub fn encode_f32(values: &[f32], shape: &[usize]) -> Vec<u8> {
+    let mut out = header_bytes("<f4", shape);
+    out.reserve(values.len() * 4);
+    for v in values {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
 /// Encodes labels as a 1-D int64 `.npy`.
 pub fn encode_labels(labels: &[u32]) -> Vec<u8> {
     let mut out = header_bytes("<i8", &[labels.len()]);

@@ -477,3 +477,317 @@ fn predict_rejects_a_column_mismatch_and_bad_models() {
     assert!(r.stderr.contains("bad.json"), "{}", r.stderr);
     assert!(!d.path("p.npy").exists());
 }
+
+fn read_npy_f64(path: &Path) -> (Vec<f64>, String) {
+    let b = std::fs::read(path).unwrap();
+    let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
+    let header = std::str::from_utf8(&b[10..10 + hlen]).unwrap().to_string();
+    let v = b[10 + hlen..]
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    (v, header)
+}
+
+#[test]
+fn soft_commands_round_trip() {
+    let d = Dir::new("soft");
+    let data = blobs_csv(&d, "x.csv");
+    let r = run(&[
+        "anneal",
+        "--data",
+        &data,
+        "--k",
+        "4",
+        "--map",
+        "entmax15",
+        "--reference",
+        "--out",
+        &d.s("a.json"),
+        "--trace",
+        &d.s("t.csv"),
+        "--labels",
+        &d.s("l.npy"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path("a.json")).unwrap()).unwrap();
+    let stages = m["settings"]["stages"].as_array().unwrap();
+    assert!(!stages.is_empty());
+    let last = stages.last().unwrap();
+    assert!(
+        last["discrepancy"].as_f64().unwrap() <= 1e-9,
+        "annealed onto Lloyd's fixed point: {last}"
+    );
+    let trace = std::fs::read_to_string(d.path("t.csv")).unwrap();
+    assert_eq!(trace.lines().count(), stages.len() + 1);
+    assert!(trace.starts_with("stage,sigma,temperature,steps,J,L,F"));
+    // The annealed model is a model: predict and transform accept it.
+    let r = run(&[
+        "transform",
+        "--model",
+        &d.s("a.json"),
+        "--data",
+        &data,
+        "--map",
+        "softmax",
+        "--sigma",
+        "0.5",
+        "--out",
+        &d.s("r.npy"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (resp, header) = read_npy_f64(&d.path("r.npy"));
+    assert!(header.contains("(300, 4)"), "{header}");
+    for row in resp.chunks(4) {
+        assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+    // objective: centers from a .npy.
+    let centers: Vec<f64> = m["centers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()))
+        .collect();
+    write_npy_f64(&d.path("c.npy"), &centers, "(4, 3)", false);
+    for g in ["stopgrad", "full"] {
+        let r = run(&[
+            "objective",
+            "--data",
+            &data,
+            "--centers",
+            &d.s("c.npy"),
+            "--sigma",
+            "2",
+            "--map",
+            "softmax",
+            "--gradient",
+            g,
+            "--out",
+            &d.s("o.json"),
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let o: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.path("o.json")).unwrap()).unwrap();
+        let (j, l, f, b) = (
+            o["J"].as_f64().unwrap(),
+            o["L"].as_f64().unwrap(),
+            o["F"].as_f64().unwrap(),
+            o["bound"].as_f64().unwrap(),
+        );
+        assert!(l >= j && l - j <= b && f <= j && j - f <= b, "{o}");
+        assert_eq!(o["gradient"]["values"].as_array().unwrap().len(), 4);
+    }
+}
+
+#[test]
+fn soft_commands_reject_bad_parameters() {
+    let d = Dir::new("softbad");
+    let data = blobs_csv(&d, "x.csv");
+    let r = run(&["fit", "--data", &data, "--k", "3", "--out", &d.s("m.json")]);
+    assert_eq!(r.code, 0);
+    write_npy_f64(&d.path("c.npy"), &[0.0; 6], "(2, 3)", false);
+    write_npy_f64(&d.path("c2.npy"), &[0.0; 4], "(2, 2)", false);
+    let out = d.s("out.npy");
+    let (model, c1, c2) = (d.s("m.json"), d.s("c.npy"), d.s("c2.npy"));
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (
+            vec![
+                "transform",
+                "--model",
+                &model,
+                "--data",
+                &data,
+                "--sigma",
+                "0",
+                "--out",
+                &out,
+            ],
+            vec!["--sigma", "0"],
+        ),
+        (
+            vec![
+                "transform",
+                "--model",
+                &model,
+                "--data",
+                &data,
+                "--sigma",
+                "-2",
+                "--out",
+                &out,
+            ],
+            vec!["--sigma", "-2"],
+        ),
+        (
+            vec![
+                "transform",
+                "--model",
+                &model,
+                "--data",
+                &data,
+                "--sigma",
+                "NaN",
+                "--out",
+                &out,
+            ],
+            vec!["--sigma", "NaN"],
+        ),
+        (
+            vec![
+                "transform",
+                "--model",
+                &model,
+                "--data",
+                &data,
+                "--sigma",
+                "1",
+                "--map",
+                "gumbel",
+                "--out",
+                &out,
+            ],
+            vec!["--map", "gumbel"],
+        ),
+        (
+            vec![
+                "transform",
+                "--model",
+                &model,
+                "--data",
+                &data,
+                "--sigma",
+                "1",
+                "--map",
+                "entmax",
+                "--alpha",
+                "2.5",
+                "--out",
+                &out,
+            ],
+            vec!["--alpha", "2.5"],
+        ),
+        (
+            vec![
+                "transform",
+                "--model",
+                &model,
+                "--data",
+                &data,
+                "--sigma",
+                "1",
+                "--map",
+                "entmax",
+                "--alpha",
+                "1",
+                "--out",
+                &out,
+            ],
+            vec!["--alpha", "1"],
+        ),
+        (
+            vec![
+                "objective",
+                "--data",
+                &data,
+                "--centers",
+                &c2,
+                "--sigma",
+                "1",
+                "--out",
+                &out,
+            ],
+            vec!["c2.npy", "2 x 2"],
+        ),
+        (
+            vec![
+                "objective",
+                "--data",
+                &data,
+                "--centers",
+                &c1,
+                "--sigma",
+                "1",
+                "--gradient",
+                "half",
+                "--out",
+                &out,
+            ],
+            vec!["--gradient", "half"],
+        ),
+        (
+            vec![
+                "anneal", "--data", &data, "--k", "3", "--gamma", "1.5", "--out", &out,
+            ],
+            vec!["--gamma", "1.5"],
+        ),
+        (
+            vec![
+                "anneal", "--data", &data, "--k", "3", "--gamma", "0", "--out", &out,
+            ],
+            vec!["--gamma", "0"],
+        ),
+        (
+            vec![
+                "anneal",
+                "--data",
+                &data,
+                "--k",
+                "3",
+                "--sigma0",
+                "1",
+                "--sigma-min",
+                "2",
+                "--out",
+                &out,
+            ],
+            vec!["--sigma-min", "2", "--sigma0"],
+        ),
+        (
+            vec![
+                "anneal", "--data", &data, "--k", "3", "--sigma0", "-1", "--out", &out,
+            ],
+            vec!["--sigma0", "-1"],
+        ),
+        (
+            vec![
+                "anneal", "--data", &data, "--k", "3", "--sigma0", "hot", "--out", &out,
+            ],
+            vec!["--sigma0", "hot"],
+        ),
+        (
+            vec![
+                "anneal", "--data", &data, "--k", "3", "--map", "nope", "--out", &out,
+            ],
+            vec!["--map", "nope"],
+        ),
+        (
+            vec![
+                "anneal", "--data", &data, "--k", "2", "--init", &c2, "--out", &out,
+            ],
+            vec!["c2.npy", "2 x 3", "2 x 2"],
+        ),
+        (
+            vec!["anneal", "--data", &data, "--k", "400", "--out", &out],
+            vec!["--k", "400"],
+        ),
+        (
+            vec![
+                "anneal", "--data", &data, "--k", "3", "--sigmas", "1,2", "--out", &out,
+            ],
+            vec!["--sigmas", "decreasing"],
+        ),
+    ];
+    for (args, needles) in cases {
+        let r = run(&args);
+        assert_eq!(r.code, 2, "{args:?}: exit {} {}", r.code, r.stderr);
+        for n in needles {
+            assert!(
+                r.stderr.contains(n),
+                "{args:?}: message lacks '{n}': {}",
+                r.stderr
+            );
+        }
+        assert!(!Path::new(&out).exists(), "{args:?}: wrote output");
+    }
+}

@@ -192,6 +192,34 @@ impl<T: Real> KMeansParams<T> {
         })
     }
 
+    /// The initial centers restart 0 of [`Self::fit`] starts from (same seed, same stream),
+    /// so other models (the RBF annealing) can start where K-Means starts.
+    pub fn initial_centers(
+        &self,
+        x: MatView<'_, T>,
+        sample_weight: Option<&[T]>,
+    ) -> Result<Vec<T>> {
+        x.validate("data")?;
+        self.validate(x.n, x.d)?;
+        if let Some(w) = sample_weight {
+            check_weights(w, x.n)?;
+        }
+        let mut xn = vec![T::ZERO; x.n];
+        row_sq_norms(x.data, x.d, &mut xn);
+        let p = Prepared {
+            x: x.data,
+            d: x.d,
+            xn: &xn,
+            w: sample_weight,
+        };
+        let mut rng = Rng::fork(self.seed, 0);
+        Ok(match &self.init {
+            Init::KMeansPlusPlus => kmeans_plus_plus(p, self.k, &mut rng),
+            Init::Random => random_rows(p, self.k, &mut rng),
+            Init::Centers(c) => c.clone(),
+        })
+    }
+
     /// Fits K-Means to `x` (optionally weighted); keeps the restart with the lowest inertia.
     pub fn fit(&self, x: MatView<'_, T>, sample_weight: Option<&[T]>) -> Result<KMeans<T>> {
         self.fit_observed(x, sample_weight, &|_| {})
