@@ -373,7 +373,7 @@ fn anneal_typed<T: Real + Into<f64>>(
 fn stage_json(s: &StageRecord) -> serde_json::Value {
     let o = &s.objectives;
     serde_json::json!({
-        "stage": s.stage, "sigma": s.sigma, "temperature": s.temperature, "steps": s.steps,
+        "stage": s.stage, "sigma": s.sigma, "temperature": s.temperature, "steps": s.steps, "seconds": s.seconds,
         "J": o.j, "L": o.l, "F": o.f, "L_minus_J": o.l - o.j, "F_minus_J": o.f - o.j, "bound": o.bound,
         "mean_support": o.mean_support, "onehot_fraction": o.onehot_fraction,
         "last_move_sq": s.last_move_sq, "discrepancy": s.discrepancy, "ari": s.ari, "nmi": s.nmi,

@@ -71,6 +71,7 @@ pub struct RowTerms {
 /// weights `s_k` (`dr/dz = diag(s) - s s^T / sum(s)` for every map: `s = r` for softmax,
 /// `sqrt(r)` for entmax15, `1[r > 0]` for sparsemax, `r^(2 - alpha)` in general, 0 for hard).
 /// `scratch` holds at least `k` values.
+#[inline(always)]
 pub fn map_row<T: Real>(
     kind: MapKind,
     dist: &[T],
@@ -79,16 +80,10 @@ pub fn map_row<T: Real>(
     jac: Option<&mut [T]>,
     scratch: &mut [T],
 ) -> RowTerms {
-    let k = dist.len();
-    let mut imin = 0;
-    for j in 1..k {
-        if dist[j] < dist[imin] {
-            imin = j;
-        }
-    }
-    let dmin = dist[imin];
+    let dmin = lane_min(dist);
     let terms = match kind {
         MapKind::Hard => {
+            let imin = dist.iter().position(|&v| v == dmin).unwrap_or(0);
             resp.fill(T::ZERO);
             resp[imin] = T::ONE;
             RowTerms {
@@ -128,29 +123,80 @@ pub fn map_row<T: Real>(
     terms
 }
 
+const LANES: usize = 16;
+
+/// `sum_k v_k` in 16 interleaved lanes (vectorizes; fixed order, so deterministic).
+#[inline(always)]
+fn lane_sum<T: Real>(v: &[T]) -> T {
+    let mut acc = [T::ZERO; LANES];
+    let mut it = v.chunks_exact(LANES);
+    for c in &mut it {
+        for l in 0..LANES {
+            acc[l] += c[l];
+        }
+    }
+    for (l, &r) in it.remainder().iter().enumerate() {
+        acc[l] += r;
+    }
+    let mut s = T::ZERO;
+    for a in acc {
+        s += a;
+    }
+    s
+}
+
+/// `min_k v_k` in 16 lanes.
+#[inline(always)]
+fn lane_min<T: Real>(v: &[T]) -> T {
+    let mut acc = [T::INFINITY; LANES];
+    let mut it = v.chunks_exact(LANES);
+    for c in &mut it {
+        for l in 0..LANES {
+            acc[l] = acc[l].min_of(c[l]);
+        }
+    }
+    for (l, &r) in it.remainder().iter().enumerate() {
+        acc[l] = acc[l].min_of(r);
+    }
+    let mut m = acc[0];
+    for a in acc {
+        m = m.min_of(a);
+    }
+    m
+}
+
 /// `sum_k r_k D_k` as `dmin + sum_k r_k (D_k - dmin)` (no cancellation), and the support.
 #[inline(always)]
 fn loss_and_support<T: Real>(dist: &[T], dmin: T, resp: &[T]) -> (f64, usize) {
-    let mut acc = T::ZERO;
-    let mut support = 0;
-    for (&d, &r) in dist.iter().zip(resp) {
-        if r > T::ZERO {
-            acc += r * (d - dmin);
-            support += 1;
+    let mut acc = [T::ZERO; LANES];
+    let mut cnt = [0u32; LANES];
+    let mut id = dist.chunks_exact(LANES);
+    let mut ir = resp.chunks_exact(LANES);
+    for (cd, cr) in (&mut id).zip(&mut ir) {
+        for l in 0..LANES {
+            acc[l] += cr[l] * (cd[l] - dmin);
+            cnt[l] += (cr[l] > T::ZERO) as u32;
         }
     }
-    (dmin.to_f64() + acc.to_f64(), support)
+    for (l, (&d, &r)) in id.remainder().iter().zip(ir.remainder()).enumerate() {
+        acc[l] += r * (d - dmin);
+        cnt[l] += (r > T::ZERO) as u32;
+    }
+    let mut a = T::ZERO;
+    for v in acc {
+        a += v;
+    }
+    (dmin.to_f64() + a.to_f64(), cnt.iter().sum::<u32>() as usize)
 }
 
+#[inline(always)]
 fn softmax_row<T: Real>(dist: &[T], dmin: T, temp: T, resp: &mut [T]) -> RowTerms {
     let inv = T::ONE / temp;
-    let mut sum = T::ZERO;
     for (r, &d) in resp.iter_mut().zip(dist) {
         // (d - dmin) * inv may be +inf for tiny temp: exp gives 0.
-        let e = exp_nonpos(-((d - dmin) * inv));
-        *r = e;
-        sum += e;
+        *r = exp_nonpos(-((d - dmin) * inv));
     }
+    let sum = lane_sum(resp);
     let norm = T::ONE / sum;
     for r in resp.iter_mut() {
         *r *= norm;
@@ -165,6 +211,7 @@ fn softmax_row<T: Real>(dist: &[T], dmin: T, temp: T, resp: &mut [T]) -> RowTerm
 }
 
 /// Exact entmax-1.5 threshold over the candidates `z'_k > -1` (all others are exactly 0).
+#[inline(always)]
 fn entmax15_row<T: Real>(
     dist: &[T],
     dmin: T,
@@ -200,18 +247,18 @@ fn entmax15_row<T: Real>(
             break;
         }
     }
-    let mut sum = T::ZERO;
     for (r, &d) in resp.iter_mut().zip(dist) {
         let z = -((d - dmin) * inv);
         let v = (z - tau).max_of(T::ZERO);
         *r = v * v;
-        sum += *r;
     }
-    let norm = T::ONE / sum;
-    let mut p15 = T::ZERO;
+    let norm = T::ONE / lane_sum(resp);
     for r in resp.iter_mut() {
         *r *= norm;
-        p15 += *r * r.sqrt();
+    }
+    let mut p15 = T::ZERO;
+    for &r in resp.iter() {
+        p15 += r * r.sqrt();
     }
     let (loss, support) = loss_and_support(dist, dmin, resp);
     let h = (4.0 / 3.0) * (1.0 - p15.to_f64());
@@ -224,6 +271,7 @@ fn entmax15_row<T: Real>(
 }
 
 /// Exact sparsemax threshold over the candidates `z_k > -1`.
+#[inline(always)]
 fn sparsemax_row<T: Real>(
     dist: &[T],
     dmin: T,
@@ -253,17 +301,17 @@ fn sparsemax_row<T: Real>(
             break;
         }
     }
-    let mut sum = T::ZERO;
     for (r, &d) in resp.iter_mut().zip(dist) {
         let z = -((d - dmin) * inv);
         *r = (z - tau).max_of(T::ZERO);
-        sum += *r;
     }
-    let norm = T::ONE / sum;
-    let mut p2 = T::ZERO;
+    let norm = T::ONE / lane_sum(resp);
     for r in resp.iter_mut() {
         *r *= norm;
-        p2 += *r * *r;
+    }
+    let mut p2 = T::ZERO;
+    for &r in resp.iter() {
+        p2 += r * r;
     }
     let (loss, support) = loss_and_support(dist, dmin, resp);
     let h = 0.5 * (1.0 - p2.to_f64());

@@ -115,6 +115,8 @@ pub struct StageRecord {
     pub temperature: f64,
     /// Steps taken.
     pub steps: usize,
+    /// Wall-clock seconds of the steps (not of the record's extra passes).
+    pub seconds: f64,
     /// Objectives at the stage's final centers.
     pub objectives: Objectives,
     /// Largest squared center move of the last step.
@@ -486,6 +488,7 @@ pub fn anneal<T: Real>(
         }
         let mut steps = 0;
         let mut last_move_sq = f64::INFINITY;
+        let t0 = std::time::Instant::now();
         while steps < params.stage_cap {
             let info = stepper.step(&p, &mut centers, k, params.map, temp);
             steps += 1;
@@ -494,6 +497,7 @@ pub fn anneal<T: Real>(
                 break;
             }
         }
+        let seconds = t0.elapsed().as_secs_f64();
         total_steps += steps;
         let req = PassRequest {
             map: params.map,
@@ -524,6 +528,7 @@ pub fn anneal<T: Real>(
             sigma,
             temperature: temp,
             steps,
+            seconds,
             objectives,
             last_move_sq,
             discrepancy,

@@ -3,9 +3,10 @@
 //! unless the caller asks for the responsibilities themselves.
 
 use crate::init::Prepared;
+use crate::kernels::dispatch::simd_dispatch;
 use crate::kernels::distance::row_sq_norms;
 use crate::kernels::maps::{map_row, MapKind};
-use crate::kernels::tiles::{fold_tiles, Blocking};
+use crate::kernels::tiles::{fold_tiles, Blocking, Tile};
 use crate::kernels::update::{ClusterSums, TileSums};
 use crate::real::Real;
 
@@ -79,7 +80,7 @@ struct Acc<T> {
 
 /// `q_k = r_k - s_k (D_k - Dbar) / temp`, `Dbar = <s, D> / sum(s)`: the weights for which
 /// `dL/dc_k = -2 sum_i w_i q_ik (x_i - c_k)` (the chain rule through the map's Jacobian).
-#[inline]
+#[inline(always)]
 fn loss_weights<T: Real>(dist: &[T], resp: &[T], jac: &[T], temp: T, q: &mut [T]) {
     let mut dmin = dist[0];
     for &d in dist {
@@ -103,7 +104,7 @@ fn loss_weights<T: Real>(dist: &[T], resp: &[T], jac: &[T], temp: T, q: &mut [T]
     }
 }
 
-#[inline]
+#[inline(always)]
 fn add_weighted_row<T: Real>(tile: &mut TileSums<T>, d: usize, x: &[T], wi: T, a: &[T]) {
     for (kk, &ak) in a.iter().enumerate() {
         if ak != T::ZERO {
@@ -113,6 +114,95 @@ fn add_weighted_row<T: Real>(tile: &mut TileSums<T>, d: usize, x: &[T], wi: T, a
             }
             tile.weight[kk] += c.to_f64();
         }
+    }
+}
+
+/// Everything a tile epilogue needs besides the tile.
+struct TileJob<'a, T> {
+    req: PassRequest<T>,
+    cn: &'a [T],
+    centers: &'a [T],
+    k: usize,
+    d: usize,
+    stride: usize,
+    grad_loss: Option<bool>,
+    need_jac: bool,
+}
+
+simd_dispatch! {
+    /// The soft epilogue of one tile: distances, row map, objective terms, weighted sums.
+    fn soft_tile<T: Real>(job: &TileJob<'_, T>, acc: &mut Acc<T>, t: Tile<'_, T>, o: &mut [T]) => soft_tile_body
+}
+
+#[inline(always)]
+fn soft_tile_body<T: Real>(job: &TileJob<'_, T>, acc: &mut Acc<T>, t: Tile<'_, T>, o: &mut [T]) {
+    let TileJob {
+        req,
+        cn,
+        centers,
+        k,
+        d,
+        stride,
+        grad_loss,
+        need_jac,
+    } = *job;
+    for i in 0..t.rows() {
+        let wi = t.weight(i);
+        let row = &mut t.cross[i * k..(i + 1) * k];
+        for (v, &c) in row.iter_mut().zip(cn) {
+            *v = (t.xn[i] + c + *v).max_of(T::ZERO);
+        }
+        let resp = &mut acc.resp[..];
+        let jac = if need_jac {
+            Some(&mut acc.jac[..])
+        } else {
+            None
+        };
+        let terms = map_row(req.map, row, req.temp, resp, jac, &mut acc.scratch);
+        if stride == k && grad_loss.is_none() {
+            o[i * k..(i + 1) * k].copy_from_slice(resp);
+        }
+        let wf = wi.to_f64();
+        acc.j += wf * terms.dmin;
+        acc.l += wf * terms.loss;
+        acc.f += wf * terms.free;
+        acc.w += wf;
+        acc.support += terms.support as f64;
+        acc.onehot += (terms.support == 1) as usize;
+        let x = &t.x[i * d..(i + 1) * d];
+        let row = &t.cross[i * k..(i + 1) * k];
+        if need_jac {
+            loss_weights(row, resp, &acc.jac, req.temp, &mut acc.q);
+        }
+        if req.resp_sums {
+            add_weighted_row(&mut acc.rs_tile, d, x, wi, resp);
+        }
+        if req.loss_sums {
+            add_weighted_row(&mut acc.ls_tile, d, x, wi, &acc.q);
+        }
+        if let Some(loss) = grad_loss {
+            // dF/dx_i = 2 w_i (x_i - sum_k r_ik c_k); dL/dx_i the same with q.
+            let a: &[T] = if loss { &acc.q } else { resp };
+            let g = &mut o[i * d..(i + 1) * d];
+            g.copy_from_slice(x);
+            for (kk, &ak) in a.iter().enumerate() {
+                if ak != T::ZERO {
+                    for (gv, &cv) in g.iter_mut().zip(&centers[kk * d..(kk + 1) * d]) {
+                        *gv -= ak * cv;
+                    }
+                }
+            }
+            let two_w = wi + wi;
+            for gv in g.iter_mut() {
+                *gv *= two_w;
+            }
+        }
+    }
+    if req.resp_sums {
+        acc.rs_tile.flush_into(&mut acc.rs);
+    }
+    if req.loss_sums {
+        acc.ls_tile.flush_into(&mut acc.ls);
     }
 }
 
@@ -159,64 +249,17 @@ pub fn soft_pass<T: Real>(
             scratch: vec![T::ZERO; k],
         },
         |acc, t, o| {
-            for i in 0..t.rows() {
-                let wi = t.weight(i);
-                let row = &mut t.cross[i * k..(i + 1) * k];
-                for (v, &c) in row.iter_mut().zip(&cn) {
-                    *v = (t.xn[i] + c + *v).max_of(T::ZERO);
-                }
-                let resp = &mut acc.resp[..];
-                let jac = if need_jac {
-                    Some(&mut acc.jac[..])
-                } else {
-                    None
-                };
-                let terms = map_row(req.map, row, req.temp, resp, jac, &mut acc.scratch);
-                if stride == k && grad_loss.is_none() {
-                    o[i * k..(i + 1) * k].copy_from_slice(resp);
-                }
-                let wf = wi.to_f64();
-                acc.j += wf * terms.dmin;
-                acc.l += wf * terms.loss;
-                acc.f += wf * terms.free;
-                acc.w += wf;
-                acc.support += terms.support as f64;
-                acc.onehot += (terms.support == 1) as usize;
-                let x = &t.x[i * d..(i + 1) * d];
-                let row = &t.cross[i * k..(i + 1) * k];
-                if need_jac {
-                    loss_weights(row, resp, &acc.jac, req.temp, &mut acc.q);
-                }
-                if req.resp_sums {
-                    add_weighted_row(&mut acc.rs_tile, d, x, wi, resp);
-                }
-                if req.loss_sums {
-                    add_weighted_row(&mut acc.ls_tile, d, x, wi, &acc.q);
-                }
-                if let Some(loss) = grad_loss {
-                    // dF/dx_i = 2 w_i (x_i - sum_k r_ik c_k); dL/dx_i the same with q.
-                    let a: &[T] = if loss { &acc.q } else { resp };
-                    let g = &mut o[i * d..(i + 1) * d];
-                    g.copy_from_slice(x);
-                    for (kk, &ak) in a.iter().enumerate() {
-                        if ak != T::ZERO {
-                            for (gv, &cv) in g.iter_mut().zip(&centers[kk * d..(kk + 1) * d]) {
-                                *gv -= ak * cv;
-                            }
-                        }
-                    }
-                    let two_w = wi + wi;
-                    for gv in g.iter_mut() {
-                        *gv *= two_w;
-                    }
-                }
-            }
-            if req.resp_sums {
-                acc.rs_tile.flush_into(&mut acc.rs);
-            }
-            if req.loss_sums {
-                acc.ls_tile.flush_into(&mut acc.ls);
-            }
+            let job = TileJob {
+                req,
+                cn: &cn,
+                centers,
+                k,
+                d,
+                stride,
+                grad_loss,
+                need_jac,
+            };
+            soft_tile(&job, acc, t, o);
         },
     );
     let mut total = PassOutput {
