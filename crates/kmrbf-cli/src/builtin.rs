@@ -16,3 +16,16 @@ pub fn lookup(path: &Path) -> CliResult<Option<&'static str>> {
         ))),
     }
 }
+
+/// True labels of a built-in data set (empty when unknown).
+pub fn labels(name: &str) -> Vec<u32> {
+    let text = match name {
+        "iris" => include_str!("../../../data/iris_labels.csv"),
+        "digits" => include_str!("../../../data/digits_labels.csv"),
+        _ => "",
+    };
+    text.lines()
+        .filter_map(|l| l.trim().parse::<f64>().ok())
+        .map(|v| v as u32)
+        .collect()
+}

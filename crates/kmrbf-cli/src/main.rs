@@ -9,6 +9,7 @@ mod matrix;
 mod model_file;
 mod npy;
 mod progress;
+mod reproduce;
 mod soft;
 
 use clap::{Parser, Subcommand};
@@ -121,6 +122,18 @@ enum Cmd {
         /// JSON to write.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// The paper's experiments on built-in data: a report with figures and tables.
+    Reproduce {
+        /// Directory to write (report.html, figures, table.csv/md, run.json).
+        #[arg(long, default_value = "report")]
+        out: PathBuf,
+        /// Seeds (inits and synthetic draws) per data set.
+        #[arg(long, default_value_t = 3)]
+        seeds: usize,
+        /// A smaller sigma grid (12 points instead of 18) for a fast check.
+        #[arg(long)]
+        quick: bool,
     },
     /// Anneal the RBF model's temperature from a K-Means init down to the K-Means limit.
     Anneal {
@@ -251,6 +264,12 @@ fn run(cli: Cli) -> CliResult<()> {
             quiet: cli.quiet,
         }),
         Cmd::Predict { model, data, out } => fit::predict(&model, &data, &out),
+        Cmd::Reproduce { out, seeds, quick } => reproduce::reproduce(reproduce::ReproduceArgs {
+            out,
+            seeds,
+            quick,
+            quiet: cli.quiet,
+        }),
         Cmd::Transform {
             model,
             data,

@@ -127,6 +127,8 @@ pub struct StageRecord {
     pub ari: Option<f64>,
     /// NMI of the hard labels against the reference labels.
     pub nmi: Option<f64>,
+    /// `k x d` centers at the end of the stage (f64).
+    pub centers: Vec<f64>,
 }
 
 /// The reference K-Means run.
@@ -511,9 +513,9 @@ pub fn anneal<T: Real>(
             temp,
             k,
         );
+        let c64: Vec<f64> = centers.iter().map(|v| v.to_f64()).collect();
         let (discrepancy, ari, nmi) = match &reference {
             Some(r) => {
-                let c64: Vec<f64> = centers.iter().map(|v| v.to_f64()).collect();
                 let labels = assign_labels(&p, &centers, k);
                 (
                     Some(center_discrepancy(&c64, &r.centers, k, d)),
@@ -534,6 +536,7 @@ pub fn anneal<T: Real>(
             discrepancy,
             ari,
             nmi,
+            centers: c64,
         };
         observer(&rec);
         stages.push(rec);
