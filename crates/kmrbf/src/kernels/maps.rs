@@ -256,10 +256,17 @@ fn entmax15_row<T: Real>(
     for r in resp.iter_mut() {
         *r *= norm;
     }
-    let mut p15 = T::ZERO;
-    for &r in resp.iter() {
-        p15 += r * r.sqrt();
+    let mut p15l = [T::ZERO; LANES];
+    let mut it = resp.chunks_exact(LANES);
+    for c in &mut it {
+        for l in 0..LANES {
+            p15l[l] += c[l] * c[l].sqrt();
+        }
     }
+    for (l, &r) in it.remainder().iter().enumerate() {
+        p15l[l] += r * r.sqrt();
+    }
+    let p15 = lane_sum(&p15l);
     let (loss, support) = loss_and_support(dist, dmin, resp);
     let h = (4.0 / 3.0) * (1.0 - p15.to_f64());
     RowTerms {
@@ -309,10 +316,17 @@ fn sparsemax_row<T: Real>(
     for r in resp.iter_mut() {
         *r *= norm;
     }
-    let mut p2 = T::ZERO;
-    for &r in resp.iter() {
-        p2 += r * r;
+    let mut p2l = [T::ZERO; LANES];
+    let mut it = resp.chunks_exact(LANES);
+    for c in &mut it {
+        for l in 0..LANES {
+            p2l[l] += c[l] * c[l];
+        }
     }
+    for (l, &r) in it.remainder().iter().enumerate() {
+        p2l[l] += r * r;
+    }
+    let p2 = lane_sum(&p2l);
     let (loss, support) = loss_and_support(dist, dmin, resp);
     let h = 0.5 * (1.0 - p2.to_f64());
     RowTerms {

@@ -73,6 +73,10 @@ struct Acc<T> {
     ls: ClusterSums,
     ls_tile: TileSums<T>,
     resp: Vec<T>,
+    /// `b x k` weights `w_i r_ik` of the tile's rows (for the sums).
+    rbuf: Vec<T>,
+    /// `b x k` weights `w_i q_ik`.
+    qbuf: Vec<T>,
     jac: Vec<T>,
     q: Vec<T>,
     scratch: Vec<T>,
@@ -104,15 +108,41 @@ fn loss_weights<T: Real>(dist: &[T], resp: &[T], jac: &[T], temp: T, q: &mut [T]
     }
 }
 
+/// Adds `sum_i a_ik x_i` and `sum_i a_ik` to the tile sums, for the `b x k` weights `a` of
+/// the `b x d` rows `x`: one GEMM `a^T x` when the rows are dense (mean support above 6),
+/// a loop over the nonzeros otherwise. The choice depends on the data only (deterministic).
 #[inline(always)]
-fn add_weighted_row<T: Real>(tile: &mut TileSums<T>, d: usize, x: &[T], wi: T, a: &[T]) {
-    for (kk, &ak) in a.iter().enumerate() {
-        if ak != T::ZERO {
-            let c = wi * ak;
-            for (s, &v) in tile.sums[kk * d..(kk + 1) * d].iter_mut().zip(x) {
-                *s += c * v;
+fn add_weighted_rows<T: Real>(tile: &mut TileSums<T>, d: usize, k: usize, x: &[T], a: &[T]) {
+    let b = a.len() / k.max(1);
+    let nonzero = a.iter().filter(|&&v| v != T::ZERO).count();
+    // Column sums in T over the tile (vectorizes), then once into f64.
+    let mut col = vec![T::ZERO; k];
+    for ar in a.chunks_exact(k) {
+        for (c, &v) in col.iter_mut().zip(ar) {
+            *c += v;
+        }
+    }
+    for (w, c) in tile.weight.iter_mut().zip(col) {
+        *w += c.to_f64();
+    }
+    if d == 0 {
+        return;
+    }
+    if nonzero > 6 * b {
+        use faer::{Accum, MatMut, MatRef, Par};
+        let lhs = MatRef::from_row_major_slice(a, b, k).transpose();
+        let rhs = MatRef::from_row_major_slice(x, b, d);
+        let dst = MatMut::from_row_major_slice_mut(&mut tile.sums, k, d);
+        faer::linalg::matmul::matmul(dst, Accum::Add, lhs, rhs, T::ONE, Par::Seq);
+    } else {
+        for (row, ar) in x.chunks_exact(d).zip(a.chunks_exact(k)) {
+            for (kk, &c) in ar.iter().enumerate() {
+                if c != T::ZERO {
+                    for (s, &v) in tile.sums[kk * d..(kk + 1) * d].iter_mut().zip(row) {
+                        *s += c * v;
+                    }
+                }
             }
-            tile.weight[kk] += c.to_f64();
         }
     }
 }
@@ -175,10 +205,14 @@ fn soft_tile_body<T: Real>(job: &TileJob<'_, T>, acc: &mut Acc<T>, t: Tile<'_, T
             loss_weights(row, resp, &acc.jac, req.temp, &mut acc.q);
         }
         if req.resp_sums {
-            add_weighted_row(&mut acc.rs_tile, d, x, wi, resp);
+            for (b, &r) in acc.rbuf[i * k..(i + 1) * k].iter_mut().zip(resp.iter()) {
+                *b = wi * r;
+            }
         }
         if req.loss_sums {
-            add_weighted_row(&mut acc.ls_tile, d, x, wi, &acc.q);
+            for (b, &q) in acc.qbuf[i * k..(i + 1) * k].iter_mut().zip(acc.q.iter()) {
+                *b = wi * q;
+            }
         }
         if let Some(loss) = grad_loss {
             // dF/dx_i = 2 w_i (x_i - sum_k r_ik c_k); dL/dx_i the same with q.
@@ -198,10 +232,13 @@ fn soft_tile_body<T: Real>(job: &TileJob<'_, T>, acc: &mut Acc<T>, t: Tile<'_, T
             }
         }
     }
+    let b = t.rows();
     if req.resp_sums {
+        add_weighted_rows(&mut acc.rs_tile, d, k, t.x, &acc.rbuf[..b * k]);
         acc.rs_tile.flush_into(&mut acc.rs);
     }
     if req.loss_sums {
+        add_weighted_rows(&mut acc.ls_tile, d, k, t.x, &acc.qbuf[..b * k]);
         acc.ls_tile.flush_into(&mut acc.ls);
     }
 }
@@ -244,6 +281,22 @@ pub fn soft_pass<T: Real>(
             ls: ClusterSums::zeros(zk(req.loss_sums), d),
             ls_tile: TileSums::zeros(zk(req.loss_sums), d),
             resp: vec![T::ZERO; k],
+            rbuf: vec![
+                T::ZERO;
+                if req.resp_sums {
+                    blocking.tile_rows * k
+                } else {
+                    0
+                }
+            ],
+            qbuf: vec![
+                T::ZERO;
+                if req.loss_sums {
+                    blocking.tile_rows * k
+                } else {
+                    0
+                }
+            ],
             jac: vec![T::ZERO; if need_jac { k } else { 0 }],
             q: vec![T::ZERO; if need_jac { k } else { 0 }],
             scratch: vec![T::ZERO; k],
