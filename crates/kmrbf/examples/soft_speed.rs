@@ -50,7 +50,11 @@ fn main() {
             "n={n} d={d} k={k} threads={th}: hard Lloyd pass {:.1} ms",
             hard * 1e3
         );
+        let only = std::env::var("KMRBF_MAP").ok();
         for map in [MapKind::Softmax, MapKind::Entmax15, MapKind::Sparsemax] {
+            if only.as_deref().is_some_and(|m| m != map.name()) {
+                continue;
+            }
             // A temperature where rows are genuinely soft: a tenth of the median gap scale.
             let temp = 0.5;
             let s = median(

@@ -29,7 +29,8 @@ pub enum Algorithm {
     Lloyd,
     /// Hamerly's bounds: skips distance computations; best at low dimension.
     Hamerly,
-    /// Hamerly when `d <= 8`, Lloyd otherwise (measured in `bench/`).
+    /// The fastest measured on this kind of machine: Lloyd on the register kernel. Hamerly
+    /// was 2.5-4x slower at d = 2, 8 and 16 (500k rows, k = 32; docs/NOTES.md).
     Auto,
 }
 
@@ -254,7 +255,6 @@ impl<T: Real> KMeansParams<T> {
         };
         let tol_abs = self.tol * mean_variance(x);
         let algorithm = match self.algorithm {
-            Algorithm::Auto if x.d <= 8 => Algorithm::Hamerly,
             Algorithm::Auto => Algorithm::Lloyd,
             a => a,
         };
