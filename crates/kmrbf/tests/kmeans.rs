@@ -303,3 +303,37 @@ fn step_inertia_matches_reference() {
     assert!((m.inertia() - want).abs() <= 1e-12 * want);
     let _ = step::RunResult::<f64>::clone;
 }
+
+#[test]
+fn kmeans_plus_plus_picks_the_same_rows_as_the_plain_reference() {
+    for (n, d, k, seed) in [(2000, 3, 9, 1u64), (1500, 17, 24, 2), (3000, 40, 6, 3)] {
+        let ds = kmrbf::synth::blobs(n, d, k, 2.0, seed);
+        let mut rng = kmrbf::rng::Rng::new(seed);
+        let w: Vec<f64> = (0..n).map(|_| 0.2 + rng.uniform()).collect();
+        for weights in [None, Some(&w)] {
+            let mut xn = vec![0.0; n];
+            kmrbf::kernels::distance::row_sq_norms(&ds.x, d, &mut xn);
+            let p = kmrbf::init::Prepared {
+                x: &ds.x,
+                d,
+                xn: &xn,
+                w: weights.map(|v| v.as_slice()),
+            };
+            let got = kmrbf::init::kmeans_plus_plus(p, k, &mut kmrbf::rng::Rng::new(11));
+            let ones = vec![1.0; n];
+            let want = reference::kmeans_plus_plus(
+                &ds.x,
+                d,
+                weights.unwrap_or(&ones),
+                k,
+                &mut kmrbf::rng::Rng::new(11),
+            );
+            assert_eq!(
+                got,
+                want,
+                "n={n} d={d} k={k} weighted={}",
+                weights.is_some()
+            );
+        }
+    }
+}

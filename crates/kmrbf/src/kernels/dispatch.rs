@@ -4,9 +4,14 @@
 //! get SSE2 only. [`with_simd!`] compiles the same body a second time with AVX-512 (x86-64-v4)
 //! enabled and picks it when the CPU has it, so one binary runs everywhere and is fast here.
 
-/// True when the AVX-512 path can run on this CPU (cached by std).
+/// True when the AVX-512 path can run on this CPU (cached by std). Setting the environment
+/// variable `KMRBF_NO_SIMD` forces the portable path (the test suite runs both).
 #[inline]
 pub fn has_avx512() -> bool {
+    static DISABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *DISABLED.get_or_init(|| std::env::var_os("KMRBF_NO_SIMD").is_some()) {
+        return false;
+    }
     #[cfg(target_arch = "x86_64")]
     {
         std::is_x86_feature_detected!("avx512f")

@@ -144,3 +144,56 @@ pub fn lloyd(
         n_iter,
     }
 }
+
+/// Greedy k-means++ written plainly (f64, direct distances), drawing from `rng` exactly as
+/// [`crate::init::kmeans_plus_plus`] does: the first center with probability proportional to
+/// the weight, then per step `2 + floor(ln k)` candidates with probability proportional to
+/// `w_i D_i`, keeping the one with the lowest potential.
+pub fn kmeans_plus_plus(
+    x: &[f64],
+    d: usize,
+    w: &[f64],
+    k: usize,
+    rng: &mut crate::rng::Rng,
+) -> Vec<f64> {
+    let n = x.len() / d;
+    let trials = crate::init::n_local_trials(k);
+    let draw = |mass: &[f64], r: f64| -> usize {
+        let mut acc = 0.0;
+        let mut last = 0;
+        for (i, &m) in mass.iter().enumerate() {
+            if m > 0.0 {
+                acc += m;
+                last = i;
+                if acc > r {
+                    return i;
+                }
+            }
+        }
+        last
+    };
+    let total: f64 = w.iter().sum();
+    let first = draw(w, rng.uniform() * total);
+    let mut centers = x[first * d..(first + 1) * d].to_vec();
+    let dist = |i: usize, c: &[f64]| -> f64 { (0..d).map(|t| (x[i * d + t] - c[t]).powi(2)).sum() };
+    let mut closest: Vec<f64> = (0..n).map(|i| dist(i, &centers[..d])).collect();
+    for _ in 1..k {
+        let mass: Vec<f64> = (0..n).map(|i| w[i] * closest[i]).collect();
+        let pot: f64 = mass.iter().sum();
+        let cands: Vec<usize> = (0..trials)
+            .map(|_| draw(&mass, rng.uniform() * pot))
+            .collect();
+        let mut best = (f64::INFINITY, 0usize, Vec::new());
+        for &c in &cands {
+            let cc = x[c * d..(c + 1) * d].to_vec();
+            let nd: Vec<f64> = (0..n).map(|i| closest[i].min(dist(i, &cc))).collect();
+            let p: f64 = (0..n).map(|i| w[i] * nd[i]).sum();
+            if p < best.0 {
+                best = (p, c, nd);
+            }
+        }
+        closest = best.2;
+        centers.extend_from_slice(&x[best.1 * d..(best.1 + 1) * d]);
+    }
+    centers
+}
