@@ -2,7 +2,7 @@
 
 use crate::fail::{bad_input, lib_error, CliResult};
 use crate::files::{check_out_dir, load_matrix, Outputs};
-use crate::matrix::{Matrix, Values};
+use crate::matrix::{shifted, Matrix, Values};
 use crate::model_file::{rows_of, ModelFile};
 use crate::npy;
 use crate::progress::Progress;
@@ -38,7 +38,8 @@ pub fn fit(a: FitArgs) -> CliResult<()> {
     if a.k == 0 {
         return Err(bad_input("--k = 0 is invalid: need at least one cluster"));
     }
-    let m = load_matrix(&a.data)?;
+    let mut m = load_matrix(&a.data)?;
+    let shift = m.center_columns();
     let weights = match &a.weights {
         Some(p) => Some(npy::read_vector(p)?),
         None => None,
@@ -53,13 +54,31 @@ pub fn fit(a: FitArgs) -> CliResult<()> {
                     a.k, m.d, c.n, c.d
                 )));
             }
-            Some(c.to_f64())
+            Some(shifted(&c.to_f64(), &shift, -1.0))
         }
     };
     let progress = Progress::new(a.quiet);
     let (bytes, labels) = match &m.values {
-        Values::F32(x) => run_fit::<f32>(&a, &m, x, weights, init_centers, algorithm, &progress)?,
-        Values::F64(x) => run_fit::<f64>(&a, &m, x, weights, init_centers, algorithm, &progress)?,
+        Values::F32(x) => run_fit::<f32>(
+            &a,
+            &m,
+            x,
+            weights,
+            init_centers,
+            algorithm,
+            &progress,
+            &shift,
+        )?,
+        Values::F64(x) => run_fit::<f64>(
+            &a,
+            &m,
+            x,
+            weights,
+            init_centers,
+            algorithm,
+            &progress,
+            &shift,
+        )?,
     };
     progress.finish();
     let mut out = Outputs::default();
@@ -70,6 +89,7 @@ pub fn fit(a: FitArgs) -> CliResult<()> {
     out.commit()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_fit<T: Real + Into<f64>>(
     a: &FitArgs,
     m: &Matrix,
@@ -78,6 +98,7 @@ fn run_fit<T: Real + Into<f64>>(
     init_centers: Option<Vec<f64>>,
     algorithm: Algorithm,
     progress: &Progress,
+    shift: &[f64],
 ) -> CliResult<(Vec<u8>, Vec<u32>)> {
     let init = match (a.init.as_str(), init_centers) {
         (_, Some(c)) => Init::Centers(c.into_iter().map(T::from_f64).collect()),
@@ -148,7 +169,18 @@ fn run_fit<T: Real + Into<f64>>(
         k: a.k,
         d: m.d,
         dtype: T::NAME.into(),
-        centers: rows_of(model.centers(), m.d),
+        centers: rows_of(
+            &shifted(
+                &model
+                    .centers()
+                    .iter()
+                    .map(|&v| v.into())
+                    .collect::<Vec<f64>>(),
+                shift,
+                1.0,
+            ),
+            m.d,
+        ),
         inertia: model.inertia(),
         n_iter: model.n_iter(),
         settings,
@@ -160,7 +192,7 @@ fn run_fit<T: Real + Into<f64>>(
 pub fn predict(model: &Path, data: &Path, out: &Path) -> CliResult<()> {
     check_out_dir(out)?;
     let mf = ModelFile::load(model)?;
-    let m = load_matrix(data)?;
+    let mut m = load_matrix(data)?;
     if m.d != mf.d {
         return Err(bad_input(format!(
             "{}: has {} columns but the model {} has d = {}",
@@ -170,7 +202,8 @@ pub fn predict(model: &Path, data: &Path, out: &Path) -> CliResult<()> {
             mf.d
         )));
     }
-    let c = mf.flat_centers();
+    let shift = m.center_columns();
+    let c = shifted(&mf.flat_centers(), &shift, -1.0);
     let ctx = |e| lib_error(&data.display().to_string(), e);
     let labels = match &m.values {
         Values::F32(x) => {

@@ -2,7 +2,7 @@
 
 use crate::fail::{bad_input, lib_error, CliError, CliResult};
 use crate::files::{check_out_dir, load_matrix, Outputs};
-use crate::matrix::{Matrix, Values};
+use crate::matrix::{shifted, Matrix, Values};
 use crate::model_file::{rows_of, ModelFile};
 use crate::npy;
 use crate::progress::Progress;
@@ -69,7 +69,7 @@ pub fn transform(
     let map = flags.map()?;
     let t = temperature("--sigma", sigma, flags.kernel()?)?;
     let mf = ModelFile::load(model)?;
-    let m = load_matrix(data)?;
+    let mut m = load_matrix(data)?;
     if m.d != mf.d {
         return Err(bad_input(format!(
             "{}: has {} columns but the model {} has d = {}",
@@ -79,7 +79,8 @@ pub fn transform(
             mf.d
         )));
     }
-    let c = mf.flat_centers();
+    let shift = m.center_columns();
+    let c = shifted(&mf.flat_centers(), &shift, -1.0);
     let ctx = |e| lib_error(&data.display().to_string(), e);
     let bytes = match &m.values {
         Values::F32(x) => {
@@ -113,8 +114,10 @@ pub fn objective(
     let kernel = flags.kernel()?;
     let t = temperature("--sigma", sigma, kernel)?;
     let kind: GradientKind = gradient.parse().map_err(|e| lib_error("--gradient", e))?;
-    let m = load_matrix(data)?;
+    let mut m = load_matrix(data)?;
     let c = load_centers(centers, m.d, None, "--centers")?;
+    let shift = m.center_columns();
+    let c64 = shifted(&c.to_f64(), &shift, -1.0);
     let w = weights.map(npy::read_vector).transpose()?;
     let wctx = |e: kmrbf::Error| -> CliError {
         match e {
@@ -132,7 +135,7 @@ pub fn objective(
     };
     let (o, g) = match &m.values {
         Values::F32(x) => {
-            let cc: Vec<f32> = c.to_f64().iter().map(|&v| v as f32).collect();
+            let cc: Vec<f32> = c64.iter().map(|&v| v as f32).collect();
             let w: Option<Vec<f32>> = w.map(|w| w.iter().map(|&v| v as f32).collect());
             center_gradient(view(&m, x, data)?, w.as_deref(), &cc, c.n, map, t, kind)
                 .map_err(wctx)?
@@ -295,11 +298,13 @@ pub fn run_anneal(a: AnnealArgs) -> CliResult<()> {
     if a.stage_cap == 0 {
         return Err(bad_input("--stage-cap = 0 is invalid: must be >= 1"));
     }
-    let m = load_matrix(&a.data)?;
+    let mut m = load_matrix(&a.data)?;
     let init_centers = match a.init.as_str() {
         "k-means++" | "random" => None,
         path => Some(load_centers(Path::new(path), m.d, Some(a.k), "--init")?.to_f64()),
     };
+    let shift = m.center_columns();
+    let init_centers = init_centers.map(|c| shifted(&c, &shift, -1.0));
     let params = AnnealParams {
         map,
         kernel,
@@ -316,13 +321,14 @@ pub fn run_anneal(a: AnnealArgs) -> CliResult<()> {
     };
     let progress = Progress::new(a.quiet);
     let files = match &m.values {
-        Values::F32(x) => anneal_typed::<f32>(&a, &m, x, init_centers, &params, &progress)?,
-        Values::F64(x) => anneal_typed::<f64>(&a, &m, x, init_centers, &params, &progress)?,
+        Values::F32(x) => anneal_typed::<f32>(&a, &m, x, init_centers, &params, &progress, &shift)?,
+        Values::F64(x) => anneal_typed::<f64>(&a, &m, x, init_centers, &params, &progress, &shift)?,
     };
     progress.finish();
     files.commit()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn anneal_typed<T: Real + Into<f64>>(
     a: &AnnealArgs,
     m: &Matrix,
@@ -330,6 +336,7 @@ fn anneal_typed<T: Real + Into<f64>>(
     init_centers: Option<Vec<f64>>,
     params: &AnnealParams,
     progress: &Progress,
+    shift: &[f64],
 ) -> CliResult<Outputs> {
     let v = view(m, x, &a.data)?;
     let init_kind = match (a.init.as_str(), init_centers) {
@@ -360,7 +367,10 @@ fn anneal_typed<T: Real + Into<f64>>(
         _ => lib_error(&a.data.display().to_string(), e),
     })?;
     let mut outs = Outputs::default();
-    outs.add(&a.out, model_json(a, m, &init, &r, params).to_bytes());
+    outs.add(
+        &a.out,
+        model_json(a, m, &init, &r, params, shift).to_bytes(),
+    );
     if let Some(t) = &a.trace {
         outs.add(t, trace_csv(&r.stages).into_bytes());
     }
@@ -386,7 +396,10 @@ fn model_json<T: Real + Into<f64>>(
     init: &[T],
     r: &AnnealResult<T>,
     params: &AnnealParams,
+    shift: &[f64],
 ) -> ModelFile {
+    let back = |c: &[f64]| rows_of(&shifted(c, shift, 1.0), m.d);
+    let to64 = |c: &[T]| c.iter().map(|&v| v.into()).collect::<Vec<f64>>();
     let settings = serde_json::json!({
         "command": "anneal",
         "data": a.data.display().to_string(),
@@ -409,9 +422,9 @@ fn model_json<T: Real + Into<f64>>(
         "stage_cap": a.stage_cap,
         "polish": a.polish,
         "polish_iters": r.polish_iters,
-        "initial_centers": rows_of(init, m.d),
+        "initial_centers": back(&to64(init)),
         "reference": r.reference.as_ref().map(|rf| serde_json::json!({
-            "centers": rows_of(&rf.centers, m.d), "inertia": rf.inertia, "n_iter": rf.n_iter,
+            "centers": back(&rf.centers), "inertia": rf.inertia, "n_iter": rf.n_iter,
         })),
         "stages": r.stages.iter().map(stage_json).collect::<Vec<_>>(),
     });
@@ -421,7 +434,7 @@ fn model_json<T: Real + Into<f64>>(
         k: a.k,
         d: m.d,
         dtype: T::NAME.into(),
-        centers: rows_of(&r.centers, m.d),
+        centers: back(&to64(&r.centers)),
         inertia: r.inertia,
         n_iter: r.total_steps,
         settings,

@@ -791,3 +791,55 @@ fn soft_commands_reject_bad_parameters() {
         assert!(!Path::new(&out).exists(), "{args:?}: wrote output");
     }
 }
+
+#[test]
+fn f32_data_far_from_the_origin_clusters_like_f64() {
+    // Regression: |x|^2 - 2 x.c + |c|^2 cancels in f32 when |x| >> spread; fit centers the
+    // columns first (as scikit-learn does), so f32 and f64 agree.
+    let d = Dir::new("offset");
+    let ds = kmrbf::synth::blobs(2000, 3, 5, 1.0, 4);
+    let x64: Vec<f64> = ds.x.iter().map(|v| v + 20_000.0).collect();
+    let x32: Vec<f32> = x64.iter().map(|&v| v as f32).collect();
+    let x32_as_64: Vec<f64> = x32.iter().map(|&v| v as f64).collect();
+    write_npy_f32(&d.path("x32.npy"), &x32, "(2000, 3)");
+    write_npy_f64(&d.path("x64.npy"), &x32_as_64, "(2000, 3)", false);
+    let c0: Vec<f64> = x32_as_64[..15].to_vec();
+    write_npy_f64(&d.path("c0.npy"), &c0, "(5, 3)", false);
+    for t in ["32", "64"] {
+        let r = run(&[
+            "fit",
+            "--data",
+            &d.s(&format!("x{t}.npy")),
+            "--k",
+            "5",
+            "--init",
+            &d.s("c0.npy"),
+            "--out",
+            &d.s(&format!("m{t}.json")),
+            "--labels",
+            &d.s(&format!("l{t}.npy")),
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let (l32, l64) = (
+        read_labels(&d.path("l32.npy")),
+        read_labels(&d.path("l64.npy")),
+    );
+    let same = l32.iter().zip(&l64).filter(|(a, b)| a == b).count();
+    assert!(
+        same >= 1998,
+        "f32 and f64 labels agree on {same} of 2000 rows"
+    );
+    let r = run(&[
+        "predict",
+        "--model",
+        &d.s("m64.json"),
+        "--data",
+        &d.s("x32.npy"),
+        "--out",
+        &d.s("p.npy"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let p = read_labels(&d.path("p.npy"));
+    assert!(p.iter().zip(&l64).filter(|(a, b)| a == b).count() >= 1998);
+}
