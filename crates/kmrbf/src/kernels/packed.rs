@@ -88,6 +88,15 @@ mod x86 {
                 let mut bi: [$iv; MR] = [$iset1(0); MR];
                 let lane: $iv = $isetr;
                 let m2 = $set1(-2.0);
+                // Prefetch the next panel's rows (rows are contiguous; a prefetch past the end
+                // of the data is a harmless hint on x86). Measured ~5-8% on the thin shape.
+                let bytes = MR * d * core::mem::size_of::<$t>();
+                let next = (xp as *const i8).wrapping_add(bytes);
+                let mut off = 0;
+                while off < bytes {
+                    _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(off));
+                    off += 64;
+                }
                 for b in 0..pk.kpad / nb {
                     let mut a0 = [$zero(); MR];
                     let mut a1 = [$zero(); MR];
