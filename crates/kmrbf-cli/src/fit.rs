@@ -191,19 +191,7 @@ fn run_fit<T: Real + Into<f64>>(
 /// Runs `predict`: labels of the rows of `data` under the model's centers.
 pub fn predict(model: &Path, data: &Path, out: &Path) -> CliResult<()> {
     check_out_dir(out)?;
-    let mf = ModelFile::load(model)?;
-    let mut m = load_matrix(data)?;
-    if m.d != mf.d {
-        return Err(bad_input(format!(
-            "{}: has {} columns but the model {} has d = {}",
-            data.display(),
-            m.d,
-            model.display(),
-            mf.d
-        )));
-    }
-    let shift = m.center_columns();
-    let c = shifted(&mf.flat_centers(), &shift, -1.0);
+    let (mf, m, c) = crate::model_file::load_for_prediction(model, data)?;
     let ctx = |e| lib_error(&data.display().to_string(), e);
     let labels = match &m.values {
         Values::F32(x) => {

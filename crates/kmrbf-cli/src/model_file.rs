@@ -67,3 +67,25 @@ pub fn rows_of<T: Copy + Into<f64>>(flat: &[T], d: usize) -> Vec<Vec<f64>> {
         .map(|r| r.iter().map(|&v| v.into()).collect())
         .collect()
 }
+
+/// Loads a model and data for labelling or transforming: checks the columns agree, centers the
+/// data in place and returns the model's centers shifted the same way (distances unchanged).
+pub fn load_for_prediction(
+    model: &Path,
+    data: &Path,
+) -> CliResult<(ModelFile, crate::matrix::Matrix, Vec<f64>)> {
+    let mf = ModelFile::load(model)?;
+    let mut m = crate::files::load_matrix(data)?;
+    if m.d != mf.d {
+        return Err(bad_input(format!(
+            "{}: has {} columns but the model {} has d = {}",
+            data.display(),
+            m.d,
+            model.display(),
+            mf.d
+        )));
+    }
+    let shift = m.center_columns();
+    let c = crate::matrix::shifted(&mf.flat_centers(), &shift, -1.0);
+    Ok((mf, m, c))
+}

@@ -53,3 +53,21 @@ fn argmin_rows_body<T: Real>(cross: &[T], k: usize, cn: &[T], labels: &mut [u32]
         *bst = bv;
     }
 }
+
+/// Index of the smallest and the two smallest values of `v(j)`, `j` in `0..k` (lowest index on
+/// ties; the second value is `+inf` when `k == 1`).
+#[inline]
+pub fn top2<T: Real>(k: usize, v: impl Fn(usize) -> T) -> (usize, T, T) {
+    let (mut b1, mut v1, mut v2) = (0usize, T::INFINITY, T::INFINITY);
+    for j in 0..k {
+        let x = v(j);
+        if x < v1 {
+            v2 = v1;
+            v1 = x;
+            b1 = j;
+        } else if x < v2 {
+            v2 = x;
+        }
+    }
+    (b1, v1, v2)
+}

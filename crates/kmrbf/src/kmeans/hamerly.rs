@@ -6,6 +6,7 @@
 use super::params::IterInfo;
 use super::step::{cluster_sums, inertia, update_centers, RunResult};
 use crate::init::Prepared;
+use crate::kernels::argmin::top2;
 use crate::kernels::distance::{row_sq_norms, sq_dist};
 use crate::kernels::tiles::{fold_tiles, Blocking};
 use crate::real::Real;
@@ -35,17 +36,7 @@ fn init_bounds<T: Real>(
         |_, t, o| {
             for i in 0..t.rows() {
                 let row = &t.cross[i * k..(i + 1) * k];
-                let (mut b1, mut v1, mut v2) = (0usize, T::INFINITY, T::INFINITY);
-                for j in 0..k {
-                    let v = row[j] + cn[j];
-                    if v < v1 {
-                        v2 = v1;
-                        v1 = v;
-                        b1 = j;
-                    } else if v < v2 {
-                        v2 = v;
-                    }
-                }
+                let (b1, v1, v2) = top2(k, |j| row[j] + cn[j]);
                 let to_dist = |v: T| (t.xn[i] + v).max_of(T::ZERO).to_f64().sqrt();
                 o[i] = (
                     b1 as u32,
@@ -128,17 +119,8 @@ pub fn hamerly_run<T: Real>(
                         if uc[j] <= m {
                             continue;
                         }
-                        let (mut b1, mut v1, mut v2) = (0usize, f64::INFINITY, f64::INFINITY);
-                        for c in 0..k {
-                            let v = sq_dist(x, &centers_ref[c * d..(c + 1) * d]).to_f64();
-                            if v < v1 {
-                                v2 = v1;
-                                v1 = v;
-                                b1 = c;
-                            } else if v < v2 {
-                                v2 = v;
-                            }
-                        }
+                        let (b1, v1, v2) =
+                            top2(k, |c| sq_dist(x, &centers_ref[c * d..(c + 1) * d]).to_f64());
                         lc[j] = b1 as u32;
                         uc[j] = v1.sqrt();
                         loc[j] = v2.sqrt();

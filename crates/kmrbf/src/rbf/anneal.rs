@@ -186,16 +186,9 @@ pub fn median_gap<T: Real>(p: &Prepared<'_, T>, c: &[T], k: usize) -> f64 {
     let d = p.d;
     let mut gaps: Vec<f64> = (0..p.n())
         .map(|i| {
-            let (mut a, mut b) = (f64::INFINITY, f64::INFINITY);
-            for j in 0..k {
-                let v = sq_dist(p.row(i), &c[j * d..(j + 1) * d]).to_f64();
-                if v < a {
-                    b = a;
-                    a = v;
-                } else if v < b {
-                    b = v;
-                }
-            }
+            let (_, a, b) = crate::kernels::argmin::top2(k, |j| {
+                sq_dist(p.row(i), &c[j * d..(j + 1) * d]).to_f64()
+            });
             b - a
         })
         .collect();
@@ -229,17 +222,7 @@ pub fn lloyd_min_gap<T: Real>(p: &Prepared<'_, T>, init: &[T], k: usize) -> f64 
             |g, t, lab| {
                 for i in 0..t.rows() {
                     let row = &t.cross[i * k..(i + 1) * k];
-                    let (mut b1, mut v1, mut v2) = (0usize, T::INFINITY, T::INFINITY);
-                    for j in 0..k {
-                        let v = row[j] + cn[j];
-                        if v < v1 {
-                            v2 = v1;
-                            v1 = v;
-                            b1 = j;
-                        } else if v < v2 {
-                            v2 = v;
-                        }
-                    }
+                    let (b1, v1, v2) = crate::kernels::argmin::top2(k, |j| row[j] + cn[j]);
                     lab[i] = b1 as u32;
                     let gap = (v2 - v1).to_f64();
                     if gap > 0.0 && gap < *g {
