@@ -1,7 +1,7 @@
 //! Initial centers: greedy k-means++ (scikit-learn's variant) and random rows.
 
-use crate::kernels::packed;
-use crate::kernels::tiles::{fold_tiles, Blocking, Problem};
+use crate::kernels::seeding::{seed_rows, SeedCandidates};
+use crate::kernels::tiles::{Blocking, Problem};
 use crate::real::Real;
 use crate::rng::Rng;
 use rayon::prelude::*;
@@ -50,188 +50,177 @@ pub fn n_local_trials(k: usize) -> usize {
     2 + (k as f64).ln().floor() as usize
 }
 
-/// Picks an index with probability proportional to `mass`, given per-chunk totals.
-/// `r` is uniform in `[0, total)`; returns the last index with positive mass if rounding runs off.
-fn pick(
-    r: f64,
-    chunk_mass: &[f64],
-    chunk_rows: usize,
-    mass_of: impl Fn(usize) -> f64,
-    n: usize,
-) -> usize {
+/// Chunk of a draw: the first chunk with positive mass where the running total passes `r`
+/// (or the last chunk with positive mass when rounding runs off the end), with the total of
+/// the chunks before it.
+fn pick_chunk(r: f64, chunk_mass: &[f64]) -> (usize, f64) {
     let mut acc = 0.0;
-    let mut last_positive = None;
+    let mut last_positive = (0, 0.0);
     for (ci, &m) in chunk_mass.iter().enumerate() {
         if m > 0.0 {
-            last_positive = Some(ci);
-        }
-        if acc + m > r && m > 0.0 {
-            let start = ci * chunk_rows;
-            let end = (start + chunk_rows).min(n);
-            let mut a = acc;
-            let mut last = None;
-            for i in start..end {
-                let mi = mass_of(i);
-                if mi > 0.0 {
-                    last = Some(i);
-                    a += mi;
-                    if a > r {
-                        return i;
-                    }
-                }
+            if acc + m > r {
+                return (ci, acc);
             }
-            if let Some(i) = last {
-                return i;
-            }
+            last_positive = (ci, acc);
         }
         acc += m;
     }
-    // Rounding ran off the end: the last row with positive mass.
-    let ci = last_positive.unwrap_or(0);
-    let start = ci * chunk_rows;
-    let end = (start + chunk_rows).min(n);
-    (start..end).rev().find(|&i| mass_of(i) > 0.0).unwrap_or(0)
+    last_positive
+}
+
+/// Row of a draw inside a chunk: the first row where `acc + cumulative mass > r`, else the last
+/// row with positive mass, else `None`.
+fn pick_row(r: f64, acc: f64, mass: impl Iterator<Item = f64>) -> Option<usize> {
+    let mut a = acc;
+    let mut last = None;
+    for (i, m) in mass.enumerate() {
+        if m > 0.0 {
+            last = Some(i);
+            a += m;
+            if a > r {
+                return Some(i);
+            }
+        }
+    }
+    last
 }
 
 /// Greedy k-means++: `k x d` initial centers drawn from the rows of `p`.
 ///
 /// Each new center is the best (lowest potential `sum_i w_i min_j D_ij`) of
-/// [`n_local_trials`] candidates drawn with probability proportional to `w_i D_i`.
+/// [`n_local_trials`] candidates drawn with probability proportional to `w_i D_i`. One
+/// streaming pass over `x` per step (see [`crate::kernels::seeding`]).
 pub fn kmeans_plus_plus<T: Real>(p: Prepared<'_, T>, k: usize, rng: &mut Rng) -> Vec<T> {
     let n = p.n();
     let d = p.d;
     let trials = n_local_trials(k);
-    let blocking = Blocking::of::<T>(trials);
-    let cr = blocking.chunk_rows;
+    let cr = Blocking::of::<T>(trials).chunk_rows;
+    let n_chunks = n.div_ceil(cr);
     let mut centers = Vec::with_capacity(k * d);
 
     // First center: weighted choice.
-    let w_chunks: Vec<f64> = (0..n.div_ceil(cr))
+    let w_chunks: Vec<f64> = (0..n_chunks)
         .into_par_iter()
         .map(|ci| (ci * cr..((ci + 1) * cr).min(n)).map(|i| p.weight(i)).sum())
         .collect();
     let w_total: f64 = w_chunks.iter().sum();
-    let first = pick(rng.uniform() * w_total, &w_chunks, cr, |i| p.weight(i), n);
+    let r = rng.uniform() * w_total;
+    let (ci, acc) = pick_chunk(r, &w_chunks);
+    let rows = ci * cr..((ci + 1) * cr).min(n);
+    let first = rows.start + pick_row(r, acc, rows.clone().map(|i| p.weight(i))).unwrap_or(0);
     centers.extend_from_slice(p.row(first));
 
-    // closest[i] = min over chosen centers of D_i.
-    let mut closest = vec![T::ZERO; n];
-    let mut cand_dist = vec![T::ZERO; n * trials];
-    {
-        let c0 = &centers[..d];
-        let cn0 = [crate::kernels::distance::sq_norm(c0)];
-        fold_tiles(
-            p.against(c0, 1),
-            &mut closest,
-            1,
-            blocking,
-            true,
-            || (),
-            |_, t, out| {
-                for i in 0..t.rows() {
-                    out[i] = (t.xn[i] + cn0[0] + t.cross[i]).max_of(T::ZERO);
-                }
-            },
-        );
-    }
-    let mut pot_chunks = chunk_potential(&p, &closest, cr);
+    // closest[i] = min over chosen centers of D_i, brought up to date lazily: `fresh[ci]` says
+    // whether chunk `ci` has seen the pending center.
+    let mut closest = vec![T::INFINITY; n];
+    let mut pending = SeedCandidates::new(p.row(first), 1, d, true);
+    let pots = seed_pass(&p, &mut closest, cr, &pending);
+    let mut chunk_mass: Vec<f64> = pots.iter().map(|v| v[0]).collect();
+    let mut fresh = vec![true; n_chunks];
 
-    let use_packed = packed::available() && trials <= T::LANES;
-    let mut cand = vec![T::ZERO; trials * d];
+    let mut cand = vec![T::ZERO; (trials + 1) * d];
     let mut cand_idx = vec![0usize; trials];
     for _ in 1..k {
-        let total: f64 = pot_chunks.iter().sum();
-        for ci in cand_idx.iter_mut() {
+        let total: f64 = chunk_mass.iter().sum();
+        for ci_out in cand_idx.iter_mut() {
             let r = rng.uniform() * total;
-            *ci = pick(r, &pot_chunks, cr, |i| p.weight(i) * closest[i].to_f64(), n);
+            *ci_out = draw_row(&p, &mut closest, &chunk_mass, &mut fresh, cr, &pending, r);
         }
-        for (t, &ci) in cand_idx.iter().enumerate() {
-            cand[t * d..(t + 1) * d].copy_from_slice(p.row(ci));
+        // Candidate 0 is the pending center (the previous step's choice), 1..=trials the draws.
+        cand[..d].copy_from_slice(pending.row(0));
+        for (t, &ri) in cand_idx.iter().enumerate() {
+            cand[(t + 1) * d..(t + 2) * d].copy_from_slice(p.row(ri));
         }
-        let mut cn = vec![T::ZERO; trials];
-        crate::kernels::distance::row_sq_norms(&cand, d, &mut cn);
-        let closest_ref = &closest;
-        let parts: Vec<Vec<f64>> = if use_packed {
-            let (panel, pcn) = packed::pack_trials(&cand, trials, d);
-            cand_dist
-                .par_chunks_mut(cr * trials)
-                .enumerate()
-                .map(|(ci, out)| {
-                    let r0 = ci * cr;
-                    let r1 = (r0 + cr).min(n);
-                    let mut pot = vec![0.0f64; trials];
-                    packed::trials_rows_packed(
-                        &p.x[r0 * d..r1 * d],
-                        d,
-                        &p.xn[r0..r1],
-                        p.w.map(|w| &w[r0..r1]),
-                        &closest_ref[r0..r1],
-                        &panel,
-                        &pcn,
-                        trials,
-                        out,
-                        &mut pot,
-                    );
-                    pot
-                })
-                .collect()
-        } else {
-            fold_tiles(
-                p.against(&cand, trials),
-                &mut cand_dist,
-                trials,
-                blocking,
-                true,
-                || vec![0.0f64; trials],
-                |pot, t, out| {
-                    for i in 0..t.rows() {
-                        let g = t.row0 + i;
-                        let wi = t.weight(i).to_f64();
-                        let cl = closest_ref[g];
-                        for j in 0..trials {
-                            let dij = (t.xn[i] + cn[j] + t.cross[i * trials + j]).max_of(T::ZERO);
-                            let m = dij.min_of(cl);
-                            out[i * trials + j] = m;
-                            pot[j] += wi * m.to_f64();
-                        }
-                    }
-                },
-            )
-        };
-        let mut pots = vec![0.0f64; trials];
-        for part in &parts {
-            for (a, b) in pots.iter_mut().zip(part) {
-                *a += *b;
-            }
-        }
+        let sc = SeedCandidates::new(&cand, trials + 1, d, true);
+        let pots = seed_pass(&p, &mut closest, cr, &sc);
         let mut best = 0;
-        for j in 1..trials {
-            if pots[j] < pots[best] {
+        let mut best_pot = f64::INFINITY;
+        for j in 0..trials {
+            let pot: f64 = pots.iter().map(|v| v[1 + j]).sum();
+            if pot < best_pot {
+                best_pot = pot;
                 best = j;
             }
         }
-        closest
-            .par_iter_mut()
-            .zip(cand_dist.par_chunks(trials))
-            .for_each(|(c, row)| *c = row[best]);
-        pot_chunks = chunk_potential(&p, &closest, cr);
-        centers.extend_from_slice(p.row(cand_idx[best]));
+        for (m, v) in chunk_mass.iter_mut().zip(&pots) {
+            *m = v[1 + best];
+        }
+        fresh.fill(false);
+        let chosen = p.row(cand_idx[best]);
+        pending = SeedCandidates::new(chosen, 1, d, true);
+        centers.extend_from_slice(chosen);
     }
     centers
 }
 
-/// Per-chunk `sum_i w_i closest_i`, in f64, in chunk order.
-fn chunk_potential<T: Real>(p: &Prepared<'_, T>, closest: &[T], cr: usize) -> Vec<f64> {
+/// One seeding pass over all rows, per-chunk potentials in chunk order.
+fn seed_pass<T: Real>(
+    p: &Prepared<'_, T>,
+    closest: &mut [T],
+    cr: usize,
+    cands: &SeedCandidates<T>,
+) -> Vec<Vec<f64>> {
+    let d = p.d;
+    let n = p.n();
     closest
-        .par_chunks(cr)
+        .par_chunks_mut(cr)
         .enumerate()
-        .map(|(ci, c)| {
-            c.iter()
-                .enumerate()
-                .map(|(j, v)| p.weight(ci * cr + j) * v.to_f64())
-                .sum()
+        .map(|(ci, cl)| {
+            let r0 = ci * cr;
+            let r1 = (r0 + cr).min(n);
+            let mut pot = vec![0.0f64; cands.len()];
+            seed_rows(
+                &p.x[r0 * d..r1 * d],
+                &p.xn[r0..r1],
+                p.w.map(|w| &w[r0..r1]),
+                cl,
+                cands,
+                &mut pot,
+            );
+            pot
         })
         .collect()
+}
+
+/// One weighted draw of a row with probability `w_i closest_i / total` (`r` uniform in
+/// `[0, total)`), bringing the chosen chunk up to date with the pending center first.
+fn draw_row<T: Real>(
+    p: &Prepared<'_, T>,
+    closest: &mut [T],
+    chunk_mass: &[f64],
+    fresh: &mut [bool],
+    cr: usize,
+    pending: &SeedCandidates<T>,
+    r: f64,
+) -> usize {
+    let n = p.n();
+    let d = p.d;
+    let (mut ci, mut acc) = pick_chunk(r, chunk_mass);
+    loop {
+        let rows = ci * cr..((ci + 1) * cr).min(n);
+        if !fresh[ci] {
+            let mut pot = [0.0f64];
+            seed_rows(
+                &p.x[rows.start * d..rows.end * d],
+                &p.xn[rows.clone()],
+                p.w.map(|w| &w[rows.clone()]),
+                &mut closest[rows.clone()],
+                pending,
+                &mut pot,
+            );
+            fresh[ci] = true;
+        }
+        let mass = rows.clone().map(|i| p.weight(i) * closest[i].to_f64());
+        if let Some(i) = pick_row(r, acc, mass) {
+            return rows.start + i;
+        }
+        // A chunk whose mass rounded to positive but holds no positive row: step back.
+        if ci == 0 {
+            return 0;
+        }
+        acc -= chunk_mass[ci - 1];
+        ci -= 1;
+    }
 }
 
 /// `k` distinct rows drawn with probability proportional to their weight, without replacement.

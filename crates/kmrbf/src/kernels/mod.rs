@@ -14,5 +14,6 @@ pub mod exp;
 pub mod maps;
 pub mod packed;
 pub mod reference;
+pub mod seeding;
 pub mod tiles;
 pub mod update;

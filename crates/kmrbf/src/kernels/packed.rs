@@ -135,33 +135,45 @@ mod x86 {
         };
     }
 
-    macro_rules! trial_kernel {
+    macro_rules! seed_kernel {
         ($name:ident, $t:ty, $lanes:expr, $set1:ident, $zero:ident, $load:ident, $fmadd:ident, $max:ident,
-         $min:ident, $add:ident, $mask_store:ident, $mask:ty) => {
-            /// k-means++ trials: for `MR` rows at `x` (stride `d`, squared norms `xn`) and up to
-            /// `LANES` candidates packed as `panel[t * LANES + j]` with norms `cn`:
-            /// `m_ij = min(closest_i, max(xn_i + cn_j - 2 <x_i, c_j>, 0))` is stored to
-            /// `out[i * l + j]` (`j < l`) and `pot[j] += w_i * m_ij`.
+         $min:ident, $add:ident, $bcast0:expr, $first:ident) => {
+            /// k-means++ seeding panel: `MR` rows at `x` (stride `d`, squared norms `xn`, weights
+            /// `w`) against `LANES` candidates packed as `panel[t * LANES + j]` with norms `cn`:
+            /// `D_ij = max((cn_j - 2 <x_i, c_j>) + xn_i, 0)`. With `pending`, lane 0 is the last
+            /// chosen center and `closest_i <- min(closest_i, D_i0)` is written back first.
+            /// Then `pot[j] += w_i min(closest_i, D_ij)` for every lane. Each `D_ij` is one FMA
+            /// chain over `t`, so it has the same bits whatever the other lanes hold.
             ///
             /// # Safety
-            /// AVX-512F available; `x` holds `MR * d` values, `out` `rows * l`, `panel` `d * LANES`.
+            /// AVX-512F available; `x` holds `MR * d` values, `panel` `d * LANES`, `cn` `LANES`.
             #[target_feature(enable = "avx512f")]
             #[allow(clippy::too_many_arguments)]
             pub unsafe fn $name(
                 x: *const $t,
                 d: usize,
-                rows: usize,
                 xn: &[$t; MR],
-                closest: &[$t; MR],
+                closest: &mut [$t; MR],
                 w: &[$t; MR],
                 panel: *const $t,
                 cn: *const $t,
-                l: usize,
-                out: *mut $t,
+                pending: bool,
+                prefetch: *const i8,
                 pot: &mut [$t; $lanes],
             ) {
+                // The prefetches of the panel ahead are spread over the `t` loop (a burst of
+                // them stalls on the fill buffers): `lines` cache lines over `d` steps.
+                let lines = (MR * d * core::mem::size_of::<$t>()).div_ceil(64);
+                let mut spread = 0;
+                let mut line = 0;
                 let mut acc = [$zero(); MR];
                 for t in 0..d {
+                    spread += lines;
+                    while spread >= d {
+                        spread -= d;
+                        _mm_prefetch::<_MM_HINT_T1>(prefetch.wrapping_add(line * 64));
+                        line += 1;
+                    }
                     let c = $load(panel.add(t * $lanes));
                     for r in 0..MR {
                         acc[r] = $fmadd($set1(*x.add(r * d + t)), c, acc[r]);
@@ -170,28 +182,28 @@ mod x86 {
                 let cnv = $load(cn);
                 let m2 = $set1(-2.0);
                 let mut pv = $load(pot.as_ptr());
-                let keep: $mask = ((1u32 << l) - 1) as $mask;
                 for r in 0..MR {
                     let dist = $max($add($fmadd(acc[r], m2, cnv), $set1(xn[r])), $zero());
-                    let m = $min(dist, $set1(closest[r]));
-                    pv = $fmadd($set1(w[r]), m, pv);
-                    if r < rows {
-                        $mask_store(out.add(r * l), keep, m);
-                    }
+                    let cl = if pending {
+                        let c = $min($bcast0(dist), $set1(closest[r]));
+                        closest[r] = $first(c);
+                        c
+                    } else {
+                        $set1(closest[r])
+                    };
+                    pv = $fmadd($set1(w[r]), $min(dist, cl), pv);
                 }
-                let mut tmp = [0 as $t; $lanes];
                 core::ptr::copy_nonoverlapping(
                     &pv as *const _ as *const $t,
-                    tmp.as_mut_ptr(),
+                    pot.as_mut_ptr(),
                     $lanes,
                 );
-                *pot = tmp;
             }
         };
     }
 
-    trial_kernel!(
-        trials_f32,
+    seed_kernel!(
+        seed_f32,
         f32,
         16,
         _mm512_set1_ps,
@@ -201,11 +213,11 @@ mod x86 {
         _mm512_max_ps,
         _mm512_min_ps,
         _mm512_add_ps,
-        _mm512_mask_storeu_ps,
-        __mmask16
+        |v| _mm512_broadcastss_ps(_mm512_castps512_ps128(v)),
+        _mm512_cvtss_f32
     );
-    trial_kernel!(
-        trials_f64,
+    seed_kernel!(
+        seed_f64,
         f64,
         8,
         _mm512_set1_pd,
@@ -215,8 +227,8 @@ mod x86 {
         _mm512_max_pd,
         _mm512_min_pd,
         _mm512_add_pd,
-        _mm512_mask_storeu_pd,
-        __mmask8
+        |v| _mm512_broadcastsd_pd(_mm512_castpd512_pd128(v)),
+        _mm512_cvtsd_f64
     );
 
     argmin_kernel!(
@@ -275,25 +287,24 @@ pub trait PackedArgmin: Sized + Copy {
         labels: &mut [u32; MR],
         best: &mut [Self; MR],
     );
-    /// Lanes of one register (candidates per k-means++ trial kernel).
+    /// Lanes of one register (candidates per k-means++ seeding panel).
     const LANES: usize;
-    /// One `MR`-row panel of the k-means++ trial kernel (see `x86::trials_f32`).
+    /// One `MR`-row panel of the k-means++ seeding kernel (see `x86::seed_f32`).
     ///
     /// # Safety
-    /// AVX-512 available; `x` holds `MR * d`, `panel` `d * LANES`, `cn` `LANES`,
-    /// `out` `rows * l` values, `pot` `LANES` values, `l <= LANES`.
+    /// AVX-512 available; `x` holds `MR * d`, `panel` `d * LANES`, `cn` `LANES`, `pot`
+    /// `LANES` values.
     #[allow(clippy::too_many_arguments)]
-    unsafe fn trials_panel(
+    unsafe fn seed_panel(
         x: *const Self,
         d: usize,
-        rows: usize,
         xn: &[Self; MR],
-        closest: &[Self; MR],
+        closest: &mut [Self; MR],
         w: &[Self; MR],
         panel: *const Self,
         cn: *const Self,
-        l: usize,
-        out: *mut Self,
+        pending: bool,
+        prefetch: *const i8,
         pot: &mut [Self],
     );
 }
@@ -301,31 +312,29 @@ pub trait PackedArgmin: Sized + Copy {
 impl PackedArgmin for f32 {
     const NB: usize = NB_F32;
     const LANES: usize = 16;
-    unsafe fn trials_panel(
+    unsafe fn seed_panel(
         x: *const f32,
         d: usize,
-        rows: usize,
         xn: &[f32; MR],
-        closest: &[f32; MR],
+        closest: &mut [f32; MR],
         w: &[f32; MR],
         panel: *const f32,
         cn: *const f32,
-        l: usize,
-        out: *mut f32,
+        pending: bool,
+        prefetch: *const i8,
         pot: &mut [f32],
     ) {
         #[cfg(target_arch = "x86_64")]
-        x86::trials_f32(
+        x86::seed_f32(
             x,
             d,
-            rows,
             xn,
             closest,
             w,
             panel,
             cn,
-            l,
-            out,
+            pending,
+            prefetch,
             pot.try_into().expect("LANES values"),
         );
         #[cfg(not(target_arch = "x86_64"))]
@@ -347,31 +356,29 @@ impl PackedArgmin for f32 {
 impl PackedArgmin for f64 {
     const NB: usize = NB_F64;
     const LANES: usize = 8;
-    unsafe fn trials_panel(
+    unsafe fn seed_panel(
         x: *const f64,
         d: usize,
-        rows: usize,
         xn: &[f64; MR],
-        closest: &[f64; MR],
+        closest: &mut [f64; MR],
         w: &[f64; MR],
         panel: *const f64,
         cn: *const f64,
-        l: usize,
-        out: *mut f64,
+        pending: bool,
+        prefetch: *const i8,
         pot: &mut [f64],
     ) {
         #[cfg(target_arch = "x86_64")]
-        x86::trials_f64(
+        x86::seed_f64(
             x,
             d,
-            rows,
             xn,
             closest,
             w,
             panel,
             cn,
-            l,
-            out,
+            pending,
+            prefetch,
             pot.try_into().expect("LANES values"),
         );
         #[cfg(not(target_arch = "x86_64"))]
@@ -424,86 +431,4 @@ pub fn argmin_rows_packed<T: Real>(x: &[T], pk: &Packed<T>, labels: &mut [u32], 
         labels[r..].copy_from_slice(&lab[..rem]);
         best[r..].copy_from_slice(&bst[..rem]);
     }
-}
-
-/// k-means++ trials over a chunk of rows (`x`: `b x d`, with `xn`, optional weights `w` and
-/// `closest`): for up to `T::LANES` candidates packed by [`pack_trials`],
-/// `out[i * l + j] = min(closest_i, D_ij)` and `pot[j] += sum_i w_i out[i * l + j]` (f64,
-/// combined per 768-row tile). Call only when [`available`].
-#[allow(clippy::too_many_arguments)]
-pub fn trials_rows_packed<T: Real>(
-    x: &[T],
-    d: usize,
-    xn: &[T],
-    w: Option<&[T]>,
-    closest: &[T],
-    panel: &[T],
-    cn: &[T],
-    l: usize,
-    out: &mut [T],
-    pot: &mut [f64],
-) {
-    assert!(available() && l <= T::LANES && l >= 1);
-    let b = xn.len();
-    assert!(x.len() == b * d && closest.len() == b && out.len() == b * l);
-    assert!(panel.len() == d * T::LANES && cn.len() == T::LANES && pot.len() >= l);
-    let mut lane_pot = vec![T::ZERO; T::LANES];
-    let mut pad = vec![T::ZERO; MR * d];
-    let mut r = 0;
-    while r < b {
-        let rows = MR.min(b - r);
-        let mut xn_p = [T::ZERO; MR];
-        let mut cl_p = [T::ZERO; MR];
-        let mut w_p = [T::ZERO; MR];
-        for i in 0..rows {
-            xn_p[i] = xn[r + i];
-            cl_p[i] = closest[r + i];
-            w_p[i] = w.map_or(T::ONE, |w| w[r + i]);
-        }
-        let xp = if rows == MR {
-            x[r * d..].as_ptr()
-        } else {
-            pad.fill(T::ZERO);
-            pad[..rows * d].copy_from_slice(&x[r * d..]);
-            pad.as_ptr()
-        };
-        // SAFETY: shapes asserted above; `xp` holds MR rows; `out` has room for `rows` rows.
-        unsafe {
-            T::trials_panel(
-                xp,
-                d,
-                rows,
-                &xn_p,
-                &cl_p,
-                &w_p,
-                panel.as_ptr(),
-                cn.as_ptr(),
-                l,
-                out[r * l..].as_mut_ptr(),
-                &mut lane_pot,
-            )
-        };
-        r += rows;
-        if r % 768 == 0 || r == b {
-            for j in 0..l {
-                pot[j] += lane_pot[j].to_f64();
-            }
-            lane_pot.fill(T::ZERO);
-        }
-    }
-}
-
-/// Packs up to `T::LANES` candidate rows (`l x d`) as `panel[t * LANES + j]`, with norms.
-pub fn pack_trials<T: Real>(cand: &[T], l: usize, d: usize) -> (Vec<T>, Vec<T>) {
-    let lanes = T::LANES;
-    let mut panel = vec![T::ZERO; d * lanes];
-    let mut cn = vec![T::ZERO; lanes];
-    for j in 0..l {
-        let row = &cand[j * d..(j + 1) * d];
-        for t in 0..d {
-            panel[t * lanes + j] = row[t];
-        }
-        cn[j] = super::distance::sq_norm(row);
-    }
-    (panel, cn)
 }
