@@ -90,3 +90,92 @@ fn squared_norms_match_direct_sums() {
         assert!((out[i] - direct).abs() <= 1e-12 * direct.max(1.0));
     }
 }
+
+/// The AMX screening path must give exactly the register kernel's labels: random data at
+/// several scales and offsets, every `d` / `k` remainder, duplicate centers (exact ties) and
+/// rows placed at midpoints between two centers (near-ties down to f32 rounding).
+#[test]
+fn amx_labels_equal_the_register_kernel_bit_for_bit() {
+    use kmrbf::kernels::amx::{self, argmin_rows_amx, AmxCenters, AmxScratch, AmxSums};
+    use kmrbf::kernels::update::{accumulate_hard, TileSums};
+    if !amx::available() {
+        // Not a pass in disguise: the comparison needs AMX hardware; the CLI and library
+        // fall back to the register kernel tested above.
+        eprintln!("amx_labels_equal_the_register_kernel_bit_for_bit: no AMX on this CPU");
+        return;
+    }
+    let mut compared = 0;
+    for &(b, d, k, scale, offset, seed) in &[
+        (300usize, 32usize, 64usize, 1.0f64, 0.0f64, 1u64),
+        (257, 3, 5, 1.0, 0.0, 2),
+        (100, 33, 17, 10.0, 5.0, 3),
+        (64, 100, 70, 1e-3, 0.0, 4),
+        (90, 128, 256, 1.0, 100.0, 5),
+        (40, 1, 1, 1.0, 0.0, 6),
+        (120, 64, 48, 1e-18, 0.0, 7),
+        (120, 16, 33, 1e12, 0.0, 8),
+        (80, 40, 130, 0.5, -3.0, 9),
+    ] {
+        let mut x: Vec<f32> = random(b * d, seed)
+            .iter()
+            .map(|v| (v * scale + offset * scale) as f32)
+            .collect();
+        let mut c: Vec<f32> = random(k * d, seed + 100)
+            .iter()
+            .map(|v| (v * scale + offset * scale) as f32)
+            .collect();
+        if k >= 4 {
+            // Exact ties: center 3 duplicates center 1.
+            let c1 = c[d..2 * d].to_vec();
+            c[3 * d..4 * d].copy_from_slice(&c1);
+            // Near-ties: rows halfway between centers 0 and 2.
+            for i in (0..b).step_by(7) {
+                for t in 0..d {
+                    x[i * d + t] = (c[t] + c[2 * d + t]) / 2.0;
+                }
+            }
+        }
+        let mut xn = vec![0f32; b];
+        row_sq_norms(&x, d, &mut xn);
+        let mut cn = vec![0f32; k];
+        row_sq_norms(&c, d, &mut cn);
+        let pk = Packed::new(&c, &cn, k, d, packed::NB_F32);
+        let mut want = vec![0u32; b];
+        let mut best = vec![0f32; b];
+        argmin_rows_packed(&x, &pk, &mut want, &mut best);
+        let ac = AmxCenters::new(&c, &cn, k, d);
+        assert!(ac.in_range());
+        let mut got = vec![0u32; b];
+        argmin_rows_amx(&x, &xn, &ac, &mut got, None, &mut AmxScratch::default());
+        assert_eq!(got, want, "b={b} d={d} k={k} scale={scale} offset={offset}");
+        // The fused M-step sums equal the separate pass bit for bit, with and without weights.
+        let w: Vec<f32> = (0..b).map(|i| 0.25 + (i % 5) as f32 * 0.5).collect();
+        for weights in [None, Some(w.as_slice())] {
+            let mut sums = vec![0f32; k * d];
+            let mut weight = vec![0f64; k];
+            let acc = AmxSums {
+                sums: &mut sums,
+                weight: &mut weight,
+                w: weights,
+            };
+            let mut lab = vec![0u32; b];
+            argmin_rows_amx(
+                &x,
+                &xn,
+                &ac,
+                &mut lab,
+                Some(acc),
+                &mut AmxScratch::default(),
+            );
+            let mut tile = TileSums::<f32>::zeros(k, d);
+            accumulate_hard(&x, d, weights, &want, &mut tile);
+            assert!(sums
+                .iter()
+                .zip(&tile.sums)
+                .all(|(a, b)| a.to_bits() == b.to_bits()));
+            assert_eq!(weight, tile.weight);
+        }
+        compared += 1;
+    }
+    assert_eq!(compared, 9);
+}

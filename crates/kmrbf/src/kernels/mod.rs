@@ -7,6 +7,7 @@
 //! chunk order, so reductions are bitwise identical for any thread count.
 //! Each fast kernel has a naive twin in [`reference`] that the tests compare against.
 
+pub mod amx;
 pub mod argmin;
 pub mod dispatch;
 pub mod distance;

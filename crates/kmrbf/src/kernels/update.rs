@@ -67,14 +67,24 @@ impl<T: Real> TileSums<T> {
 
     /// Adds the tile into `acc` (f64) and zeroes it.
     pub fn flush_into(&mut self, acc: &mut ClusterSums) {
-        for (a, s) in acc.sums.iter_mut().zip(self.sums.iter_mut()) {
-            *a += s.to_f64();
-            *s = T::ZERO;
-        }
-        for (a, s) in acc.weight.iter_mut().zip(self.weight.iter_mut()) {
-            *a += *s;
-            *s = 0.0;
-        }
+        flush_tile(&mut self.sums, &mut self.weight, acc);
+    }
+}
+
+simd_dispatch! {
+    /// `acc += (sums, weight)` in f64, then zeroes `sums` and `weight` (one tile's flush).
+    fn flush_tile<T: Real>(sums: &mut [T], weight: &mut [f64], acc: &mut ClusterSums) => flush_tile_body
+}
+
+#[inline(always)]
+fn flush_tile_body<T: Real>(sums: &mut [T], weight: &mut [f64], acc: &mut ClusterSums) {
+    for (a, s) in acc.sums.iter_mut().zip(sums.iter_mut()) {
+        *a += s.to_f64();
+        *s = T::ZERO;
+    }
+    for (a, s) in acc.weight.iter_mut().zip(weight.iter_mut()) {
+        *a += *s;
+        *s = 0.0;
     }
 }
 

@@ -4,6 +4,7 @@
 use super::params::IterInfo;
 use super::step::{inertia, update_centers, RunResult};
 use crate::init::Prepared;
+use crate::kernels::amx::{self, argmin_rows_amx, AmxCenters, AmxScratch, AmxSums};
 use crate::kernels::argmin::argmin_rows;
 use crate::kernels::distance::row_sq_norms;
 use crate::kernels::packed::{self, argmin_rows_packed, Packed};
@@ -25,6 +26,11 @@ pub fn assign_pass<T: Real>(
     row_sq_norms(centers, d, &mut cn);
     let tr = blocking.tile_rows;
     let packed = packed::available().then(|| Packed::new(centers, &cn, k, d, T::NB));
+    // f32 on a CPU with AMX: tile screening, same labels as the register kernel.
+    let tiles = match (amx::available(), amx::as_f32(centers), amx::as_f32(&cn)) {
+        (true, Some(c), Some(cn)) => Some(AmxCenters::new(c, cn, k, d)).filter(|a| a.in_range()),
+        _ => None,
+    };
     let parts = fold_tiles(
         p.against(centers, k),
         labels,
@@ -35,17 +41,40 @@ pub fn assign_pass<T: Real>(
             (
                 ClusterSums::zeros(if accumulate { k } else { 0 }, d),
                 TileSums::<T>::zeros(if accumulate { k } else { 0 }, d),
-                vec![T::ZERO; tr],
+                (vec![T::ZERO; tr], AmxScratch::default()),
             )
         },
-        |(acc, tile_acc, best), t, lab| {
+        |(acc, tile_acc, (best, scratch)), t, lab| {
             let b = t.rows();
-            match &packed {
-                Some(pk) => argmin_rows_packed(t.x, pk, lab, &mut best[..b]),
-                None => argmin_rows(t.cross, k, &cn, lab, &mut best[..b]),
+            let on_tiles = tiles.as_ref().and_then(|a| {
+                let x = amx::as_f32(t.x)?;
+                let xn = amx::as_f32(t.xn)?;
+                xn.iter()
+                    .all(|&v| v <= amx::MAX_SQ_NORM)
+                    .then_some((a, x, xn))
+            });
+            let mut summed = false;
+            match (on_tiles, &packed) {
+                (Some((a, x, xn)), _) => {
+                    // The M-step sums ride along while the rows are in L1.
+                    let sums = match (accumulate, amx::as_f32_mut(&mut tile_acc.sums)) {
+                        (true, Some(sums)) => Some(AmxSums {
+                            sums,
+                            weight: &mut tile_acc.weight,
+                            w: t.w.and_then(amx::as_f32),
+                        }),
+                        _ => None,
+                    };
+                    summed = sums.is_some();
+                    argmin_rows_amx(x, xn, a, lab, sums, scratch)
+                }
+                (None, Some(pk)) => argmin_rows_packed(t.x, pk, lab, &mut best[..b]),
+                (None, None) => argmin_rows(t.cross, k, &cn, lab, &mut best[..b]),
             }
             if accumulate {
-                accumulate_hard(t.x, d, t.w, lab, tile_acc);
+                if !summed {
+                    accumulate_hard(t.x, d, t.w, lab, tile_acc);
+                }
                 tile_acc.flush_into(acc);
             }
         },

@@ -1,0 +1,688 @@
+//! Intel AMX screening for the f32 assignment: exact labels at tile-unit speed.
+//!
+//! The f32 register kernel ([`super::packed`]) spends two FMA ports on `2 n k d` flops. AMX
+//! tiles (Sapphire Rapids and later) multiply bf16 pairs at ~15x that rate, but bf16 keeps
+//! only 8 significant bits. So the tiles only *screen*: each value is split in two bf16 parts,
+//! `v = v1 + v2 + e` with `|e| <= 2^-16 |v|`, and `x1.c1 + x1.c2 + x2.c1` (three tile
+//! products, f32 accumulation) approximates `<x, c>` within a proven bound `delta` (see
+//! [`AmxCenters::slack`]). A center is a candidate when its approximate `cn - 2 <x, c>` is
+//! within `2 delta` of the row's approximate minimum; the exact minimum is always a candidate.
+//! A row with one candidate gets that label; otherwise the candidates are re-scored with the
+//! same FMA chain as the register kernel. The labels are therefore *bit for bit* those of
+//! [`super::packed::argmin_rows_packed`], only faster.
+//!
+//! Only labels come out (Lloyd does not need the distances). Linux on x86-64 only: the
+//! process must ask the kernel for the tile state once (`arch_prctl`). `KMRBF_NO_AMX` (or
+//! `KMRBF_NO_SIMD`) turns the path off.
+
+/// True when the AMX path can run here (checked once: CPU flags, AVX-512, OS permission).
+pub fn available() -> bool {
+    static OK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *OK.get_or_init(|| {
+        if std::env::var_os("KMRBF_NO_AMX").is_some() || !super::dispatch::has_avx512() {
+            return false;
+        }
+        imp::supported()
+    })
+}
+
+/// `s` as `f32` values when `T` is `f32` (the AMX path exists for `f32` only).
+pub fn as_f32<T: 'static>(s: &[T]) -> Option<&[f32]> {
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
+        // SAFETY: `T` is `f32`, so the slice already has this type.
+        .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len()) })
+}
+
+/// `s` as mutable `f32` values when `T` is `f32`.
+pub fn as_f32_mut<T: 'static>(s: &mut [T]) -> Option<&mut [f32]> {
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
+        // SAFETY: `T` is `f32`, so the slice already has this type.
+        .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut f32, s.len()) })
+}
+
+/// One cache line. Tile rows must not straddle lines: unaligned tile loads measured ~6x slower.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u8; 64]);
+
+/// A zeroed, 64-byte aligned buffer of plain values (`u16` or `f32`).
+#[derive(Default)]
+struct AlignedBuf(Vec<Line>);
+
+impl AlignedBuf {
+    fn zeroed(bytes: usize) -> Self {
+        Self(vec![Line([0; 64]); bytes.div_ceil(64)])
+    }
+    fn ensure(&mut self, bytes: usize) {
+        if self.0.len() * 64 < bytes {
+            *self = Self::zeroed(bytes);
+        }
+    }
+    fn ptr<T>(&self) -> *const T {
+        self.0.as_ptr() as *const T
+    }
+    fn ptr_mut<T>(&mut self) -> *mut T {
+        self.0.as_mut_ptr() as *mut T
+    }
+    /// The first `n` values as `u16` (for packing).
+    fn u16s_mut(&mut self, n: usize) -> &mut [u16] {
+        assert!(n * 2 <= self.0.len() * 64);
+        // SAFETY: the buffer holds at least `n` u16 values, any bit pattern is valid.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr_mut::<u16>(), n) }
+    }
+}
+
+/// Centers prepared for the tiles: bf16 parts in the VNNI layout, exact rows and norms.
+pub struct AmxCenters {
+    /// Per 16-center block and 32-column block: a 16 x 32 bf16 tile of `c1` pairs.
+    b1: AlignedBuf,
+    /// The same for `c2`.
+    b2: AlignedBuf,
+    /// `kpad` squared norms (`+inf` for padding).
+    cn: Vec<f32>,
+    /// `k x d` exact centers (for re-scoring).
+    c: Vec<f32>,
+    /// Largest center norm `max_j ||c_j||`.
+    cmax: f32,
+    k: usize,
+    kpad: usize,
+    d: usize,
+    dpad: usize,
+}
+
+/// Round to nearest even bf16 (finite inputs below ~3.39e38).
+#[inline(always)]
+fn bf16(v: f32) -> u16 {
+    let b = v.to_bits();
+    (b.wrapping_add(0x7fff + ((b >> 16) & 1)) >> 16) as u16
+}
+
+#[inline(always)]
+fn widen(h: u16) -> f32 {
+    f32::from_bits((h as u32) << 16)
+}
+
+/// `v = hi + lo + e`, `|e| <= 2^-16 |v|`.
+#[inline(always)]
+fn split(v: f32) -> (u16, u16) {
+    let hi = bf16(v);
+    (hi, bf16(v - widen(hi)))
+}
+
+/// Magnitudes the bound of [`AmxCenters::slack`] covers comfortably (no overflow of the f32
+/// products, negligible flush-to-zero of tiny ones); outside, the register kernel runs.
+pub const MAX_SQ_NORM: f32 = 1e30;
+
+impl AmxCenters {
+    /// Prepares `k x d` row-major `centers` with squared norms `cn` (as the register kernel).
+    pub fn new(centers: &[f32], cn: &[f32], k: usize, d: usize) -> Self {
+        let kpad = k.div_ceil(16) * 16;
+        let dpad = d.div_ceil(32).max(1) * 32;
+        let (nkb, njb) = (dpad / 32, kpad / 16);
+        let mut b1 = AlignedBuf::zeroed(njb * nkb * 1024);
+        let mut b2 = AlignedBuf::zeroed(njb * nkb * 1024);
+        let (p1, p2) = (b1.u16s_mut(njb * nkb * 512), b2.u16s_mut(njb * nkb * 512));
+        for j in 0..k {
+            let (jb, jj) = (j / 16, j % 16);
+            for t in 0..d {
+                let (kb, tt) = (t / 32, t % 32);
+                let at = ((jb * nkb + kb) * 16 + tt / 2) * 32 + jj * 2 + tt % 2;
+                let (h, l) = split(centers[j * d + t]);
+                p1[at] = h;
+                p2[at] = l;
+            }
+        }
+        let mut pcn = vec![f32::INFINITY; kpad];
+        pcn[..k].copy_from_slice(&cn[..k]);
+        let cmax = cn[..k].iter().fold(0f32, |m, &v| m.max(v)).sqrt();
+        Self {
+            b1,
+            b2,
+            cn: pcn,
+            c: centers[..k * d].to_vec(),
+            cmax,
+            k,
+            kpad,
+            d,
+            dpad,
+        }
+    }
+
+    /// True when the centers are in the range the bound covers.
+    pub fn in_range(&self) -> bool {
+        self.cmax * self.cmax <= MAX_SQ_NORM
+    }
+
+    /// A bound `delta` on `|approx - exact|` of `cn_j - 2 <x, c_j>` for a row of norm `xnorm`,
+    /// valid for every center, returned as `(a, b)` with `delta = a xnorm + b`. With
+    /// `S = ||x|| max ||c||` (Cauchy-Schwarz bounds `sum_t |x_t c_t|`): dropped bf16 terms
+    /// `<= 3.1 * 2^-16 S`; f32 accumulation of the `3 dpad` exact bf16 products
+    /// `<= 3 dpad u S` and of the register kernel's FMA chain `<= d u S` (`u = 2^-24`); the
+    /// final FMA with `cn` rounds both by `u (cn + 2 S)`; values or products below `2^-126`
+    /// flush to zero, `<= 2^-126 (1 + |x_t| + |c_t|)` per term. The sum is doubled for safety.
+    fn slack(&self) -> (f32, f32) {
+        const U: f32 = 1.0 / 16_777_216.0;
+        let rel = 3.1 / 65536.0 + (3 * self.dpad + self.d + 4) as f32 * U;
+        let tiny = (4 * self.dpad) as f32 * f32::MIN_POSITIVE;
+        let c = self.cmax;
+        // delta = 2 (2 dot + 2 u (cmax^2 + 2 S)), dot = rel S + tiny (1 + ||x|| + cmax).
+        let a = 4.0 * rel * c + 4.0 * tiny + 8.0 * U * c;
+        let b = 4.0 * tiny * (1.0 + c) + 4.0 * U * c * c;
+        (a, b)
+    }
+
+    /// The register kernel's value `cn_j - 2 <x, c_j>` for one row, bit for bit (one FMA
+    /// chain over `t`, then one FMA with the norm).
+    #[inline(always)]
+    fn exact(&self, row: &[f32], j: usize) -> f32 {
+        let c = &self.c[j * self.d..(j + 1) * self.d];
+        let mut acc = 0f32;
+        for t in 0..self.d {
+            acc = row[t].mul_add(c[t], acc);
+        }
+        acc.mul_add(-2.0, self.cn[j])
+    }
+}
+
+/// Per-thread buffers of [`argmin_rows_amx`].
+#[derive(Default)]
+pub struct AmxScratch {
+    a1: AlignedBuf,
+    a2: AlignedBuf,
+    dots: AlignedBuf,
+}
+
+/// Per-cluster sums fed by [`argmin_rows_amx`] while the rows are in L1: `sums` (`k x d`)
+/// gets `w_i x_i` (or `x_i`) and `weight` (`k`) gets `w_i` (or 1), row by row in order, with
+/// the same f32 operations as [`crate::kernels::update::accumulate_hard`].
+pub struct AmxSums<'a> {
+    /// `k x d` sums in f32 (one tile's worth).
+    pub sums: &'a mut [f32],
+    /// `k` weights.
+    pub weight: &'a mut [f64],
+    /// Row weights of the tile, or `None` for 1.
+    pub w: Option<&'a [f32]>,
+}
+
+/// Labels of the `b x d` rows `x` (squared norms `xn`), lowest index on ties, equal to the
+/// register kernel's; with `sums`, also the M-step sums of the rows. Call only when
+/// [`available`], with `max(xn) <= MAX_SQ_NORM` and centers [`AmxCenters::in_range`].
+pub fn argmin_rows_amx(
+    x: &[f32],
+    xn: &[f32],
+    ac: &AmxCenters,
+    labels: &mut [u32],
+    mut sums: Option<AmxSums<'_>>,
+    scratch: &mut AmxScratch,
+) {
+    if let Some(s) = &sums {
+        assert!(s.sums.len() == ac.k * ac.d && s.weight.len() == ac.k);
+        assert!(s.w.is_none_or(|w| w.len() == labels.len()));
+    }
+    assert!(available(), "AMX path not available");
+    let b = labels.len();
+    assert!(x.len() == b * ac.d && xn.len() == b);
+    scratch.a1.ensure(2 * 16 * ac.dpad * 2);
+    scratch.a2.ensure(2 * 16 * ac.dpad * 2);
+    scratch.dots.ensure(2 * 16 * ac.kpad * 4);
+    // SAFETY: available() checked the CPU, the OS permission and AVX-512; shapes asserted.
+    unsafe { imp::argmin_rows(x, xn, ac, labels, sums.as_mut(), scratch) }
+}
+
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+mod imp {
+    use super::{AmxCenters, AmxScratch, AmxSums};
+    use core::arch::asm;
+    use core::arch::x86_64::*;
+
+    pub fn supported() -> bool {
+        // CPUID.(7,0):EDX bit 22 AMX-BF16, bit 24 AMX-TILE.
+        let l7 = __cpuid_count(7, 0);
+        if (l7.edx >> 22) & 1 == 0 || (l7.edx >> 24) & 1 == 0 {
+            return false;
+        }
+        // arch_prctl(ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18): the process
+        // asks for the tile state once; it then holds for every thread.
+        let ret: i64;
+        // SAFETY: a plain Linux system call without pointers.
+        unsafe {
+            asm!("syscall", inlateout("rax") 158i64 => ret, in("rdi") 0x1023i64,
+                 in("rsi") 18i64, lateout("rcx") _, lateout("r11") _, options(nostack));
+        }
+        ret == 0
+    }
+
+    /// Palette 1, all eight tiles 16 rows x 64 bytes.
+    #[repr(C, align(64))]
+    struct TileConfig([u8; 64]);
+
+    const CONFIG: TileConfig = {
+        let mut b = [0u8; 64];
+        b[0] = 1;
+        let mut i = 0;
+        while i < 8 {
+            b[16 + 2 * i] = 64;
+            b[48 + i] = 16;
+            i += 1;
+        }
+        TileConfig(b)
+    };
+
+    macro_rules! block {
+        ($c:literal, $b1:expr, $b2:expr) => {
+            asm!(
+                "tileloadd tmm6, [{b1} + {s64}*1]",
+                "tileloadd tmm7, [{b2} + {s64}*1]",
+                concat!("tdpbf16ps ", $c, ", tmm4, tmm6"),
+                concat!("tdpbf16ps ", $c, ", tmm4, tmm7"),
+                concat!("tdpbf16ps ", $c, ", tmm5, tmm6"),
+                b1 = in(reg) $b1,
+                b2 = in(reg) $b2,
+                s64 = in(reg) 64usize,
+                options(nostack, readonly),
+            );
+        };
+    }
+
+    macro_rules! store {
+        ($c:literal, $dst:expr, $stride:expr) => {
+            asm!(
+                concat!("tilestored [{d} + {s}*1], ", $c),
+                d = in(reg) $dst,
+                s = in(reg) $stride,
+                options(nostack),
+            );
+        };
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma,popcnt,bmi1")]
+    pub unsafe fn argmin_rows(
+        x: &[f32],
+        xn: &[f32],
+        ac: &AmxCenters,
+        labels: &mut [u32],
+        mut sums: Option<&mut AmxSums<'_>>,
+        s: &mut AmxScratch,
+    ) {
+        let (dpad, kpad) = (ac.dpad, ac.kpad);
+        let b = labels.len();
+        let panels = b.div_ceil(16);
+        if panels == 0 {
+            return;
+        }
+        asm!("ldtilecfg [{}]", in(reg) CONFIG.0.as_ptr(), options(nostack, readonly));
+        let slack = ac.slack();
+        // Software pipeline over 16-row panels, two buffers each: the tile unit works on panel
+        // p while the vector units score panel p - 1 and split panel p + 1 (tile instructions
+        // run in order on their own unit; issuing them first lets the out-of-order core
+        // overlap the rest).
+        let a_half = 16 * dpad;
+        let d_half = 16 * kpad;
+        split_panel(x, ac, 0, b, s.a1.ptr_mut::<u16>(), s.a2.ptr_mut::<u16>());
+        for p in 0..=panels {
+            if p < panels {
+                let (a1, a2) = (
+                    s.a1.ptr::<u16>().add((p % 2) * a_half),
+                    s.a2.ptr::<u16>().add((p % 2) * a_half),
+                );
+                tiles(ac, a1, a2, s.dots.ptr_mut::<f32>().add((p % 2) * d_half));
+            }
+            if p > 0 {
+                let q = p - 1;
+                let dots = s.dots.ptr::<f32>().add((q % 2) * d_half);
+                let rows = 16.min(b - q * 16);
+                score_panel(x, xn, labels, ac, q * 16, rows, dots, slack);
+                if let Some(acc) = sums.as_deref_mut() {
+                    accumulate(x, ac.d, &labels[q * 16..q * 16 + rows], q * 16, acc);
+                }
+            }
+            if p + 1 < panels {
+                split_panel(
+                    x,
+                    ac,
+                    (p + 1) * 16,
+                    b,
+                    s.a1.ptr_mut::<u16>().add(((p + 1) % 2) * a_half),
+                    s.a2.ptr_mut::<u16>().add(((p + 1) % 2) * a_half),
+                );
+            }
+        }
+        asm!("tilerelease", options(nostack, nomem));
+    }
+
+    /// Splits the 16 rows from `r0` (zero rows past `b`) into the A buffers `a1`, `a2`
+    /// (`16 x dpad` bf16 each), prefetching the rows two panels ahead on the way (a burst of
+    /// prefetches stalls on the fill buffers; a hint past the end is harmless on x86).
+    #[inline(always)]
+    unsafe fn split_panel(
+        x: &[f32],
+        ac: &AmxCenters,
+        r0: usize,
+        b: usize,
+        a1: *mut u16,
+        a2: *mut u16,
+    ) {
+        let (d, dpad) = (ac.d, ac.dpad);
+        let rows = 16.min(b - r0);
+        let ahead = (x.as_ptr() as *const i8).wrapping_add((r0 + 32) * d * 4);
+        let row_lines = (d * 4).div_ceil(64);
+        for r in 0..16 {
+            let (h, l) = (a1.add(r * dpad), a2.add(r * dpad));
+            for line in 0..row_lines {
+                _mm_prefetch::<_MM_HINT_T1>(ahead.wrapping_add(r * d * 4 + line * 64));
+            }
+            if r < rows {
+                split_row(x.as_ptr().add((r0 + r) * d), d, h, l);
+            } else {
+                core::ptr::write_bytes(h, 0, dpad);
+                core::ptr::write_bytes(l, 0, dpad);
+            }
+        }
+    }
+
+    /// Approximate dots of one panel (A buffers `a1`, `a2`) against all centers, stored to
+    /// `dots` (`16 x kpad` f32, row stride `kpad`).
+    #[inline(always)]
+    unsafe fn tiles(ac: &AmxCenters, a1: *const u16, a2: *const u16, dots: *mut f32) {
+        let (nkb, njb) = (ac.dpad / 32, ac.kpad / 16);
+        let sa = ac.dpad * 2;
+        let sd = ac.kpad * 4;
+        let (p1, p2) = (ac.b1.ptr::<u16>(), ac.b2.ptr::<u16>());
+        let mut g = 0;
+        while g < njb {
+            let nb = 4.min(njb - g);
+            asm!(
+                "tilezero tmm0",
+                "tilezero tmm1",
+                "tilezero tmm2",
+                "tilezero tmm3",
+                options(nostack, nomem)
+            );
+            for kb in 0..nkb {
+                asm!(
+                    "tileloadd tmm4, [{a1} + {sa}*1]",
+                    "tileloadd tmm5, [{a2} + {sa}*1]",
+                    a1 = in(reg) a1.add(kb * 32),
+                    a2 = in(reg) a2.add(kb * 32),
+                    sa = in(reg) sa,
+                    options(nostack, readonly),
+                );
+                let at = |blk: usize| ((g + blk) * nkb + kb) * 512;
+                block!("tmm0", p1.add(at(0)), p2.add(at(0)));
+                if nb > 1 {
+                    block!("tmm1", p1.add(at(1)), p2.add(at(1)));
+                }
+                if nb > 2 {
+                    block!("tmm2", p1.add(at(2)), p2.add(at(2)));
+                }
+                if nb > 3 {
+                    block!("tmm3", p1.add(at(3)), p2.add(at(3)));
+                }
+            }
+            let dst = dots.add(g * 16);
+            store!("tmm0", dst, sd);
+            if nb > 1 {
+                store!("tmm1", dst.add(16), sd);
+            }
+            if nb > 2 {
+                store!("tmm2", dst.add(32), sd);
+            }
+            if nb > 3 {
+                store!("tmm3", dst.add(48), sd);
+            }
+            g += nb;
+        }
+    }
+
+    /// Adds the rows from `r0` (`labels.len()` of them) to their clusters' sums.
+    #[inline(always)]
+    unsafe fn accumulate(x: &[f32], d: usize, labels: &[u32], r0: usize, acc: &mut AmxSums<'_>) {
+        for (r, &l) in labels.iter().enumerate() {
+            let i = r0 + r;
+            let l = l as usize;
+            let src = x.as_ptr().add(i * d);
+            let dst = acc.sums.as_mut_ptr().add(l * d);
+            match acc.w {
+                None => {
+                    acc.weight[l] += 1.0;
+                    // Full-width stores where possible: a masked store cannot forward to the
+                    // next load of the same cluster's sums.
+                    let mut t = 0;
+                    while t + 16 <= d {
+                        let v = _mm512_loadu_ps(src.add(t));
+                        let a = _mm512_loadu_ps(dst.add(t));
+                        _mm512_storeu_ps(dst.add(t), _mm512_add_ps(a, v));
+                        t += 16;
+                    }
+                    if t < d {
+                        let m = lanes(d - t);
+                        let v = _mm512_maskz_loadu_ps(m, src.add(t));
+                        let a = _mm512_maskz_loadu_ps(m, dst.add(t));
+                        _mm512_mask_storeu_ps(dst.add(t), m, _mm512_add_ps(a, v));
+                    }
+                }
+                Some(w) => {
+                    let wi = w[i];
+                    acc.weight[l] += wi as f64;
+                    let wv = _mm512_set1_ps(wi);
+                    let mut t = 0;
+                    while t + 16 <= d {
+                        let v = _mm512_mul_ps(wv, _mm512_loadu_ps(src.add(t)));
+                        let a = _mm512_loadu_ps(dst.add(t));
+                        _mm512_storeu_ps(dst.add(t), _mm512_add_ps(a, v));
+                        t += 16;
+                    }
+                    if t < d {
+                        let m = lanes(d - t);
+                        let v = _mm512_mul_ps(wv, _mm512_maskz_loadu_ps(m, src.add(t)));
+                        let a = _mm512_maskz_loadu_ps(m, dst.add(t));
+                        _mm512_mask_storeu_ps(dst.add(t), m, _mm512_add_ps(a, v));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Labels of the `rows` rows from `r0` given their approximate dots.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn score_panel(
+        x: &[f32],
+        xn: &[f32],
+        labels: &mut [u32],
+        ac: &AmxCenters,
+        r0: usize,
+        rows: usize,
+        dots: *const f32,
+        slack: (f32, f32),
+    ) {
+        let (d, kpad) = (ac.d, ac.kpad);
+        match kpad {
+            16 => labels_fixed::<1>(x, xn, labels, ac, r0, rows, dots, slack),
+            32 => labels_fixed::<2>(x, xn, labels, ac, r0, rows, dots, slack),
+            48 => labels_fixed::<3>(x, xn, labels, ac, r0, rows, dots, slack),
+            64 => labels_fixed::<4>(x, xn, labels, ac, r0, rows, dots, slack),
+            _ => {
+                for r in 0..rows {
+                    let i = r0 + r;
+                    let dr = core::slice::from_raw_parts(dots.add(r * kpad), kpad);
+                    let tol = 2.0 * (slack.0 * xn[i].sqrt() + slack.1);
+                    labels[i] = row_label(&x[i * d..(i + 1) * d], tol, ac, dr);
+                }
+            }
+        }
+    }
+
+    /// Splits the `d` values at `row` into bf16 parts `h`, `l` (`dpad` values each, zero
+    /// padded): `h = bf16(v)`, `l = bf16(v - h)`, round to nearest even (denormals flush to
+    /// zero; [`AmxCenters::slack`] accounts for it).
+    #[inline(always)]
+    unsafe fn split_row(row: *const f32, d: usize, h: *mut u16, l: *mut u16) {
+        let mut t = 0;
+        while t < d {
+            let m0 = lanes(d - t);
+            let m1 = lanes(d.saturating_sub(t + 16));
+            let v0 = _mm512_maskz_loadu_ps(m0, row.add(t));
+            let v1 = _mm512_maskz_loadu_ps(m1, row.add(t + 16));
+            let hv = _mm512_cvtne2ps_pbh(v1, v0);
+            let h0 = _mm512_cvtpbh_ps(
+                _mm512_castsi512_si256(core::mem::transmute::<__m512bh, __m512i>(hv)).into_bh(),
+            );
+            let h1 = _mm512_cvtpbh_ps(
+                _mm512_extracti64x4_epi64::<1>(core::mem::transmute::<__m512bh, __m512i>(hv))
+                    .into_bh(),
+            );
+            let lv = _mm512_cvtne2ps_pbh(_mm512_sub_ps(v1, h1), _mm512_sub_ps(v0, h0));
+            _mm512_storeu_si512(
+                h.add(t) as *mut _,
+                core::mem::transmute::<__m512bh, __m512i>(hv),
+            );
+            _mm512_storeu_si512(
+                l.add(t) as *mut _,
+                core::mem::transmute::<__m512bh, __m512i>(lv),
+            );
+            t += 32;
+        }
+    }
+
+    /// Mask of the first `n` (at most 16) lanes.
+    #[inline(always)]
+    fn lanes(n: usize) -> __mmask16 {
+        if n >= 16 {
+            0xffff
+        } else {
+            ((1u32 << n) - 1) as __mmask16
+        }
+    }
+
+    trait IntoBh {
+        fn into_bh(self) -> __m256bh;
+    }
+    impl IntoBh for __m256i {
+        #[inline(always)]
+        fn into_bh(self) -> __m256bh {
+            // SAFETY: both are 256-bit vectors of plain bits.
+            unsafe { core::mem::transmute::<__m256i, __m256bh>(self) }
+        }
+    }
+
+    /// Labels of the panel's `rows` rows (from `r0`) for `kpad = 16 NV <= 64`: the approximate
+    /// values stay in registers and the candidates form one 64-bit mask.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn labels_fixed<const NV: usize>(
+        x: &[f32],
+        xn: &[f32],
+        labels: &mut [u32],
+        ac: &AmxCenters,
+        r0: usize,
+        rows: usize,
+        dots: *const f32,
+        slack: (f32, f32),
+    ) {
+        let d = ac.d;
+        let m2 = _mm512_set1_ps(-2.0);
+        let cnv: [__m512; NV] =
+            core::array::from_fn(|q| _mm512_loadu_ps(ac.cn.as_ptr().add(16 * q)));
+        for r in 0..rows {
+            let i = r0 + r;
+            let mut v = [_mm512_setzero_ps(); NV];
+            let mut vmin = _mm512_set1_ps(f32::INFINITY);
+            for q in 0..NV {
+                v[q] = _mm512_fmadd_ps(_mm512_load_ps(dots.add(r * 16 * NV + 16 * q)), m2, cnv[q]);
+                vmin = _mm512_min_ps(vmin, v[q]);
+            }
+            let tol = 2.0 * (slack.0 * xn[i].sqrt() + slack.1);
+            let thr = _mm512_set1_ps(_mm512_reduce_min_ps(vmin) + tol);
+            let mut mask = 0u64;
+            for q in 0..NV {
+                mask |= (_mm512_cmp_ps_mask::<_CMP_LE_OQ>(v[q], thr) as u64) << (16 * q);
+            }
+            labels[i] = if mask.count_ones() == 1 {
+                mask.trailing_zeros()
+            } else {
+                let dr = core::slice::from_raw_parts(dots.add(r * 16 * NV), 16 * NV);
+                rescore(&x[i * d..(i + 1) * d], tol, ac, dr)
+            };
+        }
+    }
+
+    /// The label of one row from its `kpad` approximate dots, any `kpad`.
+    #[inline(always)]
+    unsafe fn row_label(row: &[f32], tol: f32, ac: &AmxCenters, dots: &[f32]) -> u32 {
+        let kpad = ac.kpad;
+        let m2 = _mm512_set1_ps(-2.0);
+        let mut vmin = _mm512_set1_ps(f32::INFINITY);
+        for j in (0..kpad).step_by(16) {
+            let v = _mm512_fmadd_ps(
+                _mm512_loadu_ps(dots.as_ptr().add(j)),
+                m2,
+                _mm512_loadu_ps(ac.cn.as_ptr().add(j)),
+            );
+            vmin = _mm512_min_ps(vmin, v);
+        }
+        let thr = _mm512_reduce_min_ps(vmin) + tol;
+        let thr_v = _mm512_set1_ps(thr);
+        let mut count = 0u32;
+        let mut first = u32::MAX;
+        for j in (0..kpad).step_by(16) {
+            let v = _mm512_fmadd_ps(
+                _mm512_loadu_ps(dots.as_ptr().add(j)),
+                m2,
+                _mm512_loadu_ps(ac.cn.as_ptr().add(j)),
+            );
+            let m = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(v, thr_v) as u32;
+            if m != 0 && first == u32::MAX {
+                first = j as u32 + m.trailing_zeros();
+            }
+            count += m.count_ones();
+        }
+        if count == 1 {
+            first
+        } else {
+            rescore(row, tol, ac, dots)
+        }
+    }
+
+    /// Near-tie (or a non-finite threshold): the candidates within `tol` of the approximate
+    /// minimum, re-scored exactly, in index order (all centers when none qualifies).
+    #[cold]
+    fn rescore(row: &[f32], tol: f32, ac: &AmxCenters, dots: &[f32]) -> u32 {
+        let approx = |j: usize| dots[j].mul_add(-2.0, ac.cn[j]);
+        let vmin = (0..ac.k).map(approx).fold(f32::INFINITY, f32::min);
+        let thr = vmin + tol;
+        let any = (0..ac.k).any(|j| approx(j) <= thr);
+        let mut best = f32::INFINITY;
+        let mut label = 0u32;
+        for j in 0..ac.k {
+            let candidate = approx(j) <= thr;
+            if any && !candidate {
+                continue;
+            }
+            let v = ac.exact(row, j);
+            if v < best {
+                best = v;
+                label = j as u32;
+            }
+        }
+        label
+    }
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+mod imp {
+    use super::{AmxCenters, AmxScratch, AmxSums};
+    pub fn supported() -> bool {
+        false
+    }
+    pub unsafe fn argmin_rows(
+        _: &[f32],
+        _: &[f32],
+        _: &AmxCenters,
+        _: &mut [u32],
+        _: Option<&mut AmxSums<'_>>,
+        _: &mut AmxScratch,
+    ) {
+        unreachable!("AMX is x86-64 Linux only")
+    }
+}
