@@ -312,6 +312,11 @@ mod imp {
         }
         asm!("ldtilecfg [{}]", in(reg) CONFIG.0.as_ptr(), options(nostack, readonly));
         let slack = ac.slack();
+        if kpad > 64 {
+            grouped(x, xn, ac, labels, sums, s, slack);
+            asm!("tilerelease", options(nostack, nomem));
+            return;
+        }
         // Software pipeline over 16-row panels, two buffers each: the tile unit works on panel
         // p while the vector units score panel p - 1 and split panel p + 1 (tile instructions
         // run in order on their own unit; issuing them first lets the out-of-order core
@@ -384,53 +389,122 @@ mod imp {
     /// `dots` (`16 x kpad` f32, row stride `kpad`).
     #[inline(always)]
     unsafe fn tiles(ac: &AmxCenters, a1: *const u16, a2: *const u16, dots: *mut f32) {
+        let njb = ac.kpad / 16;
+        let mut g = 0;
+        while g < njb {
+            tiles_group(ac, a1, a2, dots, g);
+            g += 4;
+        }
+    }
+
+    /// One panel against center blocks `g .. g + 4` (fewer at the end): dots to columns
+    /// `16 g ..` of `dots` (row stride `kpad`).
+    #[inline(always)]
+    unsafe fn tiles_group(
+        ac: &AmxCenters,
+        a1: *const u16,
+        a2: *const u16,
+        dots: *mut f32,
+        g: usize,
+    ) {
         let (nkb, njb) = (ac.dpad / 32, ac.kpad / 16);
         let sa = ac.dpad * 2;
         let sd = ac.kpad * 4;
         let (p1, p2) = (ac.b1.ptr::<u16>(), ac.b2.ptr::<u16>());
-        let mut g = 0;
-        while g < njb {
-            let nb = 4.min(njb - g);
+        let nb = 4.min(njb - g);
+        asm!(
+            "tilezero tmm0",
+            "tilezero tmm1",
+            "tilezero tmm2",
+            "tilezero tmm3",
+            options(nostack, nomem)
+        );
+        for kb in 0..nkb {
             asm!(
-                "tilezero tmm0",
-                "tilezero tmm1",
-                "tilezero tmm2",
-                "tilezero tmm3",
-                options(nostack, nomem)
+                "tileloadd tmm4, [{a1} + {sa}*1]",
+                "tileloadd tmm5, [{a2} + {sa}*1]",
+                a1 = in(reg) a1.add(kb * 32),
+                a2 = in(reg) a2.add(kb * 32),
+                sa = in(reg) sa,
+                options(nostack, readonly),
             );
-            for kb in 0..nkb {
-                asm!(
-                    "tileloadd tmm4, [{a1} + {sa}*1]",
-                    "tileloadd tmm5, [{a2} + {sa}*1]",
-                    a1 = in(reg) a1.add(kb * 32),
-                    a2 = in(reg) a2.add(kb * 32),
-                    sa = in(reg) sa,
-                    options(nostack, readonly),
-                );
-                let at = |blk: usize| ((g + blk) * nkb + kb) * 512;
-                block!("tmm0", p1.add(at(0)), p2.add(at(0)));
-                if nb > 1 {
-                    block!("tmm1", p1.add(at(1)), p2.add(at(1)));
-                }
-                if nb > 2 {
-                    block!("tmm2", p1.add(at(2)), p2.add(at(2)));
-                }
-                if nb > 3 {
-                    block!("tmm3", p1.add(at(3)), p2.add(at(3)));
-                }
-            }
-            let dst = dots.add(g * 16);
-            store!("tmm0", dst, sd);
+            let at = |blk: usize| ((g + blk) * nkb + kb) * 512;
+            block!("tmm0", p1.add(at(0)), p2.add(at(0)));
             if nb > 1 {
-                store!("tmm1", dst.add(16), sd);
+                block!("tmm1", p1.add(at(1)), p2.add(at(1)));
             }
             if nb > 2 {
-                store!("tmm2", dst.add(32), sd);
+                block!("tmm2", p1.add(at(2)), p2.add(at(2)));
             }
             if nb > 3 {
-                store!("tmm3", dst.add(48), sd);
+                block!("tmm3", p1.add(at(3)), p2.add(at(3)));
             }
-            g += nb;
+        }
+        let dst = dots.add(g * 16);
+        store!("tmm0", dst, sd);
+        if nb > 1 {
+            store!("tmm1", dst.add(16), sd);
+        }
+        if nb > 2 {
+            store!("tmm2", dst.add(32), sd);
+        }
+        if nb > 3 {
+            store!("tmm3", dst.add(48), sd);
+        }
+    }
+
+    /// Many centers (more than 64): group-outer order over the whole call, so that one
+    /// group's center tiles (`4 x dpad/32 x 2 KiB`) stay in L1 while every panel passes;
+    /// panel-outer order would stream all center tiles from L2 for every 16 rows.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    unsafe fn grouped(
+        x: &[f32],
+        xn: &[f32],
+        ac: &AmxCenters,
+        labels: &mut [u32],
+        mut sums: Option<&mut AmxSums<'_>>,
+        s: &mut AmxScratch,
+        slack: (f32, f32),
+    ) {
+        let (dpad, kpad) = (ac.dpad, ac.kpad);
+        let b = labels.len();
+        let panels = b.div_ceil(16);
+        s.a1.ensure(panels * 16 * dpad * 2);
+        s.a2.ensure(panels * 16 * dpad * 2);
+        s.dots.ensure(panels * 16 * kpad * 4);
+        for p in 0..panels {
+            let off = p * 16 * dpad;
+            split_panel(
+                x,
+                ac,
+                p * 16,
+                b,
+                s.a1.ptr_mut::<u16>().add(off),
+                s.a2.ptr_mut::<u16>().add(off),
+            );
+        }
+        let mut g = 0;
+        while g < kpad / 16 {
+            for p in 0..panels {
+                let off = p * 16 * dpad;
+                tiles_group(
+                    ac,
+                    s.a1.ptr::<u16>().add(off),
+                    s.a2.ptr::<u16>().add(off),
+                    s.dots.ptr_mut::<f32>().add(p * 16 * kpad),
+                    g,
+                );
+            }
+            g += 4;
+        }
+        for p in 0..panels {
+            let rows = 16.min(b - p * 16);
+            let dots = s.dots.ptr::<f32>().add(p * 16 * kpad);
+            score_panel(x, xn, labels, ac, p * 16, rows, dots, slack);
+            if let Some(acc) = sums.as_deref_mut() {
+                accumulate(x, ac.d, &labels[p * 16..p * 16 + rows], p * 16, acc);
+            }
         }
     }
 

@@ -45,15 +45,19 @@ impl ClusterSums {
     }
 }
 
-/// Per-tile sums in the data's own precision, folded into [`ClusterSums`] (f64) after each
-/// tile: the hot per-row loop is one vector add in `T`, and rounding in `T` spans at most
-/// one tile (<= 1024 rows).
+/// Per-tile sums in the data's own precision, folded into [`ClusterSums`] (f64) once at
+/// least [`TileSums::FLUSH_ROWS`] rows have gone in (and at the end of a chunk): the hot
+/// per-row loop is one vector add in `T`, rounding in `T` spans fewer than
+/// `FLUSH_ROWS + tile_rows` rows, and the `k x d` flush is amortized even when tiles are
+/// short (many centers).
 #[derive(Clone, Debug)]
 pub struct TileSums<T> {
-    /// `k x d` sums of the current tile.
+    /// `k x d` sums since the last flush.
     pub sums: Vec<T>,
-    /// `k` weights of the current tile (f64: exact for counts).
+    /// `k` weights since the last flush (f64: exact for counts).
     pub weight: Vec<f64>,
+    /// Rows added since the last flush.
+    pub rows: usize,
 }
 
 impl<T: Real> TileSums<T> {
@@ -62,12 +66,27 @@ impl<T: Real> TileSums<T> {
         Self {
             sums: vec![T::ZERO; k * d],
             weight: vec![0.0; k],
+            rows: 0,
         }
     }
 
-    /// Adds the tile into `acc` (f64) and zeroes it.
+    /// Rows between flushes (at least; a flush happens after the tile that reaches it).
+    pub const FLUSH_ROWS: usize = 1024;
+
+    /// Adds the sums into `acc` (f64) and zeroes them.
     pub fn flush_into(&mut self, acc: &mut ClusterSums) {
         flush_tile(&mut self.sums, &mut self.weight, acc);
+        self.rows = 0;
+    }
+
+    /// Records `rows` more rows (one tile) and flushes once [`Self::FLUSH_ROWS`] are in.
+    /// Every caller that must agree bit for bit (Lloyd's fused pass, `cluster_sums`) calls
+    /// this after each tile and [`Self::flush_into`] at the end of the chunk.
+    pub fn tile_done(&mut self, rows: usize, acc: &mut ClusterSums) {
+        self.rows += rows;
+        if self.rows >= Self::FLUSH_ROWS {
+            self.flush_into(acc);
+        }
     }
 }
 

@@ -31,7 +31,7 @@ pub fn assign_pass<T: Real>(
         (true, Some(c), Some(cn)) => Some(AmxCenters::new(c, cn, k, d)).filter(|a| a.in_range()),
         _ => None,
     };
-    let parts = fold_tiles(
+    let mut parts = fold_tiles(
         p.against(centers, k),
         labels,
         1,
@@ -75,13 +75,14 @@ pub fn assign_pass<T: Real>(
                 if !summed {
                     accumulate_hard(t.x, d, t.w, lab, tile_acc);
                 }
-                tile_acc.flush_into(acc);
+                tile_acc.tile_done(b, acc);
             }
         },
     );
     if accumulate {
         let mut total = ClusterSums::zeros(k, d);
-        for (part, _, _) in &parts {
+        for (part, tile_acc, _) in &mut parts {
+            tile_acc.flush_into(part);
             total.merge(part);
         }
         Some(total)

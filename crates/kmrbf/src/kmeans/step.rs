@@ -45,9 +45,10 @@ pub fn cluster_sums<T: Real>(
                 let t1 = (t0 + blocking.tile_rows).min(r1);
                 let w = p.w.map(|w| &w[t0..t1]);
                 accumulate_hard(&p.x[t0 * d..t1 * d], d, w, &lc[t0 - r0..t1 - r0], &mut tile);
-                tile.flush_into(&mut acc);
+                tile.tile_done(t1 - t0, &mut acc);
                 t0 = t1;
             }
+            tile.flush_into(&mut acc);
             acc
         })
         .collect();
