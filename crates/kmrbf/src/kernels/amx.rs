@@ -109,6 +109,11 @@ fn split(v: f32) -> (u16, u16) {
     (hi, bf16(v - widen(hi)))
 }
 
+/// Panels in flight in the software pipeline of the AMX assignment (ring buffers).
+const RING: usize = 4;
+/// The pipeline splits this many panels ahead of the tiles (`< RING`).
+const SPLIT_AHEAD: usize = 2;
+
 /// Magnitudes the bound of [`AmxCenters::slack`] covers comfortably (no overflow of the f32
 /// products, negligible flush-to-zero of tiny ones); outside, the register kernel runs.
 pub const MAX_SQ_NORM: f32 = 1e30;
@@ -222,16 +227,16 @@ pub fn argmin_rows_amx(
     assert!(available(), "AMX path not available");
     let b = labels.len();
     assert!(x.len() == b * ac.d && xn.len() == b);
-    scratch.a1.ensure(2 * 16 * ac.dpad * 2);
-    scratch.a2.ensure(2 * 16 * ac.dpad * 2);
-    scratch.dots.ensure(2 * 16 * ac.kpad * 4);
+    scratch.a1.ensure(RING * 16 * ac.dpad * 2);
+    scratch.a2.ensure(RING * 16 * ac.dpad * 2);
+    scratch.dots.ensure(RING * 16 * ac.kpad * 4);
     // SAFETY: available() checked the CPU, the OS permission and AVX-512; shapes asserted.
     unsafe { imp::argmin_rows(x, xn, ac, labels, sums.as_mut(), scratch) }
 }
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 mod imp {
-    use super::{AmxCenters, AmxScratch, AmxSums};
+    use super::{AmxCenters, AmxScratch, AmxSums, RING, SPLIT_AHEAD};
     use core::arch::asm;
     use core::arch::x86_64::*;
 
@@ -312,44 +317,70 @@ mod imp {
         }
         asm!("ldtilecfg [{}]", in(reg) CONFIG.0.as_ptr(), options(nostack, readonly));
         let slack = ac.slack();
-        if kpad > 64 {
-            grouped(x, xn, ac, labels, sums, s, slack);
-            asm!("tilerelease", options(nostack, nomem));
-            return;
+        // Software pipeline over 16-row panels (ring buffers of RING panels), interleaved at
+        // the grain of one 16-center block: the tile work of panel p goes out block by block,
+        // each block followed by a slice of the vector work (scoring rows of panel p - 1,
+        // splitting rows of panel p + 2). Tile instructions run in order on their own unit
+        // and retire late, so small slices let the out-of-order core overlap the two; tile
+        // loads cannot take data from the store buffer, so the A buffers are written two
+        // panels ahead.
+        let a_len = 16 * dpad;
+        let d_len = 16 * kpad;
+        let njb = kpad / 16;
+        let one_kb = dpad == 32;
+        let slice = 16usize.div_ceil(njb);
+        for p in 0..SPLIT_AHEAD.min(panels) {
+            let (a1, a2) = (s.a1.ptr_mut::<u16>(), s.a2.ptr_mut::<u16>());
+            split_panel(
+                x,
+                ac,
+                p * 16,
+                b,
+                a1.add((p % RING) * a_len),
+                a2.add((p % RING) * a_len),
+            );
         }
-        // Software pipeline over 16-row panels, two buffers each: the tile unit works on panel
-        // p while the vector units score panel p - 1 and split panel p + 1 (tile instructions
-        // run in order on their own unit; issuing them first lets the out-of-order core
-        // overlap the rest).
-        let a_half = 16 * dpad;
-        let d_half = 16 * kpad;
-        split_panel(x, ac, 0, b, s.a1.ptr_mut::<u16>(), s.a2.ptr_mut::<u16>());
         for p in 0..=panels {
-            if p < panels {
-                let (a1, a2) = (
-                    s.a1.ptr::<u16>().add((p % 2) * a_half),
-                    s.a2.ptr::<u16>().add((p % 2) * a_half),
-                );
-                tiles(ac, a1, a2, s.dots.ptr_mut::<f32>().add((p % 2) * d_half));
+            let (a1, a2) = (
+                s.a1.ptr::<u16>().add((p % RING) * a_len),
+                s.a2.ptr::<u16>().add((p % RING) * a_len),
+            );
+            let dots_p = s.dots.ptr_mut::<f32>().add((p % RING) * d_len);
+            if p < panels && one_kb {
+                load_a(ac, a1, a2, 0);
             }
-            if p > 0 {
-                let q = p - 1;
-                let dots = s.dots.ptr::<f32>().add((q % 2) * d_half);
-                let rows = 16.min(b - q * 16);
-                score_panel(x, xn, labels, ac, q * 16, rows, dots, slack);
-                if let Some(acc) = sums.as_deref_mut() {
-                    accumulate(x, ac.d, &labels[q * 16..q * 16 + rows], q * 16, acc);
+            for jb in 0..njb {
+                if p < panels {
+                    tile_block(ac, a1, a2, dots_p, jb, one_kb);
                 }
-            }
-            if p + 1 < panels {
-                split_panel(
-                    x,
-                    ac,
-                    (p + 1) * 16,
-                    b,
-                    s.a1.ptr_mut::<u16>().add(((p + 1) % 2) * a_half),
-                    s.a2.ptr_mut::<u16>().add(((p + 1) % 2) * a_half),
-                );
+                let lo = (jb * slice).min(16);
+                let hi = ((jb + 1) * slice).min(16);
+                if p >= 1 {
+                    let q = p - 1;
+                    let rows = 16.min(b - q * 16);
+                    if lo < rows {
+                        let hi = hi.min(rows);
+                        let dots = s.dots.ptr::<f32>().add((q % RING) * d_len + lo * kpad);
+                        score_panel(x, xn, labels, ac, q * 16 + lo, hi - lo, dots, slack);
+                        if let Some(acc) = sums.as_deref_mut() {
+                            let r0 = q * 16 + lo;
+                            accumulate(x, ac.d, &labels[r0..q * 16 + hi], r0, acc);
+                        }
+                    }
+                }
+                if p + SPLIT_AHEAD < panels {
+                    let r = ((p + SPLIT_AHEAD) % RING) * a_len;
+                    let (a1w, a2w) = (s.a1.ptr_mut::<u16>(), s.a2.ptr_mut::<u16>());
+                    split_rows(
+                        x,
+                        ac,
+                        (p + SPLIT_AHEAD) * 16,
+                        lo..hi,
+                        b,
+                        a1w.add(r),
+                        a2w.add(r),
+                    );
+                }
             }
         }
         asm!("tilerelease", options(nostack, nomem));
@@ -367,11 +398,25 @@ mod imp {
         a1: *mut u16,
         a2: *mut u16,
     ) {
+        split_rows(x, ac, r0, 0..16, b, a1, a2);
+    }
+
+    /// [`split_panel`] for the rows `range` of the panel at `r0` only.
+    #[inline(always)]
+    unsafe fn split_rows(
+        x: &[f32],
+        ac: &AmxCenters,
+        r0: usize,
+        range: core::ops::Range<usize>,
+        b: usize,
+        a1: *mut u16,
+        a2: *mut u16,
+    ) {
         let (d, dpad) = (ac.d, ac.dpad);
         let rows = 16.min(b - r0);
         let ahead = (x.as_ptr() as *const i8).wrapping_add((r0 + 32) * d * 4);
         let row_lines = (d * 4).div_ceil(64);
-        for r in 0..16 {
+        for r in range {
             let (h, l) = (a1.add(r * dpad), a2.add(r * dpad));
             for line in 0..row_lines {
                 _mm_prefetch::<_MM_HINT_T1>(ahead.wrapping_add(r * d * 4 + line * 64));
@@ -385,126 +430,53 @@ mod imp {
         }
     }
 
-    /// Approximate dots of one panel (A buffers `a1`, `a2`) against all centers, stored to
-    /// `dots` (`16 x kpad` f32, row stride `kpad`).
+    /// Loads the panel's A tiles for column block `kb` into tmm4 (`x1`) and tmm5 (`x2`).
     #[inline(always)]
-    unsafe fn tiles(ac: &AmxCenters, a1: *const u16, a2: *const u16, dots: *mut f32) {
-        let njb = ac.kpad / 16;
-        let mut g = 0;
-        while g < njb {
-            tiles_group(ac, a1, a2, dots, g);
-            g += 4;
-        }
+    unsafe fn load_a(ac: &AmxCenters, a1: *const u16, a2: *const u16, kb: usize) {
+        asm!(
+            "tileloadd tmm4, [{a1} + {sa}*1]",
+            "tileloadd tmm5, [{a2} + {sa}*1]",
+            a1 = in(reg) a1.add(kb * 32),
+            a2 = in(reg) a2.add(kb * 32),
+            sa = in(reg) ac.dpad * 2,
+            options(nostack, readonly),
+        );
     }
 
-    /// One panel against center blocks `g .. g + 4` (fewer at the end): dots to columns
-    /// `16 g ..` of `dots` (row stride `kpad`).
+    /// One panel against the 16 centers of block `jb`, into columns `16 jb ..` of `dots`
+    /// (row stride `kpad`), accumulating in `tmm(jb % 4)`. With one column block the caller
+    /// has loaded the A tiles already (`a_loaded`); otherwise they are loaded per block.
     #[inline(always)]
-    unsafe fn tiles_group(
+    unsafe fn tile_block(
         ac: &AmxCenters,
         a1: *const u16,
         a2: *const u16,
         dots: *mut f32,
-        g: usize,
+        jb: usize,
+        a_loaded: bool,
     ) {
-        let (nkb, njb) = (ac.dpad / 32, ac.kpad / 16);
-        let sa = ac.dpad * 2;
+        let nkb = ac.dpad / 32;
         let sd = ac.kpad * 4;
         let (p1, p2) = (ac.b1.ptr::<u16>(), ac.b2.ptr::<u16>());
-        let nb = 4.min(njb - g);
-        asm!(
-            "tilezero tmm0",
-            "tilezero tmm1",
-            "tilezero tmm2",
-            "tilezero tmm3",
-            options(nostack, nomem)
-        );
-        for kb in 0..nkb {
-            asm!(
-                "tileloadd tmm4, [{a1} + {sa}*1]",
-                "tileloadd tmm5, [{a2} + {sa}*1]",
-                a1 = in(reg) a1.add(kb * 32),
-                a2 = in(reg) a2.add(kb * 32),
-                sa = in(reg) sa,
-                options(nostack, readonly),
-            );
-            let at = |blk: usize| ((g + blk) * nkb + kb) * 512;
-            block!("tmm0", p1.add(at(0)), p2.add(at(0)));
-            if nb > 1 {
-                block!("tmm1", p1.add(at(1)), p2.add(at(1)));
-            }
-            if nb > 2 {
-                block!("tmm2", p1.add(at(2)), p2.add(at(2)));
-            }
-            if nb > 3 {
-                block!("tmm3", p1.add(at(3)), p2.add(at(3)));
-            }
+        let dst = dots.add(jb * 16);
+        macro_rules! one {
+            ($c:literal) => {{
+                asm!(concat!("tilezero ", $c), options(nostack, nomem));
+                for kb in 0..nkb {
+                    if !a_loaded {
+                        load_a(ac, a1, a2, kb);
+                    }
+                    let at = (jb * nkb + kb) * 512;
+                    block!($c, p1.add(at), p2.add(at));
+                }
+                store!($c, dst, sd);
+            }};
         }
-        let dst = dots.add(g * 16);
-        store!("tmm0", dst, sd);
-        if nb > 1 {
-            store!("tmm1", dst.add(16), sd);
-        }
-        if nb > 2 {
-            store!("tmm2", dst.add(32), sd);
-        }
-        if nb > 3 {
-            store!("tmm3", dst.add(48), sd);
-        }
-    }
-
-    /// Many centers (more than 64): group-outer order over the whole call, so that one
-    /// group's center tiles (`4 x dpad/32 x 2 KiB`) stay in L1 while every panel passes;
-    /// panel-outer order would stream all center tiles from L2 for every 16 rows.
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    unsafe fn grouped(
-        x: &[f32],
-        xn: &[f32],
-        ac: &AmxCenters,
-        labels: &mut [u32],
-        mut sums: Option<&mut AmxSums<'_>>,
-        s: &mut AmxScratch,
-        slack: (f32, f32),
-    ) {
-        let (dpad, kpad) = (ac.dpad, ac.kpad);
-        let b = labels.len();
-        let panels = b.div_ceil(16);
-        s.a1.ensure(panels * 16 * dpad * 2);
-        s.a2.ensure(panels * 16 * dpad * 2);
-        s.dots.ensure(panels * 16 * kpad * 4);
-        for p in 0..panels {
-            let off = p * 16 * dpad;
-            split_panel(
-                x,
-                ac,
-                p * 16,
-                b,
-                s.a1.ptr_mut::<u16>().add(off),
-                s.a2.ptr_mut::<u16>().add(off),
-            );
-        }
-        let mut g = 0;
-        while g < kpad / 16 {
-            for p in 0..panels {
-                let off = p * 16 * dpad;
-                tiles_group(
-                    ac,
-                    s.a1.ptr::<u16>().add(off),
-                    s.a2.ptr::<u16>().add(off),
-                    s.dots.ptr_mut::<f32>().add(p * 16 * kpad),
-                    g,
-                );
-            }
-            g += 4;
-        }
-        for p in 0..panels {
-            let rows = 16.min(b - p * 16);
-            let dots = s.dots.ptr::<f32>().add(p * 16 * kpad);
-            score_panel(x, xn, labels, ac, p * 16, rows, dots, slack);
-            if let Some(acc) = sums.as_deref_mut() {
-                accumulate(x, ac.d, &labels[p * 16..p * 16 + rows], p * 16, acc);
-            }
+        match jb % 4 {
+            0 => one!("tmm0"),
+            1 => one!("tmm1"),
+            2 => one!("tmm2"),
+            _ => one!("tmm3"),
         }
     }
 
