@@ -192,21 +192,44 @@ fn loss_and_support<T: Real>(dist: &[T], dmin: T, resp: &[T]) -> (f64, usize) {
 #[inline(always)]
 fn softmax_row<T: Real>(dist: &[T], dmin: T, temp: T, resp: &mut [T]) -> RowTerms {
     let inv = T::ONE / temp;
-    for (r, &d) in resp.iter_mut().zip(dist) {
+    // One pass for the exponentials, their sum, `sum e (D - dmin)` and the support; then the
+    // normalization. `sum_k r_k D_k = dmin + (sum_k e_k (D_k - dmin)) / sum_k e_k`.
+    let mut se = [T::ZERO; LANES];
+    let mut sd = [T::ZERO; LANES];
+    let mut cnt = [0u32; LANES];
+    let mut step = |l: usize, r: &mut T, d: T| {
         // (d - dmin) * inv may be +inf for tiny temp: exp gives 0.
-        *r = exp_nonpos(-((d - dmin) * inv));
+        let g = d - dmin;
+        let e = exp_nonpos(-(g * inv));
+        *r = e;
+        se[l] += e;
+        sd[l] += e * g;
+        cnt[l] += (e > T::ZERO) as u32;
+    };
+    let mut ir = resp.chunks_exact_mut(LANES);
+    let mut id = dist.chunks_exact(LANES);
+    for (cr, cd) in (&mut ir).zip(&mut id) {
+        for l in 0..LANES {
+            step(l, &mut cr[l], cd[l]);
+        }
     }
-    let sum = lane_sum(resp);
+    for (l, (r, &d)) in ir.into_remainder().iter_mut().zip(id.remainder()).enumerate() {
+        step(l, r, d);
+    }
+    let (mut sum, mut sdist) = (T::ZERO, T::ZERO);
+    for l in 0..LANES {
+        sum += se[l];
+        sdist += sd[l];
+    }
     let norm = T::ONE / sum;
     for r in resp.iter_mut() {
         *r *= norm;
     }
-    let (loss, support) = loss_and_support(dist, dmin, resp);
     RowTerms {
         dmin: dmin.to_f64(),
-        loss,
+        loss: dmin.to_f64() + (sdist * norm).to_f64(),
         free: dmin.to_f64() - temp.to_f64() * sum.to_f64().ln(),
-        support,
+        support: cnt.iter().sum::<u32>() as usize,
     }
 }
 

@@ -136,8 +136,17 @@ fn add_weighted_rows<T: Real>(tile: &mut TileSums<T>, d: usize, k: usize, x: &[T
         faer::linalg::matmul::matmul(dst, Accum::Add, lhs, rhs, T::ONE, Par::Seq);
     } else {
         for (row, ar) in x.chunks_exact(d).zip(a.chunks_exact(k)) {
-            for (kk, &c) in ar.iter().enumerate() {
-                if c != T::ZERO {
+            // Nonzero positions 16 at a time as a bit mask (one vector compare), then only
+            // those: a scalar test per entry mispredicts on every sparse row.
+            for (base, chunk) in (0..k).step_by(16).zip(ar.chunks(16)) {
+                let mut mask = 0u32;
+                for (l, &c) in chunk.iter().enumerate() {
+                    mask |= ((c != T::ZERO) as u32) << l;
+                }
+                while mask != 0 {
+                    let kk = base + mask.trailing_zeros() as usize;
+                    mask &= mask - 1;
+                    let c = ar[kk];
                     for (s, &v) in tile.sums[kk * d..(kk + 1) * d].iter_mut().zip(row) {
                         *s += c * v;
                     }
