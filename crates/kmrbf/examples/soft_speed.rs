@@ -56,7 +56,10 @@ fn main() {
                 continue;
             }
             // A temperature where rows are genuinely soft: a tenth of the median gap scale.
-            let temp: f64 = std::env::var("KMRBF_TEMP").ok().and_then(|v| v.parse().ok()).unwrap_or(0.5);
+            let temp: f64 = std::env::var("KMRBF_TEMP")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.5);
             let s = median(
                 (0..5)
                     .map(|_| {

@@ -140,3 +140,17 @@ macro_rules! impl_real {
 
 impl_real!(f32, "f32");
 impl_real!(f64, "f64");
+
+/// `s` as `f32` values when `T` is `f32` (for kernels that exist in `f32` only).
+pub fn as_f32<T: 'static>(s: &[T]) -> Option<&[f32]> {
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
+        // SAFETY: `T` is `f32`, so the slice already has this type.
+        .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len()) })
+}
+
+/// `s` as mutable `f32` values when `T` is `f32`.
+pub fn as_f32_mut<T: 'static>(s: &mut [T]) -> Option<&mut [f32]> {
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
+        // SAFETY: `T` is `f32`, so the slice already has this type.
+        .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut f32, s.len()) })
+}

@@ -193,3 +193,76 @@ fn vectorized_exp_is_accurate() {
     assert_eq!(exp_nonpos(-1e4f32), 0.0);
     assert_eq!(exp_nonpos(-1e6f64), 0.0);
 }
+
+/// The AVX-512 f32 softmax tile kernel against the portable row map, computed in f64: every
+/// responsibility, the weighted copy and the J / L / F / support totals, for several `k` (tail
+/// lanes), temperatures (dense to one-hot rows) and weights.
+#[test]
+fn softmax_f32_tile_kernel_matches_the_row_map() {
+    use kmrbf::kernels::softmax_f32::{available, softmax_rows};
+    if !available() {
+        eprintln!("softmax_f32_tile_kernel_matches_the_row_map: no AVX-512 on this CPU");
+        return;
+    }
+    let mut rng = kmrbf::rng::Rng::new(5);
+    let mut checked = 0;
+    for &(b, k) in &[(37usize, 64usize), (20, 5), (33, 17), (9, 130), (1, 1)] {
+        for &temp in &[50.0f32, 2.0, 0.05, 1e-6] {
+            let xn: Vec<f32> = (0..b).map(|_| 4.0 + rng.uniform() as f32 * 4.0).collect();
+            let cn: Vec<f32> = (0..k).map(|_| 4.0 + rng.uniform() as f32 * 4.0).collect();
+            let cross: Vec<f32> = (0..b * k).map(|_| -8.0 * rng.uniform() as f32).collect();
+            let w: Vec<f32> = (0..b).map(|_| 0.5 + rng.uniform() as f32).collect();
+            let mut c2 = cross.clone();
+            let mut weighted = vec![0f32; b * k];
+            let mut resp = vec![0f32; b * k];
+            let tot = softmax_rows(
+                &mut c2,
+                &xn,
+                &cn,
+                Some(&w),
+                temp,
+                Some(&mut weighted),
+                Some(&mut resp),
+            );
+            let (mut j, mut l, mut f, mut support) = (0.0, 0.0, 0.0, 0usize);
+            for i in 0..b {
+                let dist: Vec<f64> = (0..k)
+                    .map(|c| ((xn[i] + cn[c] + cross[i * k + c]).max(0.0)) as f64)
+                    .collect();
+                for c in 0..k {
+                    assert_eq!(c2[i * k + c] as f64, dist[c], "distances");
+                }
+                let mut r = vec![0.0; k];
+                let mut s = vec![0.0; k];
+                let terms = map_row(MapKind::Softmax, &dist, temp as f64, &mut r, None, &mut s);
+                let dmin = dist.iter().cloned().fold(f64::INFINITY, f64::min);
+                for c in 0..k {
+                    // f32 rounding of the exponent argument a = (D - Dmin) / temp costs a
+                    // relative error of about |a| eps in exp(-a).
+                    let arg = (dist[c] - dmin) / temp as f64;
+                    let rel = 3e-6 + 2.4e-7 * arg;
+                    let got = resp[i * k + c] as f64;
+                    assert!((got - r[c]).abs() <= rel * r[c] + 1e-37, "r {got} {}", r[c]);
+                    let gw = weighted[i * k + c] as f64;
+                    let want = w[i] as f64 * r[c];
+                    assert!((gw - want).abs() <= (rel + 1e-6) * want + 1e-37);
+                }
+                j += w[i] as f64 * terms.dmin;
+                l += w[i] as f64 * terms.loss;
+                f += w[i] as f64 * terms.free;
+                support += (0..k).filter(|&c| resp[i * k + c] > 0.0).count();
+            }
+            let scale = j.abs().max(1.0);
+            assert!((tot.j - j).abs() <= 1e-6 * scale);
+            assert!((tot.l - l).abs() <= 1e-5 * scale, "L {} {l}", tot.l);
+            assert!(
+                (tot.f - f).abs() <= 1e-5 * scale,
+                "F {} {f} temp {temp}",
+                tot.f
+            );
+            assert_eq!(tot.support as usize, support);
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 20);
+}

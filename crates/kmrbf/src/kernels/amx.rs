@@ -26,19 +26,7 @@ pub fn available() -> bool {
     })
 }
 
-/// `s` as `f32` values when `T` is `f32` (the AMX path exists for `f32` only).
-pub fn as_f32<T: 'static>(s: &[T]) -> Option<&[f32]> {
-    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
-        // SAFETY: `T` is `f32`, so the slice already has this type.
-        .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr() as *const f32, s.len()) })
-}
-
-/// `s` as mutable `f32` values when `T` is `f32`.
-pub fn as_f32_mut<T: 'static>(s: &mut [T]) -> Option<&mut [f32]> {
-    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
-        // SAFETY: `T` is `f32`, so the slice already has this type.
-        .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut f32, s.len()) })
-}
+pub use crate::real::{as_f32, as_f32_mut};
 
 /// One cache line. Tile rows must not straddle lines: unaligned tile loads measured ~6x slower.
 #[derive(Clone, Copy)]

@@ -213,7 +213,12 @@ fn softmax_row<T: Real>(dist: &[T], dmin: T, temp: T, resp: &mut [T]) -> RowTerm
             step(l, &mut cr[l], cd[l]);
         }
     }
-    for (l, (r, &d)) in ir.into_remainder().iter_mut().zip(id.remainder()).enumerate() {
+    for (l, (r, &d)) in ir
+        .into_remainder()
+        .iter_mut()
+        .zip(id.remainder())
+        .enumerate()
+    {
         step(l, r, d);
     }
     let (mut sum, mut sdist) = (T::ZERO, T::ZERO);

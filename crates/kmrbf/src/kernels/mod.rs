@@ -16,5 +16,6 @@ pub mod maps;
 pub mod packed;
 pub mod reference;
 pub mod seeding;
+pub mod softmax_f32;
 pub mod tiles;
 pub mod update;

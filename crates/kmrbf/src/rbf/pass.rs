@@ -6,9 +6,10 @@ use crate::init::Prepared;
 use crate::kernels::dispatch::simd_dispatch;
 use crate::kernels::distance::row_sq_norms;
 use crate::kernels::maps::{map_row, MapKind};
+use crate::kernels::softmax_f32;
 use crate::kernels::tiles::{fold_tiles, Blocking, Tile};
 use crate::kernels::update::{ClusterSums, TileSums};
-use crate::real::Real;
+use crate::real::{as_f32, as_f32_mut, Real};
 
 /// What one pass computes besides the objective terms.
 #[derive(Clone, Copy, Debug)]
@@ -174,7 +175,12 @@ simd_dispatch! {
 }
 
 #[inline(always)]
-fn soft_tile_body<T: Real>(job: &TileJob<'_, T>, acc: &mut Acc<T>, t: Tile<'_, T>, o: &mut [T]) {
+fn soft_tile_body<T: Real>(
+    job: &TileJob<'_, T>,
+    acc: &mut Acc<T>,
+    mut t: Tile<'_, T>,
+    o: &mut [T],
+) {
     let TileJob {
         req,
         cn,
@@ -185,6 +191,18 @@ fn soft_tile_body<T: Real>(job: &TileJob<'_, T>, acc: &mut Acc<T>, t: Tile<'_, T
         grad_loss,
         need_jac,
     } = *job;
+    let fast = softmax_f32::available()
+        && matches!(req.map, MapKind::Softmax)
+        && !need_jac
+        && grad_loss.is_none();
+    if fast && softmax_f32_tile(job, acc, &mut t, o) {
+        let b = t.rows();
+        if req.resp_sums {
+            add_weighted_rows(&mut acc.rs_tile, d, k, t.x, &acc.rbuf[..b * k]);
+            acc.rs_tile.flush_into(&mut acc.rs);
+        }
+        return;
+    }
     for i in 0..t.rows() {
         let wi = t.weight(i);
         let row = &mut t.cross[i * k..(i + 1) * k];
@@ -250,6 +268,43 @@ fn soft_tile_body<T: Real>(job: &TileJob<'_, T>, acc: &mut Acc<T>, t: Tile<'_, T
         add_weighted_rows(&mut acc.ls_tile, d, k, t.x, &acc.qbuf[..b * k]);
         acc.ls_tile.flush_into(&mut acc.ls);
     }
+}
+
+/// The softmax rows of an f32 tile through [`softmax_f32::softmax_rows`]; false (nothing
+/// done) when `T` is not f32.
+fn softmax_f32_tile<T: Real>(
+    job: &TileJob<'_, T>,
+    acc: &mut Acc<T>,
+    t: &mut Tile<'_, T>,
+    o: &mut [T],
+) -> bool {
+    let (k, b) = (job.k, t.rows());
+    let (Some(xn), Some(cn)) = (as_f32(t.xn), as_f32(job.cn)) else {
+        return false;
+    };
+    let Some(cross) = as_f32_mut(t.cross) else {
+        return false;
+    };
+    let w = t.w.and_then(as_f32);
+    let weighted = if job.req.resp_sums {
+        as_f32_mut(&mut acc.rbuf[..b * k])
+    } else {
+        None
+    };
+    let resp = if job.stride == k {
+        as_f32_mut(&mut o[..b * k])
+    } else {
+        None
+    };
+    let temp = job.req.temp.to_f64() as f32;
+    let tot = softmax_f32::softmax_rows(&mut cross[..b * k], xn, cn, w, temp, weighted, resp);
+    acc.j += tot.j;
+    acc.l += tot.l;
+    acc.f += tot.f;
+    acc.w += tot.w;
+    acc.support += tot.support;
+    acc.onehot += tot.onehot;
+    true
 }
 
 /// One fused pass of `req` over the rows of `p` against `centers` (`k x d`).
