@@ -199,7 +199,7 @@ fn vectorized_exp_is_accurate() {
 /// lanes), temperatures (dense to one-hot rows) and weights.
 #[test]
 fn softmax_f32_tile_kernel_matches_the_row_map() {
-    use kmrbf::kernels::softmax_f32::{available, softmax_rows};
+    use kmrbf::kernels::soft_rows_f32::{available, soft_rows, SoftMap};
     if !available() {
         eprintln!("softmax_f32_tile_kernel_matches_the_row_map: no AVX-512 on this CPU");
         return;
@@ -215,7 +215,8 @@ fn softmax_f32_tile_kernel_matches_the_row_map() {
             let mut c2 = cross.clone();
             let mut weighted = vec![0f32; b * k];
             let mut resp = vec![0f32; b * k];
-            let tot = softmax_rows(
+            let tot = soft_rows(
+                SoftMap::Softmax,
                 &mut c2,
                 &xn,
                 &cn,
@@ -265,4 +266,78 @@ fn softmax_f32_tile_kernel_matches_the_row_map() {
         }
     }
     assert_eq!(checked, 20);
+}
+
+/// The AVX-512 f32 entmax-1.5 tile kernel against the portable row map in f64: responsibilities
+/// (absolute 2e-5: f32 logits near the support boundary), weights, totals, one-hot rows.
+#[test]
+fn entmax15_f32_tile_kernel_matches_the_row_map() {
+    use kmrbf::kernels::soft_rows_f32::{available, soft_rows, SoftMap};
+    if !available() {
+        eprintln!("entmax15_f32_tile_kernel_matches_the_row_map: no AVX-512 on this CPU");
+        return;
+    }
+    let mut rng = kmrbf::rng::Rng::new(9);
+    let mut onehot_seen = 0;
+    let mut spread_seen = 0;
+    for &(b, k) in &[(37usize, 64usize), (20, 5), (33, 17), (9, 130), (3, 1)] {
+        for &temp in &[50.0f32, 2.0, 0.3, 1e-6] {
+            let xn: Vec<f32> = (0..b).map(|_| 4.0 + rng.uniform() as f32 * 4.0).collect();
+            let cn: Vec<f32> = (0..k).map(|_| 4.0 + rng.uniform() as f32 * 4.0).collect();
+            let cross: Vec<f32> = (0..b * k).map(|_| -8.0 * rng.uniform() as f32).collect();
+            let w: Vec<f32> = (0..b).map(|_| 0.5 + rng.uniform() as f32).collect();
+            let mut c2 = cross.clone();
+            let mut weighted = vec![0f32; b * k];
+            let mut resp = vec![0f32; b * k];
+            let tot = soft_rows(
+                SoftMap::Entmax15,
+                &mut c2,
+                &xn,
+                &cn,
+                Some(&w),
+                temp,
+                Some(&mut weighted),
+                Some(&mut resp),
+            );
+            let (mut j, mut l, mut f, mut onehot) = (0.0, 0.0, 0.0, 0usize);
+            for i in 0..b {
+                let dist: Vec<f64> = (0..k)
+                    .map(|c| ((xn[i] + cn[c] + cross[i * k + c]).max(0.0)) as f64)
+                    .collect();
+                let mut r = vec![0.0; k];
+                let mut s = vec![0.0; k];
+                let terms = map_row(MapKind::Entmax15, &dist, temp as f64, &mut r, None, &mut s);
+                for c in 0..k {
+                    let got = resp[i * k + c] as f64;
+                    assert!(
+                        (got - r[c]).abs() <= 2e-5,
+                        "r {got} {} (k {k} temp {temp})",
+                        r[c]
+                    );
+                    let gw = weighted[i * k + c] as f64;
+                    assert!((gw - w[i] as f64 * r[c]).abs() <= 4e-5);
+                }
+                j += w[i] as f64 * terms.dmin;
+                l += w[i] as f64 * terms.loss;
+                f += w[i] as f64 * terms.free;
+                onehot += (terms.support == 1) as usize;
+            }
+            let scale = j.abs().max(1.0);
+            assert!((tot.j - j).abs() <= 1e-6 * scale);
+            assert!((tot.l - l).abs() <= 1e-5 * scale, "L {} {l}", tot.l);
+            assert!(
+                (tot.f - f).abs() <= 1e-5 * scale,
+                "F {} {f} temp {temp}",
+                tot.f
+            );
+            assert_eq!(tot.onehot, onehot);
+            onehot_seen += onehot;
+            spread_seen += b - onehot;
+        }
+    }
+    // Both branches (one-hot rows and sorted candidates) were exercised.
+    assert!(
+        onehot_seen > 10 && spread_seen > 10,
+        "{onehot_seen} {spread_seen}"
+    );
 }

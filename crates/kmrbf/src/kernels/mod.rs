@@ -16,6 +16,6 @@ pub mod maps;
 pub mod packed;
 pub mod reference;
 pub mod seeding;
-pub mod softmax_f32;
+pub mod soft_rows_f32;
 pub mod tiles;
 pub mod update;

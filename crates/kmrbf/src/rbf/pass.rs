@@ -6,7 +6,7 @@ use crate::init::Prepared;
 use crate::kernels::dispatch::simd_dispatch;
 use crate::kernels::distance::row_sq_norms;
 use crate::kernels::maps::{map_row, MapKind};
-use crate::kernels::softmax_f32;
+use crate::kernels::soft_rows_f32::{self, SoftMap};
 use crate::kernels::tiles::{fold_tiles, Blocking, Tile};
 use crate::kernels::update::{ClusterSums, TileSums};
 use crate::real::{as_f32, as_f32_mut, Real};
@@ -191,11 +191,13 @@ fn soft_tile_body<T: Real>(
         grad_loss,
         need_jac,
     } = *job;
-    let fast = softmax_f32::available()
-        && matches!(req.map, MapKind::Softmax)
-        && !need_jac
-        && grad_loss.is_none();
-    if fast && softmax_f32_tile(job, acc, &mut t, o) {
+    let fast = match req.map {
+        MapKind::Softmax => Some(SoftMap::Softmax),
+        MapKind::Entmax15 => Some(SoftMap::Entmax15),
+        _ => None,
+    }
+    .filter(|_| soft_rows_f32::available() && !need_jac && grad_loss.is_none());
+    if fast.is_some_and(|map| soft_f32_tile(map, job, acc, &mut t, o)) {
         let b = t.rows();
         if req.resp_sums {
             add_weighted_rows(&mut acc.rs_tile, d, k, t.x, &acc.rbuf[..b * k]);
@@ -270,9 +272,10 @@ fn soft_tile_body<T: Real>(
     }
 }
 
-/// The softmax rows of an f32 tile through [`softmax_f32::softmax_rows`]; false (nothing
-/// done) when `T` is not f32.
-fn softmax_f32_tile<T: Real>(
+/// The rows of an f32 tile through [`soft_rows_f32::soft_rows`]; false (nothing done) when
+/// `T` is not f32.
+fn soft_f32_tile<T: Real>(
+    map: SoftMap,
     job: &TileJob<'_, T>,
     acc: &mut Acc<T>,
     t: &mut Tile<'_, T>,
@@ -297,7 +300,7 @@ fn softmax_f32_tile<T: Real>(
         None
     };
     let temp = job.req.temp.to_f64() as f32;
-    let tot = softmax_f32::softmax_rows(&mut cross[..b * k], xn, cn, w, temp, weighted, resp);
+    let tot = soft_rows_f32::soft_rows(map, &mut cross[..b * k], xn, cn, w, temp, weighted, resp);
     acc.j += tot.j;
     acc.l += tot.l;
     acc.f += tot.f;

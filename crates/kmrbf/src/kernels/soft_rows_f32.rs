@@ -1,11 +1,16 @@
-//! Softmax rows of an f32 distance tile with explicit AVX-512: the hot epilogue of the soft
-//! pass (soft-lloyd steps, objectives, responsibilities).
+//! Softmax and entmax-1.5 rows of an f32 distance tile with explicit AVX-512: the hot epilogue
+//! of the soft pass (soft-lloyd steps, objectives, responsibilities).
 //!
-//! Per row, three passes over the `k` values held in L1: distances `D = max(xn + cn - 2 x.c, 0)`
+//! Softmax, per row, three passes over the `k` values held in L1: distances `D = max(xn + cn - 2 x.c, 0)`
 //! and their minimum; `e = exp(-(D - Dmin) / temp)` with `sum e`, `sum e (D - Dmin)` and the
 //! support; the scaling into responsibilities. The exponential is the polynomial of
 //! [`super::exp`] evaluated with FMAs; sums are per lane, then reduced. The rows of a tile go
 //! phase by phase so that independent rows overlap.
+//!
+//! Entmax-1.5: the candidates `z = -(D - Dmin) / (2 temp) > -1` are compressed out of the row
+//! (everything else is exactly 0); one candidate means a one-hot row (no further work), more
+//! are sorted and given the exact threshold of Peters et al. (2019, Algorithm 2), as in
+//! [`super::maps`].
 
 /// Totals over the rows of one call (f64, in row order).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -29,12 +34,22 @@ pub fn available() -> bool {
     super::dispatch::has_avx512()
 }
 
-/// Softmax rows of the `b x k` tile `cross` (`-2 <x_i, c_j>` in, `D_ij` out), with squared
+/// The row maps with a kernel here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SoftMap {
+    /// `r = softmax(-D / temp)`.
+    Softmax,
+    /// `r = entmax15(-D / temp)` (exact threshold).
+    Entmax15,
+}
+
+/// `map` rows of the `b x k` tile `cross` (`-2 <x_i, c_j>` in, `D_ij` out), with squared
 /// norms `xn` (`b`) and `cn` (`k`), row weights `w` (`None`: 1) and temperature `temp`:
 /// writes `w_i r_ij` into `weighted` and/or `r_ij` into `resp` (each `b x k`, optional) and
 /// returns the totals. Call only when [`available`].
 #[allow(clippy::too_many_arguments)]
-pub fn softmax_rows(
+pub fn soft_rows(
+    map: SoftMap,
     cross: &mut [f32],
     xn: &[f32],
     cn: &[f32],
@@ -43,13 +58,18 @@ pub fn softmax_rows(
     weighted: Option<&mut [f32]>,
     resp: Option<&mut [f32]>,
 ) -> RowTotals {
-    assert!(available(), "AVX-512 softmax rows need AVX-512");
+    assert!(available(), "AVX-512 soft rows need AVX-512");
     let (b, k) = (xn.len(), cn.len());
     assert!(cross.len() == b * k && w.is_none_or(|w| w.len() == b));
     assert!(weighted.as_ref().is_none_or(|v| v.len() == b * k));
     assert!(resp.as_ref().is_none_or(|v| v.len() == b * k));
     // SAFETY: AVX-512 checked, shapes asserted.
-    unsafe { imp::rows(cross, xn, cn, w, temp, weighted, resp) }
+    unsafe {
+        match map {
+            SoftMap::Softmax => imp::rows(cross, xn, cn, w, temp, weighted, resp),
+            SoftMap::Entmax15 => imp::entmax_rows(cross, xn, cn, w, temp, weighted, resp),
+        }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -97,6 +117,166 @@ mod imp {
         } else {
             ((1u32 << n) - 1) as __mmask16
         }
+    }
+
+    /// Distances `D = max(xn + cn + cross, 0)` of row `i` in place, and their minimum.
+    #[inline(always)]
+    unsafe fn distances(cross: &mut [f32], xn: &[f32], cn: &[f32], i: usize) -> f32 {
+        let k = cn.len();
+        let row = cross.as_mut_ptr().add(i * k);
+        let xi = _mm512_set1_ps(xn[i]);
+        let zero = _mm512_setzero_ps();
+        let inf = _mm512_set1_ps(f32::INFINITY);
+        let mut vmin = inf;
+        let mut j = 0;
+        while j < k {
+            let m = lanes(k - j);
+            let c = _mm512_maskz_loadu_ps(m, cn.as_ptr().add(j));
+            let v = _mm512_max_ps(
+                _mm512_add_ps(_mm512_add_ps(xi, c), _mm512_maskz_loadu_ps(m, row.add(j))),
+                zero,
+            );
+            _mm512_mask_storeu_ps(row.add(j), m, v);
+            vmin = _mm512_min_ps(vmin, _mm512_mask_mov_ps(inf, m, v));
+            j += 16;
+        }
+        _mm512_reduce_min_ps(vmin)
+    }
+
+    /// `-v`, exactly (sign flip).
+    #[inline(always)]
+    unsafe fn neg(v: __m512) -> __m512 {
+        _mm512_castsi512_ps(_mm512_xor_si512(
+            _mm512_castps_si512(v),
+            _mm512_set1_epi32(i32::MIN),
+        ))
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,popcnt")]
+    pub unsafe fn entmax_rows(
+        cross: &mut [f32],
+        xn: &[f32],
+        cn: &[f32],
+        w: Option<&[f32]>,
+        temp: f32,
+        mut weighted: Option<&mut [f32]>,
+        mut resp: Option<&mut [f32]>,
+    ) -> RowTotals {
+        let (b, k) = (xn.len(), cn.len());
+        let inv = _mm512_set1_ps(1.0 / (temp + temp));
+        let zero = _mm512_setzero_ps();
+        let m1 = _mm512_set1_ps(-1.0);
+        let mut cand = vec![0f32; k + 16];
+        let mut rbuf = vec![0f32; k];
+        let mut tot = RowTotals::default();
+        for i in 0..b {
+            let dmin = distances(cross, xn, cn, i);
+            let row = cross.as_ptr().add(i * k);
+            let dminv = _mm512_set1_ps(dmin);
+            let wi = w.map_or(1.0, |w| w[i]);
+            // Candidates z = -(D - Dmin) / (2 temp) > -1, compressed in index order.
+            let mut m = 0usize;
+            let mut first = usize::MAX;
+            let mut j = 0;
+            while j < k {
+                let lm = lanes(k - j);
+                let z = neg(_mm512_mul_ps(
+                    _mm512_sub_ps(_mm512_maskz_loadu_ps(lm, row.add(j)), dminv),
+                    inv,
+                ));
+                let cm = _mm512_mask_cmp_ps_mask::<_CMP_GT_OQ>(lm, z, m1);
+                if cm != 0 {
+                    if first == usize::MAX {
+                        first = j + cm.trailing_zeros() as usize;
+                    }
+                    _mm512_mask_compressstoreu_ps(cand.as_mut_ptr().add(m) as *mut _, cm, z);
+                    m += cm.count_ones() as usize;
+                }
+                j += 16;
+            }
+            let wf = wi as f64;
+            let dm = dmin as f64;
+            if m == 1 {
+                // One-hot: tau = -1, r = 1 at the minimum, loss = free = Dmin.
+                if let Some(rs) = resp.as_deref_mut() {
+                    let dst = &mut rs[i * k..(i + 1) * k];
+                    dst.fill(0.0);
+                    dst[first] = 1.0;
+                }
+                if let Some(ws) = weighted.as_deref_mut() {
+                    let dst = &mut ws[i * k..(i + 1) * k];
+                    dst.fill(0.0);
+                    dst[first] = wi;
+                }
+                tot.j += wf * dm;
+                tot.l += wf * dm;
+                tot.f += wf * dm;
+                tot.w += wf;
+                tot.support += 1.0;
+                tot.onehot += 1;
+                continue;
+            }
+            let c = &mut cand[..m];
+            c.sort_unstable_by(|a, b| b.partial_cmp(a).expect("finite"));
+            // Peters et al. (2019), Algorithm 2, as in `maps::entmax15_row`.
+            let (mut s1, mut s2) = (0f32, 0f32);
+            let mut tau = -1f32;
+            for (n, &z) in c.iter().enumerate() {
+                let kk = (n + 1) as f32;
+                s1 += z;
+                s2 += z * z;
+                let mean = s1 / kk;
+                let delta = (1.0 - kk * (s2 / kk - mean * mean)) / kk;
+                let t = mean - delta.max(0.0).sqrt();
+                if t <= z {
+                    tau = t;
+                } else {
+                    break;
+                }
+            }
+            // r = [z - tau]_+^2, normalized; p15 = sum r^1.5, sum r (D - Dmin), support.
+            let tauv = _mm512_set1_ps(tau);
+            let mut sv = zero;
+            let mut j = 0;
+            while j < k {
+                let lm = lanes(k - j);
+                let g = _mm512_sub_ps(_mm512_maskz_loadu_ps(lm, row.add(j)), dminv);
+                let v = _mm512_max_ps(_mm512_sub_ps(neg(_mm512_mul_ps(g, inv)), tauv), zero);
+                let r = _mm512_maskz_mul_ps(lm, v, v);
+                _mm512_mask_storeu_ps(rbuf.as_mut_ptr().add(j), lm, r);
+                sv = _mm512_add_ps(sv, r);
+                j += 16;
+            }
+            let norm = _mm512_set1_ps(1.0 / _mm512_reduce_add_ps(sv));
+            let (mut p15, mut ld) = (zero, zero);
+            let mut support = 0u32;
+            let wv = _mm512_set1_ps(wi);
+            let mut j = 0;
+            while j < k {
+                let lm = lanes(k - j);
+                let r = _mm512_mul_ps(_mm512_maskz_loadu_ps(lm, rbuf.as_ptr().add(j)), norm);
+                let g = _mm512_sub_ps(_mm512_maskz_loadu_ps(lm, row.add(j)), dminv);
+                p15 = _mm512_fmadd_ps(r, _mm512_sqrt_ps(r), p15);
+                ld = _mm512_fmadd_ps(r, g, ld);
+                support += _mm512_mask_cmp_ps_mask::<_CMP_GT_OQ>(lm, r, zero).count_ones();
+                if let Some(rs) = resp.as_deref_mut() {
+                    _mm512_mask_storeu_ps(rs.as_mut_ptr().add(i * k + j), lm, r);
+                }
+                if let Some(ws) = weighted.as_deref_mut() {
+                    _mm512_mask_storeu_ps(ws.as_mut_ptr().add(i * k + j), lm, _mm512_mul_ps(wv, r));
+                }
+                j += 16;
+            }
+            let loss = dm + _mm512_reduce_add_ps(ld) as f64;
+            let h = (4.0 / 3.0) * (1.0 - _mm512_reduce_add_ps(p15) as f64);
+            tot.j += wf * dm;
+            tot.l += wf * loss;
+            tot.f += wf * (loss - temp as f64 * h);
+            tot.w += wf;
+            tot.support += support as f64;
+            tot.onehot += (support == 1) as usize;
+        }
+        tot
     }
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,popcnt")]
@@ -224,6 +404,18 @@ mod imp {
     use super::RowTotals;
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn rows(
+        _: &mut [f32],
+        _: &[f32],
+        _: &[f32],
+        _: Option<&[f32]>,
+        _: f32,
+        _: Option<&mut [f32]>,
+        _: Option<&mut [f32]>,
+    ) -> RowTotals {
+        unreachable!("AVX-512 only")
+    }
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn entmax_rows(
         _: &mut [f32],
         _: &[f32],
         _: &[f32],
