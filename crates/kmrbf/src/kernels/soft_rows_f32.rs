@@ -72,6 +72,15 @@ pub fn soft_rows(
     }
 }
 
+/// `sums[j] += sum_i a_ij x_i` (`sums`: `k x d`) over the nonzeros of the `b x k` weights `a`,
+/// rows `x` (`b x d`), in row order then index order (the portable loop's order). Call only
+/// when [`available`].
+pub fn sparse_weighted_sums(sums: &mut [f32], d: usize, k: usize, x: &[f32], a: &[f32]) {
+    assert!(available() && sums.len() == k * d && a.len() * d == x.len() * k);
+    // SAFETY: AVX-512 checked, shapes asserted.
+    unsafe { imp::sparse_sums(sums, d, k, x, a) }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod imp {
     use super::RowTotals;
@@ -143,6 +152,39 @@ mod imp {
         _mm512_reduce_min_ps(vmin)
     }
 
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,popcnt,bmi1")]
+    pub unsafe fn sparse_sums(sums: &mut [f32], d: usize, k: usize, x: &[f32], a: &[f32]) {
+        let b = a.len().checked_div(k).unwrap_or(0);
+        for i in 0..b {
+            let ar = a.as_ptr().add(i * k);
+            let xr = x.as_ptr().add(i * d);
+            let mut base = 0;
+            while base < k {
+                let lm = lanes(k - base);
+                let mut mask = _mm512_mask_cmp_ps_mask::<_CMP_NEQ_UQ>(
+                    lm,
+                    _mm512_maskz_loadu_ps(lm, ar.add(base)),
+                    _mm512_setzero_ps(),
+                ) as u32;
+                while mask != 0 {
+                    let j = base + mask.trailing_zeros() as usize;
+                    mask &= mask - 1;
+                    let c = _mm512_set1_ps(*ar.add(j));
+                    let dst = sums.as_mut_ptr().add(j * d);
+                    let mut t = 0;
+                    while t < d {
+                        let m = lanes(d - t);
+                        let v = _mm512_mul_ps(c, _mm512_maskz_loadu_ps(m, xr.add(t)));
+                        let s = _mm512_maskz_loadu_ps(m, dst.add(t));
+                        _mm512_mask_storeu_ps(dst.add(t), m, _mm512_add_ps(s, v));
+                        t += 16;
+                    }
+                }
+                base += 16;
+            }
+        }
+    }
+
     /// `-v`, exactly (sign flip).
     #[inline(always)]
     unsafe fn neg(v: __m512) -> __m512 {
@@ -167,36 +209,55 @@ mod imp {
         let zero = _mm512_setzero_ps();
         let m1 = _mm512_set1_ps(-1.0);
         let mut cand = vec![0f32; k + 16];
-        let mut rbuf = vec![0f32; k];
         let mut tot = RowTotals::default();
-        for i in 0..b {
-            let dmin = distances(cross, xn, cn, i);
-            let row = cross.as_ptr().add(i * k);
-            let dminv = _mm512_set1_ps(dmin);
-            let wi = w.map_or(1.0, |w| w[i]);
-            // Candidates z = -(D - Dmin) / (2 temp) > -1, compressed in index order.
-            let mut m = 0usize;
-            let mut first = usize::MAX;
-            let mut j = 0;
-            while j < k {
-                let lm = lanes(k - j);
-                let z = neg(_mm512_mul_ps(
-                    _mm512_sub_ps(_mm512_maskz_loadu_ps(lm, row.add(j)), dminv),
-                    inv,
-                ));
-                let cm = _mm512_mask_cmp_ps_mask::<_CMP_GT_OQ>(lm, z, m1);
-                if cm != 0 {
-                    if first == usize::MAX {
-                        first = j + cm.trailing_zeros() as usize;
-                    }
-                    _mm512_mask_compressstoreu_ps(cand.as_mut_ptr().add(m) as *mut _, cm, z);
-                    m += cm.count_ones() as usize;
-                }
-                j += 16;
+        // Phase by phase over blocks of rows, as for softmax: distances and minima; candidates
+        // (one-hot rows finish here); thresholds of the others; their responsibilities.
+        const BLK: usize = 64;
+        let mut dmins = [0f32; BLK];
+        let mut taus = [0f32; BLK];
+        let mut spread = [0u8; BLK];
+        let mut cand_rows = vec![0f32; BLK * k];
+        let mut cand_len = [0usize; BLK];
+        let mut i0 = 0;
+        while i0 < b {
+            let nb = BLK.min(b - i0);
+            for ii in 0..nb {
+                dmins[ii] = distances(cross, xn, cn, i0 + ii);
             }
-            let wf = wi as f64;
-            let dm = dmin as f64;
-            if m == 1 {
+            for ii in 0..nb {
+                let i = i0 + ii;
+                let dmin = dmins[ii];
+                let row = cross.as_ptr().add(i * k);
+                let dminv = _mm512_set1_ps(dmin);
+                let wi = w.map_or(1.0, |w| w[i]);
+                // Candidates z = -(D - Dmin) / (2 temp) > -1, compressed in index order.
+                let mut m = 0usize;
+                let mut first = usize::MAX;
+                let mut j = 0;
+                while j < k {
+                    let lm = lanes(k - j);
+                    let z = neg(_mm512_mul_ps(
+                        _mm512_sub_ps(_mm512_maskz_loadu_ps(lm, row.add(j)), dminv),
+                        inv,
+                    ));
+                    let cm = _mm512_mask_cmp_ps_mask::<_CMP_GT_OQ>(lm, z, m1);
+                    if cm != 0 {
+                        if first == usize::MAX {
+                            first = j + cm.trailing_zeros() as usize;
+                        }
+                        _mm512_mask_compressstoreu_ps(cand.as_mut_ptr().add(m) as *mut _, cm, z);
+                        m += cm.count_ones() as usize;
+                    }
+                    j += 16;
+                }
+                if m != 1 {
+                    spread[ii] = 1;
+                    taus[ii] = threshold(&mut cand[..m]);
+                    cand_rows[ii * k..ii * k + m].copy_from_slice(&cand[..m]);
+                    cand_len[ii] = m;
+                    continue;
+                }
+                spread[ii] = 0;
                 // One-hot: tau = -1, r = 1 at the minimum, loss = free = Dmin.
                 if let Some(rs) = resp.as_deref_mut() {
                     let dst = &mut rs[i * k..(i + 1) * k];
@@ -208,75 +269,113 @@ mod imp {
                     dst.fill(0.0);
                     dst[first] = wi;
                 }
+                let (wf, dm) = (wi as f64, dmin as f64);
                 tot.j += wf * dm;
                 tot.l += wf * dm;
                 tot.f += wf * dm;
                 tot.w += wf;
                 tot.support += 1.0;
                 tot.onehot += 1;
-                continue;
             }
-            let c = &mut cand[..m];
-            c.sort_unstable_by(|a, b| b.partial_cmp(a).expect("finite"));
-            // Peters et al. (2019), Algorithm 2, as in `maps::entmax15_row`.
-            let (mut s1, mut s2) = (0f32, 0f32);
-            let mut tau = -1f32;
-            for (n, &z) in c.iter().enumerate() {
-                let kk = (n + 1) as f32;
-                s1 += z;
-                s2 += z * z;
-                let mean = s1 / kk;
-                let delta = (1.0 - kk * (s2 / kk - mean * mean)) / kk;
-                let t = mean - delta.max(0.0).sqrt();
-                if t <= z {
-                    tau = t;
-                } else {
-                    break;
+            for ii in 0..nb {
+                if spread[ii] == 0 {
+                    continue;
                 }
-            }
-            // r = [z - tau]_+^2, normalized; p15 = sum r^1.5, sum r (D - Dmin), support.
-            let tauv = _mm512_set1_ps(tau);
-            let mut sv = zero;
-            let mut j = 0;
-            while j < k {
-                let lm = lanes(k - j);
-                let g = _mm512_sub_ps(_mm512_maskz_loadu_ps(lm, row.add(j)), dminv);
-                let v = _mm512_max_ps(_mm512_sub_ps(neg(_mm512_mul_ps(g, inv)), tauv), zero);
-                let r = _mm512_maskz_mul_ps(lm, v, v);
-                _mm512_mask_storeu_ps(rbuf.as_mut_ptr().add(j), lm, r);
-                sv = _mm512_add_ps(sv, r);
-                j += 16;
-            }
-            let norm = _mm512_set1_ps(1.0 / _mm512_reduce_add_ps(sv));
-            let (mut p15, mut ld) = (zero, zero);
-            let mut support = 0u32;
-            let wv = _mm512_set1_ps(wi);
-            let mut j = 0;
-            while j < k {
-                let lm = lanes(k - j);
-                let r = _mm512_mul_ps(_mm512_maskz_loadu_ps(lm, rbuf.as_ptr().add(j)), norm);
-                let g = _mm512_sub_ps(_mm512_maskz_loadu_ps(lm, row.add(j)), dminv);
-                p15 = _mm512_fmadd_ps(r, _mm512_sqrt_ps(r), p15);
-                ld = _mm512_fmadd_ps(r, g, ld);
-                support += _mm512_mask_cmp_ps_mask::<_CMP_GT_OQ>(lm, r, zero).count_ones();
-                if let Some(rs) = resp.as_deref_mut() {
-                    _mm512_mask_storeu_ps(rs.as_mut_ptr().add(i * k + j), lm, r);
+                let i = i0 + ii;
+                let dmin = dmins[ii];
+                let row = cross.as_ptr().add(i * k);
+                let dminv = _mm512_set1_ps(dmin);
+                let wi = w.map_or(1.0, |w| w[i]);
+                // The support lies among the candidates: sum v^2, sum v^3 and sum v^2 (-z) over
+                // v = z - tau > 0 give the normalization, sum r^1.5 and sum r (D - Dmin)
+                // (`D - Dmin = -2 temp z`); one vector pass then writes r = v^2 / sum v^2.
+                let tau = taus[ii];
+                let c = &cand_rows[ii * k..ii * k + cand_len[ii]];
+                let (mut s2, mut s3, mut sz) = (0f32, 0f32, 0f32);
+                let mut support = 0u32;
+                for &z in c {
+                    let v = z - tau;
+                    if v > 0.0 {
+                        let q = v * v;
+                        s2 += q;
+                        s3 += q * v;
+                        sz -= q * z;
+                        support += 1;
+                    }
                 }
-                if let Some(ws) = weighted.as_deref_mut() {
-                    _mm512_mask_storeu_ps(ws.as_mut_ptr().add(i * k + j), lm, _mm512_mul_ps(wv, r));
+                let norm = 1.0 / s2;
+                let tauv = _mm512_set1_ps(tau);
+                let nv = _mm512_set1_ps(norm);
+                let wv = _mm512_set1_ps(wi * norm);
+                let mut j = 0;
+                while j < k {
+                    let lm = lanes(k - j);
+                    let g = _mm512_sub_ps(_mm512_maskz_loadu_ps(lm, row.add(j)), dminv);
+                    let v = _mm512_max_ps(_mm512_sub_ps(neg(_mm512_mul_ps(g, inv)), tauv), zero);
+                    let q = _mm512_mul_ps(v, v);
+                    if let Some(rs) = resp.as_deref_mut() {
+                        _mm512_mask_storeu_ps(
+                            rs.as_mut_ptr().add(i * k + j),
+                            lm,
+                            _mm512_mul_ps(q, nv),
+                        );
+                    }
+                    if let Some(ws) = weighted.as_deref_mut() {
+                        _mm512_mask_storeu_ps(
+                            ws.as_mut_ptr().add(i * k + j),
+                            lm,
+                            _mm512_mul_ps(q, wv),
+                        );
+                    }
+                    j += 16;
                 }
-                j += 16;
+                let p15 = (norm * norm.sqrt() * s3) as f64;
+                let ld = (2.0 * temp * norm * sz) as f64;
+                let (wf, dm) = (wi as f64, dmin as f64);
+                let loss = dm + ld;
+                let h = (4.0 / 3.0) * (1.0 - p15);
+                tot.j += wf * dm;
+                tot.l += wf * loss;
+                tot.f += wf * (loss - temp as f64 * h);
+                tot.w += wf;
+                tot.support += support as f64;
+                tot.onehot += (support == 1) as usize;
             }
-            let loss = dm + _mm512_reduce_add_ps(ld) as f64;
-            let h = (4.0 / 3.0) * (1.0 - _mm512_reduce_add_ps(p15) as f64);
-            tot.j += wf * dm;
-            tot.l += wf * loss;
-            tot.f += wf * (loss - temp as f64 * h);
-            tot.w += wf;
-            tot.support += support as f64;
-            tot.onehot += (support == 1) as usize;
+            i0 += nb;
         }
         tot
+    }
+
+    /// The entmax-1.5 threshold of the candidates `c` (sorted here, descending): Peters et al.
+    /// (2019), Algorithm 2, as in `maps::entmax15_row`.
+    #[inline(always)]
+    fn threshold(c: &mut [f32]) -> f32 {
+        // Few candidates: insertion sort (descending).
+        for a in 1..c.len() {
+            let v = c[a];
+            let mut p = a;
+            while p > 0 && c[p - 1] < v {
+                c[p] = c[p - 1];
+                p -= 1;
+            }
+            c[p] = v;
+        }
+        let (mut s1, mut s2) = (0f32, 0f32);
+        let mut tau = -1f32;
+        for (n, &z) in c.iter().enumerate() {
+            let kk = (n + 1) as f32;
+            s1 += z;
+            s2 += z * z;
+            let mean = s1 / kk;
+            let delta = (1.0 - kk * (s2 / kk - mean * mean)) / kk;
+            let t = mean - delta.max(0.0).sqrt();
+            if t <= z {
+                tau = t;
+            } else {
+                break;
+            }
+        }
+        tau
     }
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,popcnt")]
@@ -402,6 +501,9 @@ mod imp {
 #[cfg(not(target_arch = "x86_64"))]
 mod imp {
     use super::RowTotals;
+    pub unsafe fn sparse_sums(_: &mut [f32], _: usize, _: usize, _: &[f32], _: &[f32]) {
+        unreachable!("AVX-512 only")
+    }
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn rows(
         _: &mut [f32],

@@ -370,9 +370,16 @@ pub fn anneal<T: Real>(
     };
     let d = x.d;
     let scale = mean_variance_of(x);
-    let sigma0 = match params.sigma0 {
-        Sigma0::Value(s) => Temperature::new(s, params.kernel)?.sigma,
-        Sigma0::Auto => {
+    // An explicit list ignores sigma0 (it starts at its own first value): do not pay for
+    // `auto` (a whole Lloyd run) or `critical` when nothing uses them.
+    let listed = match &params.schedule {
+        Schedule::List(v) => v.first().copied(),
+        _ => None,
+    };
+    let sigma0 = match (listed, params.sigma0) {
+        (Some(first), _) => first,
+        (None, Sigma0::Value(s)) => Temperature::new(s, params.kernel)?.sigma,
+        (None, Sigma0::Auto) => {
             let g = if k >= 2 {
                 lloyd_min_gap(&p, init, k)
             } else {
@@ -391,7 +398,7 @@ pub fn anneal<T: Real>(
             };
             sigma_of(factor * g, params.kernel)
         }
-        Sigma0::Median => {
+        (None, Sigma0::Median) => {
             let g = if k >= 2 { median_gap(&p, init, k) } else { 0.0 };
             let g = if g > 0.0 {
                 g
@@ -400,7 +407,7 @@ pub fn anneal<T: Real>(
             };
             sigma_of(g, params.kernel)
         }
-        Sigma0::Critical => {
+        (None, Sigma0::Critical) => {
             let tc = critical_temperature(&p);
             sigma_of(
                 if tc > 0.0 {

@@ -135,6 +135,13 @@ fn add_weighted_rows<T: Real>(tile: &mut TileSums<T>, d: usize, k: usize, x: &[T
         let rhs = MatRef::from_row_major_slice(x, b, d);
         let dst = MatMut::from_row_major_slice_mut(&mut tile.sums, k, d);
         faer::linalg::matmul::matmul(dst, Accum::Add, lhs, rhs, T::ONE, Par::Seq);
+    } else if let (true, Some(sums), Some(x32), Some(a32)) = (
+        soft_rows_f32::available(),
+        as_f32_mut(&mut tile.sums),
+        as_f32(x),
+        as_f32(a),
+    ) {
+        soft_rows_f32::sparse_weighted_sums(sums, d, k, x32, a32);
     } else {
         for (row, ar) in x.chunks_exact(d).zip(a.chunks_exact(k)) {
             // Nonzero positions 16 at a time as a bit mask (one vector compare), then only
