@@ -234,6 +234,10 @@ mod imp {
         if (l7.edx >> 22) & 1 == 0 || (l7.edx >> 24) & 1 == 0 {
             return false;
         }
+        // The bf16 splitting uses AVX512-BF16 conversions.
+        if !std::is_x86_feature_detected!("avx512bf16") {
+            return false;
+        }
         // arch_prctl(ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18): the process
         // asks for the tile state once; it then holds for every thread.
         let ret: i64;
