@@ -194,6 +194,33 @@ fn vectorized_exp_is_accurate() {
     assert_eq!(exp_nonpos(-1e6f64), 0.0);
 }
 
+/// Inputs of a tile-kernel test: squared norms, `-2 x.c` and weights, random but plausible.
+struct TileCase {
+    xn: Vec<f32>,
+    cn: Vec<f32>,
+    cross: Vec<f32>,
+    w: Vec<f32>,
+}
+
+impl TileCase {
+    fn random(rng: &mut kmrbf::rng::Rng, b: usize, k: usize) -> Self {
+        Self {
+            xn: (0..b).map(|_| 4.0 + rng.uniform() as f32 * 4.0).collect(),
+            cn: (0..k).map(|_| 4.0 + rng.uniform() as f32 * 4.0).collect(),
+            cross: (0..b * k).map(|_| -8.0 * rng.uniform() as f32).collect(),
+            w: (0..b).map(|_| 0.5 + rng.uniform() as f32).collect(),
+        }
+    }
+
+    /// Row `i`'s distances in f64, as the kernels define them.
+    fn dist(&self, i: usize) -> Vec<f64> {
+        let k = self.cn.len();
+        (0..k)
+            .map(|c| ((self.xn[i] + self.cn[c] + self.cross[i * k + c]).max(0.0)) as f64)
+            .collect()
+    }
+}
+
 /// The AVX-512 f32 softmax tile kernel against the portable row map, computed in f64: every
 /// responsibility, the weighted copy and the J / L / F / support totals, for several `k` (tail
 /// lanes), temperatures (dense to one-hot rows) and weights.
@@ -208,28 +235,24 @@ fn softmax_f32_tile_kernel_matches_the_row_map() {
     let mut checked = 0;
     for &(b, k) in &[(37usize, 64usize), (20, 5), (33, 17), (9, 130), (1, 1)] {
         for &temp in &[50.0f32, 2.0, 0.05, 1e-6] {
-            let xn: Vec<f32> = (0..b).map(|_| 4.0 + rng.uniform() as f32 * 4.0).collect();
-            let cn: Vec<f32> = (0..k).map(|_| 4.0 + rng.uniform() as f32 * 4.0).collect();
-            let cross: Vec<f32> = (0..b * k).map(|_| -8.0 * rng.uniform() as f32).collect();
-            let w: Vec<f32> = (0..b).map(|_| 0.5 + rng.uniform() as f32).collect();
+            let case = TileCase::random(&mut rng, b, k);
+            let TileCase { xn, cn, cross, w } = &case;
             let mut c2 = cross.clone();
             let mut weighted = vec![0f32; b * k];
             let mut resp = vec![0f32; b * k];
             let tot = soft_rows(
                 SoftMap::Softmax,
                 &mut c2,
-                &xn,
-                &cn,
-                Some(&w),
+                xn,
+                cn,
+                Some(w),
                 temp,
                 Some(&mut weighted),
                 Some(&mut resp),
             );
             let (mut j, mut l, mut f, mut support) = (0.0, 0.0, 0.0, 0usize);
             for i in 0..b {
-                let dist: Vec<f64> = (0..k)
-                    .map(|c| ((xn[i] + cn[c] + cross[i * k + c]).max(0.0)) as f64)
-                    .collect();
+                let dist = case.dist(i);
                 for c in 0..k {
                     assert_eq!(c2[i * k + c] as f64, dist[c], "distances");
                 }
@@ -282,28 +305,24 @@ fn entmax15_f32_tile_kernel_matches_the_row_map() {
     let mut spread_seen = 0;
     for &(b, k) in &[(37usize, 64usize), (20, 5), (33, 17), (9, 130), (3, 1)] {
         for &temp in &[50.0f32, 2.0, 0.3, 1e-6] {
-            let xn: Vec<f32> = (0..b).map(|_| 4.0 + rng.uniform() as f32 * 4.0).collect();
-            let cn: Vec<f32> = (0..k).map(|_| 4.0 + rng.uniform() as f32 * 4.0).collect();
-            let cross: Vec<f32> = (0..b * k).map(|_| -8.0 * rng.uniform() as f32).collect();
-            let w: Vec<f32> = (0..b).map(|_| 0.5 + rng.uniform() as f32).collect();
+            let case = TileCase::random(&mut rng, b, k);
+            let TileCase { xn, cn, cross, w } = &case;
             let mut c2 = cross.clone();
             let mut weighted = vec![0f32; b * k];
             let mut resp = vec![0f32; b * k];
             let tot = soft_rows(
                 SoftMap::Entmax15,
                 &mut c2,
-                &xn,
-                &cn,
-                Some(&w),
+                xn,
+                cn,
+                Some(w),
                 temp,
                 Some(&mut weighted),
                 Some(&mut resp),
             );
             let (mut j, mut l, mut f, mut onehot) = (0.0, 0.0, 0.0, 0usize);
             for i in 0..b {
-                let dist: Vec<f64> = (0..k)
-                    .map(|c| ((xn[i] + cn[c] + cross[i * k + c]).max(0.0)) as f64)
-                    .collect();
+                let dist = case.dist(i);
                 let mut r = vec![0.0; k];
                 let mut s = vec![0.0; k];
                 let terms = map_row(MapKind::Entmax15, &dist, temp as f64, &mut r, None, &mut s);

@@ -583,15 +583,7 @@ mod imp {
         }
     }
 
-    /// Mask of the first `n` (at most 16) lanes.
-    #[inline(always)]
-    fn lanes(n: usize) -> __mmask16 {
-        if n >= 16 {
-            0xffff
-        } else {
-            ((1u32 << n) - 1) as __mmask16
-        }
-    }
+    use crate::kernels::dispatch::lanes16 as lanes;
 
     trait IntoBh {
         fn into_bh(self) -> __m256bh;

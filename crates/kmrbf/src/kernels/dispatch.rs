@@ -52,3 +52,13 @@ macro_rules! simd_dispatch {
     };
 }
 pub(crate) use simd_dispatch;
+
+/// Mask of the first `min(n, 16)` lanes of a 16-lane register (tails of the AVX-512 loops).
+#[inline(always)]
+pub fn lanes16(n: usize) -> u16 {
+    if n >= 16 {
+        0xffff
+    } else {
+        ((1u32 << n) - 1) as u16
+    }
+}

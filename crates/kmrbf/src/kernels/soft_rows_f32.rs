@@ -66,7 +66,7 @@ pub fn soft_rows(
     // SAFETY: AVX-512 checked, shapes asserted.
     unsafe {
         match map {
-            SoftMap::Softmax => imp::rows(cross, xn, cn, w, temp, weighted, resp),
+            SoftMap::Softmax => imp::softmax_rows(cross, xn, cn, w, temp, weighted, resp),
             SoftMap::Entmax15 => imp::entmax_rows(cross, xn, cn, w, temp, weighted, resp),
         }
     }
@@ -119,14 +119,7 @@ mod imp {
         _mm512_mask_mov_ps(v, under, _mm512_setzero_ps())
     }
 
-    #[inline(always)]
-    fn lanes(n: usize) -> __mmask16 {
-        if n >= 16 {
-            0xffff
-        } else {
-            ((1u32 << n) - 1) as __mmask16
-        }
-    }
+    use crate::kernels::dispatch::lanes16 as lanes;
 
     /// Distances `D = max(xn + cn + cross, 0)` of row `i` in place, and their minimum.
     #[inline(always)]
@@ -379,7 +372,7 @@ mod imp {
     }
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,popcnt")]
-    pub unsafe fn rows(
+    pub unsafe fn softmax_rows(
         cross: &mut [f32],
         xn: &[f32],
         cn: &[f32],
@@ -391,7 +384,6 @@ mod imp {
         let (b, k) = (xn.len(), cn.len());
         let inv = _mm512_set1_ps(1.0 / temp);
         let zero = _mm512_setzero_ps();
-        let inf = _mm512_set1_ps(f32::INFINITY);
         let mut tot = RowTotals::default();
         // Phase by phase over the rows (not row by row): each phase's rows are independent, so
         // the out-of-order core overlaps them; row by row, every row waits on its own chain
@@ -404,23 +396,7 @@ mod imp {
         while i0 < b {
             let nb = 64.min(b - i0);
             for ii in 0..nb {
-                let row = cross.as_mut_ptr().add((i0 + ii) * k);
-                let xi = _mm512_set1_ps(xn[i0 + ii]);
-                // Distances and their minimum (padding lanes +inf).
-                let mut vmin = inf;
-                let mut j = 0;
-                while j < k {
-                    let m = lanes(k - j);
-                    let c = _mm512_maskz_loadu_ps(m, cn.as_ptr().add(j));
-                    let v = _mm512_max_ps(
-                        _mm512_add_ps(_mm512_add_ps(xi, c), _mm512_maskz_loadu_ps(m, row.add(j))),
-                        zero,
-                    );
-                    _mm512_mask_storeu_ps(row.add(j), m, v);
-                    vmin = _mm512_min_ps(vmin, _mm512_mask_mov_ps(inf, m, v));
-                    j += 16;
-                }
-                dmins[ii] = _mm512_reduce_min_ps(vmin);
+                dmins[ii] = distances(cross, xn, cn, i0 + ii);
             }
             for ii in 0..nb {
                 let i = i0 + ii;
@@ -505,7 +481,7 @@ mod imp {
         unreachable!("AVX-512 only")
     }
     #[allow(clippy::too_many_arguments)]
-    pub unsafe fn rows(
+    pub unsafe fn softmax_rows(
         _: &mut [f32],
         _: &[f32],
         _: &[f32],
