@@ -1,5 +1,7 @@
 //! Soft-lloyd step vs hard Lloyd pass, same data, same process:
 //! `cargo run --release --example soft_speed -- N D K THREADS`
+//! (`KMRBF_OVERLAP=1`: the benchmark's recipe, centers uniform in `[-1, 1]^D` and noise 0.6,
+//! where softmax rows are dense; default: separated blobs of `synth::blobs`.)
 use kmrbf::init::Prepared;
 use kmrbf::kernels::distance::row_sq_norms;
 use kmrbf::kernels::maps::MapKind;
@@ -19,8 +21,21 @@ fn main() {
         .map(|s| s.parse().unwrap())
         .collect();
     let (n, d, k, th) = (a[0], a[1], a[2], a[3]);
-    let ds = kmrbf::synth::blobs(n, d, k, 1.0, 1);
-    let x: Vec<f32> = ds.x.iter().map(|&v| v as f32).collect();
+    let x: Vec<f32> = if std::env::var_os("KMRBF_OVERLAP").is_some() {
+        let mut rng = kmrbf::rng::Rng::new(1);
+        let c: Vec<f64> = (0..k * d).map(|_| 2.0 * rng.uniform() - 1.0).collect();
+        (0..n)
+            .flat_map(|_| {
+                let j = rng.below(k);
+                (0..d)
+                    .map(|t| (c[j * d + t] + 0.6 * rng.normal()) as f32)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    } else {
+        let ds = kmrbf::synth::blobs(n, d, k, 1.0, 1);
+        ds.x.iter().map(|&v| v as f32).collect()
+    };
     let mut xn = vec![0f32; n];
     row_sq_norms(&x, d, &mut xn);
     let p = Prepared {

@@ -240,6 +240,7 @@ fn softmax_f32_tile_kernel_matches_the_row_map() {
             let mut c2 = cross.clone();
             let mut weighted = vec![0f32; b * k];
             let mut resp = vec![0f32; b * k];
+            let mut colsum = vec![0f32; k];
             let tot = soft_rows(
                 SoftMap::Softmax,
                 &mut c2,
@@ -249,6 +250,7 @@ fn softmax_f32_tile_kernel_matches_the_row_map() {
                 temp,
                 Some(&mut weighted),
                 Some(&mut resp),
+                Some(&mut colsum),
             );
             let (mut j, mut l, mut f, mut support) = (0.0, 0.0, 0.0, 0usize);
             for i in 0..b {
@@ -285,6 +287,11 @@ fn softmax_f32_tile_kernel_matches_the_row_map() {
                 tot.f
             );
             assert_eq!(tot.support as usize, support);
+            // Column sums of the weighted rows, row by row in f32: bit for bit.
+            for c in 0..k {
+                let want = (0..b).fold(0f32, |s, i| s + weighted[i * k + c]);
+                assert_eq!(colsum[c].to_bits(), want.to_bits(), "column {c}");
+            }
             checked += 1;
         }
     }
@@ -310,6 +317,7 @@ fn entmax15_f32_tile_kernel_matches_the_row_map() {
             let mut c2 = cross.clone();
             let mut weighted = vec![0f32; b * k];
             let mut resp = vec![0f32; b * k];
+            let mut colsum = vec![0f32; k];
             let tot = soft_rows(
                 SoftMap::Entmax15,
                 &mut c2,
@@ -319,6 +327,7 @@ fn entmax15_f32_tile_kernel_matches_the_row_map() {
                 temp,
                 Some(&mut weighted),
                 Some(&mut resp),
+                Some(&mut colsum),
             );
             let (mut j, mut l, mut f, mut onehot) = (0.0, 0.0, 0.0, 0usize);
             for i in 0..b {
@@ -350,6 +359,10 @@ fn entmax15_f32_tile_kernel_matches_the_row_map() {
                 tot.f
             );
             assert_eq!(tot.onehot, onehot);
+            for c in 0..k {
+                let want = (0..b).fold(0f32, |s, i| s + weighted[i * k + c]);
+                assert_eq!(colsum[c].to_bits(), want.to_bits(), "column {c}");
+            }
             onehot_seen += onehot;
             spread_seen += b - onehot;
         }
@@ -359,4 +372,50 @@ fn entmax15_f32_tile_kernel_matches_the_row_map() {
         onehot_seen > 10 && spread_seen > 10,
         "{onehot_seen} {spread_seen}"
     );
+}
+
+/// The AVX-512 dense weighted sums `sums += a^T x` equal, bit for bit, one scalar f32 FMA
+/// chain per entry over the rows in order (shapes with column, center and row-block tails;
+/// weights with zeros; nonzero starting sums).
+#[test]
+fn dense_weighted_sums_equal_one_fma_chain_per_entry() {
+    use kmrbf::kernels::soft_rows_f32::{available, dense_weighted_sums};
+    if !available() {
+        eprintln!("dense_weighted_sums_equal_one_fma_chain_per_entry: no AVX-512 on this CPU");
+        return;
+    }
+    let mut rng = kmrbf::rng::Rng::new(9);
+    for &(b, d, k) in &[
+        (1usize, 1usize, 1usize),
+        (70, 33, 9),
+        (130, 32, 64),
+        (65, 17, 20),
+        (3, 50, 8),
+    ] {
+        let x: Vec<f32> = (0..b * d).map(|_| rng.normal() as f32).collect();
+        let a: Vec<f32> = (0..b * k)
+            .map(|_| {
+                if rng.uniform() < 0.3 {
+                    0.0
+                } else {
+                    rng.uniform() as f32
+                }
+            })
+            .collect();
+        let start: Vec<f32> = (0..k * d).map(|_| rng.normal() as f32).collect();
+        let mut got = start.clone();
+        dense_weighted_sums(&mut got, d, k, &x, &a);
+        for j in 0..k {
+            for t in 0..d {
+                let want = (0..b).fold(start[j * d + t], |s, i| {
+                    a[i * k + j].mul_add(x[i * d + t], s)
+                });
+                assert_eq!(
+                    got[j * d + t].to_bits(),
+                    want.to_bits(),
+                    "b={b} d={d} k={k} j={j} t={t}"
+                );
+            }
+        }
+    }
 }

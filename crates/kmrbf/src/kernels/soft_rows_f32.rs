@@ -3,8 +3,10 @@
 //!
 //! Softmax, per row, three passes over the `k` values held in L1: distances `D = max(xn + cn - 2 x.c, 0)`
 //! and their minimum; `e = exp(-(D - Dmin) / temp)` with `sum e`, `sum e (D - Dmin)` and the
-//! support; the scaling into responsibilities. The exponential is the polynomial of
-//! [`super::exp`] evaluated with FMAs; sums are per lane, then reduced. The rows of a tile go
+//! support; the scaling into responsibilities (and the column sums of the weighted ones). The
+//! exponential is `2^t` by a polynomial and `vscalefps` (`exp2_kept`); values below `2^-125`
+//! are 0 (no subnormals, whose arithmetic takes microcode assists); sums are per lane, then
+//! reduced. The rows of a tile go
 //! phase by phase so that independent rows overlap.
 //!
 //! Entmax-1.5: the candidates `z = -(D - Dmin) / (2 temp) > -1` are compressed out of the row
@@ -45,8 +47,9 @@ pub enum SoftMap {
 
 /// `map` rows of the `b x k` tile `cross` (`-2 <x_i, c_j>` in, `D_ij` out), with squared
 /// norms `xn` (`b`) and `cn` (`k`), row weights `w` (`None`: 1) and temperature `temp`:
-/// writes `w_i r_ij` into `weighted` and/or `r_ij` into `resp` (each `b x k`, optional) and
-/// returns the totals. Call only when [`available`].
+/// writes `w_i r_ij` into `weighted` and/or `r_ij` into `resp` (each `b x k`, optional),
+/// adds the column sums of `weighted` into `colsum` (`k`, row by row in f32; needs
+/// `weighted`) and returns the totals. Call only when [`available`].
 #[allow(clippy::too_many_arguments)]
 pub fn soft_rows(
     map: SoftMap,
@@ -55,19 +58,33 @@ pub fn soft_rows(
     cn: &[f32],
     w: Option<&[f32]>,
     temp: f32,
-    weighted: Option<&mut [f32]>,
+    mut weighted: Option<&mut [f32]>,
     resp: Option<&mut [f32]>,
+    colsum: Option<&mut [f32]>,
 ) -> RowTotals {
     assert!(available(), "AVX-512 soft rows need AVX-512");
     let (b, k) = (xn.len(), cn.len());
     assert!(cross.len() == b * k && w.is_none_or(|w| w.len() == b));
     assert!(weighted.as_ref().is_none_or(|v| v.len() == b * k));
     assert!(resp.as_ref().is_none_or(|v| v.len() == b * k));
+    assert!(colsum
+        .as_ref()
+        .is_none_or(|c| c.len() == k && weighted.is_some()));
     // SAFETY: AVX-512 checked, shapes asserted.
     unsafe {
         match map {
-            SoftMap::Softmax => imp::softmax_rows(cross, xn, cn, w, temp, weighted, resp),
-            SoftMap::Entmax15 => imp::entmax_rows(cross, xn, cn, w, temp, weighted, resp),
+            SoftMap::Softmax => imp::softmax_rows(cross, xn, cn, w, temp, weighted, resp, colsum),
+            SoftMap::Entmax15 => {
+                let tot = imp::entmax_rows(cross, xn, cn, w, temp, weighted.as_deref_mut(), resp);
+                if let (Some(c), Some(a)) = (colsum, weighted) {
+                    for row in a.chunks_exact(k) {
+                        for (s, &v) in c.iter_mut().zip(row) {
+                            *s += v;
+                        }
+                    }
+                }
+                tot
+            }
         }
     }
 }
@@ -81,43 +98,20 @@ pub fn sparse_weighted_sums(sums: &mut [f32], d: usize, k: usize, x: &[f32], a: 
     unsafe { imp::sparse_sums(sums, d, k, x, a) }
 }
 
+/// `sums[j] += sum_i a_ij x_i` (`sums`: `k x d`) for the `b x k` weights `a` and rows `x`
+/// (`b x d`): for each entry one f32 FMA chain over the rows in order, starting from the
+/// current sum (`s = fma(a_ij, x_it, s)`). Register blocks of 8 centers x 32 columns over
+/// L1-sized blocks of 64 rows. Call only when [`available`].
+pub fn dense_weighted_sums(sums: &mut [f32], d: usize, k: usize, x: &[f32], a: &[f32]) {
+    assert!(available() && sums.len() == k * d && a.len() * d == x.len() * k);
+    // SAFETY: AVX-512 checked, shapes asserted.
+    unsafe { imp::dense_sums(sums, d, k, x, a) }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod imp {
     use super::RowTotals;
     use core::arch::x86_64::*;
-
-    /// `exp(x)` lane-wise: the polynomial of `VecExp for f32` (same constants), evaluated with
-    /// fused multiply-adds (half the instructions and latency; values within an ulp or two of
-    /// the portable path).
-    #[inline(always)]
-    unsafe fn exp16(x: __m512) -> __m512 {
-        let s = _mm512_set1_ps;
-        let xc = _mm512_min_ps(_mm512_max_ps(x, s(-87.0)), s(88.0));
-        let shifted = _mm512_fmadd_ps(xc, s(std::f32::consts::LOG2_E), s(12_582_912.0));
-        let n = _mm512_sub_ps(shifted, s(12_582_912.0));
-        let r = _mm512_fnmadd_ps(
-            n,
-            s(1.428_606_8e-6),
-            _mm512_fnmadd_ps(n, s(0.693_145_75), xc),
-        );
-        let mut p = s(1.0 / 5040.0);
-        for c in [
-            1.0 / 720.0,
-            1.0 / 120.0,
-            1.0 / 24.0,
-            1.0 / 6.0,
-            0.5,
-            1.0,
-            1.0,
-        ] {
-            p = _mm512_fmadd_ps(p, r, s(c));
-        }
-        let ni = _mm512_sub_epi32(_mm512_castps_si512(shifted), _mm512_set1_epi32(0x4B40_0000));
-        let bits = _mm512_slli_epi32::<23>(_mm512_add_epi32(ni, _mm512_set1_epi32(127)));
-        let v = _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
-        let under = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, s(-87.0));
-        _mm512_mask_mov_ps(v, under, _mm512_setzero_ps())
-    }
 
     use crate::kernels::dispatch::lanes16 as lanes;
 
@@ -143,6 +137,53 @@ mod imp {
             j += 16;
         }
         _mm512_reduce_min_ps(vmin)
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma")]
+    pub unsafe fn dense_sums(sums: &mut [f32], d: usize, k: usize, x: &[f32], a: &[f32]) {
+        const J: usize = 8;
+        const ROWS: usize = 64;
+        let b = a.len().checked_div(k).unwrap_or(0);
+        let mut i0 = 0;
+        while i0 < b {
+            let i1 = (i0 + ROWS).min(b);
+            let mut c0 = 0;
+            while c0 < d {
+                let m0 = lanes(d - c0);
+                let m1 = lanes(d.saturating_sub(c0 + 16));
+                let mut j0 = 0;
+                while j0 < k {
+                    let nj = J.min(k - j0);
+                    // Centers past the end read the last column and are not stored.
+                    let col: [usize; J] = core::array::from_fn(|jj| (j0 + jj).min(k - 1));
+                    let dst = |jj: usize| sums.as_ptr().add((j0 + jj) * d + c0) as *mut f32;
+                    let mut s0 = [_mm512_setzero_ps(); J];
+                    let mut s1 = [_mm512_setzero_ps(); J];
+                    for jj in 0..nj {
+                        s0[jj] = _mm512_maskz_loadu_ps(m0, dst(jj));
+                        s1[jj] = _mm512_maskz_loadu_ps(m1, dst(jj).add(16));
+                    }
+                    for i in i0..i1 {
+                        let xr = x.as_ptr().add(i * d + c0);
+                        let x0 = _mm512_maskz_loadu_ps(m0, xr);
+                        let x1 = _mm512_maskz_loadu_ps(m1, xr.add(16));
+                        let ar = a.as_ptr().add(i * k);
+                        for jj in 0..J {
+                            let av = _mm512_set1_ps(*ar.add(col[jj]));
+                            s0[jj] = _mm512_fmadd_ps(av, x0, s0[jj]);
+                            s1[jj] = _mm512_fmadd_ps(av, x1, s1[jj]);
+                        }
+                    }
+                    for jj in 0..nj {
+                        _mm512_mask_storeu_ps(dst(jj), m0, s0[jj]);
+                        _mm512_mask_storeu_ps(dst(jj).add(16), m1, s1[jj]);
+                    }
+                    j0 += J;
+                }
+                c0 += 32;
+            }
+            i0 = i1;
+        }
     }
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,popcnt,bmi1")]
@@ -371,7 +412,32 @@ mod imp {
         tau
     }
 
+    /// `2^t` lane-wise for `t <= 0` where `keep` is set (`t >= -125`, so the result is a
+    /// normal number), 0 elsewhere: `t = n + f` with `n` the nearest integer, a degree-6
+    /// polynomial for `2^f` on `[-1/2, 1/2]` (relative error 9e-8 evaluated in f32, fitted
+    /// here by weighted least squares on Chebyshev nodes), then `vscalefps` by `n`.
+    #[inline(always)]
+    unsafe fn exp2_kept(t: __m512, keep: __mmask16) -> __m512 {
+        let s = _mm512_set1_ps;
+        let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(t);
+        let f = _mm512_sub_ps(t, n);
+        let mut p = s(1.499_088_8e-4);
+        for c in [
+            1.339_308_3e-3,
+            9.619_674e-3,
+            5.550_347_3e-2,
+            2.402_263_7e-1,
+            // The fitted linear coefficient rounds to ln 2 in f32.
+            std::f32::consts::LN_2,
+            1.0,
+        ] {
+            p = _mm512_fmadd_ps(p, f, s(c));
+        }
+        _mm512_maskz_scalef_ps(keep, p, n)
+    }
+
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,popcnt")]
+    #[allow(clippy::too_many_arguments)]
     pub unsafe fn softmax_rows(
         cross: &mut [f32],
         xn: &[f32],
@@ -380,10 +446,14 @@ mod imp {
         temp: f32,
         mut weighted: Option<&mut [f32]>,
         mut resp: Option<&mut [f32]>,
+        mut colsum: Option<&mut [f32]>,
     ) -> RowTotals {
         let (b, k) = (xn.len(), cn.len());
-        let inv = _mm512_set1_ps(1.0 / temp);
+        // exp(-g / temp) = 2^(g * a), a = -log2(e) / temp.
+        let a = _mm512_set1_ps(-std::f32::consts::LOG2_E / temp);
+        let lo = _mm512_set1_ps(-125.0);
         let zero = _mm512_setzero_ps();
+        let one = _mm512_set1_epi32(1);
         let mut tot = RowTotals::default();
         // Phase by phase over the rows (not row by row): each phase's rows are independent, so
         // the out-of-order core overlaps them; row by row, every row waits on its own chain
@@ -408,24 +478,25 @@ mod imp {
                     (None, None) => row,
                 };
                 let (mut se, mut sd) = (zero, zero);
-                let mut support = 0u32;
+                let mut cnt = _mm512_setzero_si512();
                 let mut j = 0;
                 while j < k {
                     let m = lanes(k - j);
                     let g = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, row.add(j)), dminv);
-                    let e =
-                        _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(zero, _mm512_mul_ps(g, inv))));
+                    let t = _mm512_mul_ps(g, a);
+                    let keep = _mm512_mask_cmp_ps_mask::<_CMP_GE_OQ>(m, t, lo);
+                    let e = exp2_kept(t, keep);
                     if !core::ptr::eq(out, row) {
                         _mm512_mask_storeu_ps(out.add(j), m, e);
                     }
                     se = _mm512_add_ps(se, e);
-                    sd = _mm512_add_ps(sd, _mm512_maskz_mul_ps(m, e, g));
-                    support += _mm512_cmp_ps_mask::<_CMP_GT_OQ>(e, zero).count_ones();
+                    sd = _mm512_fmadd_ps(e, g, sd);
+                    cnt = _mm512_mask_add_epi32(cnt, keep, cnt, one);
                     j += 16;
                 }
                 sums[ii] = _mm512_reduce_add_ps(se);
                 sdists[ii] = _mm512_reduce_add_ps(sd);
-                supports[ii] = support;
+                supports[ii] = _mm512_reduce_add_epi32(cnt) as u32;
             }
             for ii in 0..nb {
                 let i = i0 + ii;
@@ -436,7 +507,7 @@ mod imp {
                 let (dmin, sum) = (dmins[ii], sums[ii]);
                 let norm = 1.0 / sum;
                 let wi = w.map_or(1.0, |w| w[i]);
-                // Scale: r = e / sum, weighted = w r.
+                // Scale: r = e / sum, weighted = w r (and its column sums, row by row).
                 if let Some(rs) = resp.as_deref_mut() {
                     let dst = rs.as_mut_ptr().add(i * k);
                     let nv = _mm512_set1_ps(norm);
@@ -452,11 +523,17 @@ mod imp {
                     let dst = ws.as_mut_ptr().add(i * k);
                     let nv = _mm512_set1_ps(norm);
                     let wv = _mm512_set1_ps(wi);
+                    let cs = colsum.as_deref_mut().map(|c| c.as_mut_ptr());
                     let mut j = 0;
                     while j < k {
                         let m = lanes(k - j);
                         let r = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, dst.add(j)), nv);
-                        _mm512_mask_storeu_ps(dst.add(j), m, _mm512_mul_ps(wv, r));
+                        let v = _mm512_mul_ps(wv, r);
+                        _mm512_mask_storeu_ps(dst.add(j), m, v);
+                        if let Some(cs) = cs {
+                            let c = _mm512_maskz_loadu_ps(m, cs.add(j));
+                            _mm512_mask_storeu_ps(cs.add(j), m, _mm512_add_ps(c, v));
+                        }
                         j += 16;
                     }
                 }
@@ -480,6 +557,9 @@ mod imp {
     pub unsafe fn sparse_sums(_: &mut [f32], _: usize, _: usize, _: &[f32], _: &[f32]) {
         unreachable!("AVX-512 only")
     }
+    pub unsafe fn dense_sums(_: &mut [f32], _: usize, _: usize, _: &[f32], _: &[f32]) {
+        unreachable!("AVX-512 only")
+    }
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn softmax_rows(
         _: &mut [f32],
@@ -487,6 +567,7 @@ mod imp {
         _: &[f32],
         _: Option<&[f32]>,
         _: f32,
+        _: Option<&mut [f32]>,
         _: Option<&mut [f32]>,
         _: Option<&mut [f32]>,
     ) -> RowTotals {

@@ -81,6 +81,10 @@ struct Acc<T> {
     jac: Vec<T>,
     q: Vec<T>,
     scratch: Vec<T>,
+    /// `k` column sums of `rbuf` (f32 tile kernels).
+    col: Vec<T>,
+    /// Support size summed over the tile's rows (f32 tile kernels).
+    tile_support: usize,
 }
 
 /// `q_k = r_k - s_k (D_k - Dbar) / temp`, `Dbar = <s, D> / sum(s)`: the weights for which
@@ -114,7 +118,6 @@ fn loss_weights<T: Real>(dist: &[T], resp: &[T], jac: &[T], temp: T, q: &mut [T]
 /// a loop over the nonzeros otherwise. The choice depends on the data only (deterministic).
 #[inline(always)]
 fn add_weighted_rows<T: Real>(tile: &mut TileSums<T>, d: usize, k: usize, x: &[T], a: &[T]) {
-    let b = a.len() / k.max(1);
     let nonzero = a.iter().filter(|&&v| v != T::ZERO).count();
     // Column sums in T over the tile (vectorizes), then once into f64.
     let mut col = vec![T::ZERO; k];
@@ -123,13 +126,39 @@ fn add_weighted_rows<T: Real>(tile: &mut TileSums<T>, d: usize, k: usize, x: &[T
             *c += v;
         }
     }
-    for (w, c) in tile.weight.iter_mut().zip(col) {
+    add_weighted_sums(tile, d, k, x, a, &col, nonzero);
+}
+
+/// [`add_weighted_rows`] given the column sums `col` (`k`) of `a` and a count `nonzero` of
+/// its nonzeros (only chooses dense or sparse: exact or an upper bound, from the data alone).
+#[inline(always)]
+fn add_weighted_sums<T: Real>(
+    tile: &mut TileSums<T>,
+    d: usize,
+    k: usize,
+    x: &[T],
+    a: &[T],
+    col: &[T],
+    nonzero: usize,
+) {
+    let b = a.len() / k.max(1);
+    for (w, &c) in tile.weight.iter_mut().zip(col) {
         *w += c.to_f64();
     }
     if d == 0 {
         return;
     }
-    if nonzero > 6 * b {
+    let dense = nonzero > 6 * b;
+    let fast = soft_rows_f32::available() && as_f32(x).is_some();
+    if let (true, true, Some(sums), Some(x32), Some(a32)) = (
+        dense,
+        fast,
+        as_f32_mut(&mut tile.sums),
+        as_f32(x),
+        as_f32(a),
+    ) {
+        soft_rows_f32::dense_weighted_sums(sums, d, k, x32, a32);
+    } else if dense {
         use faer::{Accum, MatMut, MatRef, Par};
         let lhs = MatRef::from_row_major_slice(a, b, k).transpose();
         let rhs = MatRef::from_row_major_slice(x, b, d);
@@ -207,7 +236,17 @@ fn soft_tile_body<T: Real>(
     if fast.is_some_and(|map| soft_f32_tile(map, job, acc, &mut t, o)) {
         let b = t.rows();
         if req.resp_sums {
-            add_weighted_rows(&mut acc.rs_tile, d, k, t.x, &acc.rbuf[..b * k]);
+            // The kernel counted the support and summed the columns.
+            let nonzero = acc.tile_support;
+            add_weighted_sums(
+                &mut acc.rs_tile,
+                d,
+                k,
+                t.x,
+                &acc.rbuf[..b * k],
+                &acc.col,
+                nonzero,
+            );
             acc.rs_tile.flush_into(&mut acc.rs);
         }
         return;
@@ -307,7 +346,24 @@ fn soft_f32_tile<T: Real>(
         None
     };
     let temp = job.req.temp.to_f64() as f32;
-    let tot = soft_rows_f32::soft_rows(map, &mut cross[..b * k], xn, cn, w, temp, weighted, resp);
+    acc.col.fill(T::ZERO);
+    let colsum = if weighted.is_some() {
+        as_f32_mut(&mut acc.col)
+    } else {
+        None
+    };
+    let tot = soft_rows_f32::soft_rows(
+        map,
+        &mut cross[..b * k],
+        xn,
+        cn,
+        w,
+        temp,
+        weighted,
+        resp,
+        colsum,
+    );
+    acc.tile_support = tot.support as usize;
     acc.j += tot.j;
     acc.l += tot.l;
     acc.f += tot.f;
@@ -374,6 +430,8 @@ pub fn soft_pass<T: Real>(
             jac: vec![T::ZERO; if need_jac { k } else { 0 }],
             q: vec![T::ZERO; if need_jac { k } else { 0 }],
             scratch: vec![T::ZERO; k],
+            col: vec![T::ZERO; k],
+            tile_support: 0,
         },
         |acc, t, o| {
             let job = TileJob {
