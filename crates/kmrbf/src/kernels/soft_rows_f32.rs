@@ -436,6 +436,75 @@ mod imp {
         _mm512_maskz_scalef_ps(keep, p, n)
     }
 
+    /// Lane `r` of the result: `op` over the 16 lanes of `v[r]`, for 16 rows at once (a
+    /// fixed tree of shuffles: 46 instructions instead of 16 reductions of 8 with their
+    /// latency chains). `op` must be associative and commutative up to rounding; the order is
+    /// fixed, so results are deterministic.
+    #[inline(always)]
+    unsafe fn reduce16(v: &[__m512; 16], op: impl Fn(__m512, __m512) -> __m512) -> __m512 {
+        // Halves of two rows side by side, then quarters of four, then pairs within a quarter.
+        let b: [__m512; 8] = core::array::from_fn(|r| {
+            let (x, y) = (v[2 * r], v[2 * r + 1]);
+            op(
+                _mm512_shuffle_f32x4::<0x44>(x, y),
+                _mm512_shuffle_f32x4::<0xEE>(x, y),
+            )
+        });
+        let c: [__m512; 4] = core::array::from_fn(|r| {
+            let (x, y) = (b[2 * r], b[2 * r + 1]);
+            op(
+                _mm512_shuffle_f32x4::<0x88>(x, y),
+                _mm512_shuffle_f32x4::<0xDD>(x, y),
+            )
+        });
+        let d: [__m512; 2] = core::array::from_fn(|r| {
+            let (x, y) = (c[2 * r], c[2 * r + 1]);
+            op(
+                _mm512_shuffle_ps::<0x44>(x, y),
+                _mm512_shuffle_ps::<0xEE>(x, y),
+            )
+        });
+        let e = op(
+            _mm512_shuffle_ps::<0x88>(d[0], d[1]),
+            _mm512_shuffle_ps::<0xDD>(d[0], d[1]),
+        );
+        // Lane 4 q + t now holds row 4 t + q.
+        let idx = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+        _mm512_permutexvar_ps(idx, e)
+    }
+
+    /// `ln(x)` lane-wise in f64 for positive finite `x`: `x = m 2^e` with `m` in
+    /// `[sqrt(1/2), sqrt(2))`, `ln m = 2 atanh(s)`, `s = (m - 1) / (m + 1)`, `|s| < 0.172`, by
+    /// its series to `s^15` (relative error below 1e-13).
+    #[inline(always)]
+    unsafe fn ln_pd(x: __m512d) -> __m512d {
+        let s = _mm512_set1_pd;
+        let mut e = _mm512_getexp_pd(x);
+        let mut m = _mm512_getmant_pd::<_MM_MANT_NORM_1_2, _MM_MANT_SIGN_SRC>(x);
+        let big = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(m, s(std::f64::consts::SQRT_2));
+        m = _mm512_mask_mul_pd(m, big, m, s(0.5));
+        e = _mm512_mask_add_pd(e, big, e, s(1.0));
+        let t = _mm512_div_pd(_mm512_sub_pd(m, s(1.0)), _mm512_add_pd(m, s(1.0)));
+        let t2 = _mm512_mul_pd(t, t);
+        let mut p = s(1.0 / 15.0);
+        for c in [13.0, 11.0, 9.0, 7.0, 5.0, 3.0, 1.0] {
+            p = _mm512_fmadd_pd(p, t2, s(1.0 / c));
+        }
+        let lnm = _mm512_mul_pd(_mm512_add_pd(t, t), p);
+        _mm512_fmadd_pd(e, s(std::f64::consts::LN_2), lnm)
+    }
+
+    /// f64 lanes `8 h .. 8 h + 8` of a 16-lane f32 vector.
+    #[inline(always)]
+    unsafe fn widen_half(v: __m512, h: usize) -> __m512d {
+        let q = if h == 0 {
+            _mm512_castps512_ps256(v)
+        } else {
+            _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)))
+        };
+        _mm512_cvtps_pd(q)
+    }
+
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,popcnt")]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn softmax_rows(
@@ -453,100 +522,146 @@ mod imp {
         let a = _mm512_set1_ps(-std::f32::consts::LOG2_E / temp);
         let lo = _mm512_set1_ps(-125.0);
         let zero = _mm512_setzero_ps();
-        let one = _mm512_set1_epi32(1);
+        let inf = _mm512_set1_ps(f32::INFINITY);
+        // Lane masks of the row's 16-wide blocks, computed once.
+        let masks: Vec<__mmask16> = (0..k).step_by(16).map(|j| lanes(k - j)).collect();
+        // Totals per f64 lane (8 rows apart), reduced at the end.
+        let (mut tj, mut tl, mut tf, mut tw) = (
+            _mm512_setzero_pd(),
+            _mm512_setzero_pd(),
+            _mm512_setzero_pd(),
+            _mm512_setzero_pd(),
+        );
         let mut tot = RowTotals::default();
-        // Phase by phase over the rows (not row by row): each phase's rows are independent, so
-        // the out-of-order core overlaps them; row by row, every row waits on its own chain
-        // (minimum -> exponentials -> sum -> division).
-        let mut dmins = [0f32; 64];
-        let mut sums = [0f32; 64];
-        let mut sdists = [0f32; 64];
-        let mut supports = [0u32; 64];
+        // Phase by phase over 16 rows (not row by row): each phase's rows are independent, so
+        // the out-of-order core overlaps them, and the row reductions go 16 at a time.
+        let mut acc = [[zero; 16]; 2];
+        let mut supports = [0u32; 16];
         let mut i0 = 0;
         while i0 < b {
-            let nb = 64.min(b - i0);
-            for ii in 0..nb {
-                dmins[ii] = distances(cross, xn, cn, i0 + ii);
-            }
-            for ii in 0..nb {
+            let nb = 16.min(b - i0);
+            // Distances D = max(xn + cn + cross, 0) in place, per-lane minima.
+            for ii in 0..16 {
+                acc[0][ii] = inf;
+                if ii >= nb {
+                    continue;
+                }
                 let i = i0 + ii;
                 let row = cross.as_mut_ptr().add(i * k);
-                let dminv = _mm512_set1_ps(dmins[ii]);
-                // Exponentials into the first available output row, with their sums.
-                let out: *mut f32 = match (weighted.as_deref_mut(), resp.as_deref_mut()) {
-                    (Some(o), _) | (None, Some(o)) => o.as_mut_ptr().add(i * k),
-                    (None, None) => row,
-                };
-                let (mut se, mut sd) = (zero, zero);
-                let mut cnt = _mm512_setzero_si512();
-                let mut j = 0;
-                while j < k {
-                    let m = lanes(k - j);
-                    let g = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, row.add(j)), dminv);
-                    let t = _mm512_mul_ps(g, a);
-                    let keep = _mm512_mask_cmp_ps_mask::<_CMP_GE_OQ>(m, t, lo);
-                    let e = exp2_kept(t, keep);
-                    if !core::ptr::eq(out, row) {
-                        _mm512_mask_storeu_ps(out.add(j), m, e);
-                    }
-                    se = _mm512_add_ps(se, e);
-                    sd = _mm512_fmadd_ps(e, g, sd);
-                    cnt = _mm512_mask_add_epi32(cnt, keep, cnt, one);
-                    j += 16;
+                let xi = _mm512_set1_ps(xn[i]);
+                for (q, &m) in masks.iter().enumerate() {
+                    let j = 16 * q;
+                    let c = _mm512_maskz_loadu_ps(m, cn.as_ptr().add(j));
+                    let v = _mm512_max_ps(
+                        _mm512_add_ps(_mm512_add_ps(xi, c), _mm512_maskz_loadu_ps(m, row.add(j))),
+                        zero,
+                    );
+                    _mm512_mask_storeu_ps(row.add(j), m, v);
+                    acc[0][ii] = _mm512_mask_min_ps(acc[0][ii], m, acc[0][ii], v);
                 }
-                sums[ii] = _mm512_reduce_add_ps(se);
-                sdists[ii] = _mm512_reduce_add_ps(sd);
-                supports[ii] = _mm512_reduce_add_epi32(cnt) as u32;
             }
+            let dmin_v = reduce16(&acc[0], |x, y| _mm512_min_ps(x, y));
+            let mut dmins = [0f32; 16];
+            _mm512_storeu_ps(dmins.as_mut_ptr(), dmin_v);
+            // Exponentials into the first available output row, with their sums.
+            for ii in 0..16 {
+                let (mut se, mut sd) = (zero, zero);
+                let mut support = 0u32;
+                if ii < nb {
+                    let i = i0 + ii;
+                    let row = cross.as_mut_ptr().add(i * k);
+                    let dminv = _mm512_set1_ps(dmins[ii]);
+                    let out: *mut f32 = match (weighted.as_deref_mut(), resp.as_deref_mut()) {
+                        (Some(o), _) | (None, Some(o)) => o.as_mut_ptr().add(i * k),
+                        (None, None) => row,
+                    };
+                    for (q, &m) in masks.iter().enumerate() {
+                        let j = 16 * q;
+                        let g = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, row.add(j)), dminv);
+                        let t = _mm512_mul_ps(g, a);
+                        let keep = _mm512_mask_cmp_ps_mask::<_CMP_GE_OQ>(m, t, lo);
+                        let e = exp2_kept(t, keep);
+                        if !core::ptr::eq(out, row) {
+                            _mm512_mask_storeu_ps(out.add(j), m, e);
+                        }
+                        se = _mm512_add_ps(se, e);
+                        sd = _mm512_fmadd_ps(e, g, sd);
+                        support += (keep as u32).count_ones();
+                    }
+                }
+                acc[0][ii] = se;
+                acc[1][ii] = sd;
+                supports[ii] = support;
+            }
+            let sum_v = reduce16(&acc[0], |x, y| _mm512_add_ps(x, y));
+            let sdist_v = reduce16(&acc[1], |x, y| _mm512_add_ps(x, y));
+            let rows_m = lanes(nb);
+            // Rows past the end: sum 1 (no division by zero), weight 0.
+            let sum_v = _mm512_mask_mov_ps(_mm512_set1_ps(1.0), rows_m, sum_v);
+            let norm_v = _mm512_div_ps(_mm512_set1_ps(1.0), sum_v);
+            let w_v = match w {
+                Some(w) => _mm512_maskz_loadu_ps(rows_m, w.as_ptr().add(i0)),
+                None => _mm512_maskz_mov_ps(rows_m, _mm512_set1_ps(1.0)),
+            };
+            let mut norms = [0f32; 16];
+            let mut ws = [0f32; 16];
+            _mm512_storeu_ps(norms.as_mut_ptr(), norm_v);
+            _mm512_storeu_ps(ws.as_mut_ptr(), w_v);
+            // Scale: r = e / sum, weighted = w r (and its column sums, row by row).
             for ii in 0..nb {
                 let i = i0 + ii;
                 let out: *mut f32 = match (weighted.as_deref_mut(), resp.as_deref_mut()) {
                     (Some(o), _) | (None, Some(o)) => o.as_mut_ptr().add(i * k),
                     (None, None) => core::ptr::null_mut(),
                 };
-                let (dmin, sum) = (dmins[ii], sums[ii]);
-                let norm = 1.0 / sum;
-                let wi = w.map_or(1.0, |w| w[i]);
-                // Scale: r = e / sum, weighted = w r (and its column sums, row by row).
+                let nv = _mm512_set1_ps(norms[ii]);
                 if let Some(rs) = resp.as_deref_mut() {
                     let dst = rs.as_mut_ptr().add(i * k);
-                    let nv = _mm512_set1_ps(norm);
-                    let mut j = 0;
-                    while j < k {
-                        let m = lanes(k - j);
-                        let e = _mm512_maskz_loadu_ps(m, out.add(j));
-                        _mm512_mask_storeu_ps(dst.add(j), m, _mm512_mul_ps(e, nv));
-                        j += 16;
+                    for (q, &m) in masks.iter().enumerate() {
+                        let e = _mm512_maskz_loadu_ps(m, out.add(16 * q));
+                        _mm512_mask_storeu_ps(dst.add(16 * q), m, _mm512_mul_ps(e, nv));
                     }
                 }
-                if let Some(ws) = weighted.as_deref_mut() {
-                    let dst = ws.as_mut_ptr().add(i * k);
-                    let nv = _mm512_set1_ps(norm);
-                    let wv = _mm512_set1_ps(wi);
+                if let Some(wsl) = weighted.as_deref_mut() {
+                    // weighted = e (w / sum): one product per value.
+                    let dst = wsl.as_mut_ptr().add(i * k);
+                    let wn = _mm512_set1_ps(ws[ii] * norms[ii]);
                     let cs = colsum.as_deref_mut().map(|c| c.as_mut_ptr());
-                    let mut j = 0;
-                    while j < k {
-                        let m = lanes(k - j);
-                        let r = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, dst.add(j)), nv);
-                        let v = _mm512_mul_ps(wv, r);
+                    for (q, &m) in masks.iter().enumerate() {
+                        let j = 16 * q;
+                        let v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, dst.add(j)), wn);
                         _mm512_mask_storeu_ps(dst.add(j), m, v);
                         if let Some(cs) = cs {
                             let c = _mm512_maskz_loadu_ps(m, cs.add(j));
                             _mm512_mask_storeu_ps(cs.add(j), m, _mm512_add_ps(c, v));
                         }
-                        j += 16;
                     }
                 }
-                let (wf, dm) = (wi as f64, dmin as f64);
-                tot.j += wf * dm;
-                tot.l += wf * (dm + (sdists[ii] * norm) as f64);
-                tot.f += wf * (dm - temp as f64 * (sum as f64).ln());
-                tot.w += wf;
-                tot.support += supports[ii] as f64;
-                tot.onehot += (supports[ii] == 1) as usize;
+            }
+            // Totals of the 16 rows in f64 lanes: J += w Dmin, L += w (Dmin + sdist / sum),
+            // F += w (Dmin - temp ln sum), W += w.
+            let lterm = _mm512_mul_ps(sdist_v, norm_v);
+            let tempd = _mm512_set1_pd(temp as f64);
+            for h in 0..2 {
+                let wd = widen_half(w_v, h);
+                let dm = widen_half(dmin_v, h);
+                let dm = _mm512_maskz_mov_pd((rows_m >> (8 * h)) as u8, dm);
+                tj = _mm512_fmadd_pd(wd, dm, tj);
+                tl = _mm512_fmadd_pd(wd, _mm512_add_pd(dm, widen_half(lterm, h)), tl);
+                let lns = ln_pd(widen_half(sum_v, h));
+                tf = _mm512_fmadd_pd(wd, _mm512_fnmadd_pd(tempd, lns, dm), tf);
+                tw = _mm512_add_pd(tw, wd);
+            }
+            for &sp in &supports[..nb] {
+                tot.support += sp as f64;
+                tot.onehot += (sp == 1) as usize;
             }
             i0 += nb;
         }
+        tot.j = _mm512_reduce_add_pd(tj);
+        tot.l = _mm512_reduce_add_pd(tl);
+        tot.f = _mm512_reduce_add_pd(tf);
+        tot.w = _mm512_reduce_add_pd(tw);
         tot
     }
 }
