@@ -1,6 +1,7 @@
 //! Initial centers: greedy k-means++ (scikit-learn's variant) and random rows.
 
-use crate::kernels::seeding::{seed_rows, SeedCandidates};
+use crate::kernels::distance::sq_dist;
+use crate::kernels::seeding::{seed_rows, seed_rows_pair, PairCandidates, SeedCandidates};
 use crate::kernels::tiles::{Blocking, Problem};
 use crate::real::Real;
 use crate::rng::Rng;
@@ -85,11 +86,23 @@ fn pick_row(r: f64, acc: f64, mass: impl Iterator<Item = f64>) -> Option<usize> 
     last
 }
 
+/// Proposals drawn at most, per trial, for the second step of a two-step pass.
+const MAX_PROPOSALS_PER_TRIAL: usize = 64;
+
 /// Greedy k-means++: `k x d` initial centers drawn from the rows of `p`.
 ///
 /// Each new center is the best (lowest potential `sum_i w_i min_j D_ij`) of
-/// [`n_local_trials`] candidates drawn with probability proportional to `w_i D_i`. One
-/// streaming pass over `x` per step (see [`crate::kernels::seeding`]).
+/// [`n_local_trials`] candidates drawn with probability proportional to `w_i D_i`
+/// (scikit-learn's greedy variant). Two greedy steps share one streaming pass over `x`
+/// ([`crate::kernels::seeding`]): the candidates of step `s + 1` must follow the distances
+/// after step `s`'s winner, which is unknown before the pass, so they are drawn for every
+/// possible winner `t` at once by rejection: rows proposed with probability proportional to
+/// `w_i closest_i` (the current masses) are accepted for `t` with probability
+/// `min(closest_p, D(x_p, T_t)) / closest_p` (the same proposals and uniforms for every `t`),
+/// which gives exactly the distribution after `T_t`. The pass then scores `T` and, for each
+/// `t`, its accepted set `S_t`; the winner `t*` and the best of `S_t*` both become centers.
+/// When some `S_t` cannot be filled within `MAX_PROPOSALS_PER_TRIAL` proposals per trial
+/// and `t` wins, or one center is left, the pass is one step.
 pub fn kmeans_plus_plus<T: Real>(p: Prepared<'_, T>, k: usize, rng: &mut Rng) -> Vec<T> {
     let n = p.n();
     let d = p.d;
@@ -110,47 +123,173 @@ pub fn kmeans_plus_plus<T: Real>(p: Prepared<'_, T>, k: usize, rng: &mut Rng) ->
     let first = rows.start + pick_row(r, acc, rows.clone().map(|i| p.weight(i))).unwrap_or(0);
     centers.extend_from_slice(p.row(first));
 
-    // closest[i] = min over chosen centers of D_i, brought up to date lazily: `fresh[ci]` says
-    // whether chunk `ci` has seen the pending center.
+    // closest[i] = min over chosen centers of D_i, brought up to date lazily: the centers of
+    // `pending` (at most two) are applied by the next pass, or early to the chunk a draw lands
+    // in (`fresh[ci]` says whether chunk `ci` has seen them).
     let mut closest = vec![T::INFINITY; n];
-    let mut pending = SeedCandidates::new(p.row(first), 1, d, true);
-    let pots = seed_pass(&p, &mut closest, cr, &pending);
+    let first_c = SeedCandidates::new(p.row(first), 1, d, true);
+    let pots = seed_pass(&p, &mut closest, cr, &first_c);
     let mut chunk_mass: Vec<f64> = pots.iter().map(|v| v[0]).collect();
     let mut fresh = vec![true; n_chunks];
+    let mut pending: Vec<usize> = Vec::new();
 
-    let mut cand = vec![T::ZERO; (trials + 1) * d];
     let mut cand_idx = vec![0usize; trials];
-    for _ in 1..k {
+    let mut chosen = 1;
+    while chosen < k {
         let total: f64 = chunk_mass.iter().sum();
+        let mut lazy = Lazy {
+            p: &p,
+            closest: &mut closest,
+            fresh: &mut fresh,
+            cr,
+            pending: pending
+                .iter()
+                .map(|&i| SeedCandidates::new(p.row(i), 1, d, true))
+                .collect(),
+        };
         for ci_out in cand_idx.iter_mut() {
-            let r = rng.uniform() * total;
-            *ci_out = draw_row(&p, &mut closest, &chunk_mass, &mut fresh, cr, &pending, r);
+            *ci_out = lazy.draw(&chunk_mass, rng.uniform() * total);
         }
-        // Candidate 0 is the pending center (the previous step's choice), 1..=trials the draws.
-        cand[..d].copy_from_slice(pending.row(0));
-        for (t, &ri) in cand_idx.iter().enumerate() {
-            cand[(t + 1) * d..(t + 2) * d].copy_from_slice(p.row(ri));
-        }
-        let sc = SeedCandidates::new(&cand, trials + 1, d, true);
-        let pots = seed_pass(&p, &mut closest, cr, &sc);
-        let mut best = 0;
-        let mut best_pot = f64::INFINITY;
-        for j in 0..trials {
-            let pot: f64 = pots.iter().map(|v| v[1 + j]).sum();
-            if pot < best_pot {
-                best_pot = pot;
-                best = j;
+        // Step s + 1's candidates for every possible winner, by rejection.
+        let mut sets: Vec<Vec<usize>> = vec![Vec::new(); trials];
+        if k - chosen >= 2 {
+            let mut proposals = 0;
+            while sets.iter().any(|s| s.len() < trials)
+                && proposals < MAX_PROPOSALS_PER_TRIAL * trials
+            {
+                let pi = lazy.draw(&chunk_mass, rng.uniform() * total);
+                let v = rng.uniform();
+                proposals += 1;
+                let clp = lazy.closest[pi].to_f64();
+                for (set, &ti) in sets.iter_mut().zip(&cand_idx) {
+                    if set.len() < trials {
+                        let dpt = sq_dist(p.row(pi), p.row(ti)).to_f64();
+                        if v * clp < clp.min(dpt) {
+                            set.push(pi);
+                        }
+                    }
+                }
             }
         }
-        for (m, v) in chunk_mass.iter_mut().zip(&pots) {
-            *m = v[1 + best];
+        // The distinct proposal rows U, and each set as positions in U.
+        let mut u_rows: Vec<usize> = Vec::new();
+        let sets_u: Vec<Vec<usize>> = sets
+            .iter()
+            .map(|set| {
+                set.iter()
+                    .map(|&row| match u_rows.iter().position(|&u| u == row) {
+                        Some(pos) => pos,
+                        None => {
+                            u_rows.push(row);
+                            u_rows.len() - 1
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let gather =
+            |idx: &[usize]| -> Vec<T> { idx.iter().flat_map(|&i| p.row(i).to_vec()).collect() };
+        let pc = PairCandidates::new(&gather(&pending), &gather(&cand_idx), &gather(&u_rows), d);
+        let parts = pair_pass(&p, &mut closest, cr, &pc, trials);
+        // Totals over the chunks (in chunk order) of a trial's sum, or of a second-step sum.
+        let pot_of = |t: usize| -> f64 { parts.iter().map(|v| v.0[t]).sum() };
+        let pot2_of = |at: usize| -> f64 { parts.iter().map(|v| v.1[at]).sum() };
+        let mut best = 0;
+        let mut best_pot = f64::INFINITY;
+        for t in 0..trials {
+            let pot = pot_of(t);
+            if pot < best_pot {
+                best_pot = pot;
+                best = t;
+            }
+        }
+        centers.extend_from_slice(p.row(cand_idx[best]));
+        chosen += 1;
+        pending = vec![cand_idx[best]];
+        if sets_u[best].len() == trials {
+            let mut best_u = sets_u[best][0];
+            let mut best_pot2 = f64::INFINITY;
+            for &u in &sets_u[best] {
+                let pot = pot2_of(pc.at(best, u));
+                if pot < best_pot2 {
+                    best_pot2 = pot;
+                    best_u = u;
+                }
+            }
+            for (m, v) in chunk_mass.iter_mut().zip(&parts) {
+                *m = v.1[pc.at(best, best_u)];
+            }
+            centers.extend_from_slice(p.row(u_rows[best_u]));
+            chosen += 1;
+            pending.push(u_rows[best_u]);
+        } else {
+            for (m, v) in chunk_mass.iter_mut().zip(&parts) {
+                *m = v.0[best];
+            }
         }
         fresh.fill(false);
-        let chosen = p.row(cand_idx[best]);
-        pending = SeedCandidates::new(chosen, 1, d, true);
-        centers.extend_from_slice(chosen);
     }
     centers
+}
+
+/// One two-step pass over all rows: per chunk (in chunk order) the trial potentials and the
+/// `trials x width` second-step potentials of [`seed_rows_pair`].
+fn pair_pass<T: Real>(
+    p: &Prepared<'_, T>,
+    closest: &mut [T],
+    cr: usize,
+    pc: &PairCandidates<T>,
+    trials: usize,
+) -> Vec<(Vec<f64>, Vec<f64>)> {
+    let d = p.d;
+    let n = p.n();
+    let width = pc.width();
+    closest
+        .par_chunks_mut(cr)
+        .enumerate()
+        .map(|(ci, cl)| {
+            let r0 = ci * cr;
+            let r1 = (r0 + cr).min(n);
+            let mut pot = vec![0.0f64; trials];
+            let mut pot2 = vec![0.0f64; trials * width];
+            seed_rows_pair(
+                &p.x[r0 * d..r1 * d],
+                &p.xn[r0..r1],
+                p.w.map(|w| &w[r0..r1]),
+                cl,
+                pc,
+                &mut pot,
+                &mut pot2,
+            );
+            (pot, pot2)
+        })
+        .collect()
+}
+
+/// The driver's view of `closest` between passes: draws that bring the chunk they land in
+/// up to date with the pending centers first.
+struct Lazy<'a, 'p, T> {
+    p: &'a Prepared<'p, T>,
+    closest: &'a mut [T],
+    fresh: &'a mut [bool],
+    cr: usize,
+    pending: Vec<SeedCandidates<T>>,
+}
+
+impl<T: Real> Lazy<'_, '_, T> {
+    /// One weighted draw of a row with probability `w_i closest_i / total` (`r` uniform in
+    /// `[0, total)`).
+    fn draw(&mut self, chunk_mass: &[f64], r: f64) -> usize {
+        draw_row(
+            self.p,
+            self.closest,
+            chunk_mass,
+            self.fresh,
+            self.cr,
+            &self.pending,
+            r,
+        )
+    }
 }
 
 /// One seeding pass over all rows, per-chunk potentials in chunk order.
@@ -183,14 +322,14 @@ fn seed_pass<T: Real>(
 }
 
 /// One weighted draw of a row with probability `w_i closest_i / total` (`r` uniform in
-/// `[0, total)`), bringing the chosen chunk up to date with the pending center first.
+/// `[0, total)`), bringing the chosen chunk up to date with the pending centers first.
 fn draw_row<T: Real>(
     p: &Prepared<'_, T>,
     closest: &mut [T],
     chunk_mass: &[f64],
     fresh: &mut [bool],
     cr: usize,
-    pending: &SeedCandidates<T>,
+    pending: &[SeedCandidates<T>],
     r: f64,
 ) -> usize {
     let n = p.n();
@@ -199,15 +338,17 @@ fn draw_row<T: Real>(
     loop {
         let rows = ci * cr..((ci + 1) * cr).min(n);
         if !fresh[ci] {
-            let mut pot = [0.0f64];
-            seed_rows(
-                &p.x[rows.start * d..rows.end * d],
-                &p.xn[rows.clone()],
-                p.w.map(|w| &w[rows.clone()]),
-                &mut closest[rows.clone()],
-                pending,
-                &mut pot,
-            );
+            for pc in pending {
+                let mut pot = [0.0f64];
+                seed_rows(
+                    &p.x[rows.start * d..rows.end * d],
+                    &p.xn[rows.clone()],
+                    p.w.map(|w| &w[rows.clone()]),
+                    &mut closest[rows.clone()],
+                    pc,
+                    &mut pot,
+                );
+            }
             fresh[ci] = true;
         }
         let mass = rows.clone().map(|i| p.weight(i) * closest[i].to_f64());

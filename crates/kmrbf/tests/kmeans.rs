@@ -304,9 +304,15 @@ fn step_inertia_matches_reference() {
     let _ = step::RunResult::<f64>::clone;
 }
 
+/// The fast k-means++ (two greedy steps per pass, chunked sums in the data's precision) picks
+/// the same rows as the plain reference, except where two candidates tie in potential to 1e-12
+/// (relative): a different summation order may then take the other one, and the streams part.
 #[test]
 fn kmeans_plus_plus_picks_the_same_rows_as_the_plain_reference() {
-    // k = 420 has 8 local trials: with the pending center 9 candidates, two f64 register groups.
+    // k = 420 has 8 local trials: with the pending centers and the second-step rows, several
+    // f64 register groups (the unfused path); k = 6 fits one group (the fused kernel).
+    let mut identical = 0;
+    let mut cases = 0;
     for (n, d, k, seed) in [
         (2000, 3, 9, 1u64),
         (1500, 17, 24, 2),
@@ -327,19 +333,39 @@ fn kmeans_plus_plus_picks_the_same_rows_as_the_plain_reference() {
             };
             let got = kmrbf::init::kmeans_plus_plus(p, k, &mut kmrbf::rng::Rng::new(11));
             let ones = vec![1.0; n];
-            let want = reference::kmeans_plus_plus(
+            let (want, trace) = reference::kmeans_plus_plus_traced(
                 &ds.x,
                 d,
                 weights.unwrap_or(&ones),
                 k,
                 &mut kmrbf::rng::Rng::new(11),
             );
-            assert_eq!(
-                got,
-                want,
-                "n={n} d={d} k={k} weighted={}",
-                weights.is_some()
+            cases += 1;
+            let case = format!("n={n} d={d} k={k} weighted={}", weights.is_some());
+            assert_eq!(got.len(), want.len(), "{case}");
+            let Some(j) = (0..k).find(|&j| got[j * d..(j + 1) * d] != want[j * d..(j + 1) * d])
+            else {
+                identical += 1;
+                continue;
+            };
+            // The first difference must be a tie among the reference's own candidates.
+            let sel = trace
+                .iter()
+                .find(|s| s.center == j)
+                .unwrap_or_else(|| panic!("{case}: center {j} differs (the first, not chosen)"));
+            let pick = sel
+                .rows
+                .iter()
+                .position(|&r| ds.x[r * d..(r + 1) * d] == got[j * d..(j + 1) * d])
+                .unwrap_or_else(|| panic!("{case}: center {j} is not among the candidates"));
+            let best = sel.pots.iter().cloned().fold(f64::INFINITY, f64::min);
+            assert!(
+                (sel.pots[pick] - best).abs() <= 1e-12 * best,
+                "{case}: center {j}: potential {} against the best {best}",
+                sel.pots[pick]
             );
         }
     }
+    // Ties are rare: most cases agree to the last center.
+    assert!(identical >= cases - 2, "{identical} of {cases} identical");
 }

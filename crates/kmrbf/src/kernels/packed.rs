@@ -202,6 +202,198 @@ mod x86 {
         };
     }
 
+    macro_rules! dist_kernel {
+        ($name:ident, $t:ty, $lanes:expr, $set1:ident, $zero:ident, $load:ident, $fmadd:ident,
+         $max:ident, $add:ident, $store:ident) => {
+            /// Raw distances of `MR` rows at `x` (stride `d`, squared norms `xn`) to `LANES`
+            /// candidates packed as in the seeding kernel: `out[r * LANES + j] = D_rj`, with
+            /// exactly the seeding kernel's bits (`max((cn_j - 2 acc) + xn_r, 0)`, `acc` one FMA
+            /// chain over `t`).
+            ///
+            /// # Safety
+            /// AVX-512F available; `x` holds `MR * d` values, `panel` `d * LANES`, `cn` `LANES`,
+            /// `out` `MR * LANES`.
+            #[target_feature(enable = "avx512f")]
+            pub unsafe fn $name(
+                x: *const $t,
+                d: usize,
+                xn: &[$t; MR],
+                panel: *const $t,
+                cn: *const $t,
+                out: *mut $t,
+                prefetch: *const i8,
+            ) {
+                // As in the seeding kernel: the prefetches of a later panel spread over `t`
+                // (null: none).
+                let lines = if prefetch.is_null() {
+                    0
+                } else {
+                    (MR * d * core::mem::size_of::<$t>()).div_ceil(64)
+                };
+                let mut spread = 0;
+                let mut line = 0;
+                let mut acc = [$zero(); MR];
+                for t in 0..d {
+                    spread += lines;
+                    while spread >= d {
+                        spread -= d;
+                        _mm_prefetch::<_MM_HINT_T1>(prefetch.wrapping_add(line * 64));
+                        line += 1;
+                    }
+                    let c = $load(panel.add(t * $lanes));
+                    for r in 0..MR {
+                        acc[r] = $fmadd($set1(*x.add(r * d + t)), c, acc[r]);
+                    }
+                }
+                let cnv = $load(cn);
+                let m2 = $set1(-2.0);
+                for r in 0..MR {
+                    let dist = $max($add($fmadd(acc[r], m2, cnv), $set1(xn[r])), $zero());
+                    $store(out.add(r * $lanes), dist);
+                }
+            }
+        };
+    }
+
+    macro_rules! pair_kernel {
+        ($name:ident, $t:ty, $lanes:expr, $set1:ident, $zero:ident, $load:ident, $fmadd:ident,
+         $max:ident, $min:ident, $add:ident, $sub:ident, $store:ident, $lt_mask:expr,
+         $lane:expr, $first:ident) => {
+            /// Two-step k-means++ panel with all candidates in one group (`np` pending, `nt`
+            /// trials, then the second-step rows): distances as [`dist_f32`] does, then
+            /// `closest_r <- min(closest_r, D_rp)` over the pending lanes, `m_r = min(D_r,
+            /// closest_r)` with `acc1 += w_r m_r`, and for each trial `t` that beats
+            /// `closest_r`, `acc2[t] += w_r (min(D_r, D_rt) - m_r)`, all lane-wise (the
+            /// second-step sums are `acc1 + acc2[t]`).
+            ///
+            /// # Safety
+            /// AVX-512F available; `x` holds `MR * d` values, `panel` `d * LANES`, `cn` `LANES`,
+            /// `acc1` `LANES`, `acc2` `nt * LANES`; `np + nt <= LANES`.
+            #[target_feature(enable = "avx512f")]
+            #[allow(clippy::too_many_arguments)]
+            pub unsafe fn $name(
+                x: *const $t,
+                d: usize,
+                xn: &[$t; MR],
+                closest: &mut [$t; MR],
+                w: &[$t; MR],
+                panel: *const $t,
+                cn: *const $t,
+                np: usize,
+                nt: usize,
+                prefetch: *const i8,
+                acc1: *mut $t,
+                acc2: *mut $t,
+            ) {
+                let lines = (MR * d * core::mem::size_of::<$t>()).div_ceil(64);
+                let mut spread = 0;
+                let mut line = 0;
+                let mut acc = [$zero(); MR];
+                for t in 0..d {
+                    spread += lines;
+                    while spread >= d {
+                        spread -= d;
+                        _mm_prefetch::<_MM_HINT_T1>(prefetch.wrapping_add(line * 64));
+                        line += 1;
+                    }
+                    let c = $load(panel.add(t * $lanes));
+                    for r in 0..MR {
+                        acc[r] = $fmadd($set1(*x.add(r * d + t)), c, acc[r]);
+                    }
+                }
+                let cnv = $load(cn);
+                let m2 = $set1(-2.0);
+                let mut a1 = $load(acc1);
+                // Trial lanes np .. np + nt.
+                let trial_lanes: u32 = ((1u32 << nt) - 1) << np;
+                for r in 0..MR {
+                    let dist = $max($add($fmadd(acc[r], m2, cnv), $set1(xn[r])), $zero());
+                    // vminps(D_p, closest) per pending lane: the smaller, `closest` on ties (as
+                    // the seeding kernel, so both apply a pending center with the same bits).
+                    let mut clv = $set1(closest[r]);
+                    for p in 0..np {
+                        clv = $min($lane(dist, p), clv);
+                    }
+                    closest[r] = $first(clv);
+                    let m = $min(dist, clv);
+                    let wv = $set1(w[r]);
+                    a1 = $fmadd(wv, m, a1);
+                    // Trials that beat `closest` on this row (few rows have any): their
+                    // second-step sums differ from the common `min(D, closest)` by this much.
+                    let mut beat = ($lt_mask(dist, clv) as u32) & trial_lanes;
+                    while beat != 0 {
+                        let lane = beat.trailing_zeros() as usize;
+                        beat &= beat - 1;
+                        let dst = acc2.add((lane - np) * $lanes);
+                        let corr = $sub($min(dist, $lane(dist, lane)), m);
+                        $store(dst, $fmadd(wv, corr, $load(dst)));
+                    }
+                }
+                $store(acc1, a1);
+            }
+        };
+    }
+
+    pair_kernel!(
+        pair_f32,
+        f32,
+        16,
+        _mm512_set1_ps,
+        _mm512_setzero_ps,
+        _mm512_loadu_ps,
+        _mm512_fmadd_ps,
+        _mm512_max_ps,
+        _mm512_min_ps,
+        _mm512_add_ps,
+        _mm512_sub_ps,
+        _mm512_storeu_ps,
+        |a, b| _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, b),
+        |v, l: usize| _mm512_permutexvar_ps(_mm512_set1_epi32(l as i32), v),
+        _mm512_cvtss_f32
+    );
+    pair_kernel!(
+        pair_f64,
+        f64,
+        8,
+        _mm512_set1_pd,
+        _mm512_setzero_pd,
+        _mm512_loadu_pd,
+        _mm512_fmadd_pd,
+        _mm512_max_pd,
+        _mm512_min_pd,
+        _mm512_add_pd,
+        _mm512_sub_pd,
+        _mm512_storeu_pd,
+        |a, b| _mm512_cmp_pd_mask::<_CMP_LT_OQ>(a, b),
+        |v, l: usize| _mm512_permutexvar_pd(_mm512_set1_epi64(l as i64), v),
+        _mm512_cvtsd_f64
+    );
+
+    dist_kernel!(
+        dist_f32,
+        f32,
+        16,
+        _mm512_set1_ps,
+        _mm512_setzero_ps,
+        _mm512_loadu_ps,
+        _mm512_fmadd_ps,
+        _mm512_max_ps,
+        _mm512_add_ps,
+        _mm512_storeu_ps
+    );
+    dist_kernel!(
+        dist_f64,
+        f64,
+        8,
+        _mm512_set1_pd,
+        _mm512_setzero_pd,
+        _mm512_loadu_pd,
+        _mm512_fmadd_pd,
+        _mm512_max_pd,
+        _mm512_add_pd,
+        _mm512_storeu_pd
+    );
+
     seed_kernel!(
         seed_f32,
         f32,
@@ -289,6 +481,42 @@ pub trait PackedArgmin: Sized + Copy {
     );
     /// Lanes of one register (candidates per k-means++ seeding panel).
     const LANES: usize;
+    /// Raw distances of one `MR`-row panel to one packed candidate group (see
+    /// `x86::dist_f32`): `out[r * LANES + j]`.
+    ///
+    /// # Safety
+    /// AVX-512 available; `x` holds `MR * d`, `panel` `d * LANES`, `cn` `LANES`, `out`
+    /// `MR * LANES` values; `prefetch` is a hint (null: none).
+    unsafe fn dist_panel(
+        x: *const Self,
+        d: usize,
+        xn: &[Self; MR],
+        panel: *const Self,
+        cn: *const Self,
+        out: *mut Self,
+        prefetch: *const i8,
+    );
+    /// One `MR`-row panel of the two-step seeding with every candidate in one group (see
+    /// `x86::pair_f32`).
+    ///
+    /// # Safety
+    /// AVX-512 available; `x` holds `MR * d`, `panel` `d * LANES`, `cn` `LANES`, `acc1`
+    /// `LANES`, `acc2` `nt * LANES` values; `np + nt <= LANES`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn pair_panel(
+        x: *const Self,
+        d: usize,
+        xn: &[Self; MR],
+        closest: &mut [Self; MR],
+        w: &[Self; MR],
+        panel: *const Self,
+        cn: *const Self,
+        np: usize,
+        nt: usize,
+        prefetch: *const i8,
+        acc1: *mut Self,
+        acc2: *mut Self,
+    );
     /// One `MR`-row panel of the k-means++ seeding kernel (see `x86::seed_f32`).
     ///
     /// # Safety
@@ -312,6 +540,41 @@ pub trait PackedArgmin: Sized + Copy {
 impl PackedArgmin for f32 {
     const NB: usize = NB_F32;
     const LANES: usize = 16;
+    unsafe fn dist_panel(
+        x: *const f32,
+        d: usize,
+        xn: &[f32; MR],
+        panel: *const f32,
+        cn: *const f32,
+        out: *mut f32,
+        prefetch: *const i8,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        x86::dist_f32(x, d, xn, panel, cn, out, prefetch);
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("packed kernels are x86-64 only");
+    }
+    unsafe fn pair_panel(
+        x: *const f32,
+        d: usize,
+        xn: &[f32; MR],
+        closest: &mut [f32; MR],
+        w: &[f32; MR],
+        panel: *const f32,
+        cn: *const f32,
+        np: usize,
+        nt: usize,
+        prefetch: *const i8,
+        acc1: *mut f32,
+        acc2: *mut f32,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        x86::pair_f32(
+            x, d, xn, closest, w, panel, cn, np, nt, prefetch, acc1, acc2,
+        );
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("packed kernels are x86-64 only");
+    }
     unsafe fn seed_panel(
         x: *const f32,
         d: usize,
@@ -356,6 +619,41 @@ impl PackedArgmin for f32 {
 impl PackedArgmin for f64 {
     const NB: usize = NB_F64;
     const LANES: usize = 8;
+    unsafe fn dist_panel(
+        x: *const f64,
+        d: usize,
+        xn: &[f64; MR],
+        panel: *const f64,
+        cn: *const f64,
+        out: *mut f64,
+        prefetch: *const i8,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        x86::dist_f64(x, d, xn, panel, cn, out, prefetch);
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("packed kernels are x86-64 only");
+    }
+    unsafe fn pair_panel(
+        x: *const f64,
+        d: usize,
+        xn: &[f64; MR],
+        closest: &mut [f64; MR],
+        w: &[f64; MR],
+        panel: *const f64,
+        cn: *const f64,
+        np: usize,
+        nt: usize,
+        prefetch: *const i8,
+        acc1: *mut f64,
+        acc2: *mut f64,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        x86::pair_f64(
+            x, d, xn, closest, w, panel, cn, np, nt, prefetch, acc1, acc2,
+        );
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("packed kernels are x86-64 only");
+    }
     unsafe fn seed_panel(
         x: *const f64,
         d: usize,

@@ -148,7 +148,11 @@ pub fn lloyd(
 /// Greedy k-means++ written plainly (f64, direct distances), drawing from `rng` exactly as
 /// [`crate::init::kmeans_plus_plus`] does: the first center with probability proportional to
 /// the weight, then per step `2 + floor(ln k)` candidates with probability proportional to
-/// `w_i D_i`, keeping the one with the lowest potential.
+/// `w_i D_i`, keeping the one with the lowest potential; while two or more centers remain, the
+/// next step's candidates are drawn before the step by rejection (rows proposed with
+/// probability proportional to `w_i D_i`, accepted for trial `t` with probability
+/// `min(D_p, D(x_p, T_t)) / D_p`), and when the winner's set is full its best becomes the
+/// next center at once.
 pub fn kmeans_plus_plus(
     x: &[f64],
     d: usize,
@@ -156,6 +160,31 @@ pub fn kmeans_plus_plus(
     k: usize,
     rng: &mut crate::rng::Rng,
 ) -> Vec<f64> {
+    kmeans_plus_plus_traced(x, d, w, k, rng).0
+}
+
+/// One greedy choice of [`kmeans_plus_plus_traced`]: center number `center` was the best of
+/// the candidate `rows`, whose potentials are `pots`.
+#[derive(Clone, Debug)]
+pub struct Selection {
+    /// Index of the chosen center.
+    pub center: usize,
+    /// Candidate rows, in draw order.
+    pub rows: Vec<usize>,
+    /// Their potentials.
+    pub pots: Vec<f64>,
+}
+
+/// [`kmeans_plus_plus`] with every choice it made (for tests that must tell a tie of
+/// potentials, where a different summation order may legitimately pick the other row).
+pub fn kmeans_plus_plus_traced(
+    x: &[f64],
+    d: usize,
+    w: &[f64],
+    k: usize,
+    rng: &mut crate::rng::Rng,
+) -> (Vec<f64>, Vec<Selection>) {
+    let mut trace = Vec::new();
     let n = x.len() / d;
     let trials = crate::init::n_local_trials(k);
     let draw = |mass: &[f64], r: f64| -> usize {
@@ -175,25 +204,72 @@ pub fn kmeans_plus_plus(
     let total: f64 = w.iter().sum();
     let first = draw(w, rng.uniform() * total);
     let mut centers = x[first * d..(first + 1) * d].to_vec();
-    let dist = |i: usize, c: &[f64]| -> f64 { (0..d).map(|t| (x[i * d + t] - c[t]).powi(2)).sum() };
-    let mut closest: Vec<f64> = (0..n).map(|i| dist(i, &centers[..d])).collect();
-    for _ in 1..k {
+    let dist =
+        |i: usize, j: usize| -> f64 { (0..d).map(|t| (x[i * d + t] - x[j * d + t]).powi(2)).sum() };
+    let mut closest: Vec<f64> = (0..n).map(|i| dist(i, first)).collect();
+    // min(closest, D(., c)) for a row c, and its potential.
+    let after = |closest: &[f64], c: usize| -> (f64, Vec<f64>) {
+        let nd: Vec<f64> = (0..n).map(|i| closest[i].min(dist(i, c))).collect();
+        ((0..n).map(|i| w[i] * nd[i]).sum(), nd)
+    };
+    let mut chosen = 1;
+    while chosen < k {
         let mass: Vec<f64> = (0..n).map(|i| w[i] * closest[i]).collect();
         let pot: f64 = mass.iter().sum();
         let cands: Vec<usize> = (0..trials)
             .map(|_| draw(&mass, rng.uniform() * pot))
             .collect();
-        let mut best = (f64::INFINITY, 0usize, Vec::new());
-        for &c in &cands {
-            let cc = x[c * d..(c + 1) * d].to_vec();
-            let nd: Vec<f64> = (0..n).map(|i| closest[i].min(dist(i, &cc))).collect();
-            let p: f64 = (0..n).map(|i| w[i] * nd[i]).sum();
-            if p < best.0 {
-                best = (p, c, nd);
+        let mut sets: Vec<Vec<usize>> = vec![Vec::new(); trials];
+        if k - chosen >= 2 {
+            let mut proposals = 0;
+            while sets.iter().any(|s| s.len() < trials) && proposals < 64 * trials {
+                let p = draw(&mass, rng.uniform() * pot);
+                let v = rng.uniform();
+                proposals += 1;
+                for (set, &c) in sets.iter_mut().zip(&cands) {
+                    if set.len() < trials && v * closest[p] < closest[p].min(dist(p, c)) {
+                        set.push(p);
+                    }
+                }
             }
         }
+        let mut best = (f64::INFINITY, 0usize, Vec::new());
+        let mut pots = Vec::new();
+        for (t, &c) in cands.iter().enumerate() {
+            let (p, nd) = after(&closest, c);
+            pots.push(p);
+            if p < best.0 {
+                best = (p, t, nd);
+            }
+        }
+        trace.push(Selection {
+            center: chosen,
+            rows: cands.clone(),
+            pots,
+        });
+        let t = best.1;
+        centers.extend_from_slice(&x[cands[t] * d..(cands[t] + 1) * d]);
+        chosen += 1;
         closest = best.2;
-        centers.extend_from_slice(&x[best.1 * d..(best.1 + 1) * d]);
+        if sets[t].len() == trials {
+            let mut second = (f64::INFINITY, 0usize, Vec::new());
+            let mut pots = Vec::new();
+            for &c in &sets[t] {
+                let (p, nd) = after(&closest, c);
+                pots.push(p);
+                if p < second.0 {
+                    second = (p, c, nd);
+                }
+            }
+            trace.push(Selection {
+                center: chosen,
+                rows: sets[t].clone(),
+                pots,
+            });
+            centers.extend_from_slice(&x[second.1 * d..(second.1 + 1) * d]);
+            chosen += 1;
+            closest = second.2;
+        }
     }
-    centers
+    (centers, trace)
 }

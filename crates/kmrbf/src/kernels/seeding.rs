@@ -9,6 +9,7 @@
 //! (`min(min(a, D), D) = min(a, D)` with `D` computed the same way), which lets the driver
 //! bring one chunk up to date early when it samples from it.
 
+use super::dispatch::simd_dispatch;
 use super::distance::sq_dist;
 use super::packed::{self, MR};
 use crate::real::Real;
@@ -188,5 +189,266 @@ fn seed_rows_packed<T: Real>(
         }
         closest[r..r + rows].copy_from_slice(&cl_p[..rows]);
         r += rows;
+    }
+}
+
+/// Panels of [`seed_rows_pair`] summed in the data's precision before going into f64.
+const PAIR_FLUSH_PANELS: usize = 8;
+
+/// Candidates of a two-step seeding pass (see [`crate::init::kmeans_plus_plus`]): `np`
+/// pending centers (applied to `closest` first), the `nt` trials `T` of step `s`, then the
+/// distinct rows `U` that step `s + 1` may try, packed one after the other in register groups
+/// (usually one: 2 + 6 + ~6 lanes for k = 64).
+pub struct PairCandidates<T> {
+    cands: SeedCandidates<T>,
+    np: usize,
+    nt: usize,
+    /// Candidates rounded up to whole groups.
+    width: usize,
+}
+
+impl<T: Real> PairCandidates<T> {
+    /// Packs `pending` (`np x d`), `trials` (`nt x d`) and `u` (`nu x d`), row-major.
+    pub fn new(pending: &[T], trials: &[T], u: &[T], d: usize) -> Self {
+        let (np, nt, nu) = (pending.len() / d, trials.len() / d, u.len() / d);
+        let m = np + nt + nu;
+        let width = m.div_ceil(T::LANES) * T::LANES;
+        let mut rows = Vec::with_capacity(width * d);
+        rows.extend_from_slice(pending);
+        rows.extend_from_slice(trials);
+        rows.extend_from_slice(u);
+        rows.resize(width * d, T::ZERO);
+        Self {
+            cands: SeedCandidates::new(&rows, width, d, false),
+            np,
+            nt,
+            width,
+        }
+    }
+
+    /// Length of the `pot2` rows of [`seed_rows_pair`].
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Index in `pot2` of trial `t` followed by the `u`-th row of `U`.
+    pub fn at(&self, t: usize, u: usize) -> usize {
+        t * self.width + self.np + self.nt + u
+    }
+}
+
+/// One two-step seeding pass over a chunk of `b` rows (as [`seed_rows`]): `closest` takes the
+/// pending centers, then with `m_it = min(closest_i, D(x_i, T_t))`,
+/// `pot[t] += sum_i w_i m_it` (`nt` values) and
+/// `pot2[t * width + j] += sum_i w_i min(m_it, D(x_i, cand_j))` for every packed candidate
+/// `j` (the `U` rows at [`PairCandidates::at`]; the other columns are by-products), summed as
+/// `sum_i w_i min(closest_i, D_ij)` plus, over the few rows where `T_t` beats `closest_i`,
+/// `w_i (min(D_it, D_ij) - min(closest_i, D_ij))`.
+/// Distances have the bits of [`seed_rows`]'s, so applying a pending center here and in
+/// [`seed_rows`] agrees.
+pub fn seed_rows_pair<T: Real>(
+    x: &[T],
+    xn: &[T],
+    w: Option<&[T]>,
+    closest: &mut [T],
+    pc: &PairCandidates<T>,
+    pot: &mut [f64],
+    pot2: &mut [f64],
+) {
+    let b = xn.len();
+    let d = pc.cands.d;
+    let (lanes, width) = (T::LANES, pc.width);
+    assert!(x.len() == b * d && closest.len() == b);
+    assert!(pot.len() >= pc.nt && pot2.len() >= pc.nt * width);
+    let groups = width / lanes;
+    // Distances of an MR-row panel: dbuf[(g * MR + r) * lanes + l] = D(row r, cand g lanes + l).
+    let mut dbuf = vec![T::ZERO; groups * MR * lanes];
+    let mut acc1 = vec![T::ZERO; width];
+    let mut acc2 = vec![T::ZERO; pc.nt * width];
+    let mut pad = vec![T::ZERO; MR * d];
+    let packed = !pc.cands.groups.is_empty();
+    let mut r = 0;
+    while r < b {
+        let rows = MR.min(b - r);
+        if packed && groups == 1 {
+            // Everything in one register group: the fused kernel.
+            let mut xn_p = [T::ZERO; MR];
+            let mut cl_p = [T::ZERO; MR];
+            let mut w_p = [T::ZERO; MR];
+            xn_p[..rows].copy_from_slice(&xn[r..r + rows]);
+            cl_p[..rows].copy_from_slice(&closest[r..r + rows]);
+            for (i, wv) in w_p[..rows].iter_mut().enumerate() {
+                *wv = w.map_or(T::ONE, |w| w[r + i]);
+            }
+            let xp = if rows == MR {
+                x[r * d..].as_ptr()
+            } else {
+                pad.fill(T::ZERO);
+                pad[..rows * d].copy_from_slice(&x[r * d..(r + rows) * d]);
+                pad.as_ptr()
+            };
+            let ahead = (x.as_ptr() as *const i8)
+                .wrapping_add((r + PREFETCH_PANELS * MR) * d * std::mem::size_of::<T>());
+            let (panel, cn) = &pc.cands.groups[0];
+            // SAFETY: `xp` holds MR rows of `d` values, the panel `d * LANES`, `cn` LANES,
+            // `acc1` LANES (= width), `acc2` nt * LANES; np + nt <= LANES (one group);
+            // AVX-512 was checked when the groups were packed. Rows past `rows` have weight 0.
+            unsafe {
+                T::pair_panel(
+                    xp,
+                    d,
+                    &xn_p,
+                    &mut cl_p,
+                    &w_p,
+                    panel.as_ptr(),
+                    cn.as_ptr(),
+                    pc.np,
+                    pc.nt,
+                    ahead,
+                    acc1.as_mut_ptr(),
+                    acc2.as_mut_ptr(),
+                )
+            };
+            closest[r..r + rows].copy_from_slice(&cl_p[..rows]);
+        } else if packed {
+            let mut xn_p = [T::ZERO; MR];
+            xn_p[..rows].copy_from_slice(&xn[r..r + rows]);
+            let xp = if rows == MR {
+                x[r * d..].as_ptr()
+            } else {
+                pad.fill(T::ZERO);
+                pad[..rows * d].copy_from_slice(&x[r * d..(r + rows) * d]);
+                pad.as_ptr()
+            };
+            let ahead = (x.as_ptr() as *const i8)
+                .wrapping_add((r + PREFETCH_PANELS * MR) * d * std::mem::size_of::<T>());
+            for (g, (panel, cn)) in pc.cands.groups.iter().enumerate() {
+                // SAFETY: `xp` holds MR rows of `d` values, the panel `d * LANES`, `cn` LANES,
+                // the destination MR * LANES; AVX-512 was checked when the groups were packed.
+                // The prefetch pointer is only a hint (it may point past the data).
+                unsafe {
+                    T::dist_panel(
+                        xp,
+                        d,
+                        &xn_p,
+                        panel.as_ptr(),
+                        cn.as_ptr(),
+                        dbuf[g * MR * lanes..].as_mut_ptr(),
+                        if g == 0 { ahead } else { std::ptr::null() },
+                    )
+                };
+            }
+        } else {
+            for i in 0..rows {
+                let row = &x[(r + i) * d..(r + i + 1) * d];
+                for j in 0..width {
+                    let (g, l) = (j / lanes, j % lanes);
+                    dbuf[(g * MR + i) * lanes + l] = sq_dist(row, pc.cands.row(j));
+                }
+            }
+        }
+        if !(packed && groups == 1) {
+            let mut wp = [T::ONE; MR];
+            if let Some(w) = w {
+                wp[..rows].copy_from_slice(&w[r..r + rows]);
+            }
+            pair_panel(
+                &dbuf,
+                &wp[..rows],
+                &mut closest[r..r + rows],
+                pc,
+                &mut acc1,
+                &mut acc2,
+            );
+        }
+        r += rows;
+        // Into f64 every PAIR_FLUSH_PANELS panels and at the end.
+        if r == b || (r / MR).is_multiple_of(PAIR_FLUSH_PANELS) {
+            for (p, a) in pot.iter_mut().zip(&acc1[pc.np..pc.np + pc.nt]) {
+                *p += a.to_f64();
+            }
+            // Second-step sums: the common part `acc1` plus each trial's corrections.
+            for (pt, at) in pot2
+                .chunks_exact_mut(width)
+                .zip(acc2.chunks_exact_mut(width))
+            {
+                for ((p, a), &c) in pt.iter_mut().zip(at.iter_mut()).zip(acc1.iter()) {
+                    *p += c.to_f64() + a.to_f64();
+                    *a = T::ZERO;
+                }
+            }
+            acc1.fill(T::ZERO);
+        }
+    }
+}
+
+simd_dispatch! {
+    /// The sums of one panel of [`seed_rows_pair`] from its distances `dbuf`: `acc1[j] +=
+    /// w_r min(closest_r, D_rj)` over the pending and trial lanes (`u_off` of them), `acc2` the
+    /// second-step sums.
+    fn pair_panel<T: Real>(
+        dbuf: &[T],
+        w: &[T],
+        closest: &mut [T],
+        pc: &PairCandidates<T>,
+        acc1: &mut [T],
+        acc2: &mut [T],
+    ) => pair_panel_body
+}
+
+#[inline(always)]
+fn pair_panel_body<T: Real>(
+    dbuf: &[T],
+    w: &[T],
+    closest: &mut [T],
+    pc: &PairCandidates<T>,
+    acc1: &mut [T],
+    acc2: &mut [T],
+) {
+    // `T::LANES` is a constant here, so the lane loops below are one register each.
+    let lanes = T::LANES;
+    let width = pc.width;
+    let groups = width / lanes;
+    let mut mbuf = [T::ZERO; 64];
+    assert!((pc.np + pc.nt).div_ceil(lanes) * lanes <= mbuf.len());
+    for (r, cl) in closest.iter_mut().enumerate() {
+        let wi = w[r];
+        for p in 0..pc.np {
+            *cl = dbuf[r * lanes + p].min_of(*cl);
+        }
+        let c = *cl;
+        // min(closest, D_j) for every lane, with sums; kept for the pending and trial lanes.
+        for g in 0..groups {
+            let base = (g * MR + r) * lanes;
+            let du = &dbuf[base..base + lanes];
+            let ag = &mut acc1[g * lanes..(g + 1) * lanes];
+            if g * lanes < pc.np + pc.nt {
+                let mg = &mut mbuf[g * lanes..(g + 1) * lanes];
+                for ((mv, a), &dv) in mg.iter_mut().zip(ag.iter_mut()).zip(du) {
+                    *mv = dv.min_of(c);
+                    *a += wi * *mv;
+                }
+            } else {
+                for (a, &dv) in ag.iter_mut().zip(du) {
+                    *a += wi * dv.min_of(c);
+                }
+            }
+        }
+        // Trials that beat `closest`: corrections to the common sums (as the fused kernel).
+        for t in 0..pc.nt {
+            let mt = mbuf[pc.np + t];
+            // Only where the trial beats `closest` (`mt < c`; NaN-safe as the kernel's mask).
+            if mt.partial_cmp(&c) != Some(std::cmp::Ordering::Less) {
+                continue;
+            }
+            for g in 0..groups {
+                let base = (g * MR + r) * lanes;
+                let du = &dbuf[base..base + lanes];
+                let acc = &mut acc2[t * width + g * lanes..t * width + (g + 1) * lanes];
+                for (a, &dv) in acc.iter_mut().zip(du) {
+                    *a += wi * (dv.min_of(mt) - dv.min_of(c));
+                }
+            }
+        }
     }
 }
