@@ -2,7 +2,7 @@
 
 use crate::kernels::distance::sq_dist;
 use crate::kernels::seeding::{seed_rows, seed_rows_pair, PairCandidates, SeedCandidates};
-use crate::kernels::tiles::{Blocking, Problem};
+use crate::kernels::tiles::Problem;
 use crate::real::Real;
 use crate::rng::Rng;
 use rayon::prelude::*;
@@ -86,6 +86,12 @@ fn pick_row(r: f64, acc: f64, mass: impl Iterator<Item = f64>) -> Option<usize> 
     last
 }
 
+/// Rows per chunk of the seeding passes: the unit of parallel work, of the sampling masses,
+/// and of the lazy updates a draw makes (a draw brings its chunk up to date with the pending
+/// centers, so smaller chunks make draws cheaper; 8192 -> 2048 measured ~0.72 -> ~0.66 s on
+/// 1M x 32, k = 64, one thread).
+const SEED_CHUNK_ROWS: usize = 2048;
+
 /// Proposals drawn at most, per trial, for the second step of a two-step pass.
 const MAX_PROPOSALS_PER_TRIAL: usize = 64;
 
@@ -107,7 +113,7 @@ pub fn kmeans_plus_plus<T: Real>(p: Prepared<'_, T>, k: usize, rng: &mut Rng) ->
     let n = p.n();
     let d = p.d;
     let trials = n_local_trials(k);
-    let cr = Blocking::of::<T>(trials).chunk_rows;
+    let cr = SEED_CHUNK_ROWS;
     let n_chunks = n.div_ceil(cr);
     let mut centers = Vec::with_capacity(k * d);
 

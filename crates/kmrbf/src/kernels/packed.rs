@@ -285,6 +285,8 @@ mod x86 {
                 acc1: *mut $t,
                 acc2: *mut $t,
             ) {
+                // The prefetches of a later panel (into L1: 16 panels are 16 KB) spread over `t`
+                // (a burst of them stalls on the fill buffers).
                 let lines = (MR * d * core::mem::size_of::<$t>()).div_ceil(64);
                 let mut spread = 0;
                 let mut line = 0;
@@ -293,7 +295,7 @@ mod x86 {
                     spread += lines;
                     while spread >= d {
                         spread -= d;
-                        _mm_prefetch::<_MM_HINT_T1>(prefetch.wrapping_add(line * 64));
+                        _mm_prefetch::<_MM_HINT_T0>(prefetch.wrapping_add(line * 64));
                         line += 1;
                     }
                     let c = $load(panel.add(t * $lanes));

@@ -271,45 +271,61 @@ pub fn seed_rows_pair<T: Real>(
     while r < b {
         let rows = MR.min(b - r);
         if packed && groups == 1 {
-            // Everything in one register group: the fused kernel.
-            let mut xn_p = [T::ZERO; MR];
-            let mut cl_p = [T::ZERO; MR];
-            let mut w_p = [T::ZERO; MR];
-            xn_p[..rows].copy_from_slice(&xn[r..r + rows]);
-            cl_p[..rows].copy_from_slice(&closest[r..r + rows]);
-            for (i, wv) in w_p[..rows].iter_mut().enumerate() {
-                *wv = w.map_or(T::ONE, |w| w[r + i]);
-            }
-            let xp = if rows == MR {
-                x[r * d..].as_ptr()
-            } else {
-                pad.fill(T::ZERO);
-                pad[..rows * d].copy_from_slice(&x[r * d..(r + rows) * d]);
-                pad.as_ptr()
-            };
+            // Everything in one register group: the fused kernel. Full panels go in place
+            // (small copies become library calls that cost as much as the panel's work).
+            let ones = [T::ONE; MR];
             let ahead = (x.as_ptr() as *const i8)
                 .wrapping_add((r + PREFETCH_PANELS * MR) * d * std::mem::size_of::<T>());
             let (panel, cn) = &pc.cands.groups[0];
-            // SAFETY: `xp` holds MR rows of `d` values, the panel `d * LANES`, `cn` LANES,
-            // `acc1` LANES (= width), `acc2` nt * LANES; np + nt <= LANES (one group);
-            // AVX-512 was checked when the groups were packed. Rows past `rows` have weight 0.
-            unsafe {
-                T::pair_panel(
-                    xp,
-                    d,
-                    &xn_p,
-                    &mut cl_p,
-                    &w_p,
-                    panel.as_ptr(),
-                    cn.as_ptr(),
-                    pc.np,
-                    pc.nt,
-                    ahead,
-                    acc1.as_mut_ptr(),
-                    acc2.as_mut_ptr(),
-                )
+            let run = |xp: *const T,
+                       xn_p: &[T; MR],
+                       cl_p: &mut [T; MR],
+                       w_p: &[T; MR],
+                       a1: &mut [T],
+                       a2: &mut [T]| {
+                // SAFETY: `xp` holds MR rows of `d` values, the panel `d * LANES`, `cn` LANES,
+                // `acc1` LANES (= width), `acc2` nt * LANES; np + nt <= LANES (one group);
+                // AVX-512 was checked when the groups were packed.
+                unsafe {
+                    T::pair_panel(
+                        xp,
+                        d,
+                        xn_p,
+                        cl_p,
+                        w_p,
+                        panel.as_ptr(),
+                        cn.as_ptr(),
+                        pc.np,
+                        pc.nt,
+                        ahead,
+                        a1.as_mut_ptr(),
+                        a2.as_mut_ptr(),
+                    )
+                }
             };
-            closest[r..r + rows].copy_from_slice(&cl_p[..rows]);
+            if rows == MR {
+                let xn_p: &[T; MR] = xn[r..r + MR].try_into().expect("MR values");
+                let w_p: &[T; MR] = match w {
+                    Some(w) => w[r..r + MR].try_into().expect("MR values"),
+                    None => &ones,
+                };
+                let cl_p: &mut [T; MR] = (&mut closest[r..r + MR]).try_into().expect("MR values");
+                run(x[r * d..].as_ptr(), xn_p, cl_p, w_p, &mut acc1, &mut acc2);
+            } else {
+                // The tail: padded rows have weight 0.
+                let mut xn_p = [T::ZERO; MR];
+                let mut cl_p = [T::ZERO; MR];
+                let mut w_p = [T::ZERO; MR];
+                for i in 0..rows {
+                    xn_p[i] = xn[r + i];
+                    cl_p[i] = closest[r + i];
+                    w_p[i] = w.map_or(T::ONE, |w| w[r + i]);
+                }
+                pad.fill(T::ZERO);
+                pad[..rows * d].copy_from_slice(&x[r * d..(r + rows) * d]);
+                run(pad.as_ptr(), &xn_p, &mut cl_p, &w_p, &mut acc1, &mut acc2);
+                closest[r..r + rows].copy_from_slice(&cl_p[..rows]);
+            }
         } else if packed {
             let mut xn_p = [T::ZERO; MR];
             xn_p[..rows].copy_from_slice(&xn[r..r + rows]);
