@@ -148,10 +148,12 @@ pub fn kmeans_plus_plus<T: Real>(p: Prepared<'_, T>, k: usize, rng: &mut Rng) ->
             closest: &mut closest,
             fresh: &mut fresh,
             cr,
-            pending: pending
-                .iter()
-                .map(|&i| SeedCandidates::new(p.row(i), 1, d, true))
-                .collect(),
+            pending: PairCandidates::new(
+                &pending.iter().flat_map(|&i| p.row(i).to_vec()).collect::<Vec<T>>(),
+                &[],
+                &[],
+                d,
+            ),
         };
         for ci_out in cand_idx.iter_mut() {
             *ci_out = lazy.draw(&chunk_mass, rng.uniform() * total);
@@ -279,7 +281,8 @@ struct Lazy<'a, 'p, T> {
     closest: &'a mut [T],
     fresh: &'a mut [bool],
     cr: usize,
-    pending: Vec<SeedCandidates<T>>,
+    /// The pending centers (no trials): one read of a chunk applies them all.
+    pending: PairCandidates<T>,
 }
 
 impl<T: Real> Lazy<'_, '_, T> {
@@ -328,14 +331,15 @@ fn seed_pass<T: Real>(
 }
 
 /// One weighted draw of a row with probability `w_i closest_i / total` (`r` uniform in
-/// `[0, total)`), bringing the chosen chunk up to date with the pending centers first.
+/// `[0, total)`), bringing the chosen chunk up to date with the pending centers first (the
+/// pass's own kernel, so the bits agree with the pass applying them again).
 fn draw_row<T: Real>(
     p: &Prepared<'_, T>,
     closest: &mut [T],
     chunk_mass: &[f64],
     fresh: &mut [bool],
     cr: usize,
-    pending: &[SeedCandidates<T>],
+    pending: &PairCandidates<T>,
     r: f64,
 ) -> usize {
     let n = p.n();
@@ -344,17 +348,15 @@ fn draw_row<T: Real>(
     loop {
         let rows = ci * cr..((ci + 1) * cr).min(n);
         if !fresh[ci] {
-            for pc in pending {
-                let mut pot = [0.0f64];
-                seed_rows(
-                    &p.x[rows.start * d..rows.end * d],
-                    &p.xn[rows.clone()],
-                    p.w.map(|w| &w[rows.clone()]),
-                    &mut closest[rows.clone()],
-                    pc,
-                    &mut pot,
-                );
-            }
+            seed_rows_pair(
+                &p.x[rows.start * d..rows.end * d],
+                &p.xn[rows.clone()],
+                p.w.map(|w| &w[rows.clone()]),
+                &mut closest[rows.clone()],
+                pending,
+                &mut [],
+                &mut [],
+            );
             fresh[ci] = true;
         }
         let mass = rows.clone().map(|i| p.weight(i) * closest[i].to_f64());
