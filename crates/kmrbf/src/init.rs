@@ -149,7 +149,10 @@ pub fn kmeans_plus_plus<T: Real>(p: Prepared<'_, T>, k: usize, rng: &mut Rng) ->
             fresh: &mut fresh,
             cr,
             pending: PairCandidates::new(
-                &pending.iter().flat_map(|&i| p.row(i).to_vec()).collect::<Vec<T>>(),
+                &pending
+                    .iter()
+                    .flat_map(|&i| p.row(i).to_vec())
+                    .collect::<Vec<T>>(),
                 &[],
                 &[],
                 d,
