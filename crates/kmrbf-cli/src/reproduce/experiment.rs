@@ -3,7 +3,9 @@
 use kmrbf::kernels::distance::row_sq_norms;
 use kmrbf::kernels::maps::MapKind;
 use kmrbf::metrics::{adjusted_rand_index, center_discrepancy};
-use kmrbf::rbf::anneal::{anneal, lloyd_min_gap, median_gap, AnnealParams, Schedule, Sigma0};
+use kmrbf::rbf::anneal::{
+    anneal, lloyd_gaps, lloyd_min_gap, median_gap, AnnealParams, Schedule, Sigma0,
+};
 use kmrbf::rbf::step::{StepKind, Stepper};
 use kmrbf::synth::Dataset;
 use kmrbf::{Algorithm, Init, KMeansParams, MatView};
@@ -55,6 +57,9 @@ pub struct MapRun {
 pub struct Run {
     pub dataset: String,
     pub seed: u64,
+    /// k-means++ inits passed over because Lloyd's trajectory from them met an exact tie or
+    /// an empty cluster (the init used is the draw of seed `seed + 1000 * inits_skipped`).
+    pub inits_skipped: usize,
     pub n: usize,
     pub d: usize,
     pub k: usize,
@@ -72,6 +77,10 @@ pub struct Run {
     /// and where kmrbf's float32 softmax and entmax15 give a non-finite value.
     pub naive_nan: Vec<(f64, f64, f64, f64)>,
 }
+
+/// k-means++ inits tried at most per data set and seed for one whose Lloyd trajectory has no
+/// exact tie and no empty cluster.
+pub const MAX_INIT_DRAWS: usize = 20;
 
 /// Steps compared in the trajectory experiment.
 pub const TRAJECTORY_STEPS: usize = 10;
@@ -105,18 +114,14 @@ pub fn run(ds: &Dataset, seed: u64, points: usize) -> Run {
     let (n, d, k) = (ds.n, ds.d, ds.k);
     let x = &ds.x;
     let v = MatView::new(x, n, d).expect("shape");
-    let init = KMeansParams::<f64>::new(k)
-        .seed(seed)
-        .initial_centers(v, None)
-        .expect("valid");
-    let km = KMeansParams::new(k)
-        .init(Init::Centers(init.clone()))
-        .tol(0.0)
-        .max_iter(10_000)
-        .algorithm(Algorithm::Lloyd)
-        .fit(v, None)
-        .expect("valid");
-    let kc = km.centers().to_vec();
+    // The zero-temperature equivalence holds along Lloyd trajectories where every row has a
+    // unique nearest center and no cluster empties. At an exact tie the soft maps split the
+    // row for every sigma while Lloyd gives it to the lower index (digits, integer-valued, has
+    // such ties from some inits); an empty cluster Lloyd relocates to the farthest row
+    // (scikit-learn's rule) while the soft step `1 / (2 N_k)` leaves a center without mass
+    // where it is. So the experiment takes the first k-means++ init (draws `seed`,
+    // `seed + 1000`, ...) whose Lloyd trajectory has neither, and records how many it passed
+    // over.
     let mut xn = vec![0.0; n];
     row_sq_norms(x, d, &mut xn);
     let p = kmrbf::init::Prepared {
@@ -125,6 +130,30 @@ pub fn run(ds: &Dataset, seed: u64, points: usize) -> Run {
         xn: &xn,
         w: None,
     };
+    let mut skipped = 0;
+    let (init, km) = loop {
+        let draw = seed + 1000 * skipped as u64;
+        let init = KMeansParams::<f64>::new(k)
+            .seed(draw)
+            .initial_centers(v, None)
+            .expect("valid");
+        let relocated = std::sync::atomic::AtomicUsize::new(0);
+        let km = KMeansParams::new(k)
+            .init(Init::Centers(init.clone()))
+            .tol(0.0)
+            .max_iter(10_000)
+            .algorithm(Algorithm::Lloyd)
+            .fit_observed(v, None, &|it| {
+                relocated.fetch_add(it.relocated, std::sync::atomic::Ordering::Relaxed);
+            })
+            .expect("valid");
+        let (_, ties) = lloyd_gaps(&p, &init, k);
+        if (relocated.into_inner() == 0 && ties == 0) || skipped + 1 >= MAX_INIT_DRAWS {
+            break (init, km);
+        }
+        skipped += 1;
+    };
+    let kc = km.centers().to_vec();
     let gap_min = lloyd_min_gap(&p, &init, k);
     let gap_median = median_gap(&p, &init, k);
     let grid = grid(gap_min, gap_median, points);
@@ -218,6 +247,7 @@ pub fn run(ds: &Dataset, seed: u64, points: usize) -> Run {
     Run {
         dataset: ds.name.clone(),
         seed,
+        inits_skipped: skipped,
         n,
         d,
         k,

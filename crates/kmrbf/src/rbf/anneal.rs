@@ -200,6 +200,15 @@ pub fn median_gap<T: Real>(p: &Prepared<'_, T>, c: &[T], k: usize) -> f64 {
 /// The smallest positive two-nearest gap `D_(2) - D_(1)` over all rows and all iterations of
 /// Lloyd from `init` (scikit-learn's steps, until the labels stop changing).
 pub fn lloyd_min_gap<T: Real>(p: &Prepared<'_, T>, init: &[T], k: usize) -> f64 {
+    lloyd_gaps(p, init, k).0
+}
+
+/// [`lloyd_min_gap`] and the number of exact ties met on the way: rows whose two nearest
+/// centers are at exactly the same distance at some Lloyd iteration (counted once per
+/// iteration). At a tie the soft maps split the row between the two centers for every sigma,
+/// while Lloyd gives it to the lower index, so the zero-temperature limit of the soft model is
+/// Lloyd's trajectory only when this count is 0.
+pub fn lloyd_gaps<T: Real>(p: &Prepared<'_, T>, init: &[T], k: usize) -> (f64, usize) {
     use crate::kernels::distance::row_sq_norms;
     use crate::kernels::tiles::{fold_tiles, Blocking};
     use crate::kmeans::step::{cluster_sums, update_centers};
@@ -209,6 +218,7 @@ pub fn lloyd_min_gap<T: Real>(p: &Prepared<'_, T>, init: &[T], k: usize) -> f64 
     let mut labels = vec![0u32; p.n()];
     let mut old = vec![u32::MAX; p.n()];
     let mut gmin = f64::INFINITY;
+    let mut ties = 0;
     for _ in 0..10_000 {
         let mut cn = vec![T::ZERO; k];
         row_sq_norms(&centers, p.d, &mut cn);
@@ -218,8 +228,8 @@ pub fn lloyd_min_gap<T: Real>(p: &Prepared<'_, T>, init: &[T], k: usize) -> f64 
             1,
             blocking,
             true,
-            || f64::INFINITY,
-            |g, t, lab| {
+            || (f64::INFINITY, 0usize),
+            |(g, ties), t, lab| {
                 for i in 0..t.rows() {
                     let row = &t.cross[i * k..(i + 1) * k];
                     let (b1, v1, v2) = crate::kernels::argmin::top2(k, |j| row[j] + cn[j]);
@@ -228,10 +238,14 @@ pub fn lloyd_min_gap<T: Real>(p: &Prepared<'_, T>, init: &[T], k: usize) -> f64 
                     if gap > 0.0 && gap < *g {
                         *g = gap;
                     }
+                    *ties += (gap == 0.0) as usize;
                 }
             },
         );
-        gmin = parts.into_iter().fold(gmin, f64::min);
+        for (g, t) in parts {
+            gmin = gmin.min(g);
+            ties += t;
+        }
         if labels == old {
             break;
         }
@@ -240,7 +254,7 @@ pub fn lloyd_min_gap<T: Real>(p: &Prepared<'_, T>, init: &[T], k: usize) -> f64 
         std::mem::swap(&mut centers, &mut new_centers);
         old.copy_from_slice(&labels);
     }
-    gmin
+    (gmin, ties)
 }
 
 /// `2 lambda_max` of the weighted covariance of the rows (power iteration).
