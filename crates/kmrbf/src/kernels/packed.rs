@@ -135,6 +135,38 @@ mod x86 {
         };
     }
 
+    /// The FMA chains of one `MR`-row panel against one packed candidate group: `acc[r]` lane
+    /// `j` is `sum_t x_rt c_jt`, one chain over `t` in order. The prefetches of `lines` cache
+    /// lines at `prefetch` (null: none) are spread over the `t` loop (a burst of them stalls on
+    /// the fill buffers).
+    macro_rules! panel_dots {
+        ($t:ty, $lanes:expr, $set1:ident, $zero:ident, $load:ident, $fmadd:ident, $hint:ident,
+         $x:expr, $d:expr, $panel:expr, $prefetch:expr) => {{
+            let (x, d, panel, prefetch) = ($x, $d, $panel, $prefetch);
+            let lines = if prefetch.is_null() {
+                0
+            } else {
+                (MR * d * core::mem::size_of::<$t>()).div_ceil(64)
+            };
+            let mut spread = 0;
+            let mut line = 0;
+            let mut acc = [$zero(); MR];
+            for t in 0..d {
+                spread += lines;
+                while spread >= d {
+                    spread -= d;
+                    _mm_prefetch::<$hint>(prefetch.wrapping_add(line * 64));
+                    line += 1;
+                }
+                let c = $load(panel.add(t * $lanes));
+                for r in 0..MR {
+                    acc[r] = $fmadd($set1(*x.add(r * d + t)), c, acc[r]);
+                }
+            }
+            acc
+        }};
+    }
+
     macro_rules! seed_kernel {
         ($name:ident, $t:ty, $lanes:expr, $set1:ident, $zero:ident, $load:ident, $fmadd:ident, $max:ident,
          $min:ident, $add:ident, $bcast0:expr, $first:ident) => {
@@ -161,24 +193,19 @@ mod x86 {
                 prefetch: *const i8,
                 pot: &mut [$t; $lanes],
             ) {
-                // The prefetches of the panel ahead are spread over the `t` loop (a burst of
-                // them stalls on the fill buffers): `lines` cache lines over `d` steps.
-                let lines = (MR * d * core::mem::size_of::<$t>()).div_ceil(64);
-                let mut spread = 0;
-                let mut line = 0;
-                let mut acc = [$zero(); MR];
-                for t in 0..d {
-                    spread += lines;
-                    while spread >= d {
-                        spread -= d;
-                        _mm_prefetch::<_MM_HINT_T1>(prefetch.wrapping_add(line * 64));
-                        line += 1;
-                    }
-                    let c = $load(panel.add(t * $lanes));
-                    for r in 0..MR {
-                        acc[r] = $fmadd($set1(*x.add(r * d + t)), c, acc[r]);
-                    }
-                }
+                let acc = panel_dots!(
+                    $t,
+                    $lanes,
+                    $set1,
+                    $zero,
+                    $load,
+                    $fmadd,
+                    _MM_HINT_T1,
+                    x,
+                    d,
+                    panel,
+                    prefetch
+                );
                 let cnv = $load(cn);
                 let m2 = $set1(-2.0);
                 let mut pv = $load(pot.as_ptr());
@@ -223,28 +250,19 @@ mod x86 {
                 out: *mut $t,
                 prefetch: *const i8,
             ) {
-                // As in the seeding kernel: the prefetches of a later panel spread over `t`
-                // (null: none).
-                let lines = if prefetch.is_null() {
-                    0
-                } else {
-                    (MR * d * core::mem::size_of::<$t>()).div_ceil(64)
-                };
-                let mut spread = 0;
-                let mut line = 0;
-                let mut acc = [$zero(); MR];
-                for t in 0..d {
-                    spread += lines;
-                    while spread >= d {
-                        spread -= d;
-                        _mm_prefetch::<_MM_HINT_T1>(prefetch.wrapping_add(line * 64));
-                        line += 1;
-                    }
-                    let c = $load(panel.add(t * $lanes));
-                    for r in 0..MR {
-                        acc[r] = $fmadd($set1(*x.add(r * d + t)), c, acc[r]);
-                    }
-                }
+                let acc = panel_dots!(
+                    $t,
+                    $lanes,
+                    $set1,
+                    $zero,
+                    $load,
+                    $fmadd,
+                    _MM_HINT_T1,
+                    x,
+                    d,
+                    panel,
+                    prefetch
+                );
                 let cnv = $load(cn);
                 let m2 = $set1(-2.0);
                 for r in 0..MR {
@@ -285,24 +303,20 @@ mod x86 {
                 acc1: *mut $t,
                 acc2: *mut $t,
             ) {
-                // The prefetches of a later panel (into L1: 16 panels are 16 KB) spread over `t`
-                // (a burst of them stalls on the fill buffers).
-                let lines = (MR * d * core::mem::size_of::<$t>()).div_ceil(64);
-                let mut spread = 0;
-                let mut line = 0;
-                let mut acc = [$zero(); MR];
-                for t in 0..d {
-                    spread += lines;
-                    while spread >= d {
-                        spread -= d;
-                        _mm_prefetch::<_MM_HINT_T0>(prefetch.wrapping_add(line * 64));
-                        line += 1;
-                    }
-                    let c = $load(panel.add(t * $lanes));
-                    for r in 0..MR {
-                        acc[r] = $fmadd($set1(*x.add(r * d + t)), c, acc[r]);
-                    }
-                }
+                // Into L1: the 16 panels ahead are 16 KB.
+                let acc = panel_dots!(
+                    $t,
+                    $lanes,
+                    $set1,
+                    $zero,
+                    $load,
+                    $fmadd,
+                    _MM_HINT_T0,
+                    x,
+                    d,
+                    panel,
+                    prefetch
+                );
                 let cnv = $load(cn);
                 let m2 = $set1(-2.0);
                 let mut a1 = $load(acc1);
@@ -539,163 +553,92 @@ pub trait PackedArgmin: Sized + Copy {
     );
 }
 
-impl PackedArgmin for f32 {
-    const NB: usize = NB_F32;
-    const LANES: usize = 16;
-    unsafe fn dist_panel(
-        x: *const f32,
-        d: usize,
-        xn: &[f32; MR],
-        panel: *const f32,
-        cn: *const f32,
-        out: *mut f32,
-        prefetch: *const i8,
-    ) {
-        #[cfg(target_arch = "x86_64")]
-        x86::dist_f32(x, d, xn, panel, cn, out, prefetch);
-        #[cfg(not(target_arch = "x86_64"))]
-        unreachable!("packed kernels are x86-64 only");
-    }
-    unsafe fn pair_panel(
-        x: *const f32,
-        d: usize,
-        xn: &[f32; MR],
-        closest: &mut [f32; MR],
-        w: &[f32; MR],
-        panel: *const f32,
-        cn: *const f32,
-        np: usize,
-        nt: usize,
-        prefetch: *const i8,
-        acc1: *mut f32,
-        acc2: *mut f32,
-    ) {
-        #[cfg(target_arch = "x86_64")]
-        x86::pair_f32(
-            x, d, xn, closest, w, panel, cn, np, nt, prefetch, acc1, acc2,
-        );
-        #[cfg(not(target_arch = "x86_64"))]
-        unreachable!("packed kernels are x86-64 only");
-    }
-    unsafe fn seed_panel(
-        x: *const f32,
-        d: usize,
-        xn: &[f32; MR],
-        closest: &mut [f32; MR],
-        w: &[f32; MR],
-        panel: *const f32,
-        cn: *const f32,
-        pending: bool,
-        prefetch: *const i8,
-        pot: &mut [f32],
-    ) {
-        #[cfg(target_arch = "x86_64")]
-        x86::seed_f32(
-            x,
-            d,
-            xn,
-            closest,
-            w,
-            panel,
-            cn,
-            pending,
-            prefetch,
-            pot.try_into().expect("LANES values"),
-        );
-        #[cfg(not(target_arch = "x86_64"))]
-        unreachable!("packed kernels are x86-64 only");
-    }
-    unsafe fn argmin_panel(
-        x: *const f32,
-        pk: &Packed<f32>,
-        labels: &mut [u32; MR],
-        best: &mut [f32; MR],
-    ) {
-        #[cfg(target_arch = "x86_64")]
-        x86::argmin_f32(x, pk, labels, best);
-        #[cfg(not(target_arch = "x86_64"))]
-        unreachable!("packed kernels are x86-64 only");
-    }
+/// The trait for one scalar type, forwarding to its kernels in `x86`.
+macro_rules! impl_packed {
+    ($t:ty, $nb:expr, $lanes:expr, $dist:ident, $pair:ident, $seed:ident, $argmin:ident) => {
+        impl PackedArgmin for $t {
+            const NB: usize = $nb;
+            const LANES: usize = $lanes;
+            unsafe fn dist_panel(
+                x: *const $t,
+                d: usize,
+                xn: &[$t; MR],
+                panel: *const $t,
+                cn: *const $t,
+                out: *mut $t,
+                prefetch: *const i8,
+            ) {
+                #[cfg(target_arch = "x86_64")]
+                x86::$dist(x, d, xn, panel, cn, out, prefetch);
+                #[cfg(not(target_arch = "x86_64"))]
+                unreachable!("packed kernels are x86-64 only");
+            }
+            unsafe fn pair_panel(
+                x: *const $t,
+                d: usize,
+                xn: &[$t; MR],
+                closest: &mut [$t; MR],
+                w: &[$t; MR],
+                panel: *const $t,
+                cn: *const $t,
+                np: usize,
+                nt: usize,
+                prefetch: *const i8,
+                acc1: *mut $t,
+                acc2: *mut $t,
+            ) {
+                #[cfg(target_arch = "x86_64")]
+                x86::$pair(
+                    x, d, xn, closest, w, panel, cn, np, nt, prefetch, acc1, acc2,
+                );
+                #[cfg(not(target_arch = "x86_64"))]
+                unreachable!("packed kernels are x86-64 only");
+            }
+            unsafe fn seed_panel(
+                x: *const $t,
+                d: usize,
+                xn: &[$t; MR],
+                closest: &mut [$t; MR],
+                w: &[$t; MR],
+                panel: *const $t,
+                cn: *const $t,
+                pending: bool,
+                prefetch: *const i8,
+                pot: &mut [$t],
+            ) {
+                #[cfg(target_arch = "x86_64")]
+                x86::$seed(
+                    x,
+                    d,
+                    xn,
+                    closest,
+                    w,
+                    panel,
+                    cn,
+                    pending,
+                    prefetch,
+                    pot.try_into().expect("LANES values"),
+                );
+                #[cfg(not(target_arch = "x86_64"))]
+                unreachable!("packed kernels are x86-64 only");
+            }
+            unsafe fn argmin_panel(
+                x: *const $t,
+                pk: &Packed<$t>,
+                labels: &mut [u32; MR],
+                best: &mut [$t; MR],
+            ) {
+                #[cfg(target_arch = "x86_64")]
+                x86::$argmin(x, pk, labels, best);
+                #[cfg(not(target_arch = "x86_64"))]
+                unreachable!("packed kernels are x86-64 only");
+            }
+        }
+    };
 }
 
-impl PackedArgmin for f64 {
-    const NB: usize = NB_F64;
-    const LANES: usize = 8;
-    unsafe fn dist_panel(
-        x: *const f64,
-        d: usize,
-        xn: &[f64; MR],
-        panel: *const f64,
-        cn: *const f64,
-        out: *mut f64,
-        prefetch: *const i8,
-    ) {
-        #[cfg(target_arch = "x86_64")]
-        x86::dist_f64(x, d, xn, panel, cn, out, prefetch);
-        #[cfg(not(target_arch = "x86_64"))]
-        unreachable!("packed kernels are x86-64 only");
-    }
-    unsafe fn pair_panel(
-        x: *const f64,
-        d: usize,
-        xn: &[f64; MR],
-        closest: &mut [f64; MR],
-        w: &[f64; MR],
-        panel: *const f64,
-        cn: *const f64,
-        np: usize,
-        nt: usize,
-        prefetch: *const i8,
-        acc1: *mut f64,
-        acc2: *mut f64,
-    ) {
-        #[cfg(target_arch = "x86_64")]
-        x86::pair_f64(
-            x, d, xn, closest, w, panel, cn, np, nt, prefetch, acc1, acc2,
-        );
-        #[cfg(not(target_arch = "x86_64"))]
-        unreachable!("packed kernels are x86-64 only");
-    }
-    unsafe fn seed_panel(
-        x: *const f64,
-        d: usize,
-        xn: &[f64; MR],
-        closest: &mut [f64; MR],
-        w: &[f64; MR],
-        panel: *const f64,
-        cn: *const f64,
-        pending: bool,
-        prefetch: *const i8,
-        pot: &mut [f64],
-    ) {
-        #[cfg(target_arch = "x86_64")]
-        x86::seed_f64(
-            x,
-            d,
-            xn,
-            closest,
-            w,
-            panel,
-            cn,
-            pending,
-            prefetch,
-            pot.try_into().expect("LANES values"),
-        );
-        #[cfg(not(target_arch = "x86_64"))]
-        unreachable!("packed kernels are x86-64 only");
-    }
-    unsafe fn argmin_panel(
-        x: *const f64,
-        pk: &Packed<f64>,
-        labels: &mut [u32; MR],
-        best: &mut [f64; MR],
-    ) {
-        #[cfg(target_arch = "x86_64")]
-        x86::argmin_f64(x, pk, labels, best);
-        #[cfg(not(target_arch = "x86_64"))]
-        unreachable!("packed kernels are x86-64 only");
-    }
-}
+impl_packed!(f32, NB_F32, 16, dist_f32, pair_f32, seed_f32, argmin_f32);
+impl_packed!(f64, NB_F64, 8, dist_f64, pair_f64, seed_f64, argmin_f64);
 
 /// True when the packed kernels can run here.
 pub fn available() -> bool {
