@@ -1,6 +1,7 @@
 //! Greedy k-means++ on the benchmark's thin set (overlapping blobs, `N x D`, `K` centers, f32)
 //! and the two-step seeding kernel alone over all rows, in one process (medians of 5).
-//! `cargo run --release --example seed_speed -- N D K THREADS`
+//! `cargo run --release --example seed_speed -- N D K THREADS` (`KMRBF_KERNEL_ONLY=1`: the
+//! kernel only).
 use kmrbf::init::{kmeans_plus_plus, Prepared};
 use kmrbf::kernels::distance::row_sq_norms;
 use kmrbf::kernels::seeding::{seed_rows_pair, PairCandidates};
@@ -42,7 +43,7 @@ fn main() {
         .num_threads(th)
         .build()
         .unwrap();
-    let only_kernel = std::env::var_os("ONLY_KERNEL").is_some();
+    let only_kernel = std::env::var_os("KMRBF_KERNEL_ONLY").is_some();
     pool.install(|| {
         if only_kernel {
             return;
@@ -65,7 +66,12 @@ fn main() {
     let mut closest: Vec<f32> = (0..n)
         .map(|i| {
             (0..62)
-                .map(|j| kmrbf::kernels::distance::sq_dist(&x[i * d..(i + 1) * d], &c62[j * d..(j + 1) * d]))
+                .map(|j| {
+                    kmrbf::kernels::distance::sq_dist(
+                        &x[i * d..(i + 1) * d],
+                        &c62[j * d..(j + 1) * d],
+                    )
+                })
                 .fold(f32::INFINITY, f32::min)
         })
         .collect();
@@ -88,11 +94,10 @@ fn main() {
             .flat_map(|&i| x[i * d..(i + 1) * d].to_vec())
             .collect()
     };
-    let pc = PairCandidates::new(&rows(&idx[..2]), &rows(&idx[2..8]), &rows(&idx[8..]), d)
-        .screened(std::env::var_os("NO_TILES").is_none());
+    let pc = PairCandidates::new(&rows(&idx[..2]), &rows(&idx[2..8]), &rows(&idx[8..]), d);
     let w = pc.width();
     let cr = 2048;
-    let t_k = if std::env::var_os("ONLY_L2").is_some() { 1.0 } else { median(
+    let t_k = median(
         (0..7)
             .map(|_| {
                 let mut pot = vec![0f64; 6];
@@ -101,13 +106,21 @@ fn main() {
                 for (ci, cl) in closest.chunks_mut(cr).enumerate() {
                     let r0 = ci * cr;
                     let r1 = r0 + cl.len();
-                    seed_rows_pair(&x[r0 * d..r1 * d], &xn[r0..r1], None, cl, &pc, &mut pot, &mut pot2);
+                    seed_rows_pair(
+                        &x[r0 * d..r1 * d],
+                        &xn[r0..r1],
+                        None,
+                        cl,
+                        &pc,
+                        &mut pot,
+                        &mut pot2,
+                    );
                 }
                 std::hint::black_box((&pot, &pot2));
                 t.elapsed().as_secs_f64()
             })
             .collect(),
-    ) };
+    );
     println!(
         "pair kernel, all rows, one thread: {:.2} ms, {:.2} ns/row",
         t_k * 1e3,
@@ -122,12 +135,23 @@ fn main() {
                 let mut pot2 = vec![0f64; 6 * w];
                 let t = Instant::now();
                 for _ in 0..reps {
-                    seed_rows_pair(&x[..cr * d], &xn[..cr], None, &mut closest[..cr], &pc, &mut pot, &mut pot2);
+                    seed_rows_pair(
+                        &x[..cr * d],
+                        &xn[..cr],
+                        None,
+                        &mut closest[..cr],
+                        &pc,
+                        &mut pot,
+                        &mut pot2,
+                    );
                 }
                 std::hint::black_box((&pot, &pot2));
                 t.elapsed().as_secs_f64()
             })
             .collect(),
     );
-    println!("pair kernel, one chunk from L2: {:.2} ns/row", t_l2 * 1e9 / (reps * cr) as f64);
+    println!(
+        "pair kernel, one chunk from L2: {:.2} ns/row",
+        t_l2 * 1e9 / (reps * cr) as f64
+    );
 }

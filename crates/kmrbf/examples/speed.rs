@@ -1,6 +1,7 @@
 //! One fused Lloyd pass (assign + sums), the assignment alone, and faer's bare tile GEMM, on
 //! a synthetic f32 set, in one process (medians of 7 / 5 runs).
-//! `cargo run --release --example speed -- N D K THREADS`
+//! `cargo run --release --example speed -- N D K THREADS` (`KMRBF_OVERLAP=1`: the benchmark's
+//! recipe, centers uniform in `[-1, 1]^D` and noise 0.6; default: separated blobs.)
 use kmrbf::init::Prepared;
 use kmrbf::kernels::distance::row_sq_norms;
 use kmrbf::kernels::tiles::Blocking;
@@ -13,8 +14,23 @@ fn main() {
         .map(|s| s.parse().unwrap())
         .collect();
     let (n, d, k, th) = (a[0], a[1], a[2], a[3]);
-    let ds = kmrbf::synth::blobs(n, d, k, 1.0, 1);
-    let x: Vec<f32> = ds.x.iter().map(|&v| v as f32).collect();
+    let x: Vec<f32> = if std::env::var_os("KMRBF_OVERLAP").is_some() {
+        let mut rng = kmrbf::rng::Rng::new(0);
+        let centers: Vec<f32> = (0..k * d)
+            .map(|_| (rng.uniform() * 2.0 - 1.0) as f32)
+            .collect();
+        let mut x = Vec::with_capacity(n * d);
+        for _ in 0..n {
+            let c = rng.below(k);
+            for t in 0..d {
+                x.push(centers[c * d + t] + (0.6 * rng.normal()) as f32);
+            }
+        }
+        x
+    } else {
+        let ds = kmrbf::synth::blobs(n, d, k, 1.0, 1);
+        ds.x.iter().map(|&v| v as f32).collect()
+    };
     let mut xn = vec![0f32; n];
     row_sq_norms(&x, d, &mut xn);
     let p = Prepared {
