@@ -115,6 +115,10 @@ mod imp {
 
     use crate::kernels::dispatch::lanes16 as lanes;
 
+    /// Column-sum vectors the softmax kernel keeps in registers over a 16-row block (`k <=
+    /// 128`; larger `k` adds into memory row by row).
+    const COLSUM_REGS: usize = 8;
+
     /// Distances `D = max(xn + cn + cross, 0)` of row `i` in place, and their minimum.
     #[inline(always)]
     unsafe fn distances(cross: &mut [f32], xn: &[f32], cn: &[f32], i: usize) -> f32 {
@@ -607,7 +611,19 @@ mod imp {
             let mut ws = [0f32; 16];
             _mm512_storeu_ps(norms.as_mut_ptr(), norm_v);
             _mm512_storeu_ps(ws.as_mut_ptr(), w_v);
-            // Scale: r = e / sum, weighted = w r (and its column sums, row by row).
+            // Scale: r = e / sum, weighted = w r (and its column sums, row by row, kept in
+            // registers over the 16 rows when k <= 16 * COLSUM_REGS: a masked store cannot
+            // forward to the next row's load of the same sums).
+            let nq = masks.len();
+            let in_regs = nq <= COLSUM_REGS;
+            let mut creg = [zero; COLSUM_REGS];
+            if in_regs {
+                if let Some(cs) = colsum.as_deref() {
+                    for (q, &m) in masks.iter().enumerate() {
+                        creg[q] = _mm512_maskz_loadu_ps(m, cs.as_ptr().add(16 * q));
+                    }
+                }
+            }
             for ii in 0..nb {
                 let i = i0 + ii;
                 let out: *mut f32 = match (weighted.as_deref_mut(), resp.as_deref_mut()) {
@@ -632,9 +648,20 @@ mod imp {
                         let v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, dst.add(j)), wn);
                         _mm512_mask_storeu_ps(dst.add(j), m, v);
                         if let Some(cs) = cs {
-                            let c = _mm512_maskz_loadu_ps(m, cs.add(j));
-                            _mm512_mask_storeu_ps(cs.add(j), m, _mm512_add_ps(c, v));
+                            if in_regs {
+                                creg[q] = _mm512_add_ps(creg[q], v);
+                            } else {
+                                let c = _mm512_maskz_loadu_ps(m, cs.add(j));
+                                _mm512_mask_storeu_ps(cs.add(j), m, _mm512_add_ps(c, v));
+                            }
                         }
+                    }
+                }
+            }
+            if in_regs {
+                if let Some(cs) = colsum.as_deref_mut() {
+                    for (q, &m) in masks.iter().enumerate() {
+                        _mm512_mask_storeu_ps(cs.as_mut_ptr().add(16 * q), m, creg[q]);
                     }
                 }
             }
