@@ -179,3 +179,54 @@ fn amx_labels_equal_the_register_kernel_bit_for_bit() {
     }
     assert_eq!(compared, 9);
 }
+
+#[test]
+fn cross_kernel_is_one_fma_chain_per_entry_for_many_shapes() {
+    use kmrbf::kernels::cross_f32::{cross_tile, CrossPack};
+    let mut seen = 0;
+    for &(b, d, k) in &[
+        (1, 1, 1),
+        (5, 3, 15),
+        (6, 32, 64),
+        (7, 32, 64),
+        (13, 33, 17),
+        (40, 32, 65),
+        (19, 16, 130),
+    ] {
+        let x: Vec<f32> = random(b * d, 11).iter().map(|&v| v as f32).collect();
+        let c: Vec<f32> = random(k * d, 12).iter().map(|&v| v as f32).collect();
+        let Some(pk) = CrossPack::new(&c, k, d) else {
+            continue;
+        };
+        seen += 1;
+        let mut out = vec![f32::NAN; b * k];
+        cross_tile(&x, &pk, &mut out);
+        for i in 0..b {
+            for j in 0..k {
+                // The same chain in scalar code: acc = x_t (-2 c_t) + acc, t in order.
+                let mut acc = 0f32;
+                for t in 0..d {
+                    acc = x[i * d + t].mul_add(-2.0 * c[j * d + t], acc);
+                }
+                assert_eq!(
+                    out[i * k + j].to_bits(),
+                    acc.to_bits(),
+                    "b={b} d={d} k={k} i={i} j={j}"
+                );
+            }
+        }
+        // And against the faer path, to rounding.
+        let mut faer = vec![0f32; b * k];
+        neg2_cross_tile(&x, d, &c, k, &mut faer);
+        for (a, f) in out.iter().zip(&faer) {
+            assert!((a - f).abs() <= 1e-4 * (1.0 + f.abs()), "{a} vs {f}");
+        }
+    }
+    // The kernel runs wherever AVX-512 does (the portable run, KMRBF_NO_SIMD, has none).
+    let expected = if kmrbf::kernels::dispatch::has_avx512() {
+        7
+    } else {
+        0
+    };
+    assert_eq!(seen, expected);
+}

@@ -9,6 +9,7 @@
 
 pub mod amx;
 pub mod argmin;
+pub mod cross_f32;
 pub mod dispatch;
 pub mod distance;
 pub mod exp;

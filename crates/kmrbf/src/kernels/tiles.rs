@@ -1,7 +1,9 @@
 //! The fused, blocked driver: distance tile by GEMM, then a row epilogue while the tile is hot.
 
+use super::cross_f32::{cross_tile, CrossPack};
 use super::distance::neg2_cross_tile;
 use crate::real::Real;
+use crate::real::{as_f32, as_f32_mut};
 use rayon::prelude::*;
 
 /// Row blocking of the fused kernel. Depends on the shape only, never on the thread count,
@@ -93,7 +95,8 @@ impl<T: Real> Problem<'_, T> {
 }
 
 /// Runs `tile_fn` on every tile of `p`, in parallel over chunks of `blocking.chunk_rows` rows.
-/// With `gemm`, each tile's `cross` holds `-2 x . c` (faer); without, it is empty and the
+/// With `gemm`, each tile's `cross` holds `-2 x . c` (f32 with AVX-512: [`cross_tile`];
+/// otherwise faer); without, it is empty and the
 /// epilogue computes what it needs itself (the packed kernels).
 ///
 /// `out` holds `out_stride` items per row (0: no per-row output) and is split so that each
@@ -120,6 +123,12 @@ where
     let cr = blocking.chunk_rows;
     let tr = blocking.tile_rows;
     let nchunks = n.div_ceil(cr);
+    // f32 with AVX-512: the centers packed once for the register cross kernel.
+    let pack = if gemm {
+        as_f32(p.centers).and_then(|c| CrossPack::new(c, k, d))
+    } else {
+        None
+    };
     debug_assert_eq!(out.len(), n * out_stride);
     let out_chunks: Vec<&mut [O]> = if out_stride == 0 {
         (0..nchunks).map(|_| <&mut [O]>::default()).collect()
@@ -142,7 +151,12 @@ where
                     let xt = &p.x[t0 * d..t1 * d];
                     let cross = if gemm {
                         let c = &mut buf[..b * k];
-                        neg2_cross_tile(xt, d, p.centers, k, c);
+                        match (&pack, as_f32(xt)) {
+                            (Some(pk), Some(x32)) => {
+                                cross_tile(x32, pk, as_f32_mut(c).expect("T is f32"))
+                            }
+                            _ => neg2_cross_tile(xt, d, p.centers, k, c),
+                        }
                         c
                     } else {
                         &mut buf[..0]
