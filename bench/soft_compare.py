@@ -1,7 +1,8 @@
 """One soft-lloyd step (responsibilities + weighted center update) on 1,000,000 x 32, K = 64,
 float32: kmrbf (softmax, entmax15) vs PyTorch CPU (torch.softmax, and entmax15 from the
-`entmax` package), same data, same centers, same thread count, one run. Also checks that
-kmrbf's entmax15 responsibilities equal the `entmax` package's on a sample.
+`entmax` package), same data, same centers, same thread count, one run (each side the median
+of three). Also checks that kmrbf's entmax15 responsibilities equal the `entmax` package's on a
+sample.
 
 Run through bench/run_soft.sh (it makes the venv with torch and entmax)."""
 import argparse
@@ -74,11 +75,18 @@ def main():
                     ts.append(time.perf_counter() - t)
                 t_torch = float(np.median(ts))
                 out = tmp / "a.json"
-                subprocess.run([BIN, "--threads", str(threads), "--quiet", "anneal", "--data", str(tmp / "x.npy"), "--k", str(k),
-                                "--init", str(tmp / "c0.npy"), "--map", kind, "--sigmas", str(temp), "--stage-cap", "5",
-                                "--tol", "0", "--out", str(out)], check=True)
-                st = json.loads(out.read_text())["settings"]["stages"][0]
-                t_ours = st["seconds"] / st["steps"]
+
+                def ours_step():
+                    subprocess.run([BIN, "--threads", str(threads), "--quiet", "anneal", "--data", str(tmp / "x.npy"),
+                                    "--k", str(k), "--init", str(tmp / "c0.npy"), "--map", kind, "--sigmas", str(temp),
+                                    "--stage-cap", "5", "--tol", "0", "--out", str(out)], check=True)
+                    st = json.loads(out.read_text())["settings"]["stages"][0]
+                    return st, st["seconds"] / st["steps"]
+
+                # Median of 3 runs of 5 steps each, as PyTorch's median of 3 steps.
+                runs = [ours_step() for _ in range(3)]
+                st = runs[0][0]
+                t_ours = float(np.median([r[1] for r in runs]))
                 fit = tmp / "f.json"
 
                 def hard_seconds(iters):
@@ -87,8 +95,8 @@ def main():
                                     "--max-iter", str(iters), "--tol", "0", "--out", str(fit)], check=True)
                     return json.loads(fit.read_text())["settings"]["timings"]["iter_seconds"]
 
-                # Marginal cost of one hard iteration, as in compare.py: (t(6) - t(1)) / 5.
-                t_hard = (hard_seconds(6) - hard_seconds(1)) / 5
+                # Marginal cost of one hard iteration, as in compare.py: (t(6) - t(1)) / 5, median of 3.
+                t_hard = float(np.median([(hard_seconds(6) - hard_seconds(1)) / 5 for _ in range(3)]))
                 print(f"{threads} thread(s) {kind:9}: kmrbf {t_ours * 1e3:7.1f} ms/step "
                       f"(mean support {st['mean_support']:.2f}), hard Lloyd {t_hard * 1e3:6.1f} ms/iter "
                       f"-> soft/hard {t_ours / t_hard:4.2f}x; PyTorch {t_torch * 1e3:8.1f} ms/step -> kmrbf {t_torch / t_ours:5.1f}x faster")
