@@ -58,7 +58,7 @@ pub fn soft_rows(
     cn: &[f32],
     w: Option<&[f32]>,
     temp: f32,
-    mut weighted: Option<&mut [f32]>,
+    weighted: Option<&mut [f32]>,
     resp: Option<&mut [f32]>,
     colsum: Option<&mut [f32]>,
 ) -> RowTotals {
@@ -74,17 +74,7 @@ pub fn soft_rows(
     unsafe {
         match map {
             SoftMap::Softmax => imp::softmax_rows(cross, xn, cn, w, temp, weighted, resp, colsum),
-            SoftMap::Entmax15 => {
-                let tot = imp::entmax_rows(cross, xn, cn, w, temp, weighted.as_deref_mut(), resp);
-                if let (Some(c), Some(a)) = (colsum, weighted) {
-                    for row in a.chunks_exact(k) {
-                        for (s, &v) in c.iter_mut().zip(row) {
-                            *s += v;
-                        }
-                    }
-                }
-                tot
-            }
+            SoftMap::Entmax15 => imp::entmax_rows(cross, xn, cn, w, temp, weighted, resp, colsum),
         }
     }
 }
@@ -241,6 +231,7 @@ mod imp {
         temp: f32,
         mut weighted: Option<&mut [f32]>,
         mut resp: Option<&mut [f32]>,
+        mut colsum: Option<&mut [f32]>,
     ) -> RowTotals {
         let (b, k) = (xn.len(), cn.len());
         let inv = _mm512_set1_ps(1.0 / (temp + temp));
@@ -254,6 +245,7 @@ mod imp {
         let mut dmins = [0f32; BLK];
         let mut taus = [0f32; BLK];
         let mut spread = [0u8; BLK];
+        let mut firsts = [0usize; BLK];
         let mut cand_rows = vec![0f32; BLK * k];
         let mut cand_len = [0usize; BLK];
         let mut i0 = 0;
@@ -283,7 +275,9 @@ mod imp {
                         if first == usize::MAX {
                             first = j + cm.trailing_zeros() as usize;
                         }
-                        _mm512_mask_compressstoreu_ps(cand.as_mut_ptr().add(m) as *mut _, cm, z);
+                        // Compress in a register and store all 16 lanes (`cand` has 16 values
+                        // of slack): the compressing store to memory is microcoded.
+                        _mm512_storeu_ps(cand.as_mut_ptr().add(m), _mm512_maskz_compress_ps(cm, z));
                         m += cm.count_ones() as usize;
                     }
                     j += 16;
@@ -297,16 +291,17 @@ mod imp {
                 }
                 spread[ii] = 0;
                 // One-hot: tau = -1, r = 1 at the minimum, loss = free = Dmin.
+                // (Zeros by vector stores: `fill` on a slice of run-time length is a library
+                // call per row.)
                 if let Some(rs) = resp.as_deref_mut() {
-                    let dst = &mut rs[i * k..(i + 1) * k];
-                    dst.fill(0.0);
-                    dst[first] = 1.0;
+                    zero_row(rs.as_mut_ptr().add(i * k), k);
+                    rs[i * k + first] = 1.0;
                 }
                 if let Some(ws) = weighted.as_deref_mut() {
-                    let dst = &mut ws[i * k..(i + 1) * k];
-                    dst.fill(0.0);
-                    dst[first] = wi;
+                    zero_row(ws.as_mut_ptr().add(i * k), k);
+                    ws[i * k + first] = wi;
                 }
+                firsts[ii] = first;
                 let (wf, dm) = (wi as f64, dmin as f64);
                 tot.j += wf * dm;
                 tot.l += wf * dm;
@@ -317,6 +312,11 @@ mod imp {
             }
             for ii in 0..nb {
                 if spread[ii] == 0 {
+                    // The column sums gain a one-hot row's one nonzero here, in row order
+                    // (adding its zeros changes nothing: the sums start at +0 and only grow).
+                    if let (Some(cs), true) = (colsum.as_deref_mut(), weighted.is_some()) {
+                        cs[firsts[ii]] += w.map_or(1.0, |w| w[i0 + ii]);
+                    }
                     continue;
                 }
                 let i = i0 + ii;
@@ -359,11 +359,12 @@ mod imp {
                         );
                     }
                     if let Some(ws) = weighted.as_deref_mut() {
-                        _mm512_mask_storeu_ps(
-                            ws.as_mut_ptr().add(i * k + j),
-                            lm,
-                            _mm512_mul_ps(q, wv),
-                        );
+                        let v = _mm512_mul_ps(q, wv);
+                        _mm512_mask_storeu_ps(ws.as_mut_ptr().add(i * k + j), lm, v);
+                        if let Some(cs) = colsum.as_deref_mut() {
+                            let c = cs.as_mut_ptr().add(j);
+                            _mm512_mask_storeu_ps(c, lm, _mm512_add_ps(_mm512_maskz_loadu_ps(lm, c), v));
+                        }
                     }
                     j += 16;
                 }
@@ -382,6 +383,16 @@ mod imp {
             i0 += nb;
         }
         tot
+    }
+
+    /// Zeros the `k` values at `p` with vector stores.
+    #[inline(always)]
+    unsafe fn zero_row(p: *mut f32, k: usize) {
+        let mut j = 0;
+        while j < k {
+            _mm512_mask_storeu_ps(p.add(j), lanes(k - j), _mm512_setzero_ps());
+            j += 16;
+        }
     }
 
     /// The entmax-1.5 threshold of the candidates `c` (sorted here, descending): Peters et al.
@@ -722,6 +733,7 @@ mod imp {
         _: &[f32],
         _: Option<&[f32]>,
         _: f32,
+        _: Option<&mut [f32]>,
         _: Option<&mut [f32]>,
         _: Option<&mut [f32]>,
     ) -> RowTotals {
