@@ -302,9 +302,28 @@ fn softmax_f32_tile_kernel_matches_the_row_map() {
 /// (absolute 2e-5: f32 logits near the support boundary), weights, totals, one-hot rows.
 #[test]
 fn entmax15_f32_tile_kernel_matches_the_row_map() {
-    use kmrbf::kernels::soft_rows_f32::{available, soft_rows, SoftMap};
+    threshold_kernel_matches_the_row_map(
+        kmrbf::kernels::soft_rows_f32::SoftMap::Entmax15,
+        MapKind::Entmax15,
+    );
+}
+
+/// The same for sparsemax.
+#[test]
+fn sparsemax_f32_tile_kernel_matches_the_row_map() {
+    threshold_kernel_matches_the_row_map(
+        kmrbf::kernels::soft_rows_f32::SoftMap::Sparsemax,
+        MapKind::Sparsemax,
+    );
+}
+
+fn threshold_kernel_matches_the_row_map(
+    fast: kmrbf::kernels::soft_rows_f32::SoftMap,
+    map: MapKind,
+) {
+    use kmrbf::kernels::soft_rows_f32::{available, soft_rows};
     if !available() {
-        eprintln!("entmax15_f32_tile_kernel_matches_the_row_map: no AVX-512 on this CPU");
+        eprintln!("{map:?} f32 tile kernel: no AVX-512 on this CPU");
         return;
     }
     let mut rng = kmrbf::rng::Rng::new(9);
@@ -319,7 +338,7 @@ fn entmax15_f32_tile_kernel_matches_the_row_map() {
             let mut resp = vec![0f32; b * k];
             let mut colsum = vec![0f32; k];
             let tot = soft_rows(
-                SoftMap::Entmax15,
+                fast,
                 &mut c2,
                 xn,
                 cn,
@@ -334,7 +353,7 @@ fn entmax15_f32_tile_kernel_matches_the_row_map() {
                 let dist = case.dist(i);
                 let mut r = vec![0.0; k];
                 let mut s = vec![0.0; k];
-                let terms = map_row(MapKind::Entmax15, &dist, temp as f64, &mut r, None, &mut s);
+                let terms = map_row(map, &dist, temp as f64, &mut r, None, &mut s);
                 for c in 0..k {
                     let got = resp[i * k + c] as f64;
                     assert!(

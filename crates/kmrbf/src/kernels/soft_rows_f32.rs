@@ -12,7 +12,8 @@
 //! Entmax-1.5: the candidates `z = -(D - Dmin) / (2 temp) > -1` are compressed out of the row
 //! (everything else is exactly 0); one candidate means a one-hot row (no further work), more
 //! are sorted and given the exact threshold of Peters et al. (2019, Algorithm 2), as in
-//! [`super::maps`].
+//! [`super::maps`]. Sparsemax goes the same way with `z = -(D - Dmin) / temp` and its own
+//! threshold.
 
 /// Totals over the rows of one call (f64, in row order).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -43,6 +44,8 @@ pub enum SoftMap {
     Softmax,
     /// `r = entmax15(-D / temp)` (exact threshold).
     Entmax15,
+    /// `r = sparsemax(-D / temp)` (exact threshold).
+    Sparsemax,
 }
 
 /// `map` rows of the `b x k` tile `cross` (`-2 <x_i, c_j>` in, `D_ij` out), with squared
@@ -74,7 +77,12 @@ pub fn soft_rows(
     unsafe {
         match map {
             SoftMap::Softmax => imp::softmax_rows(cross, xn, cn, w, temp, weighted, resp, colsum),
-            SoftMap::Entmax15 => imp::entmax_rows(cross, xn, cn, w, temp, weighted, resp, colsum),
+            SoftMap::Entmax15 => {
+                imp::threshold_rows::<false>(cross, xn, cn, w, temp, weighted, resp, colsum)
+            }
+            SoftMap::Sparsemax => {
+                imp::threshold_rows::<true>(cross, xn, cn, w, temp, weighted, resp, colsum)
+            }
         }
     }
 }
@@ -223,7 +231,8 @@ mod imp {
     }
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,popcnt")]
-    pub unsafe fn entmax_rows(
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn threshold_rows<const SPARSE: bool>(
         cross: &mut [f32],
         xn: &[f32],
         cn: &[f32],
@@ -234,7 +243,9 @@ mod imp {
         mut colsum: Option<&mut [f32]>,
     ) -> RowTotals {
         let (b, k) = (xn.len(), cn.len());
-        let inv = _mm512_set1_ps(1.0 / (temp + temp));
+        // Entmax-1.5 thresholds z = -(D - Dmin) / (2 temp), sparsemax z = -(D - Dmin) / temp.
+        let scale = if SPARSE { temp } else { temp + temp };
+        let inv = _mm512_set1_ps(1.0 / scale);
         let zero = _mm512_setzero_ps();
         let m1 = _mm512_set1_ps(-1.0);
         let mut cand = vec![0f32; k + 16];
@@ -284,7 +295,11 @@ mod imp {
                 }
                 if m != 1 {
                     spread[ii] = 1;
-                    taus[ii] = threshold(&mut cand[..m]);
+                    taus[ii] = if SPARSE {
+                        threshold_sparsemax(&mut cand[..m])
+                    } else {
+                        threshold(&mut cand[..m])
+                    };
                     cand_rows[ii * k..ii * k + m].copy_from_slice(&cand[..m]);
                     cand_len[ii] = m;
                     continue;
@@ -324,24 +339,25 @@ mod imp {
                 let row = cross.as_ptr().add(i * k);
                 let dminv = _mm512_set1_ps(dmin);
                 let wi = w.map_or(1.0, |w| w[i]);
-                // The support lies among the candidates: sum v^2, sum v^3 and sum v^2 (-z) over
-                // v = z - tau > 0 give the normalization, sum r^1.5 and sum r (D - Dmin)
-                // (`D - Dmin = -2 temp z`); one vector pass then writes r = v^2 / sum v^2.
+                // The support lies among the candidates. With v = z - tau > 0 and q = v^2
+                // (entmax-1.5) or v (sparsemax): sum q normalizes, sum q v gives sum r^1.5
+                // (resp. sum r^2) and sum q (-z) gives sum r (D - Dmin) (`D - Dmin = -scale z`);
+                // one vector pass then writes r = q / sum q.
                 let tau = taus[ii];
                 let c = &cand_rows[ii * k..ii * k + cand_len[ii]];
-                let (mut s2, mut s3, mut sz) = (0f32, 0f32, 0f32);
+                let (mut sq, mut sqv, mut sz) = (0f32, 0f32, 0f32);
                 let mut support = 0u32;
                 for &z in c {
                     let v = z - tau;
                     if v > 0.0 {
-                        let q = v * v;
-                        s2 += q;
-                        s3 += q * v;
+                        let q = if SPARSE { v } else { v * v };
+                        sq += q;
+                        sqv += q * v;
                         sz -= q * z;
                         support += 1;
                     }
                 }
-                let norm = 1.0 / s2;
+                let norm = 1.0 / sq;
                 let tauv = _mm512_set1_ps(tau);
                 let nv = _mm512_set1_ps(norm);
                 let wv = _mm512_set1_ps(wi * norm);
@@ -350,7 +366,7 @@ mod imp {
                     let lm = lanes(k - j);
                     let g = _mm512_sub_ps(_mm512_maskz_loadu_ps(lm, row.add(j)), dminv);
                     let v = _mm512_max_ps(_mm512_sub_ps(neg(_mm512_mul_ps(g, inv)), tauv), zero);
-                    let q = _mm512_mul_ps(v, v);
+                    let q = if SPARSE { v } else { _mm512_mul_ps(v, v) };
                     if let Some(rs) = resp.as_deref_mut() {
                         _mm512_mask_storeu_ps(
                             rs.as_mut_ptr().add(i * k + j),
@@ -363,16 +379,24 @@ mod imp {
                         _mm512_mask_storeu_ps(ws.as_mut_ptr().add(i * k + j), lm, v);
                         if let Some(cs) = colsum.as_deref_mut() {
                             let c = cs.as_mut_ptr().add(j);
-                            _mm512_mask_storeu_ps(c, lm, _mm512_add_ps(_mm512_maskz_loadu_ps(lm, c), v));
+                            _mm512_mask_storeu_ps(
+                                c,
+                                lm,
+                                _mm512_add_ps(_mm512_maskz_loadu_ps(lm, c), v),
+                            );
                         }
                     }
                     j += 16;
                 }
-                let p15 = (norm * norm.sqrt() * s3) as f64;
-                let ld = (2.0 * temp * norm * sz) as f64;
+                let ld = (scale * norm * sz) as f64;
                 let (wf, dm) = (wi as f64, dmin as f64);
                 let loss = dm + ld;
-                let h = (4.0 / 3.0) * (1.0 - p15);
+                // Tsallis entropies: (4/3)(1 - sum r^1.5) and (1/2)(1 - sum r^2).
+                let h = if SPARSE {
+                    0.5 * (1.0 - (norm * norm * sqv) as f64)
+                } else {
+                    (4.0 / 3.0) * (1.0 - (norm * norm.sqrt() * sqv) as f64)
+                };
                 tot.j += wf * dm;
                 tot.l += wf * loss;
                 tot.f += wf * (loss - temp as f64 * h);
@@ -383,6 +407,40 @@ mod imp {
             i0 += nb;
         }
         tot
+    }
+
+    /// The sparsemax threshold of the candidates `c` (sorted here, descending), as in
+    /// `maps::sparsemax_row`: the largest support whose threshold `(sum z - 1) / n` stays
+    /// below its smallest member.
+    #[inline(always)]
+    fn threshold_sparsemax(c: &mut [f32]) -> f32 {
+        sort_descending(c);
+        let mut s1 = 0f32;
+        let mut tau = -1f32;
+        for (n, &z) in c.iter().enumerate() {
+            s1 += z;
+            let t = (s1 - 1.0) / (n + 1) as f32;
+            if t < z {
+                tau = t;
+            } else {
+                break;
+            }
+        }
+        tau
+    }
+
+    /// Few candidates: insertion sort, descending.
+    #[inline(always)]
+    fn sort_descending(c: &mut [f32]) {
+        for a in 1..c.len() {
+            let v = c[a];
+            let mut p = a;
+            while p > 0 && c[p - 1] < v {
+                c[p] = c[p - 1];
+                p -= 1;
+            }
+            c[p] = v;
+        }
     }
 
     /// Zeros the `k` values at `p` with vector stores.
@@ -399,16 +457,7 @@ mod imp {
     /// (2019), Algorithm 2, as in `maps::entmax15_row`.
     #[inline(always)]
     fn threshold(c: &mut [f32]) -> f32 {
-        // Few candidates: insertion sort (descending).
-        for a in 1..c.len() {
-            let v = c[a];
-            let mut p = a;
-            while p > 0 && c[p - 1] < v {
-                c[p] = c[p - 1];
-                p -= 1;
-            }
-            c[p] = v;
-        }
+        sort_descending(c);
         let (mut s1, mut s2) = (0f32, 0f32);
         let mut tau = -1f32;
         for (n, &z) in c.iter().enumerate() {
@@ -727,7 +776,7 @@ mod imp {
         unreachable!("AVX-512 only")
     }
     #[allow(clippy::too_many_arguments)]
-    pub unsafe fn entmax_rows(
+    pub unsafe fn threshold_rows<const SPARSE: bool>(
         _: &mut [f32],
         _: &[f32],
         _: &[f32],

@@ -230,6 +230,7 @@ fn soft_tile_body<T: Real>(
     let fast = match req.map {
         MapKind::Softmax => Some(SoftMap::Softmax),
         MapKind::Entmax15 => Some(SoftMap::Entmax15),
+        MapKind::Sparsemax => Some(SoftMap::Sparsemax),
         _ => None,
     }
     .filter(|_| soft_rows_f32::available() && !need_jac && grad_loss.is_none());
