@@ -1,13 +1,11 @@
 //! The f32 softmax row kernel alone on one L2-resident tile (distances near those of the
 //! benchmark's data): `cargo run --release --example rows_tile -- ROWS K REPS`
+mod common;
 use kmrbf::kernels::soft_rows_f32::{soft_rows, SoftMap};
 use std::time::Instant;
 
 fn main() {
-    let a: Vec<usize> = std::env::args()
-        .skip(1)
-        .map(|s| s.parse().unwrap())
-        .collect();
+    let a = common::args("ROWS K REPS", 3);
     let (b, k, reps) = (a[0], a[1], a[2]);
     let mut rng = kmrbf::rng::Rng::new(3);
     let xn: Vec<f32> = (0..b).map(|_| 30.0 + rng.uniform() as f32).collect();

@@ -2,42 +2,26 @@
 //! `cargo run --release --example soft_speed -- N D K THREADS`
 //! (`KMRBF_OVERLAP=1`: the benchmark's recipe, centers uniform in `[-1, 1]^D` and noise 0.6,
 //! where softmax rows are dense; default: separated blobs of `synth::blobs`.)
+mod common;
 use kmrbf::init::Prepared;
-use kmrbf::kernels::distance::row_sq_norms;
 use kmrbf::kernels::maps::MapKind;
 use kmrbf::kernels::tiles::Blocking;
 use kmrbf::kmeans::lloyd::assign_pass;
 use kmrbf::rbf::step::{StepKind, Stepper};
 use std::time::Instant;
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
+use common::median;
 
 fn main() {
-    let a: Vec<usize> = std::env::args()
-        .skip(1)
-        .map(|s| s.parse().unwrap())
-        .collect();
+    let a = common::args("N D K THREADS", 4);
     let (n, d, k, th) = (a[0], a[1], a[2], a[3]);
     let x: Vec<f32> = if std::env::var_os("KMRBF_OVERLAP").is_some() {
-        let mut rng = kmrbf::rng::Rng::new(1);
-        let c: Vec<f64> = (0..k * d).map(|_| 2.0 * rng.uniform() - 1.0).collect();
-        (0..n)
-            .flat_map(|_| {
-                let j = rng.below(k);
-                (0..d)
-                    .map(|t| (c[j * d + t] + 0.6 * rng.normal()) as f32)
-                    .collect::<Vec<_>>()
-            })
-            .collect()
+        kmrbf::synth::bench_blobs_f32(n, d, k, 1)
     } else {
         let ds = kmrbf::synth::blobs(n, d, k, 1.0, 1);
         ds.x.iter().map(|&v| v as f32).collect()
     };
-    let mut xn = vec![0f32; n];
-    row_sq_norms(&x, d, &mut xn);
+    let xn = common::norms(&x, d);
     let p = Prepared {
         x: &x,
         d,
@@ -45,10 +29,7 @@ fn main() {
         w: None,
     };
     let c0: Vec<f32> = x[..k * d].to_vec();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(th)
-        .build()
-        .unwrap();
+    let pool = common::pool(th);
     pool.install(|| {
         let mut labels = vec![0u32; n];
         let bl = Blocking::of::<f32>(k);

@@ -2,37 +2,22 @@
 //! a synthetic f32 set, in one process (medians of 7 / 5 runs).
 //! `cargo run --release --example speed -- N D K THREADS` (`KMRBF_OVERLAP=1`: the benchmark's
 //! recipe, centers uniform in `[-1, 1]^D` and noise 0.6; default: separated blobs.)
+mod common;
 use kmrbf::init::Prepared;
-use kmrbf::kernels::distance::row_sq_norms;
 use kmrbf::kernels::tiles::Blocking;
 use kmrbf::kmeans::lloyd::assign_pass;
 use std::time::Instant;
 
 fn main() {
-    let a: Vec<usize> = std::env::args()
-        .skip(1)
-        .map(|s| s.parse().unwrap())
-        .collect();
+    let a = common::args("N D K THREADS", 4);
     let (n, d, k, th) = (a[0], a[1], a[2], a[3]);
     let x: Vec<f32> = if std::env::var_os("KMRBF_OVERLAP").is_some() {
-        let mut rng = kmrbf::rng::Rng::new(0);
-        let centers: Vec<f32> = (0..k * d)
-            .map(|_| (rng.uniform() * 2.0 - 1.0) as f32)
-            .collect();
-        let mut x = Vec::with_capacity(n * d);
-        for _ in 0..n {
-            let c = rng.below(k);
-            for t in 0..d {
-                x.push(centers[c * d + t] + (0.6 * rng.normal()) as f32);
-            }
-        }
-        x
+        kmrbf::synth::bench_blobs_f32(n, d, k, 0)
     } else {
         let ds = kmrbf::synth::blobs(n, d, k, 1.0, 1);
         ds.x.iter().map(|&v| v as f32).collect()
     };
-    let mut xn = vec![0f32; n];
-    row_sq_norms(&x, d, &mut xn);
+    let xn = common::norms(&x, d);
     let p = Prepared {
         x: &x,
         d,
@@ -40,10 +25,7 @@ fn main() {
         w: None,
     };
     let c: Vec<f32> = x[..k * d].to_vec();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(th)
-        .build()
-        .unwrap();
+    let pool = common::pool(th);
     let mut labels = vec![0u32; n];
     let bl = Blocking::of::<f32>(k);
     pool.install(|| {

@@ -1,12 +1,10 @@
 //! `R^T X` tile producers side by side on one L2-resident tile (f32):
 //! `cargo run --release --example sums_tile -- ROWS D K REPS`
+mod common;
 use std::time::Instant;
 
 fn main() {
-    let a: Vec<usize> = std::env::args()
-        .skip(1)
-        .map(|s| s.parse().unwrap())
-        .collect();
+    let a = common::args("ROWS D K REPS", 4);
     let (b, d, k, reps) = (a[0], a[1], a[2], a[3]);
     let mut rng = kmrbf::rng::Rng::new(3);
     let x: Vec<f32> = (0..b * d).map(|_| rng.normal() as f32).collect();

@@ -149,6 +149,22 @@ pub fn circles(seed: u64) -> Dataset {
     finish("circles", x, 2, truth, 2)
 }
 
+/// The benchmarks' recipe (`bench/compare.py`): `n x d` f32 rows, each a center drawn
+/// uniformly from `k` centers uniform in `[-1, 1]^d`, plus Gaussian noise of standard deviation
+/// 0.6 per coordinate (overlapping clusters: dense softmax rows, many near-ties). Row-major.
+pub fn bench_blobs_f32(n: usize, d: usize, k: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    let c: Vec<f64> = (0..k * d).map(|_| 2.0 * rng.uniform() - 1.0).collect();
+    let mut x = Vec::with_capacity(n * d);
+    for _ in 0..n {
+        let j = rng.below(k);
+        for t in 0..d {
+            x.push((c[j * d + t] + 0.6 * rng.normal()) as f32);
+        }
+    }
+    x
+}
+
 /// 16-D blobs, k = 8, 150 points each, standard deviation 2 around centers in `[-10, 10]^16`.
 pub fn blobs16(seed: u64) -> Dataset {
     let mut ds = blobs(1200, 16, 8, 2.0, seed);
