@@ -135,7 +135,7 @@ fn read_values<V, const S: usize>(
     conv: impl Fn([u8; S]) -> V,
 ) -> CliResult<Vec<V>> {
     use std::io::Read;
-    let mut out = Vec::with_capacity(count);
+    let mut out = kmrbf::memory::vec_with_capacity(count);
     let mut buf = vec![0u8; (1 << 20) / S * S];
     let mut left = count * S;
     while left > 0 {
@@ -246,7 +246,7 @@ fn reorder<V: Copy>(v: Vec<V>, n: usize, d: usize, fortran: bool) -> Vec<V> {
     if !fortran || n <= 1 || d <= 1 {
         return v;
     }
-    let mut out = Vec::with_capacity(n * d);
+    let mut out = kmrbf::memory::vec_with_capacity(n * d);
     for i in 0..n {
         for j in 0..d {
             out.push(v[j * n + i]);

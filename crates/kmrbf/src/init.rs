@@ -132,7 +132,7 @@ pub fn kmeans_plus_plus<T: Real>(p: Prepared<'_, T>, k: usize, rng: &mut Rng) ->
     // closest[i] = min over chosen centers of D_i, brought up to date lazily: the centers of
     // `pending` (at most two) are applied by the next pass, or early to the chunk a draw lands
     // in (`fresh[ci]` says whether chunk `ci` has seen them).
-    let mut closest = vec![T::INFINITY; n];
+    let mut closest = crate::memory::vec_filled(n, T::INFINITY);
     let first_c = SeedCandidates::new(p.row(first), 1, d, true);
     let pots = seed_pass(&p, &mut closest, cr, &first_c);
     let mut chunk_mass: Vec<f64> = pots.iter().map(|v| v[0]).collect();

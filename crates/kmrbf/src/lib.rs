@@ -20,6 +20,7 @@ pub mod error;
 pub mod init;
 pub mod kernels;
 pub mod kmeans;
+pub mod memory;
 pub mod metrics;
 pub mod rbf;
 pub mod real;

@@ -155,7 +155,7 @@ pub fn circles(seed: u64) -> Dataset {
 pub fn bench_blobs_f32(n: usize, d: usize, k: usize, seed: u64) -> Vec<f32> {
     let mut rng = Rng::new(seed);
     let c: Vec<f64> = (0..k * d).map(|_| 2.0 * rng.uniform() - 1.0).collect();
-    let mut x = Vec::with_capacity(n * d);
+    let mut x = crate::memory::vec_with_capacity(n * d);
     for _ in 0..n {
         let j = rng.below(k);
         for t in 0..d {

@@ -230,3 +230,98 @@ fn cross_kernel_is_one_fma_chain_per_entry_for_many_shapes() {
     };
     assert_eq!(seen, expected);
 }
+
+/// One two-step seeding pass (`seed_rows_pair`) against naive f64 sums of the same rows:
+/// the updated `closest`, the trial potentials and the second-step potentials, for widths the
+/// fused kernel specializes (16, 32, 64) and others, 0-2 pending centers, one register group
+/// (the fused kernel) and several, a ragged tail, with and without weights.
+fn check_pair_pass<T: Real>(n: usize, d: usize, np: usize, nt: usize, nu: usize, seed: u64) {
+    use kmrbf::kernels::seeding::{seed_rows_pair, PairCandidates};
+    let mut rng = Rng::new(seed);
+    let xs: Vec<T> = random(n * d, seed).into_iter().map(T::from_f64).collect();
+    let pick = |m: usize, rng: &mut Rng| -> Vec<T> {
+        (0..m)
+            .flat_map(|_| {
+                let i = rng.below(n);
+                xs[i * d..(i + 1) * d].to_vec()
+            })
+            .collect()
+    };
+    let (pend, trials, u) = (pick(np, &mut rng), pick(nt, &mut rng), pick(nu, &mut rng));
+    let mut xn = vec![T::ZERO; n];
+    row_sq_norms(&xs, d, &mut xn);
+    // `closest` near the typical squared distance, so trials beat it on some rows only.
+    let closest0: Vec<T> = (0..n)
+        .map(|_| T::from_f64(d as f64 * (0.5 + 2.0 * rng.uniform())))
+        .collect();
+    let w: Vec<T> = (0..n).map(|_| T::from_f64(0.5 + rng.uniform())).collect();
+    let dist = |i: usize, c: &[T], j: usize| -> f64 {
+        (0..d)
+            .map(|t| (xs[i * d + t].to_f64() - c[j * d + t].to_f64()).powi(2))
+            .sum()
+    };
+    let eps = if T::EPSILON.to_f64() > 1e-10 {
+        1e-4
+    } else {
+        1e-10
+    };
+    for weighted in [false, true] {
+        let pc = PairCandidates::new(&pend, &trials, &u, d);
+        let width = pc.width();
+        let mut closest = closest0.clone();
+        let mut pot = vec![0.0; nt];
+        let mut pot2 = vec![0.0; nt * width];
+        let wv = weighted.then_some(w.as_slice());
+        seed_rows_pair(&xs, &xn, wv, &mut closest, &pc, &mut pot, &mut pot2);
+        let mut want = vec![0.0; nt];
+        let mut want2 = vec![0.0; nt * nu];
+        let mut scale = 0.0;
+        for i in 0..n {
+            let wi = if weighted { w[i].to_f64() } else { 1.0 };
+            let cl = (0..np).fold(closest0[i].to_f64(), |m, p| m.min(dist(i, &pend, p)));
+            let tol = eps * (1.0 + xn[i].to_f64() + d as f64);
+            let case = format!("n={n} d={d} np={np} nt={nt} nu={nu} row {i}");
+            assert!((closest[i].to_f64() - cl).abs() <= tol, "{case}: closest");
+            scale += wi * cl;
+            for t in 0..nt {
+                let mt = cl.min(dist(i, &trials, t));
+                want[t] += wi * mt;
+                for j in 0..nu {
+                    want2[t * nu + j] += wi * mt.min(dist(i, &u, j));
+                }
+            }
+        }
+        let tol = eps * 10.0 * scale;
+        for t in 0..nt {
+            assert!(
+                (pot[t] - want[t]).abs() <= tol,
+                "d={d} np={np} nt={nt} nu={nu} pot[{t}]"
+            );
+            for j in 0..nu {
+                let got = pot2[pc.at(t, j)];
+                assert!(
+                    (got - want2[t * nu + j]).abs() <= tol,
+                    "d={d} np={np} nt={nt} nu={nu} weighted={weighted} pot2[{t}][{j}]: {got} vs {}",
+                    want2[t * nu + j]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn two_step_seeding_pass_matches_naive_sums_for_many_shapes() {
+    let mut seed = 0;
+    for d in [3, 16, 32, 40, 64] {
+        for n in [77, 1000] {
+            for np in 0..=2 {
+                seed += 1;
+                // f32: 16 lanes, one group (the fused kernel) and two; f64: 8 lanes.
+                check_pair_pass::<f32>(n, d, np, 6, 6, seed);
+                check_pair_pass::<f32>(n, d, np, 6, 20, seed);
+                check_pair_pass::<f64>(n, d, np, 3, 2, seed);
+                check_pair_pass::<f64>(n, d, np, 3, 9, seed);
+            }
+        }
+    }
+}

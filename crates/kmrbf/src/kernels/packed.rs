@@ -60,10 +60,13 @@ pub const NB_F32: usize = 32;
 pub const NB_F64: usize = 16;
 /// Rows per register panel.
 pub const MR: usize = 8;
+/// Rows per register panel of the fused two-step seeding kernel (one candidate group): 16
+/// accumulators, and a panel of f32 rows is exactly one cache line per column.
+pub const PAIR_MR: usize = 16;
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Packed, MR};
+    use super::{Packed, MR, PAIR_MR};
     use core::arch::x86_64::*;
 
     macro_rules! argmin_kernel {
@@ -135,31 +138,33 @@ mod x86 {
         };
     }
 
-    /// The FMA chains of one `MR`-row panel against one packed candidate group: `acc[r]` lane
-    /// `j` is `sum_t x_rt c_jt`, one chain over `t` in order. The prefetches of `lines` cache
-    /// lines at `prefetch` (null: none) are spread over the `t` loop (a burst of them stalls on
-    /// the fill buffers).
+    /// The FMA chains of one `mr`-row panel against one packed candidate group: `acc[r]` lane
+    /// `j` is `sum_t x_rt c_jt`, one chain over `t` in order. The prefetches of the panel at
+    /// `prefetch` (`mr * d` values, null: none) are spread over the `t` loop, branch-free (a
+    /// burst of them stalls on the fill buffers; a loop spreading them exactly cost 20% of
+    /// the seeding kernel in branches).
     macro_rules! panel_dots {
-        ($t:ty, $lanes:expr, $set1:ident, $zero:ident, $load:ident, $fmadd:ident, $hint:ident,
-         $x:expr, $d:expr, $panel:expr, $prefetch:expr) => {{
+        ($mr:expr, $t:ty, $lanes:expr, $set1:ident, $zero:ident, $load:ident, $fmadd:ident,
+         $hint:ident, $x:expr, $d:expr, $panel:expr, $prefetch:expr) => {{
             let (x, d, panel, prefetch) = ($x, $d, $panel, $prefetch);
-            let lines = if prefetch.is_null() {
-                0
+            // Column `t` of the panel's rows spans `mr * size` bytes of the panel ahead: one
+            // prefetch per started line of it (a repeated line costs only a load slot), at a
+            // constant stride. A null `prefetch` reads the candidate panel instead, which is
+            // in L1 anyway.
+            const STEP: usize = $mr * core::mem::size_of::<$t>();
+            const LINES: usize = STEP.div_ceil(64);
+            let base = if prefetch.is_null() {
+                panel as *const i8
             } else {
-                (MR * d * core::mem::size_of::<$t>()).div_ceil(64)
+                prefetch
             };
-            let mut spread = 0;
-            let mut line = 0;
-            let mut acc = [$zero(); MR];
+            let mut acc = [$zero(); $mr];
             for t in 0..d {
-                spread += lines;
-                while spread >= d {
-                    spread -= d;
-                    _mm_prefetch::<$hint>(prefetch.wrapping_add(line * 64));
-                    line += 1;
+                for l in 0..LINES {
+                    _mm_prefetch::<$hint>(base.wrapping_add(t * STEP + l * 64));
                 }
                 let c = $load(panel.add(t * $lanes));
-                for r in 0..MR {
+                for r in 0..$mr {
                     acc[r] = $fmadd($set1(*x.add(r * d + t)), c, acc[r]);
                 }
             }
@@ -194,6 +199,7 @@ mod x86 {
                 pot: &mut [$t; $lanes],
             ) {
                 let acc = panel_dots!(
+                    MR,
                     $t,
                     $lanes,
                     $set1,
@@ -251,6 +257,7 @@ mod x86 {
                 prefetch: *const i8,
             ) {
                 let acc = panel_dots!(
+                    MR,
                     $t,
                     $lanes,
                     $set1,
@@ -277,9 +284,10 @@ mod x86 {
         ($name:ident, $t:ty, $v:ty, $lanes:expr, $set1:ident, $load:ident, $fmadd:ident,
          $min:ident, $sub:ident, $store:ident, $lt_mask:expr, $lane:expr, $first:ident) => {
             /// One row of the two-step seeding epilogue, given its distances `dist` to the
-            /// packed candidates: `closest <- min(closest, D_p)` over the `np` pending lanes,
+            /// packed candidates: `closest <- min(closest, D_p)` over the `NP` pending lanes (a constant, so the lane
+            /// permutes unroll),
             /// `m = min(dist, closest)`, returns `a1 + w m`, and for each trial lane of
-            /// `trial_lanes` that beats `closest`, `acc2[lane - np] += w (min(dist, D_t) - m)`.
+            /// `trial_lanes` that beats `closest`, `acc2[lane - NP] += w (min(dist, D_t) - m)`.
             /// A lane at `+inf` (never computed: it cannot beat `closest`) gives the same bits as
             /// its exact distance would.
             ///
@@ -287,9 +295,8 @@ mod x86 {
             /// AVX-512F available (the caller's target features); `acc2` holds a `LANES` row per
             /// trial lane.
             #[inline(always)]
-            pub unsafe fn $name(
+            pub unsafe fn $name<const NP: usize>(
                 dist: $v,
-                np: usize,
                 trial_lanes: u32,
                 closest: &mut $t,
                 w: $t,
@@ -299,7 +306,7 @@ mod x86 {
                 // vminps(D_p, closest) per pending lane: the smaller, `closest` on ties (as the
                 // seeding kernel, so both apply a pending center with the same bits).
                 let mut clv = $set1(*closest);
-                for p in 0..np {
+                for p in 0..NP {
                     clv = $min($lane(dist, p), clv);
                 }
                 *closest = $first(clv);
@@ -311,7 +318,7 @@ mod x86 {
                 while beat != 0 {
                     let lane = beat.trailing_zeros() as usize;
                     beat &= beat - 1;
-                    let dst = acc2.add((lane - np) * $lanes);
+                    let dst = acc2.add((lane - NP) * $lanes);
                     let corr = $sub($min(dist, $lane(dist, lane)), m);
                     $store(dst, $fmadd(wv, corr, $load(dst)));
                 }
@@ -354,7 +361,8 @@ mod x86 {
     macro_rules! pair_kernel {
         ($name:ident, $t:ty, $lanes:expr, $set1:ident, $zero:ident, $load:ident, $fmadd:ident,
          $max:ident, $add:ident, $store:ident, $row:ident) => {
-            /// Two-step k-means++ panel with all candidates in one group (`np` pending, `nt`
+            /// Two-step k-means++ panel (`D`: the width `d` when it is a compile-time constant,
+            /// else 0; `NP = np`) with all candidates in one group (`np` pending, `nt`
             /// trials, then the second-step rows): distances as [`dist_f32`] does, then
             /// `closest_r <- min(closest_r, D_rp)` over the pending lanes, `m_r = min(D_r,
             /// closest_r)` with `acc1 += w_r m_r`, and for each trial `t` that beats
@@ -362,16 +370,16 @@ mod x86 {
             /// second-step sums are `acc1 + acc2[t]`).
             ///
             /// # Safety
-            /// AVX-512F available; `x` holds `MR * d` values, `panel` `d * LANES`, `cn` `LANES`,
-            /// `acc1` `LANES`, `acc2` `nt * LANES`; `np + nt <= LANES`.
+            /// AVX-512F available; `x` holds `PAIR_MR * d` values, `panel` `d * LANES`, `cn` `LANES`,
+            /// `acc1` `LANES`, `acc2` `nt * LANES`; `np + nt <= LANES`, `np = NP`.
             #[target_feature(enable = "avx512f")]
             #[allow(clippy::too_many_arguments)]
-            pub unsafe fn $name(
+            pub unsafe fn $name<const D: usize, const NP: usize>(
                 x: *const $t,
                 d: usize,
-                xn: &[$t; MR],
-                closest: &mut [$t; MR],
-                w: &[$t; MR],
+                xn: &[$t; PAIR_MR],
+                closest: &mut [$t; PAIR_MR],
+                w: &[$t; PAIR_MR],
                 panel: *const $t,
                 cn: *const $t,
                 np: usize,
@@ -380,8 +388,13 @@ mod x86 {
                 acc1: *mut $t,
                 acc2: *mut $t,
             ) {
-                // Into L1: the 16 panels ahead are 16 KB.
+                // `D > 0`: the width known at compile time, so every row's address is one base
+                // register plus a constant (16 run-time row offsets spill to the stack).
+                let d = if D == 0 { d } else { D };
+                debug_assert_eq!(np, NP);
+                // Into L1: the 16 panels ahead are 16-32 KB.
                 let acc = panel_dots!(
+                    PAIR_MR,
                     $t,
                     $lanes,
                     $set1,
@@ -399,9 +412,9 @@ mod x86 {
                 let mut a1 = $load(acc1);
                 // Trial lanes np .. np + nt.
                 let trial_lanes: u32 = ((1u32 << nt) - 1) << np;
-                for r in 0..MR {
+                for r in 0..PAIR_MR {
                     let dist = $max($add($fmadd(acc[r], m2, cnv), $set1(xn[r])), $zero());
-                    a1 = $row(dist, np, trial_lanes, &mut closest[r], w[r], a1, acc2);
+                    a1 = $row::<NP>(dist, trial_lanes, &mut closest[r], w[r], a1, acc2);
                 }
                 $store(acc1, a1);
             }
@@ -562,19 +575,19 @@ pub trait PackedArgmin: Sized + Copy {
         out: *mut Self,
         prefetch: *const i8,
     );
-    /// One `MR`-row panel of the two-step seeding with every candidate in one group (see
+    /// One `PAIR_MR`-row panel of the two-step seeding with every candidate in one group (see
     /// `x86::pair_f32`).
     ///
     /// # Safety
-    /// AVX-512 available; `x` holds `MR * d`, `panel` `d * LANES`, `cn` `LANES`, `acc1`
-    /// `LANES`, `acc2` `nt * LANES` values; `np + nt <= LANES`.
+    /// AVX-512 available; `x` holds `PAIR_MR * d`, `panel` `d * LANES`, `cn` `LANES`, `acc1`
+    /// `LANES`, `acc2` `nt * LANES` values; `np + nt <= LANES`, `np <= 2`.
     #[allow(clippy::too_many_arguments)]
     unsafe fn pair_panel(
         x: *const Self,
         d: usize,
-        xn: &[Self; MR],
-        closest: &mut [Self; MR],
-        w: &[Self; MR],
+        xn: &[Self; PAIR_MR],
+        closest: &mut [Self; PAIR_MR],
+        w: &[Self; PAIR_MR],
         panel: *const Self,
         cn: *const Self,
         np: usize,
@@ -626,9 +639,9 @@ macro_rules! impl_packed {
             unsafe fn pair_panel(
                 x: *const $t,
                 d: usize,
-                xn: &[$t; MR],
-                closest: &mut [$t; MR],
-                w: &[$t; MR],
+                xn: &[$t; PAIR_MR],
+                closest: &mut [$t; PAIR_MR],
+                w: &[$t; PAIR_MR],
                 panel: *const $t,
                 cn: *const $t,
                 np: usize,
@@ -638,9 +651,27 @@ macro_rules! impl_packed {
                 acc2: *mut $t,
             ) {
                 #[cfg(target_arch = "x86_64")]
-                x86::$pair(
-                    x, d, xn, closest, w, panel, cn, np, nt, prefetch, acc1, acc2,
-                );
+                {
+                    macro_rules! by_np {
+                        ($d:literal) => {
+                            match np {
+                                0 => x86::$pair::<$d, 0>,
+                                1 => x86::$pair::<$d, 1>,
+                                2 => x86::$pair::<$d, 2>,
+                                _ => unreachable!("at most two pending centers"),
+                            }
+                        };
+                    }
+                    let f = match d {
+                        16 => by_np!(16),
+                        32 => by_np!(32),
+                        64 => by_np!(64),
+                        _ => by_np!(0),
+                    };
+                    f(
+                        x, d, xn, closest, w, panel, cn, np, nt, prefetch, acc1, acc2,
+                    );
+                }
                 #[cfg(not(target_arch = "x86_64"))]
                 unreachable!("packed kernels are x86-64 only");
             }

@@ -11,7 +11,7 @@
 
 use super::dispatch::simd_dispatch;
 use super::distance::sq_dist;
-use super::packed::{self, MR};
+use super::packed::{self, MR, PAIR_MR};
 use crate::real::Real;
 
 /// Candidates of one seeding pass, `m x d`, packed for the AVX-512 kernel when it runs.
@@ -192,8 +192,9 @@ fn seed_rows_packed<T: Real>(
     }
 }
 
-/// Panels of [`seed_rows_pair`] summed in the data's precision before going into f64.
-const PAIR_FLUSH_PANELS: usize = 8;
+/// Rows of [`seed_rows_pair`] summed in the data's precision before going into f64 (a
+/// multiple of both panel heights).
+const PAIR_FLUSH_ROWS: usize = 64;
 
 /// Candidates of a two-step seeding pass (see [`crate::init::kmeans_plus_plus`]): `np`
 /// pending centers (applied to `closest` first), the `nt` trials `T` of step `s`, then the
@@ -265,26 +266,28 @@ pub fn seed_rows_pair<T: Real>(
     let mut dbuf = vec![T::ZERO; groups * MR * lanes];
     let mut acc1 = vec![T::ZERO; width];
     let mut acc2 = vec![T::ZERO; pc.nt * width];
-    let mut pad = vec![T::ZERO; MR * d];
+    let mut pad = vec![T::ZERO; PAIR_MR * d];
     let packed = !pc.cands.groups.is_empty();
+    // The fused kernel: every candidate in one register group, at most two pending centers.
+    let fused = packed && groups == 1 && pc.np <= 2;
     let mut r = 0;
     while r < b {
-        let rows = MR.min(b - r);
-        if packed && groups == 1 {
+        let rows = if fused { PAIR_MR } else { MR }.min(b - r);
+        if fused {
             // Everything in one register group: the fused kernel. Full panels go in place
             // (small copies become library calls that cost as much as the panel's work).
-            let ones = [T::ONE; MR];
+            let ones = [T::ONE; PAIR_MR];
             let ahead = (x.as_ptr() as *const i8)
                 .wrapping_add((r + PREFETCH_PANELS * MR) * d * std::mem::size_of::<T>());
             let (panel, cn) = &pc.cands.groups[0];
             let run = |xp: *const T,
-                       xn_p: &[T; MR],
-                       cl_p: &mut [T; MR],
-                       w_p: &[T; MR],
+                       xn_p: &[T; PAIR_MR],
+                       cl_p: &mut [T; PAIR_MR],
+                       w_p: &[T; PAIR_MR],
                        a1: &mut [T],
                        a2: &mut [T]| {
-                // SAFETY: `xp` holds MR rows of `d` values, the panel `d * LANES`, `cn` LANES,
-                // `acc1` LANES (= width), `acc2` nt * LANES; np + nt <= LANES (one group);
+                // SAFETY: `xp` holds PAIR_MR rows of `d` values, the panel `d * LANES`, `cn` LANES,
+                // `acc1` LANES (= width), `acc2` nt * LANES; np + nt <= LANES (one group), np <= 2;
                 // AVX-512 was checked when the groups were packed.
                 unsafe {
                     T::pair_panel(
@@ -303,19 +306,21 @@ pub fn seed_rows_pair<T: Real>(
                     )
                 }
             };
-            if rows == MR {
-                let xn_p: &[T; MR] = xn[r..r + MR].try_into().expect("MR values");
-                let w_p: &[T; MR] = match w {
-                    Some(w) => w[r..r + MR].try_into().expect("MR values"),
+            if rows == PAIR_MR {
+                let xn_p: &[T; PAIR_MR] = xn[r..r + PAIR_MR].try_into().expect("PAIR_MR values");
+                let w_p: &[T; PAIR_MR] = match w {
+                    Some(w) => w[r..r + PAIR_MR].try_into().expect("PAIR_MR values"),
                     None => &ones,
                 };
-                let cl_p: &mut [T; MR] = (&mut closest[r..r + MR]).try_into().expect("MR values");
+                let cl_p: &mut [T; PAIR_MR] = (&mut closest[r..r + PAIR_MR])
+                    .try_into()
+                    .expect("PAIR_MR values");
                 run(x[r * d..].as_ptr(), xn_p, cl_p, w_p, &mut acc1, &mut acc2);
             } else {
                 // The tail: padded rows have weight 0.
-                let mut xn_p = [T::ZERO; MR];
-                let mut cl_p = [T::ZERO; MR];
-                let mut w_p = [T::ZERO; MR];
+                let mut xn_p = [T::ZERO; PAIR_MR];
+                let mut cl_p = [T::ZERO; PAIR_MR];
+                let mut w_p = [T::ZERO; PAIR_MR];
                 for i in 0..rows {
                     xn_p[i] = xn[r + i];
                     cl_p[i] = closest[r + i];
@@ -332,7 +337,7 @@ pub fn seed_rows_pair<T: Real>(
             let xp = if rows == MR {
                 x[r * d..].as_ptr()
             } else {
-                pad.fill(T::ZERO);
+                pad[..MR * d].fill(T::ZERO);
                 pad[..rows * d].copy_from_slice(&x[r * d..(r + rows) * d]);
                 pad.as_ptr()
             };
@@ -363,7 +368,7 @@ pub fn seed_rows_pair<T: Real>(
                 }
             }
         }
-        if !(packed && groups == 1) {
+        if !fused {
             let mut wp = [T::ONE; MR];
             if let Some(w) = w {
                 wp[..rows].copy_from_slice(&w[r..r + rows]);
@@ -378,8 +383,8 @@ pub fn seed_rows_pair<T: Real>(
             );
         }
         r += rows;
-        // Into f64 every PAIR_FLUSH_PANELS panels and at the end.
-        if r == b || (r / MR).is_multiple_of(PAIR_FLUSH_PANELS) {
+        // Into f64 every PAIR_FLUSH_ROWS rows and at the end.
+        if r == b || r.is_multiple_of(PAIR_FLUSH_ROWS) {
             for (p, a) in pot.iter_mut().zip(&acc1[pc.np..pc.np + pc.nt]) {
                 *p += a.to_f64();
             }

@@ -112,8 +112,8 @@ pub fn lloyd_run<T: Real>(
     let blocking = Blocking::of::<T>(k);
     let mut centers = init.to_vec();
     let mut new_centers = init.to_vec();
-    let mut labels = vec![0u32; n];
-    let mut labels_old = vec![u32::MAX; n];
+    let mut labels = crate::memory::vec_filled(n, 0u32);
+    let mut labels_old = crate::memory::vec_filled(n, u32::MAX);
     let mut strict = false;
     let mut n_iter = 0;
     for it in 0..max_iter {

@@ -93,7 +93,7 @@ pub fn predict<T: Real>(centers: &[T], k: usize, x: MatView<'_, T>) -> Result<Ve
             got: x.d,
         });
     }
-    let mut xn = vec![T::ZERO; x.n];
+    let mut xn = crate::memory::vec_filled(x.n, T::ZERO);
     row_sq_norms(x.data, d, &mut xn);
     let p = Prepared {
         x: x.data,

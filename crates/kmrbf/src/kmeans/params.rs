@@ -205,7 +205,7 @@ impl<T: Real> KMeansParams<T> {
         if let Some(w) = sample_weight {
             check_weights(w, x.n)?;
         }
-        let mut xn = vec![T::ZERO; x.n];
+        let mut xn = crate::memory::vec_filled(x.n, T::ZERO);
         row_sq_norms(x.data, x.d, &mut xn);
         let p = Prepared {
             x: x.data,
@@ -245,7 +245,7 @@ impl<T: Real> KMeansParams<T> {
                 });
             }
         }
-        let mut xn = vec![T::ZERO; x.n];
+        let mut xn = crate::memory::vec_filled(x.n, T::ZERO);
         row_sq_norms(x.data, x.d, &mut xn);
         let p = Prepared {
             x: x.data,
