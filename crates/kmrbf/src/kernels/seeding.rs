@@ -241,8 +241,8 @@ impl<T: Real> PairCandidates<T> {
 /// One two-step seeding pass over a chunk of `b` rows (as [`seed_rows`]): `closest` takes the
 /// pending centers, then with `m_it = min(closest_i, D(x_i, T_t))`,
 /// `pot[t] += sum_i w_i m_it` (`nt` values) and
-/// `pot2[t * width + j] += sum_i w_i min(m_it, D(x_i, cand_j))` for every packed candidate
-/// `j` (the `U` rows at [`PairCandidates::at`]; the other columns are by-products), summed as
+/// `pot2[t * width + j] += sum_i w_i min(m_it, D(x_i, cand_j))` for the `U` rows `j` (at
+/// [`PairCandidates::at`]; the pending and trial columns are left as they are), summed as
 /// `sum_i w_i min(closest_i, D_ij)` plus, over the few rows where `T_t` beats `closest_i`,
 /// `w_i (min(D_it, D_ij) - min(closest_i, D_ij))`.
 /// Distances have the bits of [`seed_rows`]'s, so applying a pending center here and in
@@ -388,12 +388,14 @@ pub fn seed_rows_pair<T: Real>(
             for (p, a) in pot.iter_mut().zip(&acc1[pc.np..pc.np + pc.nt]) {
                 *p += a.to_f64();
             }
-            // Second-step sums: the common part `acc1` plus each trial's corrections.
+            // Second-step sums of the `U` columns: the common part `acc1` plus each trial's
+            // corrections (the pending and trial columns are never read).
+            let u0 = pc.np + pc.nt;
             for (pt, at) in pot2
                 .chunks_exact_mut(width)
                 .zip(acc2.chunks_exact_mut(width))
             {
-                for ((p, a), &c) in pt.iter_mut().zip(at.iter_mut()).zip(acc1.iter()) {
+                for ((p, a), &c) in pt[u0..].iter_mut().zip(&mut at[u0..]).zip(&acc1[u0..]) {
                     *p += c.to_f64() + a.to_f64();
                     *a = T::ZERO;
                 }
