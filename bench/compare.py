@@ -112,7 +112,8 @@ def main():
     info = {"python": sys.version.split()[0], "numpy": np.__version__, "sklearn": sklearn.__version__,
             "faiss": faiss.__version__, "blas": [(i.get("internal_api"), i.get("architecture")) for i in threadpool_info()],
             "cpu": platform.processor() or open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(": "),
-            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"), "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE")}
+            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"), "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"),
+            "GLIBC_TUNABLES": os.environ.get("GLIBC_TUNABLES")}
     print(json.dumps(info))
     results = {"info": info, "runs": []}
     with tempfile.TemporaryDirectory() as tmp:

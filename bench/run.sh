@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: kmrbf vs scikit-learn vs FAISS, same data, same initial centers.
 # Makes its own venv (bench/.venv), builds kmrbf, then runs compare.py with the peers at their
-# best: OpenBLAS on its SkylakeX kernel and OPENBLAS_L2_SIZE unset, in this command only.
+# best: OpenBLAS on its SkylakeX kernel and OPENBLAS_L2_SIZE unset, and glibc's malloc asking
+# for transparent huge pages (kmrbf asks for them itself), in this command only.
 # Not part of CI. Usage: bash bench/run.sh [compare.py options]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,4 +11,5 @@ if [ ! -x bench/.venv/bin/python ]; then
 fi
 bench/.venv/bin/python -m pip install --quiet --disable-pip-version-check numpy scikit-learn faiss-cpu threadpoolctl
 cargo build --release -p kmrbf-cli
-env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=SkylakeX bench/.venv/bin/python bench/compare.py "$@"
+env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=SkylakeX GLIBC_TUNABLES=glibc.malloc.hugetlb=1 \
+  bench/.venv/bin/python bench/compare.py "$@"

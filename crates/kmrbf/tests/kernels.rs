@@ -233,7 +233,7 @@ fn cross_kernel_is_one_fma_chain_per_entry_for_many_shapes() {
 
 /// One two-step seeding pass (`seed_rows_pair`) against naive f64 sums of the same rows:
 /// the updated `closest`, the trial potentials and the second-step potentials, for widths the
-/// fused kernel specializes (16, 32, 64) and others, 0-2 pending centers, one register group
+/// fused kernel specializes (8, 16, 24, 32, 48, 64, 96, 128) and others, 0-2 pending centers, one register group
 /// (the fused kernel) and several, a ragged tail, with and without weights.
 fn check_pair_pass<T: Real>(n: usize, d: usize, np: usize, nt: usize, nu: usize, seed: u64) {
     use kmrbf::kernels::seeding::{seed_rows_pair, PairCandidates};
@@ -312,7 +312,7 @@ fn check_pair_pass<T: Real>(n: usize, d: usize, np: usize, nt: usize, nu: usize,
 #[test]
 fn two_step_seeding_pass_matches_naive_sums_for_many_shapes() {
     let mut seed = 0;
-    for d in [3, 16, 32, 40, 64] {
+    for d in [3, 8, 16, 24, 32, 40, 48, 64, 96, 128] {
         for n in [77, 1000] {
             for np in 0..=2 {
                 seed += 1;

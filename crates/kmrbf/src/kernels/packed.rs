@@ -663,9 +663,14 @@ macro_rules! impl_packed {
                         };
                     }
                     let f = match d {
+                        8 => by_np!(8),
                         16 => by_np!(16),
+                        24 => by_np!(24),
                         32 => by_np!(32),
+                        48 => by_np!(48),
                         64 => by_np!(64),
+                        96 => by_np!(96),
+                        128 => by_np!(128),
                         _ => by_np!(0),
                     };
                     f(
