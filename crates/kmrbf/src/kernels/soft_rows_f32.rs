@@ -191,17 +191,29 @@ mod imp {
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,popcnt,bmi1")]
     pub unsafe fn sparse_sums(sums: &mut [f32], d: usize, k: usize, x: &[f32], a: &[f32]) {
         let b = a.len().checked_div(k).unwrap_or(0);
+        let zero = _mm512_setzero_ps();
         for i in 0..b {
             let ar = a.as_ptr().add(i * k);
             let xr = x.as_ptr().add(i * d);
+            // The nonzeros of up to 64 columns as one bit mask, then one loop over them: a
+            // loop per 16 columns mispredicted about once a block on rows with 1-2 nonzeros
+            // (35 ns a row on the benchmark, most of it branches).
             let mut base = 0;
             while base < k {
-                let lm = lanes(k - base);
-                let mut mask = _mm512_mask_cmp_ps_mask::<_CMP_NEQ_UQ>(
-                    lm,
-                    _mm512_maskz_loadu_ps(lm, ar.add(base)),
-                    _mm512_setzero_ps(),
-                ) as u32;
+                let mut mask = 0u64;
+                for q in 0..4 {
+                    let c0 = base + 16 * q;
+                    if c0 >= k {
+                        break;
+                    }
+                    let lm = lanes(k - c0);
+                    let nz = _mm512_mask_cmp_ps_mask::<_CMP_NEQ_UQ>(
+                        lm,
+                        _mm512_maskz_loadu_ps(lm, ar.add(c0)),
+                        zero,
+                    );
+                    mask |= (nz as u64) << (16 * q);
+                }
                 while mask != 0 {
                     let j = base + mask.trailing_zeros() as usize;
                     mask &= mask - 1;
@@ -210,14 +222,34 @@ mod imp {
                     let mut t = 0;
                     while t < d {
                         let m = lanes(d - t);
-                        let v = _mm512_mul_ps(c, _mm512_maskz_loadu_ps(m, xr.add(t)));
-                        let s = _mm512_maskz_loadu_ps(m, dst.add(t));
-                        _mm512_mask_storeu_ps(dst.add(t), m, _mm512_add_ps(s, v));
+                        let v = _mm512_mul_ps(c, load_part(xr.add(t), m));
+                        store_part(dst.add(t), m, _mm512_add_ps(load_part(dst.add(t), m), v));
                         t += 16;
                     }
                 }
-                base += 16;
+                base += 64;
             }
+        }
+    }
+
+    /// Loads the lanes `m` at `p` (zeros elsewhere); a full block by a plain load.
+    #[inline(always)]
+    unsafe fn load_part(p: *const f32, m: __mmask16) -> __m512 {
+        if m == u16::MAX {
+            _mm512_loadu_ps(p)
+        } else {
+            _mm512_maskz_loadu_ps(m, p)
+        }
+    }
+
+    /// Stores the lanes `m` of `v` at `p`; a full block by a plain store, which (unlike a
+    /// masked one) forwards to a following load of the same values.
+    #[inline(always)]
+    unsafe fn store_part(p: *mut f32, m: __mmask16, v: __m512) {
+        if m == u16::MAX {
+            _mm512_storeu_ps(p, v)
+        } else {
+            _mm512_mask_storeu_ps(p, m, v)
         }
     }
 
