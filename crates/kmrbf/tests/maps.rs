@@ -393,6 +393,62 @@ fn threshold_kernel_matches_the_row_map(
     );
 }
 
+/// The f32 threshold kernels on rows with tied candidates (the unsorted 16-lane threshold
+/// gives ties one shared support) and with 1 to 20 candidates (16 and fewer take the vector
+/// threshold, more the sorted scan), against the portable row map in f64.
+#[test]
+fn threshold_kernels_match_the_row_map_on_tied_candidates() {
+    use kmrbf::kernels::soft_rows_f32::{available, soft_rows, SoftMap};
+    if !available() {
+        eprintln!("threshold kernels: no AVX-512 on this CPU");
+        return;
+    }
+    let mut rng = kmrbf::rng::Rng::new(21);
+    let (b, k) = (40usize, 24usize);
+    for (fast, map) in [
+        (SoftMap::Entmax15, MapKind::Entmax15),
+        (SoftMap::Sparsemax, MapKind::Sparsemax),
+    ] {
+        for &temp in &[0.25f32, 1.0, 4.0] {
+            // Distances on a grid of 0.25 (exact in f32): many exact ties.
+            let xn = vec![2.0f32; b];
+            let cn = vec![2.0f32; k];
+            let cross: Vec<f32> = (0..b * k)
+                .map(|_| -4.0 + 0.25 * (rng.uniform() * 12.0).floor() as f32)
+                .collect();
+            let mut c2 = cross.clone();
+            let mut resp = vec![0f32; b * k];
+            soft_rows(
+                fast,
+                &mut c2,
+                &xn,
+                &cn,
+                None,
+                temp,
+                None,
+                Some(&mut resp),
+                None,
+            );
+            for i in 0..b {
+                let dist: Vec<f64> = (0..k)
+                    .map(|c| (xn[i] + cn[c] + cross[i * k + c]).max(0.0) as f64)
+                    .collect();
+                let mut r = vec![0.0; k];
+                let mut s = vec![0.0; k];
+                map_row(map, &dist, temp as f64, &mut r, None, &mut s);
+                for c in 0..k {
+                    let got = resp[i * k + c] as f64;
+                    assert!(
+                        (got - r[c]).abs() <= 2e-6,
+                        "{map:?} temp {temp} row {i} col {c}: {got} vs {}",
+                        r[c]
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// The AVX-512 dense weighted sums `sums += a^T x` equal, bit for bit, one scalar f32 FMA
 /// chain per entry over the rows in order (shapes with column, center and row-block tails;
 /// weights with zeros; nonzero starting sums).
