@@ -280,7 +280,6 @@ mod imp {
         let inv = _mm512_set1_ps(1.0 / scale);
         let zero = _mm512_setzero_ps();
         let m1 = _mm512_set1_ps(-1.0);
-        let mut cand = vec![0f32; k + 16];
         let mut tot = RowTotals::default();
         // Phase by phase over blocks of rows, as for softmax: distances and minima; candidates
         // (one-hot rows finish here); thresholds of the others; their responsibilities.
@@ -289,7 +288,7 @@ mod imp {
         let mut taus = [0f32; BLK];
         let mut spread = [0u8; BLK];
         let mut firsts = [0usize; BLK];
-        let mut cand_rows = vec![0f32; BLK * k];
+        let mut cand_rows = vec![0f32; BLK * k + 16];
         let mut cand_len = [0usize; BLK];
         let mut i0 = 0;
         while i0 < b {
@@ -303,7 +302,11 @@ mod imp {
                 let row = cross.as_ptr().add(i * k);
                 let dminv = _mm512_set1_ps(dmin);
                 let wi = w.map_or(1.0, |w| w[i]);
-                // Candidates z = -(D - Dmin) / (2 temp) > -1, compressed in index order.
+                // Candidates z = -(D - Dmin) / (2 temp) > -1, compressed in index order
+                // straight into the row's slot of `cand_rows` (16 values of slack past each
+                // slot; a later row overwrites its predecessor's slack), without a branch per
+                // block: whether a block holds candidates is data, not a pattern.
+                let cr = cand_rows.as_mut_ptr().add(ii * k);
                 let mut m = 0usize;
                 let mut first = usize::MAX;
                 let mut j = 0;
@@ -314,27 +317,24 @@ mod imp {
                         inv,
                     ));
                     let cm = _mm512_mask_cmp_ps_mask::<_CMP_GT_OQ>(lm, z, m1);
-                    if cm != 0 {
-                        if first == usize::MAX {
-                            first = j + cm.trailing_zeros() as usize;
-                        }
-                        // Compress in a register and store all 16 lanes (`cand` has 16 values
-                        // of slack): the compressing store to memory is microcoded.
-                        _mm512_storeu_ps(cand.as_mut_ptr().add(m), _mm512_maskz_compress_ps(cm, z));
-                        m += cm.count_ones() as usize;
-                    }
+                    let at = j + cm.trailing_zeros() as usize;
+                    first = if cm != 0 { first.min(at) } else { first };
+                    // Compress in a register and store all 16 lanes: the compressing store
+                    // to memory is microcoded.
+                    _mm512_storeu_ps(cr.add(m), _mm512_maskz_compress_ps(cm, z));
+                    m += cm.count_ones() as usize;
                     j += 16;
                 }
                 if m != 1 {
                     spread[ii] = 1;
+                    let c = core::slice::from_raw_parts_mut(cr, m);
                     taus[ii] = if m <= 16 {
-                        threshold16::<SPARSE>(cand.as_ptr(), m)
+                        threshold16::<SPARSE>(cr, m)
                     } else if SPARSE {
-                        threshold_sparsemax(&mut cand[..m])
+                        threshold_sparsemax(c)
                     } else {
-                        threshold(&mut cand[..m])
+                        threshold(c)
                     };
-                    cand_rows[ii * k..ii * k + m].copy_from_slice(&cand[..m]);
                     cand_len[ii] = m;
                     continue;
                 }
@@ -508,29 +508,46 @@ mod imp {
             }
             cnt = _mm512_mask_add_ps(cnt, ge, cnt, one);
         }
+        // 1 / cnt from a table (cnt is an integer in 1..=16 on the valid lanes): no division
+        // latency on the row's critical path.
+        let recip = _mm512_setr_ps(
+            1.0,
+            1.0 / 2.0,
+            1.0 / 3.0,
+            1.0 / 4.0,
+            1.0 / 5.0,
+            1.0 / 6.0,
+            1.0 / 7.0,
+            1.0 / 8.0,
+            1.0 / 9.0,
+            1.0 / 10.0,
+            1.0 / 11.0,
+            1.0 / 12.0,
+            1.0 / 13.0,
+            1.0 / 14.0,
+            1.0 / 15.0,
+            1.0 / 16.0,
+        );
+        let idx = _mm512_sub_epi32(_mm512_cvttps_epi32(cnt), _mm512_set1_epi32(1));
+        let ic = _mm512_permutexvar_ps(idx, recip);
         let (t, ok) = if SPARSE {
-            let t = _mm512_maskz_div_ps(valid, _mm512_sub_ps(s1, one), cnt);
+            let t = _mm512_mul_ps(_mm512_sub_ps(s1, one), ic);
             (t, _mm512_mask_cmp_ps_mask::<_CMP_LT_OQ>(valid, t, z))
         } else {
-            let mean = _mm512_maskz_div_ps(valid, s1, cnt);
-            let var = _mm512_sub_ps(
-                _mm512_maskz_div_ps(valid, s2, cnt),
-                _mm512_mul_ps(mean, mean),
-            );
-            let delta = _mm512_maskz_div_ps(valid, _mm512_fnmadd_ps(cnt, var, one), cnt);
+            let mean = _mm512_mul_ps(s1, ic);
+            let var = _mm512_fmsub_ps(s2, ic, _mm512_mul_ps(mean, mean));
+            let delta = _mm512_mul_ps(_mm512_fnmadd_ps(cnt, var, one), ic);
             let t = _mm512_sub_ps(
                 mean,
                 _mm512_sqrt_ps(_mm512_max_ps(delta, _mm512_setzero_ps())),
             );
             (t, _mm512_mask_cmp_ps_mask::<_CMP_LE_OQ>(valid, t, z))
         };
-        let best = _mm512_reduce_max_ps(_mm512_mask_mov_ps(_mm512_set1_ps(-1.0), ok, cnt));
-        let sel = _mm512_mask_cmp_ps_mask::<_CMP_EQ_OQ>(ok, cnt, _mm512_set1_ps(best));
-        _mm512_reduce_max_ps(_mm512_mask_mov_ps(
-            _mm512_set1_ps(f32::NEG_INFINITY),
-            sel,
-            t,
-        ))
+        // Along the consistent supports (by decreasing z) the threshold only grows: t_{n+1}
+        // solves the n + 1 term equation, which at t_n is already >= 0 (sparsemax: t_{n+1} is
+        // a mean of t_n and z_{n+1} > t_n). So the largest consistent support has the largest
+        // consistent threshold: one reduction.
+        _mm512_reduce_max_ps(_mm512_mask_mov_ps(_mm512_set1_ps(f32::NEG_INFINITY), ok, t))
     }
 
     /// `(sum q, sum q v, -sum q z, |support|)` over `m <= 16` candidates at `c` with `v = z -
