@@ -22,6 +22,8 @@ pub struct CrossPack {
 const NB: usize = 64;
 /// Rows per register block.
 const MR: usize = 6;
+/// Rows ahead that the kernel prefetches.
+const PREFETCH_ROWS: usize = 192;
 
 impl CrossPack {
     /// Packs the `k x d` row-major `centers`, or `None` without AVX-512.
@@ -56,7 +58,7 @@ pub fn cross_tile(x: &[f32], pack: &CrossPack, out: &mut [f32]) {
 
 #[cfg(target_arch = "x86_64")]
 mod imp {
-    use super::{CrossPack, MR, NB};
+    use super::{CrossPack, MR, NB, PREFETCH_ROWS};
     use crate::kernels::dispatch::lanes16 as lanes;
     use core::arch::x86_64::*;
 
@@ -71,6 +73,14 @@ mod imp {
             while i < b {
                 let xr = x.as_ptr().add(i * d);
                 let or = o.add(i * k);
+                if q == 0 {
+                    // The rows a few blocks ahead (past the tile's end: the next tile's,
+                    // harmless on x86 if there is none).
+                    let ahead = (xr as *const i8).wrapping_add(PREFETCH_ROWS * d * 4);
+                    for l in 0..(MR * d * 4).div_ceil(64) {
+                        _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64 * l));
+                    }
+                }
                 match (b - i).min(MR) {
                     6 => block::<6>(xr, d, panel, or, k, cols),
                     5 => block::<5>(xr, d, panel, or, k, cols),
