@@ -298,6 +298,125 @@ fn softmax_f32_tile_kernel_matches_the_row_map() {
     assert_eq!(checked, 20);
 }
 
+/// The fused AVX-512 softmax kernel (cross products, rows and sums in one pass) against the
+/// portable row map in f64 on the kernel's own f32 distances (the `-2 x . c` FMA chain is
+/// replayed here in scalar f32, bit for bit): the weighted sums `sum_i w_i r_ij x_i`, their
+/// column sums, J / L / F, the support and the one-hot rows, for several shapes (tail lanes,
+/// short last blocks and groups, `d` past 32), temperatures (dense to one-hot) and weights.
+#[test]
+fn fused_softmax_kernel_matches_the_row_map() {
+    use kmrbf::kernels::cross_f32::CrossPack;
+    use kmrbf::kernels::softmax_fused_f32::{available, softmax_sums, FusedScratch};
+    if !available(64) {
+        eprintln!("fused_softmax_kernel_matches_the_row_map: no AVX-512 on this CPU");
+        return;
+    }
+    let mut rng = kmrbf::rng::Rng::new(11);
+    let mut scratch = FusedScratch::default();
+    let mut checked = 0;
+    let shapes = [
+        (37usize, 32usize, 64usize),
+        (50, 7, 5),
+        (13, 40, 17),
+        (6, 1, 64),
+        (1, 3, 1),
+        (100, 33, 48),
+        (49, 16, 33),
+    ];
+    for &(b, d, k) in &shapes {
+        for &temp in &[50.0f32, 2.0, 0.05, 1e-6] {
+            for weighted in [false, true] {
+                let x: Vec<f32> = (0..b * d).map(|_| rng.normal() as f32).collect();
+                let c: Vec<f32> = (0..k * d).map(|_| rng.normal() as f32).collect();
+                let sq = |v: &[f32]| v.iter().fold(0f32, |s, &a| a.mul_add(a, s));
+                let xn: Vec<f32> = x.chunks(d).map(sq).collect();
+                let cn: Vec<f32> = c.chunks(d).map(sq).collect();
+                let w: Option<Vec<f32>> =
+                    weighted.then(|| (0..b).map(|_| 0.5 + rng.uniform() as f32).collect());
+                let pack = CrossPack::new(&c, k, d).expect("AVX-512");
+                let mut sums = vec![0.25f32; k * d];
+                let mut col = vec![0f32; k];
+                let tot = softmax_sums(
+                    &x,
+                    &xn,
+                    w.as_deref(),
+                    &pack,
+                    &cn,
+                    temp,
+                    Some((&mut sums, &mut col)),
+                    &mut scratch,
+                );
+                let mut want_sums = vec![0.25f64; k * d];
+                let mut abs_sums = vec![0.25f64; k * d];
+                let mut want_col = vec![0f64; k];
+                let (mut j, mut l, mut f, mut wsum) = (0.0, 0.0, 0.0, 0.0);
+                let (mut support, mut onehot) = (0usize, 0usize);
+                let a = -std::f32::consts::LOG2_E / temp;
+                for i in 0..b {
+                    let xi = &x[i * d..(i + 1) * d];
+                    // The kernel's distances: the FMA chain of -2 x . c, then max(xn + cn + ., 0).
+                    let dist32: Vec<f32> = (0..k)
+                        .map(|jj| {
+                            let cr = &c[jj * d..(jj + 1) * d];
+                            let cross = (0..d).fold(0f32, |s, t| xi[t].mul_add(-2.0 * cr[t], s));
+                            (xn[i] + cn[jj] + cross).max(0.0)
+                        })
+                        .collect();
+                    let dmin32 = dist32.iter().cloned().fold(f32::INFINITY, f32::min);
+                    let sup = dist32
+                        .iter()
+                        .filter(|&&v| (v - dmin32) * a >= -125.0)
+                        .count();
+                    support += sup;
+                    onehot += (sup == 1) as usize;
+                    let dist: Vec<f64> = dist32.iter().map(|&v| v as f64).collect();
+                    let mut r = vec![0.0; k];
+                    let mut s = vec![0.0; k];
+                    let terms = map_row(MapKind::Softmax, &dist, temp as f64, &mut r, None, &mut s);
+                    let wi = w.as_ref().map_or(1.0, |w| w[i] as f64);
+                    for jj in 0..k {
+                        want_col[jj] += wi * r[jj];
+                        for t in 0..d {
+                            want_sums[jj * d + t] += wi * r[jj] * xi[t] as f64;
+                            abs_sums[jj * d + t] += (wi * r[jj] * xi[t] as f64).abs();
+                        }
+                    }
+                    j += wi * terms.dmin;
+                    l += wi * terms.loss;
+                    f += wi * terms.free;
+                    wsum += wi;
+                }
+                let ctx = format!("b {b} d {d} k {k} temp {temp} weighted {weighted}");
+                for e in 0..k * d {
+                    let err = (sums[e] as f64 - want_sums[e]).abs();
+                    assert!(
+                        err <= 1e-5 * abs_sums[e],
+                        "sums[{e}]: {} vs {} ({ctx})",
+                        sums[e],
+                        want_sums[e]
+                    );
+                }
+                for jj in 0..k {
+                    let err = (col[jj] as f64 - want_col[jj]).abs();
+                    assert!(
+                        err <= 1e-5 * want_col[jj].max(1e-30) + 1e-30,
+                        "col {jj} ({ctx})"
+                    );
+                }
+                let scale = j.abs().max(1.0);
+                assert!((tot.j - j).abs() <= 1e-6 * scale, "J {} {j} ({ctx})", tot.j);
+                assert!((tot.l - l).abs() <= 1e-5 * scale, "L {} {l} ({ctx})", tot.l);
+                assert!((tot.f - f).abs() <= 1e-5 * scale, "F {} {f} ({ctx})", tot.f);
+                assert!((tot.w - wsum).abs() <= 1e-9 * wsum, "W ({ctx})");
+                assert_eq!(tot.support as usize, support, "support ({ctx})");
+                assert_eq!(tot.onehot, onehot, "one-hot rows ({ctx})");
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, shapes.len() * 8);
+}
+
 /// The AVX-512 f32 entmax-1.5 tile kernel against the portable row map in f64: responsibilities
 /// (absolute 2e-5: f32 logits near the support boundary), weights, totals, one-hot rows.
 #[test]

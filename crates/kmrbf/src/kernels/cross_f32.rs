@@ -42,6 +42,21 @@ impl CrossPack {
         }
         Some(Self { panels, k, d })
     }
+
+    /// Centers packed (`k`).
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Columns of the centers (`d`).
+    pub fn d(&self) -> usize {
+        self.d
+    }
+
+    /// The first block's `d x 64` panel: `panel[64 t + l] = -2 c_{l, t}` (zero for `l >= k`).
+    pub fn first_panel(&self) -> &[f32] {
+        &self.panels[..self.d * NB]
+    }
 }
 
 /// `out[i k + j] = -2 <x_i, c_j>` for the `b x d` tile `x` (`out`: `b x k`, row-major).

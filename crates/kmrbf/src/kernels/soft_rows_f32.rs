@@ -107,7 +107,7 @@ pub fn dense_weighted_sums(sums: &mut [f32], d: usize, k: usize, x: &[f32], a: &
 }
 
 #[cfg(target_arch = "x86_64")]
-mod imp {
+pub(crate) mod imp {
     use super::RowTotals;
     use core::arch::x86_64::*;
 
@@ -610,7 +610,7 @@ mod imp {
     /// polynomial for `2^f` on `[-1/2, 1/2]` (relative error 9e-8 evaluated in f32, fitted
     /// here by weighted least squares on Chebyshev nodes), then `vscalefps` by `n`.
     #[inline(always)]
-    unsafe fn exp2_kept(t: __m512, keep: __mmask16) -> __m512 {
+    pub(crate) unsafe fn exp2_kept(t: __m512, keep: __mmask16) -> __m512 {
         let s = _mm512_set1_ps;
         let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(t);
         let f = _mm512_sub_ps(t, n);
@@ -670,7 +670,7 @@ mod imp {
     /// `[sqrt(1/2), sqrt(2))`, `ln m = 2 atanh(s)`, `s = (m - 1) / (m + 1)`, `|s| < 0.172`, by
     /// its series to `s^15` (relative error below 1e-13).
     #[inline(always)]
-    unsafe fn ln_pd(x: __m512d) -> __m512d {
+    pub(crate) unsafe fn ln_pd(x: __m512d) -> __m512d {
         let s = _mm512_set1_pd;
         let mut e = _mm512_getexp_pd(x);
         let mut m = _mm512_getmant_pd::<_MM_MANT_NORM_1_2, _MM_MANT_SIGN_SRC>(x);

@@ -3,10 +3,12 @@
 //! unless the caller asks for the responsibilities themselves.
 
 use crate::init::Prepared;
+use crate::kernels::cross_f32::CrossPack;
 use crate::kernels::dispatch::simd_dispatch;
 use crate::kernels::distance::row_sq_norms;
 use crate::kernels::maps::{map_row, MapKind};
-use crate::kernels::soft_rows_f32::{self, SoftMap};
+use crate::kernels::soft_rows_f32::{self, RowTotals, SoftMap};
+use crate::kernels::softmax_fused_f32::{self, FusedScratch};
 use crate::kernels::tiles::{fold_tiles, Blocking, Tile};
 use crate::kernels::update::{ClusterSums, TileSums};
 use crate::real::{as_f32, as_f32_mut, Real};
@@ -386,6 +388,11 @@ pub fn soft_pass<T: Real>(
     let n = p.n();
     let mut cn = vec![T::ZERO; k];
     row_sq_norms(centers, d, &mut cn);
+    if matches!(out, RowOut::None) {
+        if let Some(o) = fused_softmax_pass(p, centers, k, req, &cn) {
+            return o;
+        }
+    }
     let blocking = Blocking::of::<T>(k);
     let need_jac = req.loss_sums || matches!(out, RowOut::InputGrad { loss: true, .. });
     let (buf, stride, grad_loss): (&mut [T], usize, Option<bool>) = match out {
@@ -474,4 +481,112 @@ pub fn soft_pass<T: Real>(
         }
     }
     total
+}
+
+/// Whether the fused softmax kernel may serve a pass (`KMRBF_NO_FUSED` turns it off: the
+/// tile pipeline then runs instead, for comparisons and for its tests).
+fn fused_enabled() -> bool {
+    static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    !*OFF.get_or_init(|| std::env::var_os("KMRBF_NO_FUSED").is_some())
+}
+
+/// Partial results of one chunk of the fused softmax pass.
+struct FusedAcc {
+    tot: RowTotals,
+    rs: ClusterSums,
+    rs_tile: TileSums<f32>,
+    col: Vec<f32>,
+    scratch: FusedScratch,
+}
+
+/// A softmax pass without per-row output and without the loss sums, f32 with AVX-512 and
+/// `k <= 64`: through [`softmax_fused_f32`] (no distance tile); `None` when it does not apply.
+fn fused_softmax_pass<T: Real>(
+    p: &Prepared<'_, T>,
+    centers: &[T],
+    k: usize,
+    req: PassRequest<T>,
+    cn: &[T],
+) -> Option<PassOutput> {
+    if req.map != MapKind::Softmax || req.loss_sums || !fused_enabled() {
+        return None;
+    }
+    if !softmax_fused_f32::available(k) || p.d == 0 {
+        return None;
+    }
+    let (c32, cn32) = (as_f32(centers)?, as_f32(cn)?);
+    as_f32(p.x)?;
+    let d = p.d;
+    let pack = CrossPack::new(c32, k, d)?;
+    let temp = req.temp.to_f64() as f32;
+    let zk = if req.resp_sums { k } else { 0 };
+    let parts = fold_tiles(
+        p.against(centers, k),
+        &mut [] as &mut [T],
+        0,
+        Blocking::of::<T>(k),
+        false,
+        || FusedAcc {
+            tot: RowTotals::default(),
+            rs: ClusterSums::zeros(zk, d),
+            rs_tile: TileSums::zeros(zk, d),
+            col: vec![0.0; k],
+            scratch: FusedScratch::default(),
+        },
+        |acc, t, _| {
+            let (x, xn) = (as_f32(t.x).expect("f32"), as_f32(t.xn).expect("f32"));
+            let w = t.w.and_then(as_f32);
+            let sums = if req.resp_sums {
+                acc.col.fill(0.0);
+                Some((&mut acc.rs_tile.sums[..], &mut acc.col[..]))
+            } else {
+                None
+            };
+            let tot = softmax_fused_f32::softmax_sums(
+                x,
+                xn,
+                w,
+                &pack,
+                cn32,
+                temp,
+                sums,
+                &mut acc.scratch,
+            );
+            acc.tot.j += tot.j;
+            acc.tot.l += tot.l;
+            acc.tot.f += tot.f;
+            acc.tot.w += tot.w;
+            acc.tot.support += tot.support;
+            acc.tot.onehot += tot.onehot;
+            if req.resp_sums {
+                for (w, &c) in acc.rs_tile.weight.iter_mut().zip(&acc.col) {
+                    *w += c as f64;
+                }
+                acc.rs_tile.flush_into(&mut acc.rs);
+            }
+        },
+    );
+    let mut total = PassOutput {
+        j: 0.0,
+        l: 0.0,
+        f: 0.0,
+        weight: 0.0,
+        support: 0.0,
+        onehot: 0,
+        rows: p.n(),
+        resp_sums: req.resp_sums.then(|| ClusterSums::zeros(k, d)),
+        loss_sums: None,
+    };
+    for a in &parts {
+        total.j += a.tot.j;
+        total.l += a.tot.l;
+        total.f += a.tot.f;
+        total.weight += a.tot.w;
+        total.support += a.tot.support;
+        total.onehot += a.tot.onehot;
+        if let Some(s) = total.resp_sums.as_mut() {
+            s.merge(&a.rs);
+        }
+    }
+    Some(total)
 }

@@ -1,0 +1,414 @@
+//! The softmax soft-lloyd rows for f32 with AVX-512 and `k <= 64`, fused from the rows to the
+//! cluster sums: per block of six rows, `-2 x . c` (24 accumulators, as in
+//! [`super::cross_f32`]), the distances, the row minima, the exponentials, the weights
+//! `w r` and their column sums all stay in registers, and `sum_i w_i r_ij x_i` is added
+//! straight from them (through a 1.5 KiB buffer in L1) while the block's rows are in L1.
+//!
+//! The tile pipeline ([`super::cross_f32`] -> [`super::soft_rows_f32`] -> dense `R^T X`)
+//! writes the `b x k` distances and weights to L2 and reads them back twice; at `d = 32`,
+//! `k = 64` that traffic and the phase-by-phase passes made a soft-lloyd step ~3.4x a hard
+//! Lloyd iteration. Each value here is computed by the same operations as there (the same
+//! FMA chain for `-2 x . c`, `max(xn + cn + cross, 0)`, `exp2` of `(D - Dmin) (-log2 e /
+//! temp)`, one FMA chain per sum entry over the rows in order); only the order of the row
+//! sums of `e` and `e (D - Dmin)` differs, so results agree with the tile pipeline to f32
+//! rounding, not bit for bit.
+
+use super::cross_f32::CrossPack;
+use super::soft_rows_f32::RowTotals;
+
+/// Most centers the fused kernel takes (four 16-lane vectors per row).
+pub const MAX_K: usize = 64;
+/// Rows per register block.
+const MR: usize = 6;
+/// Rows whose weights are gathered (in L1) before their sums are added: eight blocks.
+const GROUP: usize = 8 * MR;
+/// Rows ahead that the kernel prefetches.
+const PREFETCH_ROWS: usize = 192;
+
+/// Buffers of the fused kernel, reused across calls.
+#[derive(Default)]
+pub struct FusedScratch {
+    /// Per row: the minimum distance, the sum of the exponentials, `sum_j r_ij D_ij - Dmin`.
+    stats: Vec<f32>,
+    /// `GROUP x k` weights `w r` of the current group of rows.
+    pbuf: Vec<f32>,
+    /// `MR x d` rows of a short last block, zero past the data.
+    xpad: Vec<f32>,
+}
+
+/// True when [`softmax_sums`] takes `k` centers here (AVX-512, `1 <= k <= 64`).
+pub fn available(k: usize) -> bool {
+    super::dispatch::has_avx512() && (1..=MAX_K).contains(&k)
+}
+
+/// Softmax rows `r_i = softmax(-D_i / temp)` of the `b x d` rows `x` (squared norms `xn`,
+/// weights `w`, `None`: 1) against the centers of `pack` (squared norms `cn`, `k`), without
+/// storing them: adds `sum_i w_i r_ij x_i` into `sums` (`k x d`) and `sum_i w_i r_ij` into
+/// `colsum` (`k`, f32, rows in order) when `sums` is given, and returns the totals (`J`,
+/// `L`, `F`, weight, support) of the rows. Call only when [`available`]`(k)`.
+#[allow(clippy::too_many_arguments)]
+pub fn softmax_sums(
+    x: &[f32],
+    xn: &[f32],
+    w: Option<&[f32]>,
+    pack: &CrossPack,
+    cn: &[f32],
+    temp: f32,
+    sums: Option<(&mut [f32], &mut [f32])>,
+    scratch: &mut FusedScratch,
+) -> RowTotals {
+    let (k, d) = (pack.k(), pack.d());
+    let b = xn.len();
+    assert!(available(k) && cn.len() == k && x.len() == b * d);
+    assert!(w.is_none_or(|w| w.len() == b));
+    if let Some((s, c)) = &sums {
+        assert!(s.len() == k * d && c.len() == k);
+    }
+    scratch.stats.resize(3 * b, 0.0);
+    scratch.pbuf.resize(GROUP * MAX_K, 0.0);
+    scratch.xpad.resize(MR * d, 0.0);
+    // SAFETY: AVX-512 checked by `available`, shapes asserted.
+    unsafe { imp::run(x, xn, w, pack, cn, temp, sums, scratch) }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod imp {
+    use super::{FusedScratch, RowTotals, GROUP, MAX_K, MR, PREFETCH_ROWS};
+    use crate::kernels::cross_f32::CrossPack;
+    use crate::kernels::dispatch::lanes16 as lanes;
+    use crate::kernels::soft_rows_f32::imp::{dense_sums, exp2_kept, ln_pd};
+    use core::arch::x86_64::*;
+
+    /// What every block of a call shares.
+    struct Ctx<const NV: usize> {
+        d: usize,
+        k: usize,
+        panel: *const f32,
+        /// `cn`, `+inf` past `k` (those lanes never win the minimum).
+        cnv: [__m512; NV],
+        /// Lanes of real centers per vector.
+        valid: [__mmask16; NV],
+        /// `-log2(e) / temp`.
+        a: __m512,
+        sums: Option<(*mut f32, *mut f32)>,
+        pbuf: *mut f32,
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,popcnt")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn run(
+        x: &[f32],
+        xn: &[f32],
+        w: Option<&[f32]>,
+        pack: &CrossPack,
+        cn: &[f32],
+        temp: f32,
+        sums: Option<(&mut [f32], &mut [f32])>,
+        s: &mut FusedScratch,
+    ) -> RowTotals {
+        match pack.k().div_ceil(16) {
+            1 => run_nv::<1>(x, xn, w, pack, cn, temp, sums, s),
+            2 => run_nv::<2>(x, xn, w, pack, cn, temp, sums, s),
+            3 => run_nv::<3>(x, xn, w, pack, cn, temp, sums, s),
+            _ => run_nv::<4>(x, xn, w, pack, cn, temp, sums, s),
+        }
+    }
+
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn run_nv<const NV: usize>(
+        x: &[f32],
+        xn: &[f32],
+        w: Option<&[f32]>,
+        pack: &CrossPack,
+        cn: &[f32],
+        temp: f32,
+        sums: Option<(&mut [f32], &mut [f32])>,
+        s: &mut FusedScratch,
+    ) -> RowTotals {
+        let (k, d) = (pack.k(), pack.d());
+        let b = xn.len();
+        let inf = _mm512_set1_ps(f32::INFINITY);
+        let valid: [__mmask16; NV] = core::array::from_fn(|v| lanes(k.saturating_sub(16 * v)));
+        let ctx = Ctx::<NV> {
+            d,
+            k,
+            panel: pack.first_panel().as_ptr(),
+            cnv: core::array::from_fn(|v| {
+                _mm512_mask_loadu_ps(inf, valid[v], cn.as_ptr().add(16 * v))
+            }),
+            valid,
+            a: _mm512_set1_ps(-std::f32::consts::LOG2_E / temp),
+            sums: sums.map(|(s, c)| (s.as_mut_ptr(), c.as_mut_ptr())),
+            pbuf: s.pbuf.as_mut_ptr(),
+        };
+        debug_assert!(s.pbuf.len() >= GROUP * k);
+        let stats = s.stats.as_mut_ptr();
+        let (mut support, mut onehot) = (0u64, 0usize);
+        let mut g0 = 0;
+        while g0 < b {
+            let g1 = (g0 + GROUP).min(b);
+            let mut i = g0;
+            while i < g1 {
+                let real = (g1 - i).min(MR);
+                let mut xn6 = [0f32; MR];
+                let mut w6 = [0f32; MR];
+                for r in 0..real {
+                    xn6[r] = xn[i + r];
+                    w6[r] = w.map_or(1.0, |w| w[i + r]);
+                }
+                let xr = if real == MR {
+                    let xr = x.as_ptr().add(i * d);
+                    let ahead = (xr as *const i8).wrapping_add(PREFETCH_ROWS * d * 4);
+                    for l in 0..(MR * d * 4).div_ceil(64) {
+                        _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64 * l));
+                    }
+                    xr
+                } else {
+                    // A short last block: zero rows of weight 0 (left out of the sums).
+                    s.xpad.fill(0.0);
+                    s.xpad[..real * d].copy_from_slice(&x[i * d..(i + real) * d]);
+                    s.xpad.as_ptr()
+                };
+                let (sp, oh) = block(&ctx, xr, &xn6, &w6, real, stats, i, b, i - g0);
+                support += sp;
+                onehot += oh;
+                i += MR;
+            }
+            // sum_i (w r)_ij x_i over the group: one FMA chain per entry, rows in order.
+            if let Some((sums, _)) = ctx.sums {
+                let rows = g1 - g0;
+                let sums = core::slice::from_raw_parts_mut(sums, k * d);
+                let wts = core::slice::from_raw_parts(ctx.pbuf, rows * k);
+                dense_sums(sums, d, k, &x[g0 * d..g1 * d], wts);
+            }
+            g0 = g1;
+        }
+        let mut tot = totals(&s.stats, b, w, temp);
+        tot.support = support as f64;
+        tot.onehot = onehot;
+        tot
+    }
+
+    /// One block of `MR` rows at `xr` (row stride `d`), `real` of them data: their stats into
+    /// `stats` at row `i` (of `b`), with sums their column sums and their weights into row
+    /// `slot` of the group buffer; returns the support summed over the
+    /// real rows and how many of them are one-hot.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn block<const NV: usize>(
+        c: &Ctx<NV>,
+        xr: *const f32,
+        xn6: &[f32; MR],
+        w6: &[f32; MR],
+        real: usize,
+        stats: *mut f32,
+        i: usize,
+        b: usize,
+        slot: usize,
+    ) -> (u64, usize) {
+        let d = c.d;
+        let zero = _mm512_setzero_ps();
+        let mut acc = [[zero; NV]; MR];
+        cross::<NV>(xr, d, c.panel, &mut acc);
+        // Distances max(xn + cn + cross, 0) and the row minima.
+        let mut mins = [zero; MR];
+        for r in 0..MR {
+            let xi = _mm512_set1_ps(xn6[r]);
+            let mut m = _mm512_set1_ps(f32::INFINITY);
+            for v in 0..NV {
+                let dv = _mm512_max_ps(_mm512_add_ps(_mm512_add_ps(xi, c.cnv[v]), acc[r][v]), zero);
+                acc[r][v] = dv;
+                m = _mm512_min_ps(m, dv);
+            }
+            mins[r] = m;
+        }
+        let dmin = reduce6(&mins, _mm512_set1_ps(f32::INFINITY), |x, y| {
+            _mm512_min_ps(x, y)
+        });
+        // e = 2^((D - Dmin) a), 0 below 2^-125 and past k; sum e, sum e (D - Dmin), support.
+        let lo = _mm512_set1_ps(-125.0);
+        let (mut support, mut onehot) = (0u64, 0usize);
+        let mut se = [zero; MR];
+        let mut sd = [zero; MR];
+        for r in 0..MR {
+            let dm = _mm512_set1_ps(dmin[r]);
+            let mut sup = 0u32;
+            for v in 0..NV {
+                let g = _mm512_maskz_sub_ps(c.valid[v], acc[r][v], dm);
+                let t = _mm512_mul_ps(g, c.a);
+                let keep = _mm512_mask_cmp_ps_mask::<_CMP_GE_OQ>(c.valid[v], t, lo);
+                let e = exp2_kept(t, keep);
+                acc[r][v] = e;
+                se[r] = _mm512_add_ps(se[r], e);
+                sd[r] = _mm512_fmadd_ps(e, g, sd[r]);
+                sup += (keep as u32).count_ones();
+            }
+            if r < real {
+                support += sup as u64;
+                onehot += (sup == 1) as usize;
+            }
+        }
+        let sum = reduce6(&se, zero, |x, y| _mm512_add_ps(x, y));
+        let sdist = reduce6(&sd, zero, |x, y| _mm512_add_ps(x, y));
+        // Weights w r = e (w / sum); stats of the real rows.
+        for r in 0..MR {
+            let norm = 1.0 / sum[r];
+            if r < real {
+                *stats.add(i + r) = dmin[r];
+                *stats.add(b + i + r) = sum[r];
+                *stats.add(2 * b + i + r) = sdist[r] * norm;
+            }
+            let wn = _mm512_set1_ps(w6[r] * norm);
+            for v in 0..NV {
+                acc[r][v] = _mm512_mul_ps(acc[r][v], wn);
+            }
+        }
+        let Some((_, col)) = c.sums else {
+            return (support, onehot);
+        };
+        // Column sums, rows in order.
+        for v in 0..NV {
+            let m = c.valid[v];
+            let mut cs = _mm512_maskz_loadu_ps(m, col.add(16 * v));
+            for row in &acc {
+                cs = _mm512_add_ps(cs, row[v]);
+            }
+            _mm512_mask_storeu_ps(col.add(16 * v), m, cs);
+        }
+        // The weights into the group's buffer (row stride k) for the sums.
+        let dst = c.pbuf.add(slot * c.k);
+        for (r, row) in acc.iter().enumerate() {
+            for (v, &e) in row.iter().enumerate() {
+                _mm512_mask_storeu_ps(dst.add(r * c.k + 16 * v), c.valid[v], e);
+            }
+        }
+        (support, onehot)
+    }
+
+    /// `op` over the 16 lanes of each of the six vectors `v`, for all six at once (a fixed
+    /// tree of shuffles over eight rows, two of them `ident`; row `r`'s result ends in lane
+    /// `4 r` for `r < 4`, `4 (r - 4) + 1` otherwise). Deterministic: the order is fixed.
+    #[inline(always)]
+    unsafe fn reduce6(
+        v: &[__m512; MR],
+        ident: __m512,
+        op: impl Fn(__m512, __m512) -> __m512,
+    ) -> [f32; MR] {
+        let pair = |x: __m512, y: __m512| {
+            op(
+                _mm512_shuffle_f32x4::<0x44>(x, y),
+                _mm512_shuffle_f32x4::<0xEE>(x, y),
+            )
+        };
+        // Eight partials of rows (2p, 2p + 1) in each half.
+        let b = [pair(v[0], v[1]), pair(v[2], v[3]), pair(v[4], v[5]), ident];
+        // Four partials of rows 4q .. 4q + 3, one per 128-bit lane.
+        let quad = |x: __m512, y: __m512| {
+            op(
+                _mm512_shuffle_f32x4::<0x88>(x, y),
+                _mm512_shuffle_f32x4::<0xDD>(x, y),
+            )
+        };
+        let (c0, c1) = (quad(b[0], b[1]), quad(b[2], b[3]));
+        // Lane l: two partials of row l, then two of row l + 4.
+        let dd = op(
+            _mm512_shuffle_ps::<0x44>(c0, c1),
+            _mm512_shuffle_ps::<0xEE>(c0, c1),
+        );
+        let e = op(
+            _mm512_shuffle_ps::<0x88>(dd, dd),
+            _mm512_shuffle_ps::<0xDD>(dd, dd),
+        );
+        let mut lanes16 = [0f32; 16];
+        _mm512_storeu_ps(lanes16.as_mut_ptr(), e);
+        core::array::from_fn(|r| lanes16[if r < 4 { 4 * r } else { 4 * (r - 4) + 1 }])
+    }
+
+    /// `out[r][v] = -2 x_r . c_{16 v ..}`: one FMA chain per entry over the columns in order,
+    /// 24 accumulators in registers, stored once at the end (kept apart from the epilogue:
+    /// inlined, the accumulators were written back to the stack on every column).
+    #[inline(never)]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma")]
+    unsafe fn cross<const NV: usize>(
+        xr: *const f32,
+        d: usize,
+        panel: *const f32,
+        out: &mut [[__m512; NV]; MR],
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); NV]; MR];
+        for t in 0..d {
+            let p = panel.add(t * MAX_K);
+            let cv: [__m512; NV] = core::array::from_fn(|v| _mm512_loadu_ps(p.add(16 * v)));
+            for (r, row) in acc.iter_mut().enumerate() {
+                let xb = _mm512_set1_ps(*xr.add(r * d + t));
+                for v in 0..NV {
+                    row[v] = _mm512_fmadd_ps(xb, cv[v], row[v]);
+                }
+            }
+        }
+        *out = acc;
+    }
+
+    /// `J`, `L`, `F` and the weight from the per-row stats, in f64 lanes eight rows apart.
+    #[inline(always)]
+    unsafe fn totals(stats: &[f32], b: usize, w: Option<&[f32]>, temp: f32) -> RowTotals {
+        let (dmin, rest) = stats.split_at(b);
+        let (sum, lterm) = rest.split_at(b);
+        let (mut tj, mut tl, mut tf, mut tw) = (
+            _mm512_setzero_pd(),
+            _mm512_setzero_pd(),
+            _mm512_setzero_pd(),
+            _mm512_setzero_pd(),
+        );
+        let tempd = _mm512_set1_pd(temp as f64);
+        let one = _mm256_set1_ps(1.0);
+        let mut i = 0;
+        while i < b {
+            let m = lanes(b - i) as u8;
+            let wide = |p: &[f32], fill: __m256| {
+                _mm512_cvtps_pd(_mm256_mask_loadu_ps(fill, m, p.as_ptr().add(i)))
+            };
+            let dm = wide(dmin, _mm256_setzero_ps());
+            let lt = wide(lterm, _mm256_setzero_ps());
+            // Rows past the end: sum 1 (ln 1 = 0) and weight 0.
+            let sm = wide(sum, one);
+            let wd = match w {
+                Some(w) => wide(w, _mm256_setzero_ps()),
+                None => _mm512_maskz_mov_pd(m, _mm512_set1_pd(1.0)),
+            };
+            tj = _mm512_fmadd_pd(wd, dm, tj);
+            tl = _mm512_fmadd_pd(wd, _mm512_add_pd(dm, lt), tl);
+            tf = _mm512_fmadd_pd(wd, _mm512_fnmadd_pd(tempd, ln_pd(sm), dm), tf);
+            tw = _mm512_add_pd(tw, wd);
+            i += 8;
+        }
+        RowTotals {
+            j: _mm512_reduce_add_pd(tj),
+            l: _mm512_reduce_add_pd(tl),
+            f: _mm512_reduce_add_pd(tf),
+            w: _mm512_reduce_add_pd(tw),
+            support: 0.0,
+            onehot: 0,
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+mod imp {
+    use super::{FusedScratch, RowTotals};
+    use crate::kernels::cross_f32::CrossPack;
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn run(
+        _: &[f32],
+        _: &[f32],
+        _: Option<&[f32]>,
+        _: &CrossPack,
+        _: &[f32],
+        _: f32,
+        _: Option<(&mut [f32], &mut [f32])>,
+        _: &mut FusedScratch,
+    ) -> RowTotals {
+        unreachable!("AVX-512 only")
+    }
+}
