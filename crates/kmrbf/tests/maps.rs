@@ -299,7 +299,7 @@ fn softmax_f32_tile_kernel_matches_the_row_map() {
 }
 
 /// The fused AVX-512 softmax kernel (cross products, rows and sums in one pass) against the
-/// portable row map in f64 on the kernel's own f32 distances (the `-2 x . c` FMA chain is
+/// portable row map in f64 on the kernel's own f32 distances (the `cn - 2 x . c` FMA chain is
 /// replayed here in scalar f32, bit for bit): the weighted sums `sum_i w_i r_ij x_i`, their
 /// column sums, J / L / F, the support and the one-hot rows, for several shapes (tail lanes,
 /// short last blocks and groups, `d` past 32), temperatures (dense to one-hot) and weights.
@@ -354,22 +354,22 @@ fn fused_softmax_kernel_matches_the_row_map() {
                 let a = -std::f32::consts::LOG2_E / temp;
                 for i in 0..b {
                     let xi = &x[i * d..(i + 1) * d];
-                    // The kernel's distances: the FMA chain of -2 x . c, then max(xn + cn + ., 0).
-                    let dist32: Vec<f32> = (0..k)
+                    // The kernel's shifted distances u = cn - 2 x . c (one FMA chain from cn),
+                    // D = xn + u; its exponent (u - umin) (-log2 e / temp) decides the support.
+                    let u: Vec<f32> = (0..k)
                         .map(|jj| {
                             let cr = &c[jj * d..(jj + 1) * d];
-                            let cross = (0..d).fold(0f32, |s, t| xi[t].mul_add(-2.0 * cr[t], s));
-                            (xn[i] + cn[jj] + cross).max(0.0)
+                            (0..d).fold(cn[jj], |s, t| xi[t].mul_add(-2.0 * cr[t], s))
                         })
                         .collect();
-                    let dmin32 = dist32.iter().cloned().fold(f32::INFINITY, f32::min);
-                    let sup = dist32
-                        .iter()
-                        .filter(|&&v| (v - dmin32) * a >= -125.0)
-                        .count();
+                    let umin = u.iter().cloned().fold(f32::INFINITY, f32::min);
+                    let sup = u.iter().filter(|&&v| (v - umin) * a >= -125.0).count();
                     support += sup;
                     onehot += (sup == 1) as usize;
-                    let dist: Vec<f64> = dist32.iter().map(|&v| v as f64).collect();
+                    let dist: Vec<f64> = u
+                        .iter()
+                        .map(|&v| (xn[i] as f64 + v as f64).max(0.0))
+                        .collect();
                     let mut r = vec![0.0; k];
                     let mut s = vec![0.0; k];
                     let terms = map_row(MapKind::Softmax, &dist, temp as f64, &mut r, None, &mut s);

@@ -612,8 +612,9 @@ pub(crate) mod imp {
     #[inline(always)]
     pub(crate) unsafe fn exp2_kept(t: __m512, keep: __mmask16) -> __m512 {
         let s = _mm512_set1_ps;
-        let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(t);
-        let f = _mm512_sub_ps(t, n);
+        // f = t - round(t) in one instruction (exact), then n = t - f (exact: an integer).
+        let f = _mm512_reduce_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(t);
+        let n = _mm512_sub_ps(t, f);
         let mut p = s(1.499_088_8e-4);
         for c in [
             1.339_308_3e-3,

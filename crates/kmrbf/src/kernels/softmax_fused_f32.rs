@@ -32,6 +32,8 @@ pub struct FusedScratch {
     stats: Vec<f32>,
     /// `GROUP x k` weights `w r` of the current group of rows.
     pbuf: Vec<f32>,
+    /// `d x 64` sums of the call, transposed (columns of `x` by centers).
+    sums_t: Vec<f32>,
     /// `MR x d` rows of a short last block, zero past the data.
     xpad: Vec<f32>,
 }
@@ -67,6 +69,8 @@ pub fn softmax_sums(
     scratch.stats.resize(3 * b, 0.0);
     scratch.pbuf.resize(GROUP * MAX_K, 0.0);
     scratch.xpad.resize(MR * d, 0.0);
+    scratch.sums_t.clear();
+    scratch.sums_t.resize(d * MAX_K, 0.0);
     // SAFETY: AVX-512 checked by `available`, shapes asserted.
     unsafe { imp::run(x, xn, w, pack, cn, temp, sums, scratch) }
 }
@@ -76,7 +80,7 @@ mod imp {
     use super::{FusedScratch, RowTotals, GROUP, MAX_K, MR, PREFETCH_ROWS};
     use crate::kernels::cross_f32::CrossPack;
     use crate::kernels::dispatch::lanes16 as lanes;
-    use crate::kernels::soft_rows_f32::imp::{dense_sums, exp2_kept, ln_pd};
+    use crate::kernels::soft_rows_f32::imp::{exp2_kept, ln_pd};
     use core::arch::x86_64::*;
 
     /// What every block of a call shares.
@@ -142,7 +146,7 @@ mod imp {
             sums: sums.map(|(s, c)| (s.as_mut_ptr(), c.as_mut_ptr())),
             pbuf: s.pbuf.as_mut_ptr(),
         };
-        debug_assert!(s.pbuf.len() >= GROUP * k);
+        debug_assert!(s.pbuf.len() >= GROUP * MAX_K && s.sums_t.len() == d * MAX_K);
         let stats = s.stats.as_mut_ptr();
         let (mut support, mut onehot) = (0u64, 0usize);
         let mut g0 = 0;
@@ -176,13 +180,28 @@ mod imp {
                 i += MR;
             }
             // sum_i (w r)_ij x_i over the group: one FMA chain per entry, rows in order.
-            if let Some((sums, _)) = ctx.sums {
-                let rows = g1 - g0;
-                let sums = core::slice::from_raw_parts_mut(sums, k * d);
-                let wts = core::slice::from_raw_parts(ctx.pbuf, rows * k);
-                dense_sums(sums, d, k, &x[g0 * d..g1 * d], wts);
+            if ctx.sums.is_some() {
+                let xg = x.as_ptr().add(g0 * d);
+                let mut t0 = 0;
+                while t0 < d {
+                    let st = s.sums_t.as_mut_ptr().add(t0 * MAX_K);
+                    match d - t0 {
+                        1 => group_sums::<NV, 1>(ctx.pbuf, xg.add(t0), g1 - g0, d, st),
+                        2 => group_sums::<NV, 2>(ctx.pbuf, xg.add(t0), g1 - g0, d, st),
+                        3 => group_sums::<NV, 3>(ctx.pbuf, xg.add(t0), g1 - g0, d, st),
+                        _ => group_sums::<NV, 4>(ctx.pbuf, xg.add(t0), g1 - g0, d, st),
+                    }
+                    t0 += 4;
+                }
             }
             g0 = g1;
+        }
+        if let Some((sums, _)) = ctx.sums {
+            for j in 0..k {
+                for t in 0..d {
+                    *sums.add(j * d + t) += s.sums_t[t * MAX_K + j];
+                }
+            }
         }
         let mut tot = totals(&s.stats, b, w, temp);
         tot.support = support as f64;
@@ -209,41 +228,41 @@ mod imp {
     ) -> (u64, usize) {
         let d = c.d;
         let zero = _mm512_setzero_ps();
+        // u = cn - 2 x . c (the row's xn is the same for every center: it only enters Dmin).
         let mut acc = [[zero; NV]; MR];
-        cross::<NV>(xr, d, c.panel, &mut acc);
-        // Distances max(xn + cn + cross, 0) and the row minima.
+        cross::<NV>(xr, d, c.panel, &c.cnv, &mut acc);
         let mut mins = [zero; MR];
         for r in 0..MR {
-            let xi = _mm512_set1_ps(xn6[r]);
-            let mut m = _mm512_set1_ps(f32::INFINITY);
-            for v in 0..NV {
-                let dv = _mm512_max_ps(_mm512_add_ps(_mm512_add_ps(xi, c.cnv[v]), acc[r][v]), zero);
-                acc[r][v] = dv;
-                m = _mm512_min_ps(m, dv);
+            let mut m = acc[r][0];
+            for v in 1..NV {
+                m = _mm512_min_ps(m, acc[r][v]);
             }
             mins[r] = m;
         }
-        let dmin = reduce6(&mins, _mm512_set1_ps(f32::INFINITY), |x, y| {
+        let umin = reduce6(&mins, _mm512_set1_ps(f32::INFINITY), |x, y| {
             _mm512_min_ps(x, y)
         });
-        // e = 2^((D - Dmin) a), 0 below 2^-125 and past k; sum e, sum e (D - Dmin), support.
+        // e = 2^((u - umin) a), 0 below 2^-125 and past k; sum e, sum e (u - umin), support.
         let lo = _mm512_set1_ps(-125.0);
         let (mut support, mut onehot) = (0u64, 0usize);
+        let mut dmin = [0f32; MR];
         let mut se = [zero; MR];
         let mut sd = [zero; MR];
         for r in 0..MR {
-            let dm = _mm512_set1_ps(dmin[r]);
-            let mut sup = 0u32;
+            dmin[r] = (xn6[r] + umin[r]).max(0.0);
+            let um = _mm512_set1_ps(umin[r]);
+            let mut keeps = [0 as __mmask16; NV];
             for v in 0..NV {
-                let g = _mm512_maskz_sub_ps(c.valid[v], acc[r][v], dm);
+                let g = _mm512_maskz_sub_ps(c.valid[v], acc[r][v], um);
                 let t = _mm512_mul_ps(g, c.a);
                 let keep = _mm512_mask_cmp_ps_mask::<_CMP_GE_OQ>(c.valid[v], t, lo);
                 let e = exp2_kept(t, keep);
                 acc[r][v] = e;
                 se[r] = _mm512_add_ps(se[r], e);
                 sd[r] = _mm512_fmadd_ps(e, g, sd[r]);
-                sup += (keep as u32).count_ones();
+                keeps[v] = keep;
             }
+            let sup = count_keeps(&keeps);
             if r < real {
                 support += sup as u64;
                 onehot += (sup == 1) as usize;
@@ -276,11 +295,11 @@ mod imp {
             }
             _mm512_mask_storeu_ps(col.add(16 * v), m, cs);
         }
-        // The weights into the group's buffer (row stride k) for the sums.
-        let dst = c.pbuf.add(slot * c.k);
+        // The weights into the group's buffer (row stride 64; 0 past k) for the sums.
+        let dst = c.pbuf.add(slot * MAX_K);
         for (r, row) in acc.iter().enumerate() {
             for (v, &e) in row.iter().enumerate() {
-                _mm512_mask_storeu_ps(dst.add(r * c.k + 16 * v), c.valid[v], e);
+                _mm512_storeu_ps(dst.add(r * MAX_K + 16 * v), e);
             }
         }
         (support, onehot)
@@ -325,7 +344,54 @@ mod imp {
         core::array::from_fn(|r| lanes16[if r < 4 { 4 * r } else { 4 * (r - 4) + 1 }])
     }
 
-    /// `out[r][v] = -2 x_r . c_{16 v ..}`: one FMA chain per entry over the columns in order,
+    /// `st[t][j] += sum_r x_{r, t} wts_{r, j}` for the `TD` columns `t` from `x` (row stride
+    /// `d`) and the `rows` rows of weights `wts` (row stride 64), `st` with row stride 64:
+    /// the cross kernel's shape (`TD x NV` accumulators, per row `NV` loads and `TD`
+    /// broadcasts), each entry one FMA chain over the rows in order.
+    #[inline(never)]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma")]
+    unsafe fn group_sums<const NV: usize, const TD: usize>(
+        wts: *const f32,
+        x: *const f32,
+        rows: usize,
+        d: usize,
+        st: *mut f32,
+    ) {
+        let mut acc: [[__m512; NV]; TD] = core::array::from_fn(|tt| {
+            core::array::from_fn(|v| _mm512_loadu_ps(st.add(tt * MAX_K + 16 * v)))
+        });
+        for r in 0..rows {
+            let e: [__m512; NV] =
+                core::array::from_fn(|v| _mm512_loadu_ps(wts.add(r * MAX_K + 16 * v)));
+            let xr = x.add(r * d);
+            for (tt, row) in acc.iter_mut().enumerate() {
+                let xb = _mm512_set1_ps(*xr.add(tt));
+                for v in 0..NV {
+                    row[v] = _mm512_fmadd_ps(xb, e[v], row[v]);
+                }
+            }
+        }
+        for (tt, row) in acc.iter().enumerate() {
+            for (v, &a) in row.iter().enumerate() {
+                _mm512_storeu_ps(st.add(tt * MAX_K + 16 * v), a);
+            }
+        }
+    }
+
+    /// Lanes set in the masks of one row's vectors (its support).
+    #[inline(always)]
+    unsafe fn count_keeps<const NV: usize>(keeps: &[__mmask16; NV]) -> u32 {
+        match NV {
+            4 => {
+                let lo = _mm512_kunpackw(keeps[1] as u32, keeps[0] as u32);
+                let hi = _mm512_kunpackw(keeps[3] as u32, keeps[2] as u32);
+                _mm512_kunpackd(hi as u64, lo as u64).count_ones()
+            }
+            _ => keeps.iter().map(|&m| m.count_ones()).sum(),
+        }
+    }
+
+    /// `out[r][v] = start[v] - 2 x_r . c_{16 v ..}`: one FMA chain per entry over the columns in order,
     /// 24 accumulators in registers, stored once at the end (kept apart from the epilogue:
     /// inlined, the accumulators were written back to the stack on every column).
     #[inline(never)]
@@ -334,9 +400,10 @@ mod imp {
         xr: *const f32,
         d: usize,
         panel: *const f32,
+        start: &[__m512; NV],
         out: &mut [[__m512; NV]; MR],
     ) {
-        let mut acc = [[_mm512_setzero_ps(); NV]; MR];
+        let mut acc = [*start; MR];
         for t in 0..d {
             let p = panel.add(t * MAX_K);
             let cv: [__m512; NV] = core::array::from_fn(|v| _mm512_loadu_ps(p.add(16 * v)));
