@@ -22,6 +22,8 @@ pub const MAX_K: usize = 64;
 const MR: usize = 6;
 /// Rows whose weights are gathered (in L1) before their sums are added: eight blocks.
 const GROUP: usize = 8 * MR;
+/// Columns of `x` per register block of the sums (`6 x 4` accumulators, as the cross kernel).
+const SUM_COLS: usize = 6;
 /// Rows ahead that the kernel prefetches.
 const PREFETCH_ROWS: usize = 192;
 
@@ -77,7 +79,7 @@ pub fn softmax_sums(
 
 #[cfg(target_arch = "x86_64")]
 mod imp {
-    use super::{FusedScratch, RowTotals, GROUP, MAX_K, MR, PREFETCH_ROWS};
+    use super::{FusedScratch, RowTotals, GROUP, MAX_K, MR, PREFETCH_ROWS, SUM_COLS};
     use crate::kernels::cross_f32::CrossPack;
     use crate::kernels::dispatch::lanes16 as lanes;
     use crate::kernels::soft_rows_f32::imp::{exp2_kept, ln_pd};
@@ -185,13 +187,16 @@ mod imp {
                 let mut t0 = 0;
                 while t0 < d {
                     let st = s.sums_t.as_mut_ptr().add(t0 * MAX_K);
+                    let (wts, xt, rows) = (ctx.pbuf, xg.add(t0), g1 - g0);
                     match d - t0 {
-                        1 => group_sums::<NV, 1>(ctx.pbuf, xg.add(t0), g1 - g0, d, st),
-                        2 => group_sums::<NV, 2>(ctx.pbuf, xg.add(t0), g1 - g0, d, st),
-                        3 => group_sums::<NV, 3>(ctx.pbuf, xg.add(t0), g1 - g0, d, st),
-                        _ => group_sums::<NV, 4>(ctx.pbuf, xg.add(t0), g1 - g0, d, st),
+                        1 => group_sums::<NV, 1>(wts, xt, rows, d, st),
+                        2 => group_sums::<NV, 2>(wts, xt, rows, d, st),
+                        3 => group_sums::<NV, 3>(wts, xt, rows, d, st),
+                        4 => group_sums::<NV, 4>(wts, xt, rows, d, st),
+                        5 => group_sums::<NV, 5>(wts, xt, rows, d, st),
+                        _ => group_sums::<NV, SUM_COLS>(wts, xt, rows, d, st),
                     }
-                    t0 += 4;
+                    t0 += SUM_COLS;
                 }
             }
             g0 = g1;
