@@ -298,22 +298,25 @@ fn softmax_f32_tile_kernel_matches_the_row_map() {
     assert_eq!(checked, 20);
 }
 
-/// The fused AVX-512 softmax kernel (cross products, rows and sums in one pass) against the
-/// portable row map in f64 on the kernel's own f32 distances (the `cn - 2 x . c` FMA chain is
-/// replayed here in scalar f32, bit for bit): the weighted sums `sum_i w_i r_ij x_i`, their
-/// column sums, J / L / F, the support and the one-hot rows, for several shapes (tail lanes,
-/// short last blocks and groups, `d` past 32), temperatures (dense to one-hot) and weights.
-#[test]
-fn fused_softmax_kernel_matches_the_row_map() {
+/// The fused AVX-512 kernels (cross products, rows and sums in one pass) against the portable
+/// row map in f64 on the kernels' own f32 distances (the `cn - 2 x . c` FMA chain is replayed
+/// here in scalar f32, bit for bit): the weighted sums `sum_i w_i r_ij x_i`, their column
+/// sums, J / L / F, the support and the one-hot rows, for several shapes (tail lanes, short
+/// last blocks and groups, `d` past 32), temperatures (dense to one-hot rows; for the sparse
+/// maps one candidate, up to 16 and more) and weights.
+fn fused_kernel_matches_the_row_map(map: MapKind) {
     use kmrbf::kernels::cross_f32::CrossPack;
     use kmrbf::kernels::softmax_fused_f32::{available, softmax_sums, FusedScratch};
+    use kmrbf::kernels::sparse_fused_f32::{sparse_sums, SparseMap, SparseScratch};
     if !available(64) {
-        eprintln!("fused_softmax_kernel_matches_the_row_map: no AVX-512 on this CPU");
+        eprintln!("fused {map:?} kernel: no AVX-512 on this CPU");
         return;
     }
     let mut rng = kmrbf::rng::Rng::new(11);
     let mut scratch = FusedScratch::default();
+    let mut sparse = SparseScratch::default();
     let mut checked = 0;
+    let (mut onehot_seen, mut spread_seen, mut wide_seen) = (0, 0, 0);
     let shapes = [
         (37usize, 32usize, 64usize),
         (50, 7, 5),
@@ -324,7 +327,7 @@ fn fused_softmax_kernel_matches_the_row_map() {
         (49, 16, 33),
     ];
     for &(b, d, k) in &shapes {
-        for &temp in &[50.0f32, 2.0, 0.05, 1e-6] {
+        for &temp in &[50.0f32, 2.0, 0.3, 0.05, 1e-6] {
             for weighted in [false, true] {
                 let x: Vec<f32> = (0..b * d).map(|_| rng.normal() as f32).collect();
                 let c: Vec<f32> = (0..k * d).map(|_| rng.normal() as f32).collect();
@@ -336,18 +339,25 @@ fn fused_softmax_kernel_matches_the_row_map() {
                 let pack = CrossPack::new(&c, k, d).expect("AVX-512");
                 let mut sums = vec![0.25f32; k * d];
                 let mut col = vec![0f32; k];
-                let tot = softmax_sums(
-                    &x,
-                    &xn,
-                    w.as_deref(),
-                    &pack,
-                    &cn,
-                    temp,
-                    Some((&mut sums, &mut col)),
-                    &mut scratch,
-                );
+                let out = Some((&mut sums[..], &mut col[..]));
+                let tot = match map {
+                    MapKind::Softmax => {
+                        softmax_sums(&x, &xn, w.as_deref(), &pack, &cn, temp, out, &mut scratch)
+                    }
+                    MapKind::Entmax15 | MapKind::Sparsemax => {
+                        let sm = if map == MapKind::Entmax15 {
+                            SparseMap::Entmax15
+                        } else {
+                            SparseMap::Sparsemax
+                        };
+                        let wd = w.as_deref();
+                        sparse_sums(sm, &x, &xn, wd, &pack, &cn, temp, out, &mut sparse)
+                    }
+                    _ => unreachable!(),
+                };
                 let mut want_sums = vec![0.25f64; k * d];
                 let mut abs_sums = vec![0.25f64; k * d];
+                let mut abs_x = vec![0f64; d];
                 let mut want_col = vec![0f64; k];
                 let (mut j, mut l, mut f, mut wsum) = (0.0, 0.0, 0.0, 0.0);
                 let (mut support, mut onehot) = (0usize, 0usize);
@@ -355,7 +365,8 @@ fn fused_softmax_kernel_matches_the_row_map() {
                 for i in 0..b {
                     let xi = &x[i * d..(i + 1) * d];
                     // The kernel's shifted distances u = cn - 2 x . c (one FMA chain from cn),
-                    // D = xn + u; its exponent (u - umin) (-log2 e / temp) decides the support.
+                    // D = xn + u; for softmax its exponent (u - umin) (-log2 e / temp) decides
+                    // the support.
                     let u: Vec<f32> = (0..k)
                         .map(|jj| {
                             let cr = &c[jj * d..(jj + 1) * d];
@@ -363,17 +374,35 @@ fn fused_softmax_kernel_matches_the_row_map() {
                         })
                         .collect();
                     let umin = u.iter().cloned().fold(f32::INFINITY, f32::min);
-                    let sup = u.iter().filter(|&&v| (v - umin) * a >= -125.0).count();
-                    support += sup;
-                    onehot += (sup == 1) as usize;
                     let dist: Vec<f64> = u
                         .iter()
                         .map(|&v| (xn[i] as f64 + v as f64).max(0.0))
                         .collect();
                     let mut r = vec![0.0; k];
                     let mut s = vec![0.0; k];
-                    let terms = map_row(MapKind::Softmax, &dist, temp as f64, &mut r, None, &mut s);
+                    let terms = map_row(map, &dist, temp as f64, &mut r, None, &mut s);
+                    let sup = if map == MapKind::Softmax {
+                        u.iter().filter(|&&v| (v - umin) * a >= -125.0).count()
+                    } else {
+                        terms.support
+                    };
+                    support += sup;
+                    onehot += (sup == 1) as usize;
+                    if map != MapKind::Softmax {
+                        let scale = if map == MapKind::Entmax15 {
+                            2.0 * temp
+                        } else {
+                            temp
+                        };
+                        let cands = u.iter().filter(|&&v| (v - umin) / scale < 1.0).count();
+                        onehot_seen += (cands == 1) as usize;
+                        spread_seen += (cands > 1) as usize;
+                        wide_seen += (cands > 16) as usize;
+                    }
                     let wi = w.as_ref().map_or(1.0, |w| w[i] as f64);
+                    for t in 0..d {
+                        abs_x[t] += wi * (xi[t] as f64).abs();
+                    }
                     for jj in 0..k {
                         want_col[jj] += wi * r[jj];
                         for t in 0..d {
@@ -386,11 +415,15 @@ fn fused_softmax_kernel_matches_the_row_map() {
                     f += wi * terms.free;
                     wsum += wi;
                 }
-                let ctx = format!("b {b} d {d} k {k} temp {temp} weighted {weighted}");
+                // Softmax: relative to the sum of |terms|. The sparse maps: besides, f32
+                // logits near the support boundary (absolute 2e-5 in r, as the tile kernels).
+                let r_abs = if map == MapKind::Softmax { 0.0 } else { 2e-5 };
+                let ctx = format!("{map:?} b {b} d {d} k {k} temp {temp} weighted {weighted}");
                 for e in 0..k * d {
                     let err = (sums[e] as f64 - want_sums[e]).abs();
+                    let tol = 1e-5 * abs_sums[e] + r_abs * abs_x[e % d];
                     assert!(
-                        err <= 1e-5 * abs_sums[e],
+                        err <= tol,
                         "sums[{e}]: {} vs {} ({ctx})",
                         sums[e],
                         want_sums[e]
@@ -398,15 +431,19 @@ fn fused_softmax_kernel_matches_the_row_map() {
                 }
                 for jj in 0..k {
                     let err = (col[jj] as f64 - want_col[jj]).abs();
-                    assert!(
-                        err <= 1e-5 * want_col[jj].max(1e-30) + 1e-30,
-                        "col {jj} ({ctx})"
-                    );
+                    let tol = 1e-5 * want_col[jj] + r_abs * wsum + 1e-30;
+                    assert!(err <= tol, "col {jj} ({ctx})");
                 }
+                // F carries -temp H: its rounding scales with |F| at high temperatures.
                 let scale = j.abs().max(1.0);
+                let fscale = scale.max(f.abs());
                 assert!((tot.j - j).abs() <= 1e-6 * scale, "J {} {j} ({ctx})", tot.j);
                 assert!((tot.l - l).abs() <= 1e-5 * scale, "L {} {l} ({ctx})", tot.l);
-                assert!((tot.f - f).abs() <= 1e-5 * scale, "F {} {f} ({ctx})", tot.f);
+                assert!(
+                    (tot.f - f).abs() <= 1e-5 * fscale,
+                    "F {} {f} ({ctx})",
+                    tot.f
+                );
                 assert!((tot.w - wsum).abs() <= 1e-9 * wsum, "W ({ctx})");
                 assert_eq!(tot.support as usize, support, "support ({ctx})");
                 assert_eq!(tot.onehot, onehot, "one-hot rows ({ctx})");
@@ -414,7 +451,29 @@ fn fused_softmax_kernel_matches_the_row_map() {
             }
         }
     }
-    assert_eq!(checked, shapes.len() * 8);
+    assert_eq!(checked, shapes.len() * 10);
+    if map != MapKind::Softmax {
+        // One-hot rows, the vector threshold and the sorted scan were all exercised.
+        assert!(
+            onehot_seen > 10 && spread_seen > 10 && wide_seen > 10,
+            "{onehot_seen} {spread_seen} {wide_seen}"
+        );
+    }
+}
+
+#[test]
+fn fused_softmax_kernel_matches_the_row_map() {
+    fused_kernel_matches_the_row_map(MapKind::Softmax);
+}
+
+#[test]
+fn fused_entmax15_kernel_matches_the_row_map() {
+    fused_kernel_matches_the_row_map(MapKind::Entmax15);
+}
+
+#[test]
+fn fused_sparsemax_kernel_matches_the_row_map() {
+    fused_kernel_matches_the_row_map(MapKind::Sparsemax);
 }
 
 /// The AVX-512 f32 entmax-1.5 tile kernel against the portable row map in f64: responsibilities

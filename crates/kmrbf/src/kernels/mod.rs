@@ -19,5 +19,6 @@ pub mod reference;
 pub mod seeding;
 pub mod soft_rows_f32;
 pub mod softmax_fused_f32;
+pub mod sparse_fused_f32;
 pub mod tiles;
 pub mod update;

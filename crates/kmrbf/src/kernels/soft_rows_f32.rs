@@ -234,7 +234,7 @@ pub(crate) mod imp {
 
     /// Loads the lanes `m` at `p` (zeros elsewhere); a full block by a plain load.
     #[inline(always)]
-    unsafe fn load_part(p: *const f32, m: __mmask16) -> __m512 {
+    pub(crate) unsafe fn load_part(p: *const f32, m: __mmask16) -> __m512 {
         if m == u16::MAX {
             _mm512_loadu_ps(p)
         } else {
@@ -245,7 +245,7 @@ pub(crate) mod imp {
     /// Stores the lanes `m` of `v` at `p`; a full block by a plain store, which (unlike a
     /// masked one) forwards to a following load of the same values.
     #[inline(always)]
-    unsafe fn store_part(p: *mut f32, m: __mmask16, v: __m512) {
+    pub(crate) unsafe fn store_part(p: *mut f32, m: __mmask16, v: __m512) {
         if m == u16::MAX {
             _mm512_storeu_ps(p, v)
         } else {
@@ -452,7 +452,7 @@ pub(crate) mod imp {
     /// `maps::sparsemax_row`: the largest support whose threshold `(sum z - 1) / n` stays
     /// below its smallest member.
     #[inline(always)]
-    fn threshold_sparsemax(c: &mut [f32]) -> f32 {
+    pub(crate) fn threshold_sparsemax(c: &mut [f32]) -> f32 {
         sort_descending(c);
         let mut s1 = 0f32;
         let mut tau = -1f32;
@@ -490,7 +490,7 @@ pub(crate) mod imp {
     /// The sorted scan of [`threshold`] computes the same value with other roundings; on the
     /// benchmark's rows it cost ~60 ns a row in branches and division / root latency.
     #[inline(always)]
-    unsafe fn threshold16<const SPARSE: bool>(c: *const f32, m: usize) -> f32 {
+    pub(crate) unsafe fn threshold16<const SPARSE: bool>(c: *const f32, m: usize) -> f32 {
         let valid = lanes(m);
         let z = _mm512_maskz_loadu_ps(valid, c);
         let one = _mm512_set1_ps(1.0);
@@ -585,7 +585,7 @@ pub(crate) mod imp {
     /// The entmax-1.5 threshold of the candidates `c` (sorted here, descending): Peters et al.
     /// (2019), Algorithm 2, as in `maps::entmax15_row`.
     #[inline(always)]
-    fn threshold(c: &mut [f32]) -> f32 {
+    pub(crate) fn threshold(c: &mut [f32]) -> f32 {
         sort_descending(c);
         let (mut s1, mut s2) = (0f32, 0f32);
         let mut tau = -1f32;

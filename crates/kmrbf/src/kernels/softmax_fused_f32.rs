@@ -19,13 +19,13 @@ use super::soft_rows_f32::RowTotals;
 /// Most centers the fused kernel takes (four 16-lane vectors per row).
 pub const MAX_K: usize = 64;
 /// Rows per register block.
-const MR: usize = 6;
+pub(crate) const MR: usize = 6;
 /// Rows whose weights are gathered (in L1) before their sums are added: eight blocks.
 const GROUP: usize = 8 * MR;
 /// Columns of `x` per register block of the sums (`6 x 4` accumulators, as the cross kernel).
 const SUM_COLS: usize = 6;
 /// Rows ahead that the kernel prefetches.
-const PREFETCH_ROWS: usize = 192;
+pub(crate) const PREFETCH_ROWS: usize = 192;
 
 /// Buffers of the fused kernel, reused across calls.
 #[derive(Default)]
@@ -78,7 +78,7 @@ pub fn softmax_sums(
 }
 
 #[cfg(target_arch = "x86_64")]
-mod imp {
+pub(crate) mod imp {
     use super::{FusedScratch, RowTotals, GROUP, MAX_K, MR, PREFETCH_ROWS, SUM_COLS};
     use crate::kernels::cross_f32::CrossPack;
     use crate::kernels::dispatch::lanes16 as lanes;
@@ -314,7 +314,7 @@ mod imp {
     /// tree of shuffles over eight rows, two of them `ident`; row `r`'s result ends in lane
     /// `4 r` for `r < 4`, `4 (r - 4) + 1` otherwise). Deterministic: the order is fixed.
     #[inline(always)]
-    unsafe fn reduce6(
+    pub(crate) unsafe fn reduce6(
         v: &[__m512; MR],
         ident: __m512,
         op: impl Fn(__m512, __m512) -> __m512,
@@ -401,7 +401,7 @@ mod imp {
     /// inlined, the accumulators were written back to the stack on every column).
     #[inline(never)]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma")]
-    unsafe fn cross<const NV: usize>(
+    pub(crate) unsafe fn cross<const NV: usize>(
         xr: *const f32,
         d: usize,
         panel: *const f32,

@@ -9,6 +9,7 @@ use crate::kernels::distance::row_sq_norms;
 use crate::kernels::maps::{map_row, MapKind};
 use crate::kernels::soft_rows_f32::{self, RowTotals, SoftMap};
 use crate::kernels::softmax_fused_f32::{self, FusedScratch};
+use crate::kernels::sparse_fused_f32::{self, SparseMap, SparseScratch};
 use crate::kernels::tiles::{fold_tiles, Blocking, Tile};
 use crate::kernels::update::{ClusterSums, TileSums};
 use crate::real::{as_f32, as_f32_mut, Real};
@@ -389,7 +390,7 @@ pub fn soft_pass<T: Real>(
     let mut cn = vec![T::ZERO; k];
     row_sq_norms(centers, d, &mut cn);
     if matches!(out, RowOut::None) {
-        if let Some(o) = fused_softmax_pass(p, centers, k, req, &cn) {
+        if let Some(o) = fused_pass(p, centers, k, req, &cn) {
             return o;
         }
     }
@@ -483,7 +484,7 @@ pub fn soft_pass<T: Real>(
     total
 }
 
-/// Whether the fused softmax kernel may serve a pass (`KMRBF_NO_FUSED` turns it off: the
+/// Whether the fused kernels may serve a pass (`KMRBF_NO_FUSED` turns it off: the
 /// tile pipeline then runs instead, for comparisons and for its tests).
 fn fused_enabled() -> bool {
     static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
@@ -497,18 +498,26 @@ struct FusedAcc {
     rs_tile: TileSums<f32>,
     col: Vec<f32>,
     scratch: FusedScratch,
+    sparse: SparseScratch,
 }
 
-/// A softmax pass without per-row output and without the loss sums, f32 with AVX-512 and
-/// `k <= 64`: through [`softmax_fused_f32`] (no distance tile); `None` when it does not apply.
-fn fused_softmax_pass<T: Real>(
+/// A softmax, entmax-1.5 or sparsemax pass without per-row output and without the loss sums,
+/// f32 with AVX-512 and `k <= 64`: through [`softmax_fused_f32`] or [`sparse_fused_f32`] (no
+/// distance tile); `None` when it does not apply.
+fn fused_pass<T: Real>(
     p: &Prepared<'_, T>,
     centers: &[T],
     k: usize,
     req: PassRequest<T>,
     cn: &[T],
 ) -> Option<PassOutput> {
-    if req.map != MapKind::Softmax || req.loss_sums || !fused_enabled() {
+    let sparse = match req.map {
+        MapKind::Softmax => None,
+        MapKind::Entmax15 => Some(SparseMap::Entmax15),
+        MapKind::Sparsemax => Some(SparseMap::Sparsemax),
+        _ => return None,
+    };
+    if req.loss_sums || !fused_enabled() {
         return None;
     }
     if !softmax_fused_f32::available(k) || p.d == 0 {
@@ -532,6 +541,7 @@ fn fused_softmax_pass<T: Real>(
             rs_tile: TileSums::zeros(zk, d),
             col: vec![0.0; k],
             scratch: FusedScratch::default(),
+            sparse: SparseScratch::default(),
         },
         |acc, t, _| {
             let (x, xn) = (as_f32(t.x).expect("f32"), as_f32(t.xn).expect("f32"));
@@ -542,16 +552,29 @@ fn fused_softmax_pass<T: Real>(
             } else {
                 None
             };
-            let tot = softmax_fused_f32::softmax_sums(
-                x,
-                xn,
-                w,
-                &pack,
-                cn32,
-                temp,
-                sums,
-                &mut acc.scratch,
-            );
+            let tot = match sparse {
+                None => softmax_fused_f32::softmax_sums(
+                    x,
+                    xn,
+                    w,
+                    &pack,
+                    cn32,
+                    temp,
+                    sums,
+                    &mut acc.scratch,
+                ),
+                Some(map) => sparse_fused_f32::sparse_sums(
+                    map,
+                    x,
+                    xn,
+                    w,
+                    &pack,
+                    cn32,
+                    temp,
+                    sums,
+                    &mut acc.sparse,
+                ),
+            };
             acc.tot.j += tot.j;
             acc.tot.l += tot.l;
             acc.tot.f += tot.f;

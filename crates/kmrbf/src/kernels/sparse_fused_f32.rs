@@ -1,0 +1,355 @@
+//! The entmax-1.5 and sparsemax soft-lloyd rows for f32 with AVX-512 and `k <= 64`, fused as
+//! the softmax rows of [`super::softmax_fused_f32`]: per block of six rows the shifted
+//! distances `u = cn - 2 x . c` stay in registers (no distance tile), and each row goes
+//! straight to its few nonzero responsibilities and adds them into the cluster sums while
+//! the row is in L1.
+//!
+//! Per row: `z = -(u - umin) / s` (`s = 2 temp` for entmax-1.5, `temp` for sparsemax), the
+//! candidates `z > -1` as one 64-bit mask. One candidate is a one-hot row (weight `w` at the
+//! nearest center, no threshold). Otherwise the candidates and their center indices are
+//! compressed, the exact threshold comes from [`super::soft_rows_f32`]'s kernels (in vector
+//! lanes for up to 16 candidates, the sorted scan beyond), and the nonzeros `w r_ij` go into
+//! `sums_j += (w r_ij) x_i` and the column sums in row order (a product, then a sum, as the
+//! tile pipeline's sparse sums). Thresholds and weights are computed by the same operations
+//! as in the tile pipeline from `u - umin` instead of `D - Dmin`, so results agree with it to
+//! f32 rounding.
+
+use super::cross_f32::CrossPack;
+use super::soft_rows_f32::RowTotals;
+use super::softmax_fused_f32::{MAX_K, MR};
+
+/// The sparse maps of this kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SparseMap {
+    /// Entmax-1.5, `p = [z - tau]_+^2` with `z = -D / (2 temp)`.
+    Entmax15,
+    /// Sparsemax, `p = [z - tau]_+` with `z = -D / temp`.
+    Sparsemax,
+}
+
+/// Buffers of the fused sparse kernel, reused across calls.
+#[derive(Default)]
+pub struct SparseScratch {
+    /// `MR x d` rows of a short last block, zero past the data.
+    xpad: Vec<f32>,
+    /// A row's candidates `z` (then sorted copies), with 16 values of slack.
+    cand: Vec<f32>,
+    /// Their center indices.
+    index: Vec<i32>,
+    /// Their weights `w r`.
+    weight: Vec<f32>,
+}
+
+/// True when [`sparse_sums`] takes `k` centers here (AVX-512, `1 <= k <= 64`).
+pub fn available(k: usize) -> bool {
+    super::softmax_fused_f32::available(k)
+}
+
+/// `map` rows of the `b x d` rows `x` (squared norms `xn`, weights `w`, `None`: 1) against
+/// the centers of `pack` (squared norms `cn`), temperature `temp`, without storing them: adds
+/// `sum_i w_i r_ij x_i` into `sums` (`k x d`) and `sum_i w_i r_ij` into `colsum` (`k`, f32,
+/// rows in order) when `sums` is given; returns the totals of the rows. Call only when
+/// [`available`]`(k)`.
+#[allow(clippy::too_many_arguments)]
+pub fn sparse_sums(
+    map: SparseMap,
+    x: &[f32],
+    xn: &[f32],
+    w: Option<&[f32]>,
+    pack: &CrossPack,
+    cn: &[f32],
+    temp: f32,
+    sums: Option<(&mut [f32], &mut [f32])>,
+    scratch: &mut SparseScratch,
+) -> RowTotals {
+    let (k, d) = (pack.k(), pack.d());
+    let b = xn.len();
+    assert!(available(k) && cn.len() == k && x.len() == b * d);
+    assert!(w.is_none_or(|w| w.len() == b));
+    if let Some((s, c)) = &sums {
+        assert!(s.len() == k * d && c.len() == k);
+    }
+    scratch.xpad.resize(MR * d, 0.0);
+    scratch.cand.resize(2 * MAX_K + 16, 0.0);
+    scratch.index.resize(MAX_K + 16, 0);
+    scratch.weight.resize(MAX_K + 16, 0.0);
+    // SAFETY: AVX-512 checked by `available`, shapes asserted.
+    unsafe {
+        match map {
+            SparseMap::Entmax15 => imp::run::<false>(x, xn, w, pack, cn, temp, sums, scratch),
+            SparseMap::Sparsemax => imp::run::<true>(x, xn, w, pack, cn, temp, sums, scratch),
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod imp {
+    use super::{RowTotals, SparseScratch, MAX_K, MR};
+    use crate::kernels::cross_f32::CrossPack;
+    use crate::kernels::dispatch::lanes16 as lanes;
+    use crate::kernels::soft_rows_f32::imp::{
+        load_part, store_part, threshold, threshold16, threshold_sparsemax,
+    };
+    use crate::kernels::softmax_fused_f32::imp::{cross, reduce6};
+    use crate::kernels::softmax_fused_f32::PREFETCH_ROWS;
+    use core::arch::x86_64::*;
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,popcnt,bmi1")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn run<const SPARSE: bool>(
+        x: &[f32],
+        xn: &[f32],
+        w: Option<&[f32]>,
+        pack: &CrossPack,
+        cn: &[f32],
+        temp: f32,
+        sums: Option<(&mut [f32], &mut [f32])>,
+        s: &mut SparseScratch,
+    ) -> RowTotals {
+        match pack.k().div_ceil(16) {
+            1 => run_nv::<SPARSE, 1>(x, xn, w, pack, cn, temp, sums, s),
+            2 => run_nv::<SPARSE, 2>(x, xn, w, pack, cn, temp, sums, s),
+            3 => run_nv::<SPARSE, 3>(x, xn, w, pack, cn, temp, sums, s),
+            _ => run_nv::<SPARSE, 4>(x, xn, w, pack, cn, temp, sums, s),
+        }
+    }
+
+    /// The candidates' masks of one row as one bit mask over its `16 NV` centers.
+    #[inline(always)]
+    unsafe fn combine<const NV: usize>(m: &[__mmask16; NV]) -> u64 {
+        match NV {
+            4 => {
+                let lo = _mm512_kunpackw(m[1] as u32, m[0] as u32);
+                let hi = _mm512_kunpackw(m[3] as u32, m[2] as u32);
+                _mm512_kunpackd(hi as u64, lo as u64)
+            }
+            _ => m
+                .iter()
+                .enumerate()
+                .fold(0u64, |a, (v, &b)| a | ((b as u64) << (16 * v))),
+        }
+    }
+
+    /// `sums_j += c x` and `colsum_j += c` for the row at `xr` (`d` values).
+    #[inline(always)]
+    unsafe fn add_row(
+        sums: Option<(*mut f32, *mut f32)>,
+        j: usize,
+        d: usize,
+        xr: *const f32,
+        c: f32,
+    ) {
+        let Some((sums, col)) = sums else {
+            return;
+        };
+        let cv = _mm512_set1_ps(c);
+        let dst = sums.add(j * d);
+        let mut t = 0;
+        while t < d {
+            let m = lanes(d - t);
+            let v = _mm512_mul_ps(cv, load_part(xr.add(t), m));
+            store_part(dst.add(t), m, _mm512_add_ps(load_part(dst.add(t), m), v));
+            t += 16;
+        }
+        *col.add(j) += c;
+    }
+
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn run_nv<const SPARSE: bool, const NV: usize>(
+        x: &[f32],
+        xn: &[f32],
+        w: Option<&[f32]>,
+        pack: &CrossPack,
+        cn: &[f32],
+        temp: f32,
+        sums: Option<(&mut [f32], &mut [f32])>,
+        s: &mut SparseScratch,
+    ) -> RowTotals {
+        let (k, d) = (pack.k(), pack.d());
+        let b = xn.len();
+        let zero = _mm512_setzero_ps();
+        let inf = _mm512_set1_ps(f32::INFINITY);
+        let valid: [__mmask16; NV] = core::array::from_fn(|v| lanes(k.saturating_sub(16 * v)));
+        let cnv: [__m512; NV] =
+            core::array::from_fn(|v| _mm512_mask_loadu_ps(inf, valid[v], cn.as_ptr().add(16 * v)));
+        let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        let scale = if SPARSE { temp } else { temp + temp };
+        // z = (u - umin) * (-1 / scale): the tile pipeline's -((D - Dmin) * (1 / scale)).
+        let ninv = _mm512_set1_ps(-(1.0 / scale));
+        let m1 = _mm512_set1_ps(-1.0);
+        let sums = sums.map(|(s, c)| (s.as_mut_ptr(), c.as_mut_ptr()));
+        let panel = pack.first_panel().as_ptr();
+        let (cand, index, weight) = (
+            s.cand.as_mut_ptr(),
+            s.index.as_mut_ptr(),
+            s.weight.as_mut_ptr(),
+        );
+        let mut tot = RowTotals::default();
+        let mut i = 0;
+        while i < b {
+            let real = (b - i).min(MR);
+            let xr = if real == MR {
+                let xr = x.as_ptr().add(i * d);
+                let ahead = (xr as *const i8).wrapping_add(PREFETCH_ROWS * d * 4);
+                for l in 0..(MR * d * 4).div_ceil(64) {
+                    _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64 * l));
+                }
+                xr
+            } else {
+                s.xpad.fill(0.0);
+                s.xpad[..real * d].copy_from_slice(&x[i * d..(i + real) * d]);
+                s.xpad.as_ptr()
+            };
+            let mut u = [[zero; NV]; MR];
+            cross::<NV>(xr, d, panel, &cnv, &mut u);
+            let mins: [__m512; MR] = core::array::from_fn(|r| {
+                let mut m = u[r][0];
+                for v in 1..NV {
+                    m = _mm512_min_ps(m, u[r][v]);
+                }
+                m
+            });
+            let umin = reduce6(&mins, inf, |a, b| _mm512_min_ps(a, b));
+            for r in 0..real {
+                let row = xr.add(r * d);
+                let wi = w.map_or(1.0, |w| w[i + r]);
+                let dm = (xn[i + r] + umin[r]).max(0.0);
+                let um = _mm512_set1_ps(umin[r]);
+                let mut zs = [zero; NV];
+                let mut cms = [0 as __mmask16; NV];
+                for v in 0..NV {
+                    let z = _mm512_mul_ps(_mm512_maskz_sub_ps(valid[v], u[r][v], um), ninv);
+                    cms[v] = _mm512_mask_cmp_ps_mask::<_CMP_GT_OQ>(valid[v], z, m1);
+                    zs[v] = z;
+                }
+                let mask = combine::<NV>(&cms);
+                let (wf, dmf) = (wi as f64, dm as f64);
+                if mask.count_ones() == 1 {
+                    // One-hot: r = 1 at the nearest center, loss = free = Dmin.
+                    add_row(sums, mask.trailing_zeros() as usize, d, row, wi);
+                    tot.j += wf * dmf;
+                    tot.l += wf * dmf;
+                    tot.f += wf * dmf;
+                    tot.w += wf;
+                    tot.support += 1.0;
+                    tot.onehot += 1;
+                    continue;
+                }
+                // Candidates and their centers, compressed in index order.
+                let mut m = 0usize;
+                for v in 0..NV {
+                    _mm512_storeu_ps(cand.add(m), _mm512_maskz_compress_ps(cms[v], zs[v]));
+                    let at = _mm512_add_epi32(iota, _mm512_set1_epi32(16 * v as i32));
+                    _mm512_storeu_si512(
+                        index.add(m) as *mut __m512i,
+                        _mm512_maskz_compress_epi32(cms[v], at),
+                    );
+                    m += cms[v].count_ones() as usize;
+                }
+                let tau = if m <= 16 {
+                    threshold16::<SPARSE>(cand, m)
+                } else {
+                    // The sorted scan sorts a copy: the weights need the index order.
+                    let c = core::slice::from_raw_parts_mut(cand.add(MAX_K), m);
+                    c.copy_from_slice(core::slice::from_raw_parts(cand, m));
+                    if SPARSE {
+                        threshold_sparsemax(c)
+                    } else {
+                        threshold(c)
+                    }
+                };
+                // v = z - tau > 0, q = v^2 (entmax-1.5) or v (sparsemax): sum q normalizes,
+                // sum q v gives sum r^1.5 (resp. r^2), -sum q z gives sum r (D - Dmin) / scale.
+                let (mut sq, mut sqv, mut sz) = (0f32, 0f32, 0f32);
+                let mut support = 0u32;
+                let mut q16 = zero;
+                let mut pos = 0u16;
+                if m <= 16 {
+                    let lm = lanes(m);
+                    let z = _mm512_maskz_loadu_ps(lm, cand);
+                    let v = _mm512_maskz_sub_ps(lm, z, _mm512_set1_ps(tau));
+                    pos = _mm512_mask_cmp_ps_mask::<_CMP_GT_OQ>(lm, v, zero);
+                    let v = _mm512_maskz_mov_ps(pos, v);
+                    let q = if SPARSE { v } else { _mm512_mul_ps(v, v) };
+                    sq = _mm512_reduce_add_ps(q);
+                    sqv = _mm512_reduce_add_ps(_mm512_mul_ps(q, v));
+                    sz = -_mm512_reduce_add_ps(_mm512_mul_ps(q, z));
+                    support = pos.count_ones();
+                    q16 = q;
+                } else {
+                    for a in 0..m {
+                        let z = *cand.add(a);
+                        let v = z - tau;
+                        let q = if v > 0.0 {
+                            support += 1;
+                            if SPARSE {
+                                v
+                            } else {
+                                v * v
+                            }
+                        } else {
+                            0.0
+                        };
+                        sq += q;
+                        sqv += q * v.max(0.0);
+                        sz -= q * z;
+                        *weight.add(a) = q;
+                    }
+                }
+                let norm = 1.0 / sq;
+                let wn = wi * norm;
+                if m <= 16 {
+                    _mm512_storeu_ps(weight, _mm512_mul_ps(q16, _mm512_set1_ps(wn)));
+                    let mut p = pos;
+                    while p != 0 {
+                        let a = p.trailing_zeros() as usize;
+                        p &= p - 1;
+                        add_row(sums, *index.add(a) as usize, d, row, *weight.add(a));
+                    }
+                } else {
+                    for a in 0..m {
+                        let q = *weight.add(a);
+                        if q > 0.0 {
+                            add_row(sums, *index.add(a) as usize, d, row, q * wn);
+                        }
+                    }
+                }
+                let loss = dmf + (scale * norm * sz) as f64;
+                // Tsallis entropies: (4/3)(1 - sum r^1.5) and (1/2)(1 - sum r^2).
+                let h = if SPARSE {
+                    0.5 * (1.0 - (norm * norm * sqv) as f64)
+                } else {
+                    (4.0 / 3.0) * (1.0 - (norm * norm.sqrt() * sqv) as f64)
+                };
+                tot.j += wf * dmf;
+                tot.l += wf * loss;
+                tot.f += wf * (loss - temp as f64 * h);
+                tot.w += wf;
+                tot.support += support as f64;
+                tot.onehot += (support == 1) as usize;
+            }
+            i += MR;
+        }
+        tot
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+mod imp {
+    use super::{RowTotals, SparseScratch};
+    use crate::kernels::cross_f32::CrossPack;
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn run<const SPARSE: bool>(
+        _: &[f32],
+        _: &[f32],
+        _: Option<&[f32]>,
+        _: &CrossPack,
+        _: &[f32],
+        _: f32,
+        _: Option<(&mut [f32], &mut [f32])>,
+        _: &mut SparseScratch,
+    ) -> RowTotals {
+        unreachable!("AVX-512 only")
+    }
+}
