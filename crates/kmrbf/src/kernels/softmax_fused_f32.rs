@@ -88,7 +88,6 @@ pub(crate) mod imp {
     /// What every block of a call shares.
     struct Ctx<const NV: usize> {
         d: usize,
-        k: usize,
         panel: *const f32,
         /// `cn`, `+inf` past `k` (those lanes never win the minimum).
         cnv: [__m512; NV],
@@ -138,7 +137,6 @@ pub(crate) mod imp {
         let valid: [__mmask16; NV] = core::array::from_fn(|v| lanes(k.saturating_sub(16 * v)));
         let ctx = Ctx::<NV> {
             d,
-            k,
             panel: pack.first_panel().as_ptr(),
             cnv: core::array::from_fn(|v| {
                 _mm512_mask_loadu_ps(inf, valid[v], cn.as_ptr().add(16 * v))

@@ -18,6 +18,11 @@ use super::cross_f32::CrossPack;
 use super::soft_rows_f32::RowTotals;
 use super::softmax_fused_f32::{MAX_K, MR};
 
+/// Rows whose candidates are gathered before their thresholds are computed: eight blocks.
+const GROUP: usize = 8 * MR;
+/// Values per row slot of the candidate buffers (`k` and 16 of slack).
+const SLOT: usize = MAX_K + 16;
+
 /// The sparse maps of this kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SparseMap {
@@ -32,11 +37,13 @@ pub enum SparseMap {
 pub struct SparseScratch {
     /// `MR x d` rows of a short last block, zero past the data.
     xpad: Vec<f32>,
-    /// A row's candidates `z` (then sorted copies), with 16 values of slack.
+    /// Per row of a group: its candidates `z` in a slot of `SLOT` values (16 of slack).
     cand: Vec<f32>,
-    /// Their center indices.
+    /// Their center indices, in the same slots.
     index: Vec<i32>,
-    /// Their weights `w r`.
+    /// A copy of one row's candidates for the sorted scan.
+    sorted: Vec<f32>,
+    /// One row's weights `w r`.
     weight: Vec<f32>,
 }
 
@@ -70,8 +77,9 @@ pub fn sparse_sums(
         assert!(s.len() == k * d && c.len() == k);
     }
     scratch.xpad.resize(MR * d, 0.0);
-    scratch.cand.resize(2 * MAX_K + 16, 0.0);
-    scratch.index.resize(MAX_K + 16, 0);
+    scratch.cand.resize(GROUP * SLOT, 0.0);
+    scratch.index.resize(GROUP * SLOT, 0);
+    scratch.sorted.resize(MAX_K, 0.0);
     scratch.weight.resize(MAX_K + 16, 0.0);
     // SAFETY: AVX-512 checked by `available`, shapes asserted.
     unsafe {
@@ -84,7 +92,7 @@ pub fn sparse_sums(
 
 #[cfg(target_arch = "x86_64")]
 mod imp {
-    use super::{RowTotals, SparseScratch, MAX_K, MR};
+    use super::{RowTotals, SparseScratch, GROUP, MR, SLOT};
     use crate::kernels::cross_f32::CrossPack;
     use crate::kernels::dispatch::lanes16 as lanes;
     use crate::kernels::soft_rows_f32::imp::{
@@ -154,6 +162,20 @@ mod imp {
         *col.add(j) += c;
     }
 
+    /// A row of the current group, between the phases.
+    #[derive(Clone, Copy)]
+    struct Pending {
+        /// The row's values (in `x`, or the padded block).
+        x: *const f32,
+        w: f32,
+        dmin: f32,
+        /// One-hot: the center; otherwise `u32::MAX`.
+        onehot: u32,
+        /// Candidates (spread rows).
+        m: u32,
+        tau: f32,
+    }
+
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     unsafe fn run_nv<const SPARSE: bool, const NV: usize>(
@@ -185,49 +207,110 @@ mod imp {
             s.index.as_mut_ptr(),
             s.weight.as_mut_ptr(),
         );
+        let sorted = s.sorted.as_mut_ptr();
+        let mut rows = [Pending {
+            x: core::ptr::null(),
+            w: 0.0,
+            dmin: 0.0,
+            onehot: 0,
+            m: 0,
+            tau: 0.0,
+        }; GROUP];
         let mut tot = RowTotals::default();
-        let mut i = 0;
-        while i < b {
-            let real = (b - i).min(MR);
-            let xr = if real == MR {
-                let xr = x.as_ptr().add(i * d);
-                let ahead = (xr as *const i8).wrapping_add(PREFETCH_ROWS * d * 4);
-                for l in 0..(MR * d * 4).div_ceil(64) {
-                    _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64 * l));
+        let mut g0 = 0;
+        while g0 < b {
+            let g1 = (g0 + GROUP).min(b);
+            // Phase 1, block by block: shifted distances, candidates; spread rows keep theirs
+            // (compressed, with their centers) in their slot.
+            let mut i = g0;
+            while i < g1 {
+                let real = (g1 - i).min(MR);
+                let xr = if real == MR {
+                    let xr = x.as_ptr().add(i * d);
+                    let ahead = (xr as *const i8).wrapping_add(PREFETCH_ROWS * d * 4);
+                    for l in 0..(MR * d * 4).div_ceil(64) {
+                        _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64 * l));
+                    }
+                    xr
+                } else {
+                    // Only the last block of a call is short: the padded copy outlives it.
+                    s.xpad.fill(0.0);
+                    s.xpad[..real * d].copy_from_slice(&x[i * d..(i + real) * d]);
+                    s.xpad.as_ptr()
+                };
+                let mut u = [[zero; NV]; MR];
+                cross::<NV>(xr, d, panel, &cnv, &mut u);
+                let mins: [__m512; MR] = core::array::from_fn(|r| {
+                    let mut m = u[r][0];
+                    for v in 1..NV {
+                        m = _mm512_min_ps(m, u[r][v]);
+                    }
+                    m
+                });
+                let umin = reduce6(&mins, inf, |a, b| _mm512_min_ps(a, b));
+                for r in 0..real {
+                    let slot = i - g0 + r;
+                    let um = _mm512_set1_ps(umin[r]);
+                    let mut zs = [zero; NV];
+                    let mut cms = [0 as __mmask16; NV];
+                    for v in 0..NV {
+                        let z = _mm512_mul_ps(_mm512_maskz_sub_ps(valid[v], u[r][v], um), ninv);
+                        cms[v] = _mm512_mask_cmp_ps_mask::<_CMP_GT_OQ>(valid[v], z, m1);
+                        zs[v] = z;
+                    }
+                    let mask = combine::<NV>(&cms);
+                    let p = &mut rows[slot];
+                    p.x = xr.add(r * d);
+                    p.w = w.map_or(1.0, |w| w[i + r]);
+                    p.dmin = (xn[i + r] + umin[r]).max(0.0);
+                    p.m = mask.count_ones();
+                    p.onehot = if p.m == 1 {
+                        mask.trailing_zeros()
+                    } else {
+                        u32::MAX
+                    };
+                    // Candidates and their centers, compressed in index order (stored for
+                    // every row, without a branch; one-hot rows do not read them).
+                    let (cz, ci) = (cand.add(slot * SLOT), index.add(slot * SLOT));
+                    let mut m = 0usize;
+                    for v in 0..NV {
+                        _mm512_storeu_ps(cz.add(m), _mm512_maskz_compress_ps(cms[v], zs[v]));
+                        let at = _mm512_add_epi32(iota, _mm512_set1_epi32(16 * v as i32));
+                        _mm512_storeu_si512(
+                            ci.add(m) as *mut __m512i,
+                            _mm512_maskz_compress_epi32(cms[v], at),
+                        );
+                        m += cms[v].count_ones() as usize;
+                    }
                 }
-                xr
-            } else {
-                s.xpad.fill(0.0);
-                s.xpad[..real * d].copy_from_slice(&x[i * d..(i + real) * d]);
-                s.xpad.as_ptr()
-            };
-            let mut u = [[zero; NV]; MR];
-            cross::<NV>(xr, d, panel, &cnv, &mut u);
-            let mins: [__m512; MR] = core::array::from_fn(|r| {
-                let mut m = u[r][0];
-                for v in 1..NV {
-                    m = _mm512_min_ps(m, u[r][v]);
+                i += MR;
+            }
+            // Phase 2: the thresholds of the spread rows (independent rows: their division,
+            // root and reduction latencies overlap).
+            for (slot, p) in rows[..g1 - g0].iter_mut().enumerate() {
+                if p.onehot != u32::MAX {
+                    continue;
                 }
-                m
-            });
-            let umin = reduce6(&mins, inf, |a, b| _mm512_min_ps(a, b));
-            for r in 0..real {
-                let row = xr.add(r * d);
-                let wi = w.map_or(1.0, |w| w[i + r]);
-                let dm = (xn[i + r] + umin[r]).max(0.0);
-                let um = _mm512_set1_ps(umin[r]);
-                let mut zs = [zero; NV];
-                let mut cms = [0 as __mmask16; NV];
-                for v in 0..NV {
-                    let z = _mm512_mul_ps(_mm512_maskz_sub_ps(valid[v], u[r][v], um), ninv);
-                    cms[v] = _mm512_mask_cmp_ps_mask::<_CMP_GT_OQ>(valid[v], z, m1);
-                    zs[v] = z;
-                }
-                let mask = combine::<NV>(&cms);
-                let (wf, dmf) = (wi as f64, dm as f64);
-                if mask.count_ones() == 1 {
-                    // One-hot: r = 1 at the nearest center, loss = free = Dmin.
-                    add_row(sums, mask.trailing_zeros() as usize, d, row, wi);
+                let (cz, m) = (cand.add(slot * SLOT), p.m as usize);
+                p.tau = if m <= 16 {
+                    threshold16::<SPARSE>(cz, m)
+                } else {
+                    // The sorted scan sorts a copy: the weights need the index order.
+                    let c = core::slice::from_raw_parts_mut(sorted, m);
+                    c.copy_from_slice(core::slice::from_raw_parts(cz, m));
+                    if SPARSE {
+                        threshold_sparsemax(c)
+                    } else {
+                        threshold(c)
+                    }
+                };
+            }
+            // Phase 3, rows in order: the weights into the sums and column sums, the totals.
+            for (slot, p) in rows[..g1 - g0].iter().enumerate() {
+                let (wf, dmf) = (p.w as f64, p.dmin as f64);
+                if p.onehot != u32::MAX {
+                    // r = 1 at the nearest center, loss = free = Dmin.
+                    add_row(sums, p.onehot as usize, d, p.x, p.w);
                     tot.j += wf * dmf;
                     tot.l += wf * dmf;
                     tot.f += wf * dmf;
@@ -236,29 +319,12 @@ mod imp {
                     tot.onehot += 1;
                     continue;
                 }
-                // Candidates and their centers, compressed in index order.
-                let mut m = 0usize;
-                for v in 0..NV {
-                    _mm512_storeu_ps(cand.add(m), _mm512_maskz_compress_ps(cms[v], zs[v]));
-                    let at = _mm512_add_epi32(iota, _mm512_set1_epi32(16 * v as i32));
-                    _mm512_storeu_si512(
-                        index.add(m) as *mut __m512i,
-                        _mm512_maskz_compress_epi32(cms[v], at),
-                    );
-                    m += cms[v].count_ones() as usize;
-                }
-                let tau = if m <= 16 {
-                    threshold16::<SPARSE>(cand, m)
-                } else {
-                    // The sorted scan sorts a copy: the weights need the index order.
-                    let c = core::slice::from_raw_parts_mut(cand.add(MAX_K), m);
-                    c.copy_from_slice(core::slice::from_raw_parts(cand, m));
-                    if SPARSE {
-                        threshold_sparsemax(c)
-                    } else {
-                        threshold(c)
-                    }
-                };
+                let (cz, ci, m, tau) = (
+                    cand.add(slot * SLOT),
+                    index.add(slot * SLOT),
+                    p.m as usize,
+                    p.tau,
+                );
                 // v = z - tau > 0, q = v^2 (entmax-1.5) or v (sparsemax): sum q normalizes,
                 // sum q v gives sum r^1.5 (resp. r^2), -sum q z gives sum r (D - Dmin) / scale.
                 let (mut sq, mut sqv, mut sz) = (0f32, 0f32, 0f32);
@@ -267,7 +333,7 @@ mod imp {
                 let mut pos = 0u16;
                 if m <= 16 {
                     let lm = lanes(m);
-                    let z = _mm512_maskz_loadu_ps(lm, cand);
+                    let z = _mm512_maskz_loadu_ps(lm, cz);
                     let v = _mm512_maskz_sub_ps(lm, z, _mm512_set1_ps(tau));
                     pos = _mm512_mask_cmp_ps_mask::<_CMP_GT_OQ>(lm, v, zero);
                     let v = _mm512_maskz_mov_ps(pos, v);
@@ -279,7 +345,7 @@ mod imp {
                     q16 = q;
                 } else {
                     for a in 0..m {
-                        let z = *cand.add(a);
+                        let z = *cz.add(a);
                         let v = z - tau;
                         let q = if v > 0.0 {
                             support += 1;
@@ -298,20 +364,20 @@ mod imp {
                     }
                 }
                 let norm = 1.0 / sq;
-                let wn = wi * norm;
+                let wn = p.w * norm;
                 if m <= 16 {
                     _mm512_storeu_ps(weight, _mm512_mul_ps(q16, _mm512_set1_ps(wn)));
-                    let mut p = pos;
-                    while p != 0 {
-                        let a = p.trailing_zeros() as usize;
-                        p &= p - 1;
-                        add_row(sums, *index.add(a) as usize, d, row, *weight.add(a));
+                    let mut bits = pos;
+                    while bits != 0 {
+                        let a = bits.trailing_zeros() as usize;
+                        bits &= bits - 1;
+                        add_row(sums, *ci.add(a) as usize, d, p.x, *weight.add(a));
                     }
                 } else {
                     for a in 0..m {
                         let q = *weight.add(a);
                         if q > 0.0 {
-                            add_row(sums, *index.add(a) as usize, d, row, q * wn);
+                            add_row(sums, *ci.add(a) as usize, d, p.x, q * wn);
                         }
                     }
                 }
@@ -329,7 +395,7 @@ mod imp {
                 tot.support += support as f64;
                 tot.onehot += (support == 1) as usize;
             }
-            i += MR;
+            g0 = g1;
         }
         tot
     }
