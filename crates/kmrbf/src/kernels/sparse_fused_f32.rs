@@ -39,8 +39,6 @@ pub struct SparseScratch {
     xpad: Vec<f32>,
     /// Per row of a group: its candidates `z` in a slot of `SLOT` values (16 of slack).
     cand: Vec<f32>,
-    /// Their center indices, in the same slots.
-    index: Vec<i32>,
     /// A copy of one row's candidates for the sorted scan.
     sorted: Vec<f32>,
     /// One row's weights `w r`.
@@ -78,7 +76,6 @@ pub fn sparse_sums(
     }
     scratch.xpad.resize(MR * d, 0.0);
     scratch.cand.resize(GROUP * SLOT, 0.0);
-    scratch.index.resize(GROUP * SLOT, 0);
     scratch.sorted.resize(MAX_K, 0.0);
     scratch.weight.resize(MAX_K + 16, 0.0);
     // SAFETY: AVX-512 checked by `available`, shapes asserted.
@@ -173,6 +170,8 @@ mod imp {
         onehot: u32,
         /// Candidates (spread rows).
         m: u32,
+        /// The candidates' centers as bits.
+        mask: u64,
         tau: f32,
     }
 
@@ -195,18 +194,13 @@ mod imp {
         let valid: [__mmask16; NV] = core::array::from_fn(|v| lanes(k.saturating_sub(16 * v)));
         let cnv: [__m512; NV] =
             core::array::from_fn(|v| _mm512_mask_loadu_ps(inf, valid[v], cn.as_ptr().add(16 * v)));
-        let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         let scale = if SPARSE { temp } else { temp + temp };
         // z = (u - umin) * (-1 / scale): the tile pipeline's -((D - Dmin) * (1 / scale)).
         let ninv = _mm512_set1_ps(-(1.0 / scale));
         let m1 = _mm512_set1_ps(-1.0);
         let sums = sums.map(|(s, c)| (s.as_mut_ptr(), c.as_mut_ptr()));
         let panel = pack.first_panel().as_ptr();
-        let (cand, index, weight) = (
-            s.cand.as_mut_ptr(),
-            s.index.as_mut_ptr(),
-            s.weight.as_mut_ptr(),
-        );
+        let (cand, weight) = (s.cand.as_mut_ptr(), s.weight.as_mut_ptr());
         let sorted = s.sorted.as_mut_ptr();
         let mut rows = [Pending {
             x: core::ptr::null(),
@@ -214,6 +208,7 @@ mod imp {
             dmin: 0.0,
             onehot: 0,
             m: 0,
+            mask: 0,
             tau: 0.0,
         }; GROUP];
         let mut tot = RowTotals::default();
@@ -269,17 +264,13 @@ mod imp {
                     } else {
                         u32::MAX
                     };
-                    // Candidates and their centers, compressed in index order (stored for
-                    // every row, without a branch; one-hot rows do not read them).
-                    let (cz, ci) = (cand.add(slot * SLOT), index.add(slot * SLOT));
+                    p.mask = mask;
+                    // The candidates, compressed in index order (stored for every row, without
+                    // a branch; one-hot rows do not read them).
+                    let cz = cand.add(slot * SLOT);
                     let mut m = 0usize;
                     for v in 0..NV {
                         _mm512_storeu_ps(cz.add(m), _mm512_maskz_compress_ps(cms[v], zs[v]));
-                        let at = _mm512_add_epi32(iota, _mm512_set1_epi32(16 * v as i32));
-                        _mm512_storeu_si512(
-                            ci.add(m) as *mut __m512i,
-                            _mm512_maskz_compress_epi32(cms[v], at),
-                        );
                         m += cms[v].count_ones() as usize;
                     }
                 }
@@ -319,12 +310,17 @@ mod imp {
                     tot.onehot += 1;
                     continue;
                 }
-                let (cz, ci, m, tau) = (
-                    cand.add(slot * SLOT),
-                    index.add(slot * SLOT),
-                    p.m as usize,
-                    p.tau,
-                );
+                let (cz, m, tau) = (cand.add(slot * SLOT), p.m as usize, p.tau);
+                // Candidate a's center: the a-th set bit of the row's mask.
+                let centers = |f: &mut dyn FnMut(usize, usize)| {
+                    let mut bits = p.mask;
+                    let mut a = 0;
+                    while bits != 0 {
+                        f(a, bits.trailing_zeros() as usize);
+                        bits &= bits - 1;
+                        a += 1;
+                    }
+                };
                 // v = z - tau > 0, q = v^2 (entmax-1.5) or v (sparsemax): sum q normalizes,
                 // sum q v gives sum r^1.5 (resp. r^2), -sum q z gives sum r (D - Dmin) / scale.
                 let (mut sq, mut sqv, mut sz) = (0f32, 0f32, 0f32);
@@ -367,19 +363,18 @@ mod imp {
                 let wn = p.w * norm;
                 if m <= 16 {
                     _mm512_storeu_ps(weight, _mm512_mul_ps(q16, _mm512_set1_ps(wn)));
-                    let mut bits = pos;
-                    while bits != 0 {
-                        let a = bits.trailing_zeros() as usize;
-                        bits &= bits - 1;
-                        add_row(sums, *ci.add(a) as usize, d, p.x, *weight.add(a));
-                    }
+                    centers(&mut |a, j| {
+                        if (pos >> a) & 1 != 0 {
+                            add_row(sums, j, d, p.x, *weight.add(a));
+                        }
+                    });
                 } else {
-                    for a in 0..m {
+                    centers(&mut |a, j| {
                         let q = *weight.add(a);
                         if q > 0.0 {
-                            add_row(sums, *ci.add(a) as usize, d, p.x, q * wn);
+                            add_row(sums, j, d, p.x, q * wn);
                         }
-                    }
+                    });
                 }
                 let loss = dmf + (scale * norm * sz) as f64;
                 // Tsallis entropies: (4/3)(1 - sum r^1.5) and (1/2)(1 - sum r^2).
