@@ -47,7 +47,11 @@ pub struct SparseScratch {
 
 /// True when [`sparse_sums`] takes `k` centers here (AVX-512, `1 <= k <= 64`).
 pub fn available(k: usize) -> bool {
-    super::softmax_fused_f32::available(k)
+    #[cfg(target_arch = "x86_64")]
+    let bmi2 = std::is_x86_feature_detected!("bmi2");
+    #[cfg(not(target_arch = "x86_64"))]
+    let bmi2 = false;
+    bmi2 && super::softmax_fused_f32::available(k)
 }
 
 /// `map` rows of the `b x d` rows `x` (squared norms `xn`, weights `w`, `None`: 1) against
@@ -99,7 +103,7 @@ mod imp {
     use crate::kernels::softmax_fused_f32::PREFETCH_ROWS;
     use core::arch::x86_64::*;
 
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,popcnt,bmi1")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,popcnt,bmi1,bmi2")]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn run<const SPARSE: bool>(
         x: &[f32],
@@ -362,12 +366,17 @@ mod imp {
                 let norm = 1.0 / sq;
                 let wn = p.w * norm;
                 if m <= 16 {
-                    _mm512_storeu_ps(weight, _mm512_mul_ps(q16, _mm512_set1_ps(wn)));
-                    centers(&mut |a, j| {
-                        if (pos >> a) & 1 != 0 {
-                            add_row(sums, j, d, p.x, *weight.add(a));
-                        }
-                    });
+                    // The nonzeros' weights in order, and their centers: the bits of the mask
+                    // kept by `pos` (one loop over the support, no test per candidate).
+                    let wq = _mm512_mul_ps(q16, _mm512_set1_ps(wn));
+                    _mm512_storeu_ps(weight, _mm512_maskz_compress_ps(pos, wq));
+                    let mut bits = _pdep_u64(pos as u64, p.mask);
+                    let mut a = 0;
+                    while bits != 0 {
+                        add_row(sums, bits.trailing_zeros() as usize, d, p.x, *weight.add(a));
+                        bits &= bits - 1;
+                        a += 1;
+                    }
                 } else {
                     centers(&mut |a, j| {
                         let q = *weight.add(a);
