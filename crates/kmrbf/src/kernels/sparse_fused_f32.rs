@@ -219,6 +219,8 @@ mod imp {
         let mut g0 = 0;
         while g0 < b {
             let g1 = (g0 + GROUP).min(b);
+            let mut spread = [0u8; GROUP];
+            let mut nspread = 0;
             // Phase 1, block by block: shifted distances, candidates; spread rows keep theirs
             // (compressed, with their centers) in their slot.
             let mut i = g0;
@@ -269,6 +271,9 @@ mod imp {
                         u32::MAX
                     };
                     p.mask = mask;
+                    // The spread rows' slots, listed without a branch.
+                    spread[nspread] = slot as u8;
+                    nspread += (p.m != 1) as usize;
                     // The candidates, compressed in index order (stored for every row, without
                     // a branch; one-hot rows do not read them).
                     let cz = cand.add(slot * SLOT);
@@ -282,10 +287,9 @@ mod imp {
             }
             // Phase 2: the thresholds of the spread rows (independent rows: their division,
             // root and reduction latencies overlap).
-            for (slot, p) in rows[..g1 - g0].iter_mut().enumerate() {
-                if p.onehot != u32::MAX {
-                    continue;
-                }
+            for &slot in &spread[..nspread] {
+                let slot = slot as usize;
+                let p = &mut rows[slot];
                 let (cz, m) = (cand.add(slot * SLOT), p.m as usize);
                 p.tau = if m <= 16 {
                     threshold16::<SPARSE>(cz, m)
