@@ -484,11 +484,21 @@ pub fn soft_pass<T: Real>(
     total
 }
 
-/// Whether the fused kernels may serve a pass (`KMRBF_NO_FUSED` turns it off: the
-/// tile pipeline then runs instead, for comparisons and for its tests).
+/// Set by [`set_fused_kernels`]`(false)`.
+static FUSED_OFF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Lets the fused kernels serve passes (the default) or not (the tile pipeline then runs:
+/// for comparisons in tests and benchmarks; the environment variable `KMRBF_NO_FUSED` turns
+/// them off for a whole process).
+pub fn set_fused_kernels(on: bool) {
+    FUSED_OFF.store(!on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the fused kernels may serve a pass.
 fn fused_enabled() -> bool {
-    static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    !*OFF.get_or_init(|| std::env::var_os("KMRBF_NO_FUSED").is_some())
+    static ENV_OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    !*ENV_OFF.get_or_init(|| std::env::var_os("KMRBF_NO_FUSED").is_some())
+        && !FUSED_OFF.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Partial results of one chunk of the fused softmax pass.

@@ -1,0 +1,101 @@
+//! The fused f32 soft passes (softmax, entmax-1.5, sparsemax with `k <= 64`) against the tile
+//! pipeline they replace, through the public pass: same objectives, support and soft-lloyd
+//! sums to f32 rounding. Its own test binary: it switches the fused kernels off and on for
+//! the whole process.
+
+use kmrbf::init::Prepared;
+use kmrbf::kernels::maps::MapKind;
+use kmrbf::kernels::softmax_fused_f32::available;
+use kmrbf::rbf::pass::{set_fused_kernels, soft_pass, PassOutput, PassRequest, RowOut};
+
+fn pass(p: &Prepared<'_, f32>, c: &[f32], k: usize, map: MapKind, temp: f32) -> PassOutput {
+    let req = PassRequest {
+        map,
+        temp,
+        resp_sums: true,
+        loss_sums: false,
+    };
+    soft_pass(p, c, k, req, RowOut::None)
+}
+
+#[test]
+fn fused_passes_agree_with_the_tile_pipeline() {
+    if !available(64) {
+        eprintln!("fused passes: no AVX-512 on this CPU");
+        return;
+    }
+    let mut compared = 0;
+    // Shapes with tail lanes, a short last block, several chunks (threads) and d past 32.
+    for &(n, d, k) in &[
+        (20_011usize, 32usize, 64usize),
+        (3_001, 7, 17),
+        (9_000, 40, 33),
+    ] {
+        let x = kmrbf::synth::bench_blobs_f32(n, d, k, 3);
+        let xn: Vec<f32> = x.chunks(d).map(|r| r.iter().map(|v| v * v).sum()).collect();
+        let w: Vec<f32> = (0..n).map(|i| 0.5 + (i % 7) as f32 / 7.0).collect();
+        let c: Vec<f32> = x[..k * d].to_vec();
+        for weights in [None, Some(&w[..])] {
+            let p = Prepared {
+                x: &x,
+                d,
+                xn: &xn,
+                w: weights,
+            };
+            for map in [MapKind::Softmax, MapKind::Entmax15, MapKind::Sparsemax] {
+                for temp in [8.0f32, 2.0, 0.2] {
+                    set_fused_kernels(false);
+                    let tile = pass(&p, &c, k, map, temp);
+                    set_fused_kernels(true);
+                    let fused = pass(&p, &c, k, map, temp);
+                    let ctx = format!("{map:?} n {n} d {d} k {k} temp {temp}");
+                    let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1.0);
+                    assert!(
+                        rel(fused.j, tile.j) < 1e-5,
+                        "J {} {} {ctx}",
+                        fused.j,
+                        tile.j
+                    );
+                    assert!(
+                        rel(fused.l, tile.l) < 1e-5,
+                        "L {} {} {ctx}",
+                        fused.l,
+                        tile.l
+                    );
+                    assert!(
+                        rel(fused.f, tile.f) < 1e-5,
+                        "F {} {} {ctx}",
+                        fused.f,
+                        tile.f
+                    );
+                    assert_eq!(fused.weight, tile.weight, "{ctx}");
+                    // The support may differ only on rows at its boundary (f32 logits).
+                    let ds = (fused.support - tile.support).abs();
+                    assert!(
+                        ds <= 2.0 + 1e-4 * n as f64,
+                        "support {} {} {ctx}",
+                        fused.support,
+                        tile.support
+                    );
+                    let (fs, ts) = (fused.resp_sums.unwrap(), tile.resp_sums.unwrap());
+                    let wsum: f64 = ts.weight.iter().sum();
+                    for j in 0..k {
+                        let dw = (fs.weight[j] - ts.weight[j]).abs();
+                        assert!(
+                            dw <= 1e-5 * wsum / k as f64 + 1e-5 * ts.weight[j],
+                            "N_{j} {ctx}"
+                        );
+                        for t in 0..d {
+                            let (a, b) = (fs.sums[j * d + t], ts.sums[j * d + t]);
+                            // Against the cluster's mass times the data's scale (~3 here).
+                            let tol = 1e-5 * (3.0 * ts.weight[j] + wsum / k as f64);
+                            assert!((a - b).abs() <= tol, "S_{j},{t} {a} {b} {ctx}");
+                        }
+                    }
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(compared, 3 * 2 * 3 * 3);
+}
