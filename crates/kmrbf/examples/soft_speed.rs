@@ -69,11 +69,14 @@ fn main() {
                     })
                     .collect(),
             );
+            let info = Stepper::new(StepKind::SoftLloyd).step(&p, &mut c0.clone(), k, map, temp);
             println!(
-                "  soft-lloyd {:10}: {:.1} ms ({:.2}x hard)",
+                "  soft-lloyd {:10}: {:.1} ms ({:.2}x hard); mean support {:.2}, one-hot rows {:.1}%",
                 map.name(),
                 s * 1e3,
-                s / hard
+                s / hard,
+                info.before.mean_support,
+                100.0 * info.before.onehot_fraction
             );
         }
     });

@@ -330,6 +330,8 @@ pub(crate) mod imp {
                     let c = core::slice::from_raw_parts_mut(cr, m);
                     taus[ii] = if m <= 16 {
                         threshold16::<SPARSE>(cr, m)
+                    } else if m <= 64 {
+                        threshold64::<SPARSE>(cr, m)
                     } else if SPARSE {
                         threshold_sparsemax(c)
                     } else {
@@ -548,6 +550,50 @@ pub(crate) mod imp {
         // a mean of t_n and z_{n+1} > t_n). So the largest consistent support has the largest
         // consistent threshold: one reduction.
         _mm512_reduce_max_ps(_mm512_mask_mov_ps(_mm512_set1_ps(f32::NEG_INFINITY), ok, t))
+    }
+
+    /// [`threshold16`] for `16 < m <= 64` candidates at `c` (four vectors; `c` readable up
+    /// to 64 values): the same moments and consistency rule, `1 / n` by division. On rows with
+    /// many candidates (low `d`, high temperature) the sorted scan's insertion sort and its
+    /// chain of divisions and roots cost several times more.
+    #[inline(always)]
+    pub(crate) unsafe fn threshold64<const SPARSE: bool>(c: *const f32, m: usize) -> f32 {
+        debug_assert!(m <= 64);
+        let valid: [__mmask16; 4] = core::array::from_fn(|v| lanes(m.saturating_sub(16 * v)));
+        let z: [__m512; 4] =
+            core::array::from_fn(|v| _mm512_maskz_loadu_ps(valid[v], c.add(16 * v)));
+        let one = _mm512_set1_ps(1.0);
+        let zero = _mm512_setzero_ps();
+        let (mut s1, mut s2, mut cnt) = ([zero; 4], [zero; 4], [zero; 4]);
+        for i in 0..m {
+            let zi = _mm512_set1_ps(*c.add(i));
+            let zz = _mm512_mul_ps(zi, zi);
+            for v in 0..4 {
+                let ge = _mm512_mask_cmp_ps_mask::<_CMP_LE_OQ>(valid[v], z[v], zi);
+                s1[v] = _mm512_mask_add_ps(s1[v], ge, s1[v], zi);
+                if !SPARSE {
+                    s2[v] = _mm512_mask_add_ps(s2[v], ge, s2[v], zz);
+                }
+                cnt[v] = _mm512_mask_add_ps(cnt[v], ge, cnt[v], one);
+            }
+        }
+        let mut best = _mm512_set1_ps(f32::NEG_INFINITY);
+        for v in 0..4 {
+            // Lanes past m have cnt 0: their 1 / cnt is never used (not consistent).
+            let ic = _mm512_maskz_div_ps(valid[v], one, cnt[v]);
+            let (t, ok) = if SPARSE {
+                let t = _mm512_mul_ps(_mm512_sub_ps(s1[v], one), ic);
+                (t, _mm512_mask_cmp_ps_mask::<_CMP_LT_OQ>(valid[v], t, z[v]))
+            } else {
+                let mean = _mm512_mul_ps(s1[v], ic);
+                let var = _mm512_fmsub_ps(s2[v], ic, _mm512_mul_ps(mean, mean));
+                let delta = _mm512_mul_ps(_mm512_fnmadd_ps(cnt[v], var, one), ic);
+                let t = _mm512_sub_ps(mean, _mm512_sqrt_ps(_mm512_max_ps(delta, zero)));
+                (t, _mm512_mask_cmp_ps_mask::<_CMP_LE_OQ>(valid[v], t, z[v]))
+            };
+            best = _mm512_mask_max_ps(best, ok, best, t);
+        }
+        _mm512_reduce_max_ps(best)
     }
 
     /// `(sum q, sum q v, -sum q z, |support|)` over `m <= 16` candidates at `c` with `v = z -

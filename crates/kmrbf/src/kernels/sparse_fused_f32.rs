@@ -97,7 +97,7 @@ mod imp {
     use crate::kernels::cross_f32::CrossPack;
     use crate::kernels::dispatch::lanes16 as lanes;
     use crate::kernels::soft_rows_f32::imp::{
-        load_part, store_part, threshold, threshold16, threshold_sparsemax,
+        load_part, store_part, threshold, threshold16, threshold64, threshold_sparsemax,
     };
     use crate::kernels::softmax_fused_f32::imp::{cross, reduce6};
     use crate::kernels::softmax_fused_f32::PREFETCH_ROWS;
@@ -293,6 +293,8 @@ mod imp {
                 let (cz, m) = (cand.add(slot * SLOT), p.m as usize);
                 p.tau = if m <= 16 {
                     threshold16::<SPARSE>(cz, m)
+                } else if m <= 64 {
+                    threshold64::<SPARSE>(cz, m)
                 } else {
                     // The sorted scan sorts a copy: the weights need the index order.
                     let c = core::slice::from_raw_parts_mut(sorted, m);
