@@ -1,17 +1,17 @@
 //! The softmax soft-lloyd rows for f32 with AVX-512 and `k <= 64`, fused from the rows to the
-//! cluster sums: per block of six rows, `-2 x . c` (24 accumulators, as in
-//! [`super::cross_f32`]), the distances, the row minima, the exponentials, the weights
-//! `w r` and their column sums all stay in registers, and `sum_i w_i r_ij x_i` is added
-//! straight from them (through a 1.5 KiB buffer in L1) while the block's rows are in L1.
+//! cluster sums: per block of six rows, `u = cn - 2 x . c` (24 accumulators, the register
+//! block of [`super::cross_f32`], chains started at `cn`), the row minima, the exponentials,
+//! the weights `w r` and their column sums stay in registers; the weights of 48 rows go to an
+//! L1 buffer and `sum_i w_i r_ij x_i` is added from there in the same register-block shape.
 //!
 //! The tile pipeline ([`super::cross_f32`] -> [`super::soft_rows_f32`] -> dense `R^T X`)
 //! writes the `b x k` distances and weights to L2 and reads them back twice; at `d = 32`,
 //! `k = 64` that traffic and the phase-by-phase passes made a soft-lloyd step ~3.4x a hard
-//! Lloyd iteration. Each value here is computed by the same operations as there (the same
-//! FMA chain for `-2 x . c`, `max(xn + cn + cross, 0)`, `exp2` of `(D - Dmin) (-log2 e /
-//! temp)`, one FMA chain per sum entry over the rows in order); only the order of the row
-//! sums of `e` and `e (D - Dmin)` differs, so results agree with the tile pipeline to f32
-//! rounding, not bit for bit.
+//! Lloyd iteration. Here `xn` only enters `Dmin = max(xn + min u, 0)`: the exponent is
+//! `(u - min u) (-log2 e / temp)`, equal to the tile pipeline's `(D - Dmin) (...)` up to the
+//! rounding of the adds it saves, and the row sums go in another order; results agree with the
+//! tile pipeline to f32 rounding, not bit for bit. The sums are one FMA chain per entry over
+//! the rows in order.
 
 use super::cross_f32::CrossPack;
 use super::soft_rows_f32::RowTotals;

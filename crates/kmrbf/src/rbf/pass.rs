@@ -1,6 +1,8 @@
 //! The fused soft pass: distance tile (GEMM) -> row map -> weighted sums, over fixed chunks
 //! combined in order (deterministic for any thread count). Never holds an `n x k` matrix
-//! unless the caller asks for the responsibilities themselves.
+//! unless the caller asks for the responsibilities themselves. For f32 with AVX-512, `k <= 64`
+//! and no per-row output, softmax / entmax-1.5 / sparsemax passes skip the tile altogether
+//! ([`crate::kernels::softmax_fused_f32`], [`crate::kernels::sparse_fused_f32`]).
 
 use crate::init::Prepared;
 use crate::kernels::cross_f32::CrossPack;
