@@ -5,7 +5,7 @@
 //! centers (`-2 x . c`, faer, single-threaded inside the tile), handed to a row epilogue while
 //! the tile is in cache, with rayon over fixed-size row chunks whose results come back in
 //! chunk order, so reductions are bitwise identical for any thread count.
-//! Each fast kernel has a naive twin in [`reference`] that the tests compare against.
+//! Each fast kernel has a naive twin in [`mod@reference`] that the tests compare against.
 
 pub mod amx;
 pub mod argmin;
