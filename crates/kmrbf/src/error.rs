@@ -103,5 +103,5 @@ pub enum Error {
     },
 }
 
-/// `Result` with kmrbf's [`Error`].
+/// `Result` with kmrbf's [`enum@Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

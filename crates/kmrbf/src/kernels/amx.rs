@@ -5,7 +5,7 @@
 //! only 8 significant bits. So the tiles only *screen*: each value is split in two bf16 parts,
 //! `v = v1 + v2 + e` with `|e| <= 2^-16 |v|`, and `x1.c1 + x1.c2 + x2.c1` (three tile
 //! products, f32 accumulation) approximates `<x, c>` within a proven bound `delta` (see
-//! [`AmxCenters::slack`]). A center is a candidate when its approximate `cn - 2 <x, c>` is
+//! `AmxCenters::slack`). A center is a candidate when its approximate `cn - 2 <x, c>` is
 //! within `2 delta` of the row's approximate minimum; the exact minimum is always a candidate.
 //! A row with one candidate gets that label; otherwise the candidates are re-scored with the
 //! same FMA chain as the register kernel. The labels are therefore *bit for bit* those of
@@ -102,7 +102,7 @@ const RING: usize = 4;
 /// The pipeline splits this many panels ahead of the tiles (`< RING`).
 const SPLIT_AHEAD: usize = 2;
 
-/// Magnitudes the bound of [`AmxCenters::slack`] covers comfortably (no overflow of the f32
+/// Magnitudes the bound of `AmxCenters::slack` covers comfortably (no overflow of the f32
 /// products, negligible flush-to-zero of tiny ones); outside, the register kernel runs.
 pub const MAX_SQ_NORM: f32 = 1e30;
 
@@ -553,7 +553,7 @@ mod imp {
 
     /// Splits the `d` values at `row` into bf16 parts `h`, `l` (`dpad` values each, zero
     /// padded): `h = bf16(v)`, `l = bf16(v - h)`, round to nearest even (denormals flush to
-    /// zero; [`AmxCenters::slack`] accounts for it).
+    /// zero; `AmxCenters::slack` accounts for it).
     #[inline(always)]
     unsafe fn split_row(row: *const f32, d: usize, h: *mut u16, l: *mut u16) {
         let mut t = 0;

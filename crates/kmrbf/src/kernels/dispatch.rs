@@ -1,7 +1,7 @@
 //! Run-time CPU feature dispatch for the epilogues.
 //!
 //! The epilogues are written as plain loops over lanes; compiled for the baseline x86-64 they
-//! get SSE2 only. [`with_simd!`] compiles the same body a second time with AVX-512 (x86-64-v4)
+//! get SSE2 only. `simd_dispatch!` compiles the same body a second time with AVX-512 (x86-64-v4)
 //! enabled and picks it when the CPU has it, so one binary runs everywhere and is fast here.
 
 /// True when the AVX-512 path can run on this CPU (cached by std). Setting the environment

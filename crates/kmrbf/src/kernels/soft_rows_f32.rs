@@ -32,7 +32,7 @@ pub struct RowTotals {
     pub onehot: usize,
 }
 
-/// True when [`softmax_rows`] can run here.
+/// True when [`soft_rows`] can run here.
 pub fn available() -> bool {
     super::dispatch::has_avx512()
 }

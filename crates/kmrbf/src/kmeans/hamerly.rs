@@ -53,7 +53,7 @@ fn init_bounds<T: Real>(
     }
 }
 
-/// One restart of Hamerly's algorithm from `init`; stopping rules as [`super::lloyd_run`].
+/// One restart of Hamerly's algorithm from `init`; stopping rules as Lloyd's `lloyd_run`.
 pub fn hamerly_run<T: Real>(
     p: &Prepared<'_, T>,
     init: &[T],
