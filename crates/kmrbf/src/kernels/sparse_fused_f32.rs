@@ -41,7 +41,7 @@ pub struct SparseScratch {
     cand: Vec<f32>,
     /// A copy of one row's candidates for the sorted scan.
     sorted: Vec<f32>,
-    /// One row's weights `w r`.
+    /// One row's `q` (64 values), then its nonzero weights `w r` in order (64 and 16 of slack).
     weight: Vec<f32>,
 }
 
@@ -81,7 +81,7 @@ pub fn sparse_sums(
     scratch.xpad.resize(MR * d, 0.0);
     scratch.cand.resize(GROUP * SLOT, 0.0);
     scratch.sorted.resize(MAX_K, 0.0);
-    scratch.weight.resize(MAX_K + 16, 0.0);
+    scratch.weight.resize(2 * MAX_K + 16, 0.0);
     // SAFETY: AVX-512 checked by `available`, shapes asserted.
     unsafe {
         match map {
@@ -161,6 +161,41 @@ mod imp {
             t += 16;
         }
         *col.add(j) += c;
+    }
+
+    /// Over the `m <= 16 NC` candidates at `c` with threshold `tau`: `(sum q, sum q v, -sum q
+    /// z, kept)` with `v = z - tau > 0`, `q = v^2` (entmax-1.5) or `v` (sparsemax), `kept` the
+    /// candidates with `v > 0` as bits; `q` of every candidate goes to `qout` (`16 NC` values).
+    #[inline(always)]
+    unsafe fn support_moments<const SPARSE: bool, const NC: usize>(
+        c: *const f32,
+        m: usize,
+        tau: f32,
+        qout: *mut f32,
+    ) -> (f32, f32, f32, u64) {
+        let zero = _mm512_setzero_ps();
+        let tv = _mm512_set1_ps(tau);
+        let (mut sq, mut sqv, mut sz) = (zero, zero, zero);
+        let mut kept = 0u64;
+        for v in 0..NC {
+            let lm = lanes(m.saturating_sub(16 * v));
+            let z = _mm512_maskz_loadu_ps(lm, c.add(16 * v));
+            let d = _mm512_maskz_sub_ps(lm, z, tv);
+            let pos = _mm512_mask_cmp_ps_mask::<_CMP_GT_OQ>(lm, d, zero);
+            let d = _mm512_maskz_mov_ps(pos, d);
+            let q = if SPARSE { d } else { _mm512_mul_ps(d, d) };
+            sq = _mm512_add_ps(sq, q);
+            sqv = _mm512_fmadd_ps(q, d, sqv);
+            sz = _mm512_fmadd_ps(q, z, sz);
+            kept |= (pos as u64) << (16 * v);
+            _mm512_storeu_ps(qout.add(16 * v), q);
+        }
+        (
+            _mm512_reduce_add_ps(sq),
+            _mm512_reduce_add_ps(sqv),
+            -_mm512_reduce_add_ps(sz),
+            kept,
+        )
     }
 
     /// A row of the current group, between the phases.
@@ -321,75 +356,40 @@ mod imp {
                     continue;
                 }
                 let (cz, m, tau) = (cand.add(slot * SLOT), p.m as usize, p.tau);
-                // Candidate a's center: the a-th set bit of the row's mask.
-                let centers = |f: &mut dyn FnMut(usize, usize)| {
-                    let mut bits = p.mask;
-                    let mut a = 0;
-                    while bits != 0 {
-                        f(a, bits.trailing_zeros() as usize);
-                        bits &= bits - 1;
-                        a += 1;
-                    }
-                };
                 // v = z - tau > 0, q = v^2 (entmax-1.5) or v (sparsemax): sum q normalizes,
                 // sum q v gives sum r^1.5 (resp. r^2), -sum q z gives sum r (D - Dmin) / scale.
-                let (mut sq, mut sqv, mut sz) = (0f32, 0f32, 0f32);
-                let mut support = 0u32;
-                let mut q16 = zero;
-                let mut pos = 0u16;
-                if m <= 16 {
-                    let lm = lanes(m);
-                    let z = _mm512_maskz_loadu_ps(lm, cz);
-                    let v = _mm512_maskz_sub_ps(lm, z, _mm512_set1_ps(tau));
-                    pos = _mm512_mask_cmp_ps_mask::<_CMP_GT_OQ>(lm, v, zero);
-                    let v = _mm512_maskz_mov_ps(pos, v);
-                    let q = if SPARSE { v } else { _mm512_mul_ps(v, v) };
-                    sq = _mm512_reduce_add_ps(q);
-                    sqv = _mm512_reduce_add_ps(_mm512_mul_ps(q, v));
-                    sz = -_mm512_reduce_add_ps(_mm512_mul_ps(q, z));
-                    support = pos.count_ones();
-                    q16 = q;
+                let (sq, sqv, sz, pos) = if m <= 16 {
+                    support_moments::<SPARSE, 1>(cz, m, tau, weight)
                 } else {
-                    for a in 0..m {
-                        let z = *cz.add(a);
-                        let v = z - tau;
-                        let q = if v > 0.0 {
-                            support += 1;
-                            if SPARSE {
-                                v
-                            } else {
-                                v * v
-                            }
-                        } else {
-                            0.0
-                        };
-                        sq += q;
-                        sqv += q * v.max(0.0);
-                        sz -= q * z;
-                        *weight.add(a) = q;
-                    }
-                }
+                    support_moments::<SPARSE, 4>(cz, m, tau, weight)
+                };
+                let support = pos.count_ones();
                 let norm = 1.0 / sq;
-                let wn = p.w * norm;
-                if m <= 16 {
-                    // The nonzeros' weights in order, and their centers: the bits of the mask
-                    // kept by `pos` (one loop over the support, no test per candidate).
-                    let wq = _mm512_mul_ps(q16, _mm512_set1_ps(wn));
-                    _mm512_storeu_ps(weight, _mm512_maskz_compress_ps(pos, wq));
-                    let mut bits = _pdep_u64(pos as u64, p.mask);
-                    let mut a = 0;
-                    while bits != 0 {
-                        add_row(sums, bits.trailing_zeros() as usize, d, p.x, *weight.add(a));
-                        bits &= bits - 1;
-                        a += 1;
-                    }
-                } else {
-                    centers(&mut |a, j| {
-                        let q = *weight.add(a);
-                        if q > 0.0 {
-                            add_row(sums, j, d, p.x, q * wn);
-                        }
-                    });
+                let wn = _mm512_set1_ps(p.w * norm);
+                // The nonzeros' weights in order, and their centers: the bits of the mask kept
+                // by `pos` (one loop over the support, no test per candidate).
+                let mut at = 0;
+                for v in 0..m.div_ceil(16) {
+                    let kept = (pos >> (16 * v)) as u16;
+                    let q = _mm512_maskz_loadu_ps(kept, weight.add(16 * v));
+                    _mm512_storeu_ps(
+                        weight.add(64 + at),
+                        _mm512_maskz_compress_ps(kept, _mm512_mul_ps(q, wn)),
+                    );
+                    at += kept.count_ones() as usize;
+                }
+                let mut bits = _pdep_u64(pos, p.mask);
+                let mut a = 0;
+                while bits != 0 {
+                    add_row(
+                        sums,
+                        bits.trailing_zeros() as usize,
+                        d,
+                        p.x,
+                        *weight.add(64 + a),
+                    );
+                    bits &= bits - 1;
+                    a += 1;
                 }
                 let loss = dmf + (scale * norm * sz) as f64;
                 // Tsallis entropies: (4/3)(1 - sum r^1.5) and (1/2)(1 - sum r^2).
