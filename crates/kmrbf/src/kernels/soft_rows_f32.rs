@@ -32,6 +32,48 @@ pub struct RowTotals {
     pub onehot: usize,
 }
 
+/// The moments of one entmax-1.5 / sparsemax row with several candidates, as both the tile
+/// and the fused kernels compute them: `q = v^2` (resp. `v`) with `v = z - tau > 0`, `norm =
+/// 1 / sum q`, `sqv = sum q v`, `sz = -sum q z` (`z = -(D - Dmin) / scale`).
+pub(crate) struct SpreadRow {
+    /// Row weight.
+    pub w: f32,
+    /// `Dmin`.
+    pub dmin: f32,
+    /// `2 temp` (entmax-1.5) or `temp` (sparsemax).
+    pub scale: f32,
+    /// `1 / sum q`.
+    pub norm: f32,
+    /// `sum q v`.
+    pub sqv: f32,
+    /// `-sum q z`.
+    pub sz: f32,
+    /// Nonzero responsibilities.
+    pub support: u32,
+}
+
+impl SpreadRow {
+    /// Adds the row's `J`, `L = Dmin + scale norm sz`, `F = L - temp H` (Tsallis entropies
+    /// `(4/3)(1 - sum r^1.5)` and `(1/2)(1 - sum r^2)`), weight and support to `tot`.
+    #[inline(always)]
+    pub(crate) fn add_to<const SPARSE: bool>(&self, tot: &mut RowTotals, temp: f32) {
+        let (wf, dm) = (self.w as f64, self.dmin as f64);
+        let loss = dm + (self.scale * self.norm * self.sz) as f64;
+        let n = self.norm;
+        let h = if SPARSE {
+            0.5 * (1.0 - (n * n * self.sqv) as f64)
+        } else {
+            (4.0 / 3.0) * (1.0 - (n * n.sqrt() * self.sqv) as f64)
+        };
+        tot.j += wf * dm;
+        tot.l += wf * loss;
+        tot.f += wf * (loss - temp as f64 * h);
+        tot.w += wf;
+        tot.support += self.support as f64;
+        tot.onehot += (self.support == 1) as usize;
+    }
+}
+
 /// True when [`soft_rows`] can run here.
 pub fn available() -> bool {
     super::dispatch::has_avx512()
@@ -108,7 +150,7 @@ pub fn dense_weighted_sums(sums: &mut [f32], d: usize, k: usize, x: &[f32], a: &
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod imp {
-    use super::RowTotals;
+    use super::{RowTotals, SpreadRow};
     use core::arch::x86_64::*;
 
     use crate::kernels::dispatch::lanes16 as lanes;
@@ -429,21 +471,16 @@ pub(crate) mod imp {
                     }
                     j += 16;
                 }
-                let ld = (scale * norm * sz) as f64;
-                let (wf, dm) = (wi as f64, dmin as f64);
-                let loss = dm + ld;
-                // Tsallis entropies: (4/3)(1 - sum r^1.5) and (1/2)(1 - sum r^2).
-                let h = if SPARSE {
-                    0.5 * (1.0 - (norm * norm * sqv) as f64)
-                } else {
-                    (4.0 / 3.0) * (1.0 - (norm * norm.sqrt() * sqv) as f64)
+                let m = SpreadRow {
+                    w: wi,
+                    dmin,
+                    scale,
+                    norm,
+                    sqv,
+                    sz,
+                    support,
                 };
-                tot.j += wf * dm;
-                tot.l += wf * loss;
-                tot.f += wf * (loss - temp as f64 * h);
-                tot.w += wf;
-                tot.support += support as f64;
-                tot.onehot += (support == 1) as usize;
+                m.add_to::<SPARSE>(&mut tot, temp);
             }
             i0 += nb;
         }

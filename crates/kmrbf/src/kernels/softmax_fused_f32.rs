@@ -155,25 +155,7 @@ pub(crate) mod imp {
             let mut i = g0;
             while i < g1 {
                 let real = (g1 - i).min(MR);
-                let mut xn6 = [0f32; MR];
-                let mut w6 = [0f32; MR];
-                for r in 0..real {
-                    xn6[r] = xn[i + r];
-                    w6[r] = w.map_or(1.0, |w| w[i + r]);
-                }
-                let xr = if real == MR {
-                    let xr = x.as_ptr().add(i * d);
-                    let ahead = (xr as *const i8).wrapping_add(PREFETCH_ROWS * d * 4);
-                    for l in 0..(MR * d * 4).div_ceil(64) {
-                        _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64 * l));
-                    }
-                    xr
-                } else {
-                    // A short last block: zero rows of weight 0 (left out of the sums).
-                    s.xpad.fill(0.0);
-                    s.xpad[..real * d].copy_from_slice(&x[i * d..(i + real) * d]);
-                    s.xpad.as_ptr()
-                };
+                let (xr, xn6, w6) = block_rows(x, xn, w, d, i, real, &mut s.xpad);
                 let (sp, oh) = block(&ctx, xr, &xn6, &w6, real, stats, i, b, i - g0);
                 support += sp;
                 onehot += oh;
@@ -306,6 +288,40 @@ pub(crate) mod imp {
             }
         }
         (support, onehot)
+    }
+
+    /// The block of rows `i .. i + real` (`real <= MR`): a pointer to `MR` rows of `d` values
+    /// (the data, prefetched `PREFETCH_ROWS` ahead, or for a short last block its copy in
+    /// `xpad`, zero past the data: such rows have weight 0 and are left out of the sums), their
+    /// squared norms and weights (0 past `real`).
+    #[inline(always)]
+    pub(crate) unsafe fn block_rows(
+        x: &[f32],
+        xn: &[f32],
+        w: Option<&[f32]>,
+        d: usize,
+        i: usize,
+        real: usize,
+        xpad: &mut [f32],
+    ) -> (*const f32, [f32; MR], [f32; MR]) {
+        let mut xn6 = [0f32; MR];
+        let mut w6 = [0f32; MR];
+        for r in 0..real {
+            xn6[r] = xn[i + r];
+            w6[r] = w.map_or(1.0, |w| w[i + r]);
+        }
+        if real == MR {
+            let xr = x.as_ptr().add(i * d);
+            let ahead = (xr as *const i8).wrapping_add(PREFETCH_ROWS * d * 4);
+            for l in 0..(MR * d * 4).div_ceil(64) {
+                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64 * l));
+            }
+            (xr, xn6, w6)
+        } else {
+            xpad.fill(0.0);
+            xpad[..real * d].copy_from_slice(&x[i * d..(i + real) * d]);
+            (xpad.as_ptr(), xn6, w6)
+        }
     }
 
     /// `op` over the 16 lanes of each of the six vectors `v`, for all six at once (a fixed

@@ -99,8 +99,8 @@ mod imp {
     use crate::kernels::soft_rows_f32::imp::{
         load_part, store_part, threshold, threshold16, threshold64, threshold_sparsemax,
     };
-    use crate::kernels::softmax_fused_f32::imp::{cross, reduce6};
-    use crate::kernels::softmax_fused_f32::PREFETCH_ROWS;
+    use crate::kernels::soft_rows_f32::SpreadRow;
+    use crate::kernels::softmax_fused_f32::imp::{block_rows, cross, reduce6};
     use core::arch::x86_64::*;
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,popcnt,bmi1,bmi2")]
@@ -261,19 +261,8 @@ mod imp {
             let mut i = g0;
             while i < g1 {
                 let real = (g1 - i).min(MR);
-                let xr = if real == MR {
-                    let xr = x.as_ptr().add(i * d);
-                    let ahead = (xr as *const i8).wrapping_add(PREFETCH_ROWS * d * 4);
-                    for l in 0..(MR * d * 4).div_ceil(64) {
-                        _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64 * l));
-                    }
-                    xr
-                } else {
-                    // Only the last block of a call is short: the padded copy outlives it.
-                    s.xpad.fill(0.0);
-                    s.xpad[..real * d].copy_from_slice(&x[i * d..(i + real) * d]);
-                    s.xpad.as_ptr()
-                };
+                // Only the last block of a call is short: its padded copy outlives it.
+                let (xr, xn6, w6) = block_rows(x, xn, w, d, i, real, &mut s.xpad);
                 let mut u = [[zero; NV]; MR];
                 cross::<NV>(xr, d, panel, &cnv, &mut u);
                 let mins: [__m512; MR] = core::array::from_fn(|r| {
@@ -297,8 +286,8 @@ mod imp {
                     let mask = combine::<NV>(&cms);
                     let p = &mut rows[slot];
                     p.x = xr.add(r * d);
-                    p.w = w.map_or(1.0, |w| w[i + r]);
-                    p.dmin = (xn[i + r] + umin[r]).max(0.0);
+                    p.w = w6[r];
+                    p.dmin = (xn6[r] + umin[r]).max(0.0);
                     p.m = mask.count_ones();
                     p.onehot = if p.m == 1 {
                         mask.trailing_zeros()
@@ -391,19 +380,16 @@ mod imp {
                     bits &= bits - 1;
                     a += 1;
                 }
-                let loss = dmf + (scale * norm * sz) as f64;
-                // Tsallis entropies: (4/3)(1 - sum r^1.5) and (1/2)(1 - sum r^2).
-                let h = if SPARSE {
-                    0.5 * (1.0 - (norm * norm * sqv) as f64)
-                } else {
-                    (4.0 / 3.0) * (1.0 - (norm * norm.sqrt() * sqv) as f64)
+                let row = SpreadRow {
+                    w: p.w,
+                    dmin: p.dmin,
+                    scale,
+                    norm,
+                    sqv,
+                    sz,
+                    support,
                 };
-                tot.j += wf * dmf;
-                tot.l += wf * loss;
-                tot.f += wf * (loss - temp as f64 * h);
-                tot.w += wf;
-                tot.support += support as f64;
-                tot.onehot += (support == 1) as usize;
+                row.add_to::<SPARSE>(&mut tot, temp);
             }
             g0 = g1;
         }

@@ -67,6 +67,23 @@ pub struct PassOutput {
     pub loss_sums: Option<ClusterSums>,
 }
 
+impl PassOutput {
+    /// Zero totals over `rows` rows, with zeroed `k x d` sums where asked.
+    fn zeros(rows: usize, k: usize, d: usize, resp_sums: bool, loss_sums: bool) -> Self {
+        Self {
+            j: 0.0,
+            l: 0.0,
+            f: 0.0,
+            weight: 0.0,
+            support: 0.0,
+            onehot: 0,
+            rows,
+            resp_sums: resp_sums.then(|| ClusterSums::zeros(k, d)),
+            loss_sums: loss_sums.then(|| ClusterSums::zeros(k, d)),
+        }
+    }
+}
+
 struct Acc<T> {
     j: f64,
     l: f64,
@@ -458,17 +475,7 @@ pub fn soft_pass<T: Real>(
             soft_tile(&job, acc, t, o);
         },
     );
-    let mut total = PassOutput {
-        j: 0.0,
-        l: 0.0,
-        f: 0.0,
-        weight: 0.0,
-        support: 0.0,
-        onehot: 0,
-        rows: n,
-        resp_sums: req.resp_sums.then(|| ClusterSums::zeros(k, d)),
-        loss_sums: req.loss_sums.then(|| ClusterSums::zeros(k, d)),
-    };
+    let mut total = PassOutput::zeros(n, k, d, req.resp_sums, req.loss_sums);
     for a in &parts {
         total.j += a.j;
         total.l += a.l;
@@ -601,17 +608,7 @@ fn fused_pass<T: Real>(
             }
         },
     );
-    let mut total = PassOutput {
-        j: 0.0,
-        l: 0.0,
-        f: 0.0,
-        weight: 0.0,
-        support: 0.0,
-        onehot: 0,
-        rows: p.n(),
-        resp_sums: req.resp_sums.then(|| ClusterSums::zeros(k, d)),
-        loss_sums: None,
-    };
+    let mut total = PassOutput::zeros(p.n(), k, d, req.resp_sums, false);
     for a in &parts {
         total.j += a.tot.j;
         total.l += a.tot.l;
