@@ -306,7 +306,7 @@ fn softmax_f32_tile_kernel_matches_the_row_map() {
 /// maps one candidate, up to 16 and more) and weights.
 fn fused_kernel_matches_the_row_map(map: MapKind) {
     use kmrbf::kernels::cross_f32::CrossPack;
-    use kmrbf::kernels::softmax_fused_f32::{available, softmax_sums, FusedScratch};
+    use kmrbf::kernels::softmax_fused_f32::{available, softmax_sums, FusedRows, FusedScratch};
     use kmrbf::kernels::sparse_fused_f32::{sparse_sums, SparseMap, SparseScratch};
     if !available(64) {
         eprintln!("fused {map:?} kernel: no AVX-512 on this CPU");
@@ -340,18 +340,19 @@ fn fused_kernel_matches_the_row_map(map: MapKind) {
                 let mut sums = vec![0.25f32; k * d];
                 let mut col = vec![0f32; k];
                 let out = Some((&mut sums[..], &mut col[..]));
+                let rows = FusedRows {
+                    x: &x,
+                    xn: &xn,
+                    w: w.as_deref(),
+                    pack: &pack,
+                    cn: &cn,
+                    temp,
+                };
                 let tot = match map {
-                    MapKind::Softmax => {
-                        softmax_sums(&x, &xn, w.as_deref(), &pack, &cn, temp, out, &mut scratch)
-                    }
-                    MapKind::Entmax15 | MapKind::Sparsemax => {
-                        let sm = if map == MapKind::Entmax15 {
-                            SparseMap::Entmax15
-                        } else {
-                            SparseMap::Sparsemax
-                        };
-                        let wd = w.as_deref();
-                        sparse_sums(sm, &x, &xn, wd, &pack, &cn, temp, out, &mut sparse)
+                    MapKind::Softmax => softmax_sums(&rows, out, &mut scratch),
+                    MapKind::Entmax15 => sparse_sums(SparseMap::Entmax15, &rows, out, &mut sparse),
+                    MapKind::Sparsemax => {
+                        sparse_sums(SparseMap::Sparsemax, &rows, out, &mut sparse)
                     }
                     _ => unreachable!(),
                 };

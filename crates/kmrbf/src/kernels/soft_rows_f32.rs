@@ -32,6 +32,21 @@ pub struct RowTotals {
     pub onehot: usize,
 }
 
+impl RowTotals {
+    /// Adds a one-hot row of weight `w` and minimum distance `dmin` (`r = 1` at the nearest
+    /// center: `L = F = J = Dmin`, support 1).
+    #[inline(always)]
+    pub(crate) fn add_onehot(&mut self, w: f32, dmin: f32) {
+        let (wf, dm) = (w as f64, dmin as f64);
+        self.j += wf * dm;
+        self.l += wf * dm;
+        self.f += wf * dm;
+        self.w += wf;
+        self.support += 1.0;
+        self.onehot += 1;
+    }
+}
+
 /// The moments of one entmax-1.5 / sparsemax row with several candidates, as both the tile
 /// and the fused kernels compute them: `q = v^2` (resp. `v`) with `v = z - tau > 0`, `norm =
 /// 1 / sum q`, `sqv = sum q v`, `sz = -sum q z` (`z = -(D - Dmin) / scale`).
@@ -259,18 +274,23 @@ pub(crate) mod imp {
                 while mask != 0 {
                     let j = base + mask.trailing_zeros() as usize;
                     mask &= mask - 1;
-                    let c = _mm512_set1_ps(*ar.add(j));
-                    let dst = sums.as_mut_ptr().add(j * d);
-                    let mut t = 0;
-                    while t < d {
-                        let m = lanes(d - t);
-                        let v = _mm512_mul_ps(c, load_part(xr.add(t), m));
-                        store_part(dst.add(t), m, _mm512_add_ps(load_part(dst.add(t), m), v));
-                        t += 16;
-                    }
+                    add_scaled_row(sums.as_mut_ptr().add(j * d), xr, d, *ar.add(j));
                 }
                 base += 64;
             }
+        }
+    }
+
+    /// `dst += c x` for the `d` values at `dst` and `x` (a product, then a sum, per value).
+    #[inline(always)]
+    pub(crate) unsafe fn add_scaled_row(dst: *mut f32, x: *const f32, d: usize, c: f32) {
+        let cv = _mm512_set1_ps(c);
+        let mut t = 0;
+        while t < d {
+            let m = lanes(d - t);
+            let v = _mm512_mul_ps(cv, load_part(x.add(t), m));
+            store_part(dst.add(t), m, _mm512_add_ps(load_part(dst.add(t), m), v));
+            t += 16;
         }
     }
 
@@ -395,13 +415,7 @@ pub(crate) mod imp {
                     ws[i * k + first] = wi;
                 }
                 firsts[ii] = first;
-                let (wf, dm) = (wi as f64, dmin as f64);
-                tot.j += wf * dm;
-                tot.l += wf * dm;
-                tot.f += wf * dm;
-                tot.w += wf;
-                tot.support += 1.0;
-                tot.onehot += 1;
+                tot.add_onehot(wi, dmin);
             }
             for ii in 0..nb {
                 if spread[ii] == 0 {

@@ -45,42 +45,60 @@ pub fn available(k: usize) -> bool {
     super::dispatch::has_avx512() && (1..=MAX_K).contains(&k)
 }
 
-/// Softmax rows `r_i = softmax(-D_i / temp)` of the `b x d` rows `x` (squared norms `xn`,
-/// weights `w`, `None`: 1) against the centers of `pack` (squared norms `cn`, `k`), without
-/// storing them: adds `sum_i w_i r_ij x_i` into `sums` (`k x d`) and `sum_i w_i r_ij` into
-/// `colsum` (`k`, f32, rows in order) when `sums` is given, and returns the totals (`J`,
-/// `L`, `F`, weight, support) of the rows. Call only when [`available`]`(k)`.
-#[allow(clippy::too_many_arguments)]
+/// What a fused kernel reads: the `b x d` rows `x` with squared norms `xn` and weights `w`
+/// (`None`: 1), the centers packed in `pack` with squared norms `cn` (`k`), the temperature.
+#[derive(Clone, Copy)]
+pub struct FusedRows<'a> {
+    /// `b x d` rows.
+    pub x: &'a [f32],
+    /// `b` squared row norms.
+    pub xn: &'a [f32],
+    /// `b` row weights, or `None` for 1.
+    pub w: Option<&'a [f32]>,
+    /// The centers (`k x d`, packed once per pass).
+    pub pack: &'a CrossPack,
+    /// `k` squared center norms.
+    pub cn: &'a [f32],
+    /// Effective temperature (the divisor of `-D`).
+    pub temp: f32,
+}
+
+impl FusedRows<'_> {
+    /// `(k, d, b)` after checking the shapes (and `sums`: `k x d` and `k`).
+    pub(crate) fn shape(&self, sums: &Option<(&mut [f32], &mut [f32])>) -> (usize, usize, usize) {
+        let (k, d) = (self.pack.k(), self.pack.d());
+        let b = self.xn.len();
+        assert!(available(k) && self.cn.len() == k && self.x.len() == b * d);
+        assert!(self.w.is_none_or(|w| w.len() == b));
+        if let Some((s, c)) = sums {
+            assert!(s.len() == k * d && c.len() == k);
+        }
+        (k, d, b)
+    }
+}
+
+/// Softmax rows `r_i = softmax(-D_i / temp)` of `rows`, without storing them: adds `sum_i w_i
+/// r_ij x_i` into `sums` (`k x d`) and `sum_i w_i r_ij` into `colsum` (`k`, f32, rows in
+/// order) when `sums` is given, and returns the totals (`J`, `L`, `F`, weight, support) of the
+/// rows. Call only when [`available`]`(k)`.
 pub fn softmax_sums(
-    x: &[f32],
-    xn: &[f32],
-    w: Option<&[f32]>,
-    pack: &CrossPack,
-    cn: &[f32],
-    temp: f32,
+    rows: &FusedRows<'_>,
     sums: Option<(&mut [f32], &mut [f32])>,
     scratch: &mut FusedScratch,
 ) -> RowTotals {
-    let (k, d) = (pack.k(), pack.d());
-    let b = xn.len();
-    assert!(available(k) && cn.len() == k && x.len() == b * d);
-    assert!(w.is_none_or(|w| w.len() == b));
-    if let Some((s, c)) = &sums {
-        assert!(s.len() == k * d && c.len() == k);
-    }
+    let (_, d, b) = rows.shape(&sums);
     scratch.stats.resize(3 * b, 0.0);
     scratch.pbuf.resize(GROUP * MAX_K, 0.0);
     scratch.xpad.resize(MR * d, 0.0);
     scratch.sums_t.clear();
     scratch.sums_t.resize(d * MAX_K, 0.0);
     // SAFETY: AVX-512 checked by `available`, shapes asserted.
-    unsafe { imp::run(x, xn, w, pack, cn, temp, sums, scratch) }
+    unsafe { imp::run(rows, sums, scratch) }
 }
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod imp {
-    use super::{FusedScratch, RowTotals, GROUP, MAX_K, MR, PREFETCH_ROWS, SUM_COLS};
-    use crate::kernels::cross_f32::CrossPack;
+    use super::{FusedRows, FusedScratch, RowTotals, GROUP, MAX_K, MR, PREFETCH_ROWS, SUM_COLS};
     use crate::kernels::dispatch::lanes16 as lanes;
     use crate::kernels::soft_rows_f32::imp::{exp2_kept, ln_pd};
     use core::arch::x86_64::*;
@@ -100,37 +118,33 @@ pub(crate) mod imp {
     }
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,popcnt")]
-    #[allow(clippy::too_many_arguments)]
     pub unsafe fn run(
-        x: &[f32],
-        xn: &[f32],
-        w: Option<&[f32]>,
-        pack: &CrossPack,
-        cn: &[f32],
-        temp: f32,
+        rows: &FusedRows<'_>,
         sums: Option<(&mut [f32], &mut [f32])>,
         s: &mut FusedScratch,
     ) -> RowTotals {
-        match pack.k().div_ceil(16) {
-            1 => run_nv::<1>(x, xn, w, pack, cn, temp, sums, s),
-            2 => run_nv::<2>(x, xn, w, pack, cn, temp, sums, s),
-            3 => run_nv::<3>(x, xn, w, pack, cn, temp, sums, s),
-            _ => run_nv::<4>(x, xn, w, pack, cn, temp, sums, s),
+        match rows.pack.k().div_ceil(16) {
+            1 => run_nv::<1>(rows, sums, s),
+            2 => run_nv::<2>(rows, sums, s),
+            3 => run_nv::<3>(rows, sums, s),
+            _ => run_nv::<4>(rows, sums, s),
         }
     }
 
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
     unsafe fn run_nv<const NV: usize>(
-        x: &[f32],
-        xn: &[f32],
-        w: Option<&[f32]>,
-        pack: &CrossPack,
-        cn: &[f32],
-        temp: f32,
+        rows: &FusedRows<'_>,
         sums: Option<(&mut [f32], &mut [f32])>,
         s: &mut FusedScratch,
     ) -> RowTotals {
+        let FusedRows {
+            x,
+            xn,
+            w,
+            pack,
+            cn,
+            temp,
+        } = *rows;
         let (k, d) = (pack.k(), pack.d());
         let b = xn.len();
         let inf = _mm512_set1_ps(f32::INFINITY);
@@ -482,16 +496,9 @@ pub(crate) mod imp {
 
 #[cfg(not(target_arch = "x86_64"))]
 mod imp {
-    use super::{FusedScratch, RowTotals};
-    use crate::kernels::cross_f32::CrossPack;
-    #[allow(clippy::too_many_arguments)]
+    use super::{FusedRows, FusedScratch, RowTotals};
     pub unsafe fn run(
-        _: &[f32],
-        _: &[f32],
-        _: Option<&[f32]>,
-        _: &CrossPack,
-        _: &[f32],
-        _: f32,
+        _: &FusedRows<'_>,
         _: Option<(&mut [f32], &mut [f32])>,
         _: &mut FusedScratch,
     ) -> RowTotals {

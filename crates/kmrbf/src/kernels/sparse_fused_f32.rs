@@ -14,9 +14,8 @@
 //! as in the tile pipeline from `u - umin` instead of `D - Dmin`, so results agree with it to
 //! f32 rounding.
 
-use super::cross_f32::CrossPack;
 use super::soft_rows_f32::RowTotals;
-use super::softmax_fused_f32::{MAX_K, MR};
+use super::softmax_fused_f32::{FusedRows, MAX_K, MR};
 
 /// Rows whose candidates are gathered before their thresholds are computed: eight blocks.
 const GROUP: usize = 8 * MR;
@@ -54,30 +53,17 @@ pub fn available(k: usize) -> bool {
     bmi2 && super::softmax_fused_f32::available(k)
 }
 
-/// `map` rows of the `b x d` rows `x` (squared norms `xn`, weights `w`, `None`: 1) against
-/// the centers of `pack` (squared norms `cn`), temperature `temp`, without storing them: adds
-/// `sum_i w_i r_ij x_i` into `sums` (`k x d`) and `sum_i w_i r_ij` into `colsum` (`k`, f32,
-/// rows in order) when `sums` is given; returns the totals of the rows. Call only when
-/// [`available`]`(k)`.
-#[allow(clippy::too_many_arguments)]
+/// `map` rows of `rows`, without storing them: adds `sum_i w_i r_ij x_i` into `sums` (`k x
+/// d`) and `sum_i w_i r_ij` into `colsum` (`k`, f32, rows in order) when `sums` is given;
+/// returns the totals of the rows. Call only when [`available`]`(k)`.
 pub fn sparse_sums(
     map: SparseMap,
-    x: &[f32],
-    xn: &[f32],
-    w: Option<&[f32]>,
-    pack: &CrossPack,
-    cn: &[f32],
-    temp: f32,
+    rows: &FusedRows<'_>,
     sums: Option<(&mut [f32], &mut [f32])>,
     scratch: &mut SparseScratch,
 ) -> RowTotals {
-    let (k, d) = (pack.k(), pack.d());
-    let b = xn.len();
-    assert!(available(k) && cn.len() == k && x.len() == b * d);
-    assert!(w.is_none_or(|w| w.len() == b));
-    if let Some((s, c)) = &sums {
-        assert!(s.len() == k * d && c.len() == k);
-    }
+    let (_, d, _) = rows.shape(&sums);
+    assert!(available(rows.pack.k()));
     scratch.xpad.resize(MR * d, 0.0);
     scratch.cand.resize(GROUP * SLOT, 0.0);
     scratch.sorted.resize(MAX_K, 0.0);
@@ -85,41 +71,34 @@ pub fn sparse_sums(
     // SAFETY: AVX-512 checked by `available`, shapes asserted.
     unsafe {
         match map {
-            SparseMap::Entmax15 => imp::run::<false>(x, xn, w, pack, cn, temp, sums, scratch),
-            SparseMap::Sparsemax => imp::run::<true>(x, xn, w, pack, cn, temp, sums, scratch),
+            SparseMap::Entmax15 => imp::run::<false>(rows, sums, scratch),
+            SparseMap::Sparsemax => imp::run::<true>(rows, sums, scratch),
         }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod imp {
-    use super::{RowTotals, SparseScratch, GROUP, MR, SLOT};
-    use crate::kernels::cross_f32::CrossPack;
+    use super::{FusedRows, RowTotals, SparseScratch, GROUP, MR, SLOT};
     use crate::kernels::dispatch::lanes16 as lanes;
     use crate::kernels::soft_rows_f32::imp::{
-        load_part, store_part, threshold, threshold16, threshold64, threshold_sparsemax,
+        add_scaled_row, threshold, threshold16, threshold64, threshold_sparsemax,
     };
     use crate::kernels::soft_rows_f32::SpreadRow;
     use crate::kernels::softmax_fused_f32::imp::{block_rows, cross, reduce6};
     use core::arch::x86_64::*;
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,popcnt,bmi1,bmi2")]
-    #[allow(clippy::too_many_arguments)]
     pub unsafe fn run<const SPARSE: bool>(
-        x: &[f32],
-        xn: &[f32],
-        w: Option<&[f32]>,
-        pack: &CrossPack,
-        cn: &[f32],
-        temp: f32,
+        rows: &FusedRows<'_>,
         sums: Option<(&mut [f32], &mut [f32])>,
         s: &mut SparseScratch,
     ) -> RowTotals {
-        match pack.k().div_ceil(16) {
-            1 => run_nv::<SPARSE, 1>(x, xn, w, pack, cn, temp, sums, s),
-            2 => run_nv::<SPARSE, 2>(x, xn, w, pack, cn, temp, sums, s),
-            3 => run_nv::<SPARSE, 3>(x, xn, w, pack, cn, temp, sums, s),
-            _ => run_nv::<SPARSE, 4>(x, xn, w, pack, cn, temp, sums, s),
+        match rows.pack.k().div_ceil(16) {
+            1 => run_nv::<SPARSE, 1>(rows, sums, s),
+            2 => run_nv::<SPARSE, 2>(rows, sums, s),
+            3 => run_nv::<SPARSE, 3>(rows, sums, s),
+            _ => run_nv::<SPARSE, 4>(rows, sums, s),
         }
     }
 
@@ -151,15 +130,7 @@ mod imp {
         let Some((sums, col)) = sums else {
             return;
         };
-        let cv = _mm512_set1_ps(c);
-        let dst = sums.add(j * d);
-        let mut t = 0;
-        while t < d {
-            let m = lanes(d - t);
-            let v = _mm512_mul_ps(cv, load_part(xr.add(t), m));
-            store_part(dst.add(t), m, _mm512_add_ps(load_part(dst.add(t), m), v));
-            t += 16;
-        }
+        add_scaled_row(sums.add(j * d), xr, d, c);
         *col.add(j) += c;
     }
 
@@ -215,17 +186,19 @@ mod imp {
     }
 
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
     unsafe fn run_nv<const SPARSE: bool, const NV: usize>(
-        x: &[f32],
-        xn: &[f32],
-        w: Option<&[f32]>,
-        pack: &CrossPack,
-        cn: &[f32],
-        temp: f32,
+        rows_in: &FusedRows<'_>,
         sums: Option<(&mut [f32], &mut [f32])>,
         s: &mut SparseScratch,
     ) -> RowTotals {
+        let FusedRows {
+            x,
+            xn,
+            w,
+            pack,
+            cn,
+            temp,
+        } = *rows_in;
         let (k, d) = (pack.k(), pack.d());
         let b = xn.len();
         let zero = _mm512_setzero_ps();
@@ -332,16 +305,9 @@ mod imp {
             }
             // Phase 3, rows in order: the weights into the sums and column sums, the totals.
             for (slot, p) in rows[..g1 - g0].iter().enumerate() {
-                let (wf, dmf) = (p.w as f64, p.dmin as f64);
                 if p.onehot != u32::MAX {
-                    // r = 1 at the nearest center, loss = free = Dmin.
                     add_row(sums, p.onehot as usize, d, p.x, p.w);
-                    tot.j += wf * dmf;
-                    tot.l += wf * dmf;
-                    tot.f += wf * dmf;
-                    tot.w += wf;
-                    tot.support += 1.0;
-                    tot.onehot += 1;
+                    tot.add_onehot(p.w, p.dmin);
                     continue;
                 }
                 let (cz, m, tau) = (cand.add(slot * SLOT), p.m as usize, p.tau);
@@ -399,16 +365,9 @@ mod imp {
 
 #[cfg(not(target_arch = "x86_64"))]
 mod imp {
-    use super::{RowTotals, SparseScratch};
-    use crate::kernels::cross_f32::CrossPack;
-    #[allow(clippy::too_many_arguments)]
+    use super::{FusedRows, RowTotals, SparseScratch};
     pub unsafe fn run<const SPARSE: bool>(
-        _: &[f32],
-        _: &[f32],
-        _: Option<&[f32]>,
-        _: &CrossPack,
-        _: &[f32],
-        _: f32,
+        _: &FusedRows<'_>,
         _: Option<(&mut [f32], &mut [f32])>,
         _: &mut SparseScratch,
     ) -> RowTotals {

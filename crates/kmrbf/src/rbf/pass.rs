@@ -10,7 +10,7 @@ use crate::kernels::dispatch::simd_dispatch;
 use crate::kernels::distance::row_sq_norms;
 use crate::kernels::maps::{map_row, MapKind};
 use crate::kernels::soft_rows_f32::{self, RowTotals, SoftMap};
-use crate::kernels::softmax_fused_f32::{self, FusedScratch};
+use crate::kernels::softmax_fused_f32::{self, FusedRows, FusedScratch};
 use crate::kernels::sparse_fused_f32::{self, SparseMap, SparseScratch};
 use crate::kernels::tiles::{fold_tiles, Blocking, Tile};
 use crate::kernels::update::{ClusterSums, TileSums};
@@ -571,28 +571,17 @@ fn fused_pass<T: Real>(
             } else {
                 None
             };
+            let rows = FusedRows {
+                x,
+                xn,
+                w,
+                pack: &pack,
+                cn: cn32,
+                temp,
+            };
             let tot = match sparse {
-                None => softmax_fused_f32::softmax_sums(
-                    x,
-                    xn,
-                    w,
-                    &pack,
-                    cn32,
-                    temp,
-                    sums,
-                    &mut acc.scratch,
-                ),
-                Some(map) => sparse_fused_f32::sparse_sums(
-                    map,
-                    x,
-                    xn,
-                    w,
-                    &pack,
-                    cn32,
-                    temp,
-                    sums,
-                    &mut acc.sparse,
-                ),
+                None => softmax_fused_f32::softmax_sums(&rows, sums, &mut acc.scratch),
+                Some(map) => sparse_fused_f32::sparse_sums(map, &rows, sums, &mut acc.sparse),
             };
             acc.tot.j += tot.j;
             acc.tot.l += tot.l;
