@@ -269,7 +269,8 @@ pub(crate) mod imp {
         }
         let sum = reduce6(&se, zero, |x, y| _mm512_add_ps(x, y));
         let sdist = reduce6(&sd, zero, |x, y| _mm512_add_ps(x, y));
-        // Weights w r = e (w / sum); stats of the real rows.
+        // Stats of the real rows; the weights w r = e (w / sum) below.
+        let mut wn = [zero; MR];
         for r in 0..MR {
             let norm = 1.0 / sum[r];
             if r < real {
@@ -277,29 +278,25 @@ pub(crate) mod imp {
                 *stats.add(b + i + r) = sum[r];
                 *stats.add(2 * b + i + r) = sdist[r] * norm;
             }
-            let wn = _mm512_set1_ps(w6[r] * norm);
-            for v in 0..NV {
-                acc[r][v] = _mm512_mul_ps(acc[r][v], wn);
-            }
+            wn[r] = _mm512_set1_ps(w6[r] * norm);
         }
         let Some((_, col)) = c.sums else {
             return (support, onehot);
         };
-        // Column sums, rows in order.
-        for v in 0..NV {
-            let m = c.valid[v];
-            let mut cs = _mm512_maskz_loadu_ps(m, col.add(16 * v));
-            for row in &acc {
-                cs = _mm512_add_ps(cs, row[v]);
-            }
-            _mm512_mask_storeu_ps(col.add(16 * v), m, cs);
-        }
-        // The weights into the group's buffer (row stride 64; 0 past k) for the sums.
+        // In one sweep: the weights, their column sums (rows in order) and the weights into
+        // the group's buffer (row stride 64; 0 past k) for the sums.
+        let mut cs: [__m512; NV] =
+            core::array::from_fn(|v| _mm512_maskz_loadu_ps(c.valid[v], col.add(16 * v)));
         let dst = c.pbuf.add(slot * MAX_K);
-        for (r, row) in acc.iter().enumerate() {
-            for (v, &e) in row.iter().enumerate() {
+        for r in 0..MR {
+            for v in 0..NV {
+                let e = _mm512_mul_ps(acc[r][v], wn[r]);
+                cs[v] = _mm512_add_ps(cs[v], e);
                 _mm512_storeu_ps(dst.add(r * MAX_K + 16 * v), e);
             }
+        }
+        for v in 0..NV {
+            _mm512_mask_storeu_ps(col.add(16 * v), c.valid[v], cs[v]);
         }
         (support, onehot)
     }
