@@ -251,16 +251,20 @@ pub(crate) mod imp {
             dmin[r] = (xn6[r] + umin[r]).max(0.0);
             let um = _mm512_set1_ps(umin[r]);
             let mut keeps = [0 as __mmask16; NV];
+            // The row's sums in locals (an array slot indexed by the row went through memory).
+            let (mut s_e, mut s_d) = (zero, zero);
             for v in 0..NV {
                 let g = _mm512_maskz_sub_ps(c.valid[v], acc[r][v], um);
                 let t = _mm512_mul_ps(g, c.a);
                 let keep = _mm512_mask_cmp_ps_mask::<_CMP_GE_OQ>(c.valid[v], t, lo);
                 let e = exp2_kept(t, keep);
                 acc[r][v] = e;
-                se[r] = _mm512_add_ps(se[r], e);
-                sd[r] = _mm512_fmadd_ps(e, g, sd[r]);
+                s_e = _mm512_add_ps(s_e, e);
+                s_d = _mm512_fmadd_ps(e, g, s_d);
                 keeps[v] = keep;
             }
+            se[r] = s_e;
+            sd[r] = s_d;
             let sup = count_keeps(&keeps);
             if r < real {
                 support += sup as u64;
