@@ -178,11 +178,15 @@ pub(crate) mod imp {
             // sum_i (w r)_ij x_i over the group: one FMA chain per entry, rows in order.
             if ctx.sums.is_some() {
                 let xg = x.as_ptr().add(g0 * d);
+                // Column blocks of at most SUM_COLS, as even as possible (d = 32: 6, 6, 5,
+                // 5, 5, 5, not a last block of 2 whose 8 chains cannot hide the FMA latency).
+                let nb = d.div_ceil(SUM_COLS);
                 let mut t0 = 0;
-                while t0 < d {
+                for blk in 0..nb {
+                    let cols = d / nb + usize::from(blk < d % nb);
                     let st = s.sums_t.as_mut_ptr().add(t0 * MAX_K);
                     let (wts, xt, rows) = (ctx.pbuf, xg.add(t0), g1 - g0);
-                    match d - t0 {
+                    match cols {
                         1 => group_sums::<NV, 1>(wts, xt, rows, d, st),
                         2 => group_sums::<NV, 2>(wts, xt, rows, d, st),
                         3 => group_sums::<NV, 3>(wts, xt, rows, d, st),
@@ -190,8 +194,9 @@ pub(crate) mod imp {
                         5 => group_sums::<NV, 5>(wts, xt, rows, d, st),
                         _ => group_sums::<NV, SUM_COLS>(wts, xt, rows, d, st),
                     }
-                    t0 += SUM_COLS;
+                    t0 += cols;
                 }
+                debug_assert_eq!(t0, d);
             }
             g0 = g1;
         }
