@@ -8,12 +8,13 @@
 //! for 24 FMAs. Each output entry is one FMA chain over `t` in order, so it does not depend on
 //! the tile's size or position (same bits for any thread count).
 
+use super::aligned::AlignedF32;
 use super::dispatch::has_avx512;
 
 /// Centers in 64-wide blocks: block `q` holds `d x 64` values, `panel[(q d + t) 64 + l] =
 /// -2 c_{64 q + l, t}` (zero past `k`).
 pub struct CrossPack {
-    panels: Vec<f32>,
+    panels: AlignedF32,
     k: usize,
     d: usize,
 }
@@ -33,7 +34,7 @@ impl CrossPack {
         }
         assert_eq!(centers.len(), k * d);
         let blocks = k.div_ceil(NB);
-        let mut panels = vec![0f32; blocks * d * NB];
+        let mut panels = AlignedF32::zeroed(blocks * d * NB);
         for j in 0..k {
             let (q, l) = (j / NB, j % NB);
             for t in 0..d {

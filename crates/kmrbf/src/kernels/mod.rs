@@ -7,6 +7,7 @@
 //! chunk order, so reductions are bitwise identical for any thread count.
 //! Each fast kernel has a naive twin in [`mod@reference`] that the tests compare against.
 
+pub mod aligned;
 pub mod amx;
 pub mod argmin;
 pub mod cross_f32;

@@ -13,6 +13,7 @@
 //! tile pipeline to f32 rounding, not bit for bit. The sums are one FMA chain per entry over
 //! the rows in order.
 
+use super::aligned::AlignedF32;
 use super::cross_f32::CrossPack;
 use super::soft_rows_f32::RowTotals;
 
@@ -32,10 +33,10 @@ pub(crate) const PREFETCH_ROWS: usize = 192;
 pub struct FusedScratch {
     /// Per row: the minimum distance, the sum of the exponentials, `sum_j r_ij D_ij - Dmin`.
     stats: Vec<f32>,
-    /// `GROUP x k` weights `w r` of the current group of rows.
-    pbuf: Vec<f32>,
+    /// `GROUP x k` weights `w r` of the current group of rows (rows on cache lines).
+    pbuf: AlignedF32,
     /// `d x 64` sums of the call, transposed (columns of `x` by centers).
-    sums_t: Vec<f32>,
+    sums_t: AlignedF32,
     /// `MR x d` rows of a short last block, zero past the data.
     xpad: Vec<f32>,
 }
@@ -88,10 +89,9 @@ pub fn softmax_sums(
 ) -> RowTotals {
     let (_, d, b) = rows.shape(&sums);
     scratch.stats.resize(3 * b, 0.0);
-    scratch.pbuf.resize(GROUP * MAX_K, 0.0);
+    scratch.pbuf.resize(GROUP * MAX_K);
     scratch.xpad.resize(MR * d, 0.0);
-    scratch.sums_t.clear();
-    scratch.sums_t.resize(d * MAX_K, 0.0);
+    scratch.sums_t.reset(d * MAX_K);
     // SAFETY: AVX-512 checked by `available`, shapes asserted.
     unsafe { imp::run(rows, sums, scratch) }
 }
