@@ -72,7 +72,7 @@ mod tests {
     fn aligned_and_zeroed_across_resizes() {
         let mut a = AlignedF32::zeroed(37);
         assert_eq!(a.len(), 37);
-        assert_eq!(a.as_ptr() as usize % 64, 0);
+        assert!((a.as_ptr() as usize).is_multiple_of(64));
         a[36] = 5.0;
         a.resize(100);
         assert_eq!((a[36], a[37], a[99]), (5.0, 0.0, 0.0));
@@ -80,6 +80,6 @@ mod tests {
         a.resize(40);
         assert_eq!(a[36], 0.0, "values past a shrink come back as 0");
         a.reset(20);
-        assert!(a.iter().all(|&v| v == 0.0) && a.as_ptr() as usize % 64 == 0);
+        assert!(a.iter().all(|&v| v == 0.0) && (a.as_ptr() as usize).is_multiple_of(64));
     }
 }
