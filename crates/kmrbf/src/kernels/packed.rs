@@ -11,13 +11,14 @@
 //! Centers are packed once per iteration: block `b` holds, for `t` in `0..d`, the `NB`
 //! values `c_{b*NB + j, t}`; padding centers have zero coordinates and `cn = +inf`.
 
+use super::aligned::{Aligned, Plain};
 use crate::real::Real;
 
 /// Centers packed for the kernels of this module.
 #[derive(Clone, Debug)]
-pub struct Packed<T> {
-    /// `kpad / nb` blocks of `d x nb` values.
-    pub panel: Vec<T>,
+pub struct Packed<T: Plain> {
+    /// `kpad / nb` blocks of `d x nb` values (cache-line aligned).
+    pub panel: Aligned<T>,
     /// `kpad` squared norms (`+inf` for padding).
     pub cn: Vec<T>,
     /// Real centers.
@@ -34,7 +35,7 @@ impl<T: Real> Packed<T> {
     /// Packs the `k x d` row-major `centers` in blocks of `nb`, with their squared norms `cn`.
     pub fn new(centers: &[T], cn: &[T], k: usize, d: usize, nb: usize) -> Self {
         let kpad = k.div_ceil(nb) * nb;
-        let mut panel = vec![T::ZERO; kpad * d];
+        let mut panel = Aligned::zeroed(kpad * d);
         for c in 0..k {
             let (b, j) = (c / nb, c % nb);
             for t in 0..d {
@@ -545,7 +546,7 @@ mod x86 {
 }
 
 /// Scalars with a packed AVX-512 argmin kernel.
-pub trait PackedArgmin: Sized + Copy {
+pub trait PackedArgmin: Sized + Copy + Plain {
     /// Centers per block for this type.
     const NB: usize;
     /// Runs the register-resident argmin on the `MR` rows at `xp` (row stride `pk.d`).

@@ -1,5 +1,6 @@
 //! Weighted per-cluster sums: the M-step of Lloyd, accumulated in f64.
 
+use super::aligned::{Aligned, Plain};
 use super::dispatch::simd_dispatch;
 use crate::real::Real;
 
@@ -51,9 +52,9 @@ impl ClusterSums {
 /// `FLUSH_ROWS + tile_rows` rows, and the `k x d` flush is amortized even when tiles are
 /// short (many centers).
 #[derive(Clone, Debug)]
-pub struct TileSums<T> {
-    /// `k x d` sums since the last flush.
-    pub sums: Vec<T>,
+pub struct TileSums<T: Plain> {
+    /// `k x d` sums since the last flush (cache-line aligned: rows are updated by vectors).
+    pub sums: Aligned<T>,
     /// `k` weights since the last flush (f64: exact for counts).
     pub weight: Vec<f64>,
     /// Rows added since the last flush.
@@ -64,7 +65,7 @@ impl<T: Real> TileSums<T> {
     /// Zeroed tile sums.
     pub fn zeros(k: usize, d: usize) -> Self {
         Self {
-            sums: vec![T::ZERO; k * d],
+            sums: Aligned::zeroed(k * d),
             weight: vec![0.0; k],
             rows: 0,
         }

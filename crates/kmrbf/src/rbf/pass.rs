@@ -84,7 +84,7 @@ impl PassOutput {
     }
 }
 
-struct Acc<T> {
+struct Acc<T: Real> {
     j: f64,
     l: f64,
     f: f64,
