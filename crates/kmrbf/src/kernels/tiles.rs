@@ -1,5 +1,6 @@
 //! The fused, blocked driver: distance tile by GEMM, then a row epilogue while the tile is hot.
 
+use super::aligned::Aligned;
 use super::cross_f32::{cross_tile, CrossPack};
 use super::distance::neg2_cross_tile;
 use crate::real::Real;
@@ -139,7 +140,7 @@ where
         .into_par_iter()
         .enumerate()
         .map_init(
-            || vec![T::ZERO; if gemm { tr * k } else { 0 }],
+            || Aligned::<T>::zeroed(if gemm { tr * k } else { 0 }),
             |buf, (ci, oc)| {
                 let mut acc = init();
                 let r0 = ci * cr;

@@ -5,6 +5,7 @@
 //! ([`crate::kernels::softmax_fused_f32`], [`crate::kernels::sparse_fused_f32`]).
 
 use crate::init::Prepared;
+use crate::kernels::aligned::AlignedF32;
 use crate::kernels::cross_f32::CrossPack;
 use crate::kernels::dispatch::simd_dispatch;
 use crate::kernels::distance::row_sq_norms;
@@ -515,7 +516,8 @@ struct FusedAcc {
     tot: RowTotals,
     rs: ClusterSums,
     rs_tile: TileSums<f32>,
-    col: Vec<f32>,
+    /// Column sums of the call (cache-line aligned: updated by vectors).
+    col: AlignedF32,
     scratch: FusedScratch,
     sparse: SparseScratch,
 }
@@ -558,7 +560,7 @@ fn fused_pass<T: Real>(
             tot: RowTotals::default(),
             rs: ClusterSums::zeros(zk, d),
             rs_tile: TileSums::zeros(zk, d),
-            col: vec![0.0; k],
+            col: AlignedF32::zeroed(k),
             scratch: FusedScratch::default(),
             sparse: SparseScratch::default(),
         },
