@@ -337,9 +337,11 @@ fn fused_kernel_matches_the_row_map(map: MapKind) {
                 let w: Option<Vec<f32>> =
                     weighted.then(|| (0..b).map(|_| 0.5 + rng.uniform() as f32).collect());
                 let pack = CrossPack::new(&c, k, d).expect("AVX-512");
+                // The sparse kernels add into `k x d` f32 sums, the softmax kernel into `d x
+                // 64` f64 sums, transposed; both start at 0.25 here (it must add).
                 let mut sums = vec![0.25f32; k * d];
+                let mut sums_t = vec![0.25f64; d * 64];
                 let mut col = vec![0f32; k];
-                let out = Some((&mut sums[..], &mut col[..]));
                 let rows = FusedRows {
                     x: &x,
                     xn: &xn,
@@ -348,14 +350,30 @@ fn fused_kernel_matches_the_row_map(map: MapKind) {
                     cn: &cn,
                     temp,
                 };
+                let out = Some((&mut sums[..], &mut col[..]));
                 let tot = match map {
-                    MapKind::Softmax => softmax_sums(&rows, out, &mut scratch),
+                    MapKind::Softmax => {
+                        softmax_sums(&rows, Some((&mut sums_t[..], &mut col[..])), &mut scratch)
+                    }
                     MapKind::Entmax15 => sparse_sums(SparseMap::Entmax15, &rows, out, &mut sparse),
                     MapKind::Sparsemax => {
                         sparse_sums(SparseMap::Sparsemax, &rows, out, &mut sparse)
                     }
                     _ => unreachable!(),
                 };
+                let got = |e: usize| {
+                    if map == MapKind::Softmax {
+                        sums_t[(e % d) * 64 + e / d]
+                    } else {
+                        sums[e] as f64
+                    }
+                };
+                if map == MapKind::Softmax {
+                    // Past k the transposed sums only got zeros.
+                    for t in 0..d {
+                        assert!(sums_t[t * 64 + k..(t + 1) * 64].iter().all(|&v| v == 0.25));
+                    }
+                }
                 let mut want_sums = vec![0.25f64; k * d];
                 let mut abs_sums = vec![0.25f64; k * d];
                 let mut abs_x = vec![0f64; d];
@@ -421,12 +439,12 @@ fn fused_kernel_matches_the_row_map(map: MapKind) {
                 let r_abs = if map == MapKind::Softmax { 0.0 } else { 2e-5 };
                 let ctx = format!("{map:?} b {b} d {d} k {k} temp {temp} weighted {weighted}");
                 for e in 0..k * d {
-                    let err = (sums[e] as f64 - want_sums[e]).abs();
+                    let err = (got(e) - want_sums[e]).abs();
                     let tol = 1e-5 * abs_sums[e] + r_abs * abs_x[e % d];
                     assert!(
                         err <= tol,
                         "sums[{e}]: {} vs {} ({ctx})",
-                        sums[e],
+                        got(e),
                         want_sums[e]
                     );
                 }

@@ -65,29 +65,31 @@ pub struct FusedRows<'a> {
 }
 
 impl FusedRows<'_> {
-    /// `(k, d, b)` after checking the shapes (and `sums`: `k x d` and `k`).
-    pub(crate) fn shape(&self, sums: &Option<(&mut [f32], &mut [f32])>) -> (usize, usize, usize) {
+    /// `(k, d, b)` after checking the shapes of the rows.
+    pub(crate) fn shape(&self) -> (usize, usize, usize) {
         let (k, d) = (self.pack.k(), self.pack.d());
         let b = self.xn.len();
         assert!(available(k) && self.cn.len() == k && self.x.len() == b * d);
         assert!(self.w.is_none_or(|w| w.len() == b));
-        if let Some((s, c)) = sums {
-            assert!(s.len() == k * d && c.len() == k);
-        }
         (k, d, b)
     }
 }
 
-/// Softmax rows `r_i = softmax(-D_i / temp)` of `rows`, without storing them: adds `sum_i w_i
-/// r_ij x_i` into `sums` (`k x d`) and `sum_i w_i r_ij` into `colsum` (`k`, f32, rows in
-/// order) when `sums` is given, and returns the totals (`J`, `L`, `F`, weight, support) of the
-/// rows. Call only when [`available`]`(k)`.
+/// Softmax rows `r_i = softmax(-D_i / temp)` of `rows`, without storing them: when `sums` is
+/// given, adds `sum_i w_i r_ij x_i` (one f32 FMA chain per entry over the rows in order,
+/// widened once) into its first slice, *transposed* and in f64 (`d x 64`, entry `t * 64 +
+/// j`; entries past `k` get zeros), and `sum_i w_i r_ij` into `colsum` (`k`, f32, rows in
+/// order); returns the totals (`J`, `L`, `F`, weight, support) of the rows. Call only when
+/// [`available`]`(k)`.
 pub fn softmax_sums(
     rows: &FusedRows<'_>,
-    sums: Option<(&mut [f32], &mut [f32])>,
+    sums: Option<(&mut [f64], &mut [f32])>,
     scratch: &mut FusedScratch,
 ) -> RowTotals {
-    let (_, d, b) = rows.shape(&sums);
+    let (k, d, b) = rows.shape();
+    if let Some((s, c)) = &sums {
+        assert!(s.len() == d * MAX_K && c.len() == k);
+    }
     scratch.stats.resize(3 * b, 0.0);
     scratch.pbuf.resize(GROUP * MAX_K);
     scratch.xpad.resize(MR * d, 0.0);
@@ -113,14 +115,14 @@ pub(crate) mod imp {
         valid: [__mmask16; NV],
         /// `-log2(e) / temp`.
         a: __m512,
-        sums: Option<(*mut f32, *mut f32)>,
+        sums: Option<(*mut f64, *mut f32)>,
         pbuf: *mut f32,
     }
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,popcnt")]
     pub unsafe fn run(
         rows: &FusedRows<'_>,
-        sums: Option<(&mut [f32], &mut [f32])>,
+        sums: Option<(&mut [f64], &mut [f32])>,
         s: &mut FusedScratch,
     ) -> RowTotals {
         match rows.pack.k().div_ceil(16) {
@@ -134,7 +136,7 @@ pub(crate) mod imp {
     #[inline(always)]
     unsafe fn run_nv<const NV: usize>(
         rows: &FusedRows<'_>,
-        sums: Option<(&mut [f32], &mut [f32])>,
+        sums: Option<(&mut [f64], &mut [f32])>,
         s: &mut FusedScratch,
     ) -> RowTotals {
         let FusedRows {
@@ -201,9 +203,21 @@ pub(crate) mod imp {
             g0 = g1;
         }
         if let Some((sums, _)) = ctx.sums {
-            for j in 0..k {
-                for t in 0..d {
-                    *sums.add(j * d + t) += s.sums_t[t * MAX_K + j];
+            // The call's f32 sums widened and added into the caller's f64, both transposed.
+            for (t, row) in s.sums_t.chunks_exact(MAX_K).enumerate() {
+                let dst = sums.add(t * MAX_K);
+                for v in 0..NV {
+                    let a = _mm512_load_ps(row.as_ptr().add(16 * v));
+                    let halves = [
+                        _mm512_cvtps_pd(_mm512_castps512_ps256(a)),
+                        _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(
+                            _mm512_castps_pd(a),
+                        ))),
+                    ];
+                    for (h, &wide) in halves.iter().enumerate() {
+                        let p = dst.add(16 * v + 8 * h);
+                        _mm512_storeu_pd(p, _mm512_add_pd(_mm512_loadu_pd(p), wide));
+                    }
                 }
             }
         }

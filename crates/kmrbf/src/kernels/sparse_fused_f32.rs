@@ -62,7 +62,10 @@ pub fn sparse_sums(
     sums: Option<(&mut [f32], &mut [f32])>,
     scratch: &mut SparseScratch,
 ) -> RowTotals {
-    let (_, d, _) = rows.shape(&sums);
+    let (k, d, _) = rows.shape();
+    if let Some((s, c)) = &sums {
+        assert!(s.len() == k * d && c.len() == k);
+    }
     assert!(available(rows.pack.k()));
     scratch.xpad.resize(MR * d, 0.0);
     scratch.cand.resize(GROUP * SLOT, 0.0);

@@ -5,7 +5,7 @@
 //! ([`crate::kernels::softmax_fused_f32`], [`crate::kernels::sparse_fused_f32`]).
 
 use crate::init::Prepared;
-use crate::kernels::aligned::AlignedF32;
+use crate::kernels::aligned::{Aligned, AlignedF32};
 use crate::kernels::cross_f32::CrossPack;
 use crate::kernels::dispatch::simd_dispatch;
 use crate::kernels::distance::row_sq_norms;
@@ -516,6 +516,8 @@ struct FusedAcc {
     tot: RowTotals,
     rs: ClusterSums,
     rs_tile: TileSums<f32>,
+    /// Softmax: the chunk's sums transposed (`d x 64`, f64), as the kernel adds them.
+    rs_t: Aligned<f64>,
     /// Column sums of the call (cache-line aligned: updated by vectors).
     col: AlignedF32,
     scratch: FusedScratch,
@@ -550,7 +552,15 @@ fn fused_pass<T: Real>(
     let pack = CrossPack::new(c32, k, d)?;
     let temp = req.temp.to_f64() as f32;
     let zk = if req.resp_sums { k } else { 0 };
-    let parts = fold_tiles(
+    // Softmax adds its sums transposed into f64 (`d x 64`); the sparse maps add rows of
+    // `k x d` f32 sums, flushed into f64 after every call.
+    let zt = if req.resp_sums && sparse.is_none() {
+        d * softmax_fused_f32::MAX_K
+    } else {
+        0
+    };
+    let zs = if sparse.is_some() { zk } else { 0 };
+    let mut parts = fold_tiles(
         p.against(centers, k),
         &mut [] as &mut [T],
         0,
@@ -559,7 +569,8 @@ fn fused_pass<T: Real>(
         || FusedAcc {
             tot: RowTotals::default(),
             rs: ClusterSums::zeros(zk, d),
-            rs_tile: TileSums::zeros(zk, d),
+            rs_tile: TileSums::zeros(zs, d),
+            rs_t: Aligned::zeroed(zt),
             col: AlignedF32::zeroed(k),
             scratch: FusedScratch::default(),
             sparse: SparseScratch::default(),
@@ -567,12 +578,9 @@ fn fused_pass<T: Real>(
         |acc, t, _| {
             let (x, xn) = (as_f32(t.x).expect("f32"), as_f32(t.xn).expect("f32"));
             let w = t.w.and_then(as_f32);
-            let sums = if req.resp_sums {
+            if req.resp_sums {
                 acc.col.fill(0.0);
-                Some((&mut acc.rs_tile.sums[..], &mut acc.col[..]))
-            } else {
-                None
-            };
+            }
             let rows = FusedRows {
                 x,
                 xn,
@@ -582,8 +590,18 @@ fn fused_pass<T: Real>(
                 temp,
             };
             let tot = match sparse {
-                None => softmax_fused_f32::softmax_sums(&rows, sums, &mut acc.scratch),
-                Some(map) => sparse_fused_f32::sparse_sums(map, &rows, sums, &mut acc.sparse),
+                None => {
+                    let sums = req
+                        .resp_sums
+                        .then_some((&mut acc.rs_t[..], &mut acc.col[..]));
+                    softmax_fused_f32::softmax_sums(&rows, sums, &mut acc.scratch)
+                }
+                Some(map) => {
+                    let sums = req
+                        .resp_sums
+                        .then_some((&mut acc.rs_tile.sums[..], &mut acc.col[..]));
+                    sparse_fused_f32::sparse_sums(map, &rows, sums, &mut acc.sparse)
+                }
             };
             acc.tot.j += tot.j;
             acc.tot.l += tot.l;
@@ -592,15 +610,30 @@ fn fused_pass<T: Real>(
             acc.tot.support += tot.support;
             acc.tot.onehot += tot.onehot;
             if req.resp_sums {
-                for (w, &c) in acc.rs_tile.weight.iter_mut().zip(&acc.col) {
-                    *w += c as f64;
+                if sparse.is_some() {
+                    for (w, &c) in acc.rs_tile.weight.iter_mut().zip(&acc.col) {
+                        *w += c as f64;
+                    }
+                    acc.rs_tile.flush_into(&mut acc.rs);
+                } else {
+                    // The same f64 adds as the tile flush (from zero: exact).
+                    for (w, &c) in acc.rs.weight.iter_mut().zip(&acc.col) {
+                        *w += c as f64;
+                    }
                 }
-                acc.rs_tile.flush_into(&mut acc.rs);
             }
         },
     );
     let mut total = PassOutput::zeros(p.n(), k, d, req.resp_sums, false);
-    for a in &parts {
+    for a in &mut parts {
+        if !a.rs_t.is_empty() {
+            // The chunk's sums back to `k x d` (into zeros: exact).
+            for j in 0..k {
+                for t in 0..d {
+                    a.rs.sums[j * d + t] = a.rs_t[t * softmax_fused_f32::MAX_K + j];
+                }
+            }
+        }
         total.j += a.tot.j;
         total.l += a.tot.l;
         total.f += a.tot.f;
