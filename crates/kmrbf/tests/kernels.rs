@@ -23,8 +23,8 @@ fn both_paths<T: Real>(x: &[T], c: &[T], d: usize, k: usize) -> (Vec<u32>, Optio
     let mut l1 = vec![0u32; b];
     let mut best = vec![T::ZERO; b];
     argmin_rows(&cross, k, &cn, &mut l1, &mut best);
-    let l2 = packed::available().then(|| {
-        let pk = Packed::new(c, &cn, k, d, T::NB);
+    let l2 = packed::argmin_available(k).then(|| {
+        let pk = Packed::new(c, &cn, k, d, packed::argmin_block::<T>());
         let mut l2 = vec![0u32; b];
         argmin_rows_packed(x, &pk, &mut l2, &mut best);
         l2
@@ -76,6 +76,134 @@ fn argmin_ties_go_to_the_lowest_index() {
     assert_eq!(l1, want);
     if let Some(l2) = l2 {
         assert_eq!(l2, want);
+    }
+}
+
+/// `a * b + c` rounded once, in `T` (`Real::mul_add` may round twice).
+fn fma<T: Real>(a: T, b: T, c: T) -> T {
+    if T::NAME == "f32" {
+        let f = |v: T| v.to_f64() as f32;
+        T::from_f64(f(a).mul_add(f(b), f(c)) as f64)
+    } else {
+        T::from_f64(a.to_f64().mul_add(b.to_f64(), c.to_f64()))
+    }
+}
+
+/// The packed argmin kernel (AVX-512 or AVX2, whichever this CPU runs) returns as `best` the
+/// scalar chain `fma(sum_t fma(x_t, c_t, .), -2, cn)` bit for bit, and the lowest index of
+/// that minimum: so both kernels give the same labels and values on any machine.
+fn check_packed_best_is_the_scalar_chain<T: Real>(b: usize, d: usize, k: usize, seed: u64) {
+    if !packed::argmin_available(k) {
+        eprintln!("no packed argmin kernel on this CPU (portable run)");
+        return;
+    }
+    let x: Vec<T> = random(b * d, seed)
+        .iter()
+        .map(|&v| T::from_f64(v))
+        .collect();
+    let mut c: Vec<T> = random(k * d, seed + 1)
+        .iter()
+        .map(|&v| T::from_f64(v))
+        .collect();
+    let dup = c[d.min(k * d)..(2 * d).min(k * d)].to_vec();
+    if k > 3 {
+        // An exact tie across lanes: center 3 duplicates center 1.
+        c[3 * d..4 * d].copy_from_slice(&dup);
+    }
+    if k > 17 {
+        // And within a lane (16 apart: the same lane of the next block for every kernel).
+        c[17 * d..18 * d].copy_from_slice(&dup);
+    }
+    let mut x = x;
+    if k > 3 {
+        // Rows on center 1: three-way ties, the lowest index (1) must win.
+        for i in (0..b).step_by(3) {
+            x[i * d..(i + 1) * d].copy_from_slice(&dup);
+        }
+    }
+    let mut cn = vec![T::ZERO; k];
+    row_sq_norms(&c, d, &mut cn);
+    let pk = Packed::new(&c, &cn, k, d, packed::argmin_block::<T>());
+    let (mut labels, mut best) = (vec![0u32; b], vec![T::ZERO; b]);
+    argmin_rows_packed(&x, &pk, &mut labels, &mut best);
+    for i in 0..b {
+        let (mut bj, mut bv) = (0usize, T::INFINITY);
+        for j in 0..k {
+            let mut acc = T::ZERO;
+            for t in 0..d {
+                acc = fma(x[i * d + t], c[j * d + t], acc);
+            }
+            let v = fma(acc, T::from_f64(-2.0), cn[j]);
+            if v < bv {
+                (bj, bv) = (j, v);
+            }
+        }
+        assert_eq!(labels[i] as usize, bj, "row {i}, {b} x {d}, k = {k}");
+        assert_eq!(best[i].to_f64().to_bits(), bv.to_f64().to_bits(), "row {i}");
+    }
+}
+
+#[test]
+fn packed_argmin_is_the_scalar_fma_chain_bit_for_bit() {
+    for &(b, d, k) in &[(13, 32, 64), (7, 5, 17), (20, 1, 3), (6, 40, 33), (1, 3, 1)] {
+        check_packed_best_is_the_scalar_chain::<f32>(b, d, k, 5 + b as u64);
+        check_packed_best_is_the_scalar_chain::<f64>(b, d, k, 7 + d as u64);
+    }
+}
+
+/// The seeding pass's distances on the packed kernels (AVX-512 or AVX2) are the scalar chain
+/// `max((cn - 2 sum_t fma(x_t, c_t, .)) + xn, 0)` bit for bit: a pending candidate applied to
+/// `closest = +inf` leaves exactly that, and the potentials are its weighted sums.
+fn check_seed_distances<T: Real>(b: usize, d: usize, m: usize, seed: u64) {
+    use kmrbf::kernels::distance::sq_norm;
+    use kmrbf::kernels::seeding::{seed_rows, SeedCandidates};
+    let x: Vec<T> = random(b * d, seed)
+        .iter()
+        .map(|&v| T::from_f64(v))
+        .collect();
+    let c: Vec<T> = random(m * d, seed + 1)
+        .iter()
+        .map(|&v| T::from_f64(v))
+        .collect();
+    let mut xn = vec![T::ZERO; b];
+    row_sq_norms(&x, d, &mut xn);
+    let cands = SeedCandidates::new(&c, m, d, true);
+    let mut closest = vec![T::INFINITY; b];
+    let mut pot = vec![0f64; m];
+    seed_rows(&x, &xn, None, &mut closest, &cands, &mut pot);
+    let cn0 = sq_norm(&c[..d]);
+    for i in 0..b {
+        if !kmrbf::kernels::packed::dist_available() {
+            // The portable pass takes the difference form; only to rounding.
+            let direct = kmrbf::kernels::distance::sq_dist(&x[i * d..(i + 1) * d], &c[..d]);
+            assert_eq!(closest[i].to_f64().to_bits(), direct.to_f64().to_bits());
+            continue;
+        }
+        let mut acc = T::ZERO;
+        for t in 0..d {
+            acc = fma(x[i * d + t], c[t], acc);
+        }
+        let v = fma(acc, T::from_f64(-2.0), cn0) + xn[i];
+        let want = if v > T::ZERO { v } else { T::ZERO };
+        assert_eq!(
+            closest[i].to_f64().to_bits(),
+            want.to_f64().to_bits(),
+            "row {i} of {b} x {d}, m = {m}"
+        );
+    }
+    let total: f64 = closest.iter().map(|v| v.to_f64()).sum();
+    assert!(
+        (pot[0] - total).abs() <= 1e-5 * total.max(1.0),
+        "{} vs {total}",
+        pot[0]
+    );
+}
+
+#[test]
+fn seeding_distances_are_the_scalar_fma_chain_bit_for_bit() {
+    for &(b, d, m) in &[(13, 32, 9), (8, 5, 16), (21, 40, 20), (3, 1, 1)] {
+        check_seed_distances::<f32>(b, d, m, 31 + b as u64);
+        check_seed_distances::<f64>(b, d, m, 41 + d as u64);
     }
 }
 

@@ -16,6 +16,7 @@ pub mod distance;
 pub mod exp;
 pub mod maps;
 pub mod packed;
+pub mod packed_avx2;
 pub mod reference;
 pub mod seeding;
 pub mod soft_rows_f32;

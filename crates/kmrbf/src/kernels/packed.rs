@@ -12,6 +12,7 @@
 //! values `c_{b*NB + j, t}`; padding centers have zero coordinates and `cn = +inf`.
 
 use super::aligned::{Aligned, Plain};
+use super::packed_avx2::{self, MR as AVX2_MR};
 use crate::real::Real;
 
 /// Centers packed for the kernels of this module.
@@ -549,6 +550,19 @@ mod x86 {
 pub trait PackedArgmin: Sized + Copy + Plain {
     /// Centers per block for this type.
     const NB: usize;
+    /// Centers per block of the AVX2 argmin kernel ([`super::packed_avx2`]).
+    const NB_AVX2: usize;
+    /// The AVX2 argmin kernel on the `packed_avx2::MR` rows at `x` (row stride `pk.d`).
+    ///
+    /// # Safety
+    /// `x` must point to `packed_avx2::MR * pk.d` readable values; AVX2 and FMA must be
+    /// available; `pk.nb == NB_AVX2`.
+    unsafe fn argmin_panel_avx2(
+        x: *const Self,
+        pk: &Packed<Self>,
+        labels: &mut [u32; AVX2_MR],
+        best: &mut [Self; AVX2_MR],
+    );
     /// Runs the register-resident argmin on the `MR` rows at `xp` (row stride `pk.d`).
     ///
     /// # Safety
@@ -619,9 +633,21 @@ pub trait PackedArgmin: Sized + Copy + Plain {
 
 /// The trait for one scalar type, forwarding to its kernels in `x86`.
 macro_rules! impl_packed {
-    ($t:ty, $nb:expr, $lanes:expr, $dist:ident, $pair:ident, $seed:ident, $argmin:ident) => {
+    ($t:ty, $nb:expr, $nb2:expr, $lanes:expr, $dist:ident, $pair:ident, $seed:ident, $argmin:ident) => {
         impl PackedArgmin for $t {
             const NB: usize = $nb;
+            const NB_AVX2: usize = $nb2;
+            unsafe fn argmin_panel_avx2(
+                x: *const $t,
+                pk: &Packed<$t>,
+                labels: &mut [u32; AVX2_MR],
+                best: &mut [$t; AVX2_MR],
+            ) {
+                #[cfg(target_arch = "x86_64")]
+                super::packed_avx2::x86::$argmin(x, pk, labels, best);
+                #[cfg(not(target_arch = "x86_64"))]
+                unreachable!("packed kernels are x86-64 only");
+            }
             const LANES: usize = $lanes;
             unsafe fn dist_panel(
                 x: *const $t,
@@ -633,7 +659,11 @@ macro_rules! impl_packed {
                 prefetch: *const i8,
             ) {
                 #[cfg(target_arch = "x86_64")]
-                x86::$dist(x, d, xn, panel, cn, out, prefetch);
+                if available() {
+                    x86::$dist(x, d, xn, panel, cn, out, prefetch);
+                } else {
+                    packed_avx2::x86::$dist(x, d, xn, panel, cn, out, prefetch);
+                }
                 #[cfg(not(target_arch = "x86_64"))]
                 unreachable!("packed kernels are x86-64 only");
             }
@@ -694,18 +724,33 @@ macro_rules! impl_packed {
                 pot: &mut [$t],
             ) {
                 #[cfg(target_arch = "x86_64")]
-                x86::$seed(
-                    x,
-                    d,
-                    xn,
-                    closest,
-                    w,
-                    panel,
-                    cn,
-                    pending,
-                    prefetch,
-                    pot.try_into().expect("LANES values"),
-                );
+                if available() {
+                    x86::$seed(
+                        x,
+                        d,
+                        xn,
+                        closest,
+                        w,
+                        panel,
+                        cn,
+                        pending,
+                        prefetch,
+                        pot.try_into().expect("LANES values"),
+                    );
+                } else {
+                    packed_avx2::x86::$seed(
+                        x,
+                        d,
+                        xn,
+                        closest,
+                        w,
+                        panel,
+                        cn,
+                        pending,
+                        prefetch,
+                        pot.try_into().expect("LANES values"),
+                    );
+                }
                 #[cfg(not(target_arch = "x86_64"))]
                 unreachable!("packed kernels are x86-64 only");
             }
@@ -724,40 +769,109 @@ macro_rules! impl_packed {
     };
 }
 
-impl_packed!(f32, NB_F32, 16, dist_f32, pair_f32, seed_f32, argmin_f32);
-impl_packed!(f64, NB_F64, 8, dist_f64, pair_f64, seed_f64, argmin_f64);
+impl_packed!(
+    f32,
+    NB_F32,
+    packed_avx2::NB_F32,
+    16,
+    dist_f32,
+    pair_f32,
+    seed_f32,
+    argmin_f32
+);
+impl_packed!(
+    f64,
+    NB_F64,
+    packed_avx2::NB_F64,
+    8,
+    dist_f64,
+    pair_f64,
+    seed_f64,
+    argmin_f64
+);
 
-/// True when the packed kernels can run here.
+/// True when the AVX-512 packed kernels (argmin, seeding, distances) can run here.
 pub fn available() -> bool {
     super::dispatch::has_avx512()
 }
 
+/// True when [`PackedArgmin::dist_panel`] and [`PackedArgmin::seed_panel`] run here: on
+/// AVX-512, or on AVX2 + FMA through [`super::packed_avx2`] (same bits).
+/// [`PackedArgmin::pair_panel`] and [`PackedArgmin::argmin_panel`] need [`available`].
+pub fn dist_available() -> bool {
+    available() || super::dispatch::has_avx2_fma()
+}
+
+/// True when [`argmin_rows_packed`] runs here: the AVX-512 kernel, or the AVX2 + FMA one of
+/// [`super::packed_avx2`] for `k` below `2^24` (its indices ride in float lanes).
+pub fn argmin_available(k: usize) -> bool {
+    available() || (super::dispatch::has_avx2_fma() && k < 1 << 24)
+}
+
+/// Centers per block that [`argmin_rows_packed`] takes on this CPU ([`Packed::new`]'s `nb`).
+pub fn argmin_block<T: PackedArgmin>() -> usize {
+    if available() {
+        T::NB
+    } else {
+        T::NB_AVX2
+    }
+}
+
 /// Nearest center of each row of the `b x d` tile `x`: `labels[i]`, and `best[i] =
 /// min_j (cn_j - 2 <x_i, c_j>)` (so `D = ||x_i||^2 + best[i]`). Lowest index on ties.
-/// Call only when [`available`].
+/// Call only when [`argmin_available`], with `pk` packed in blocks of [`argmin_block`]. Both
+/// kernels give the same bits.
 pub fn argmin_rows_packed<T: Real>(x: &[T], pk: &Packed<T>, labels: &mut [u32], best: &mut [T]) {
-    assert!(available(), "packed kernels need AVX-512");
+    assert!(
+        argmin_available(pk.kpad),
+        "packed kernels need AVX-512 or AVX2"
+    );
+    assert_eq!(
+        pk.nb,
+        argmin_block::<T>(),
+        "centers packed for another kernel"
+    );
+    if available() {
+        // SAFETY: AVX-512 checked; the panels hold MR rows.
+        panels::<T, MR>(x, pk, labels, best, |xp, pk, l, b| unsafe {
+            T::argmin_panel(xp, pk, l, b)
+        });
+    } else {
+        // SAFETY: AVX2 and FMA checked; the panels hold AVX2_MR rows.
+        panels::<T, AVX2_MR>(x, pk, labels, best, |xp, pk, l, b| unsafe {
+            T::argmin_panel_avx2(xp, pk, l, b)
+        });
+    }
+}
+
+/// Runs `kernel` on the panels of `R` rows of `x`, the last one padded with zero rows.
+fn panels<T: Real, const R: usize>(
+    x: &[T],
+    pk: &Packed<T>,
+    labels: &mut [u32],
+    best: &mut [T],
+    kernel: impl Fn(*const T, &Packed<T>, &mut [u32; R], &mut [T; R]),
+) {
     let d = pk.d;
     let b = labels.len();
     assert_eq!(x.len(), b * d);
     assert_eq!(best.len(), b);
-    let mut lab = [0u32; MR];
-    let mut bst = [T::ZERO; MR];
-    let full = b / MR * MR;
+    let mut lab = [0u32; R];
+    let mut bst = [T::ZERO; R];
+    let full = b / R * R;
     let mut r = 0;
     while r < full {
-        // SAFETY: rows r..r+MR exist (r + MR <= full <= b) and AVX-512 was checked.
-        unsafe { T::argmin_panel(x.as_ptr().add(r * d), pk, &mut lab, &mut bst) };
-        labels[r..r + MR].copy_from_slice(&lab);
-        best[r..r + MR].copy_from_slice(&bst);
-        r += MR;
+        // Rows r..r+R exist (r + R <= full <= b).
+        kernel(x[r * d..].as_ptr(), pk, &mut lab, &mut bst);
+        labels[r..r + R].copy_from_slice(&lab);
+        best[r..r + R].copy_from_slice(&bst);
+        r += R;
     }
     if r < b {
         let rem = b - r;
-        let mut pad = vec![T::ZERO; MR * d];
+        let mut pad = vec![T::ZERO; R * d];
         pad[..rem * d].copy_from_slice(&x[r * d..]);
-        // SAFETY: `pad` holds MR rows.
-        unsafe { T::argmin_panel(pad.as_ptr(), pk, &mut lab, &mut bst) };
+        kernel(pad.as_ptr(), pk, &mut lab, &mut bst);
         labels[r..].copy_from_slice(&lab[..rem]);
         best[r..].copy_from_slice(&bst[..rem]);
     }

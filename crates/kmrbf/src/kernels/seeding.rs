@@ -33,7 +33,7 @@ impl<T: Real> SeedCandidates<T> {
     /// Packs the `m x d` rows `cands`; `pending` marks row 0 as the previous step's center.
     pub fn new(cands: &[T], m: usize, d: usize, pending: bool) -> Self {
         assert_eq!(cands.len(), m * d);
-        let groups = if packed::available() {
+        let groups = if packed::dist_available() {
             let lanes = T::LANES;
             (0..m.div_ceil(lanes))
                 .map(|g| {
@@ -167,7 +167,7 @@ fn seed_rows_packed<T: Real>(
         for (g, (panel, cn)) in cands.groups.iter().enumerate() {
             lane_pot.fill(T::ZERO);
             // SAFETY: `xp` holds MR rows of `d` values; the panel holds `d * LANES` values and
-            // `cn` LANES; AVX-512 was checked when the candidates were packed. The prefetch
+            // `cn` LANES; AVX-512 or AVX2 was checked when the candidates were packed. The prefetch
             // pointer is only a hint (it may point past the data).
             unsafe {
                 T::seed_panel(
@@ -268,8 +268,9 @@ pub fn seed_rows_pair<T: Real>(
     let mut acc2 = vec![T::ZERO; pc.nt * width];
     let mut pad = vec![T::ZERO; PAIR_MR * d];
     let packed = !pc.cands.groups.is_empty();
-    // The fused kernel: every candidate in one register group, at most two pending centers.
-    let fused = packed && groups == 1 && pc.np <= 2;
+    // The fused kernel (AVX-512): every candidate in one register group, at most two pending
+    // centers. On AVX2 the distance panels and the portable epilogue below.
+    let fused = packed && packed::available() && groups == 1 && pc.np <= 2;
     let mut r = 0;
     while r < b {
         let rows = if fused { PAIR_MR } else { MR }.min(b - r);
@@ -345,7 +346,8 @@ pub fn seed_rows_pair<T: Real>(
                 .wrapping_add((r + PREFETCH_PANELS * MR) * d * std::mem::size_of::<T>());
             for (g, (panel, cn)) in pc.cands.groups.iter().enumerate() {
                 // SAFETY: `xp` holds MR rows of `d` values, the panel `d * LANES`, `cn` LANES,
-                // the destination MR * LANES; AVX-512 was checked when the groups were packed.
+                // the destination MR * LANES; AVX-512 or AVX2 was checked when the groups were
+                // packed.
                 // The prefetch pointer is only a hint (it may point past the data).
                 unsafe {
                     T::dist_panel(

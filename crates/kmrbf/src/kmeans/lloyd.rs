@@ -25,7 +25,8 @@ pub fn assign_pass<T: Real>(
     let mut cn = vec![T::ZERO; k];
     row_sq_norms(centers, d, &mut cn);
     let tr = blocking.tile_rows;
-    let packed = packed::available().then(|| Packed::new(centers, &cn, k, d, T::NB));
+    let packed = packed::argmin_available(k)
+        .then(|| Packed::new(centers, &cn, k, d, packed::argmin_block::<T>()));
     // f32 on a CPU with AMX: tile screening, same labels as the register kernel.
     let tiles = match (amx::available(), amx::as_f32(centers), amx::as_f32(&cn)) {
         (true, Some(c), Some(cn)) => Some(AmxCenters::new(c, cn, k, d)).filter(|a| a.in_range()),
