@@ -21,7 +21,7 @@ fn pass(p: &Prepared<'_, f32>, c: &[f32], k: usize, map: MapKind, temp: f32) -> 
 #[test]
 fn fused_passes_agree_with_the_tile_pipeline() {
     if !available(64) {
-        eprintln!("fused passes: no AVX-512 on this CPU");
+        eprintln!("fused passes: no fused kernels on this CPU");
         return;
     }
     let mut compared = 0;
@@ -69,10 +69,18 @@ fn fused_passes_agree_with_the_tile_pipeline() {
                         tile.f
                     );
                     assert_eq!(fused.weight, tile.weight, "{ctx}");
-                    // The support may differ only on rows at its boundary (f32 logits).
+                    // The support may differ only on rows at its boundary (f32 logits). The
+                    // portable row map (the tile pipeline without AVX-512) keeps exponentials
+                    // down to e^-87 ~ 2^-125.5, the kernels down to 2^-125: at low temperature
+                    // that band holds ~1% of the entries.
                     let ds = (fused.support - tile.support).abs();
+                    let band = if kmrbf::kernels::soft_rows_f32::available() {
+                        1e-4 * n as f64
+                    } else {
+                        1e-2 * tile.support
+                    };
                     assert!(
-                        ds <= 2.0 + 1e-4 * n as f64,
+                        ds <= 2.0 + band,
                         "support {} {} {ctx}",
                         fused.support,
                         tile.support

@@ -27,11 +27,17 @@ const MR: usize = 6;
 const PREFETCH_ROWS: usize = 192;
 
 impl CrossPack {
-    /// Packs the `k x d` row-major `centers`, or `None` without AVX-512.
+    /// Packs the `k x d` row-major `centers` for [`cross_tile`], or `None` without AVX-512.
     pub fn new(centers: &[f32], k: usize, d: usize) -> Option<Self> {
         if !has_avx512() {
             return None;
         }
+        Some(Self::packed(centers, k, d))
+    }
+
+    /// Packs the `k x d` row-major `centers` on any CPU (the fused soft kernels read the
+    /// panels with AVX-512 or AVX2; [`cross_tile`] needs [`CrossPack::new`]).
+    pub fn packed(centers: &[f32], k: usize, d: usize) -> Self {
         assert_eq!(centers.len(), k * d);
         let blocks = k.div_ceil(NB);
         let mut panels = AlignedF32::zeroed(blocks * d * NB);
@@ -41,7 +47,7 @@ impl CrossPack {
                 panels[(q * d + t) * NB + l] = -2.0 * centers[j * d + t];
             }
         }
-        Some(Self { panels, k, d })
+        Self { panels, k, d }
     }
 
     /// Centers packed (`k`).

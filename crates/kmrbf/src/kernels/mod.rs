@@ -20,6 +20,7 @@ pub mod packed_avx2;
 pub mod reference;
 pub mod seeding;
 pub mod soft_rows_f32;
+pub mod softmax_fused_avx2;
 pub mod softmax_fused_f32;
 pub mod sparse_fused_f32;
 pub mod tiles;

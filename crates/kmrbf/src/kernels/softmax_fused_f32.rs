@@ -22,7 +22,7 @@ pub const MAX_K: usize = 64;
 /// Rows per register block.
 pub(crate) const MR: usize = 6;
 /// Rows whose weights are gathered (in L1) before their sums are added: eight blocks.
-const GROUP: usize = 8 * MR;
+pub(crate) const GROUP: usize = 8 * MR;
 /// Columns of `x` per register block of the sums (`6 x 4` accumulators, as the cross kernel).
 const SUM_COLS: usize = 6;
 /// Rows ahead that the kernel prefetches.
@@ -32,18 +32,19 @@ pub(crate) const PREFETCH_ROWS: usize = 192;
 #[derive(Default)]
 pub struct FusedScratch {
     /// Per row: the minimum distance, the sum of the exponentials, `sum_j r_ij D_ij - Dmin`.
-    stats: Vec<f32>,
+    pub(crate) stats: Vec<f32>,
     /// `GROUP x k` weights `w r` of the current group of rows (rows on cache lines).
-    pbuf: AlignedF32,
+    pub(crate) pbuf: AlignedF32,
     /// `d x 64` sums of the call, transposed (columns of `x` by centers).
-    sums_t: AlignedF32,
+    pub(crate) sums_t: AlignedF32,
     /// `MR x d` rows of a short last block, zero past the data.
-    xpad: Vec<f32>,
+    pub(crate) xpad: Vec<f32>,
 }
 
-/// True when [`softmax_sums`] takes `k` centers here (AVX-512, `1 <= k <= 64`).
+/// True when [`softmax_sums`] takes `k` centers here (AVX-512, or AVX2 + FMA through
+/// [`super::softmax_fused_avx2`]; `1 <= k <= 64`).
 pub fn available(k: usize) -> bool {
-    super::dispatch::has_avx512() && (1..=MAX_K).contains(&k)
+    (super::dispatch::has_avx512() || super::dispatch::has_avx2_fma()) && (1..=MAX_K).contains(&k)
 }
 
 /// What a fused kernel reads: the `b x d` rows `x` with squared norms `xn` and weights `w`
@@ -94,7 +95,11 @@ pub fn softmax_sums(
     scratch.pbuf.resize(GROUP * MAX_K);
     scratch.xpad.resize(MR * d, 0.0);
     scratch.sums_t.reset(d * MAX_K);
-    // SAFETY: AVX-512 checked by `available`, shapes asserted.
+    if !super::dispatch::has_avx512() {
+        // SAFETY: AVX2 and FMA checked by `available`, shapes asserted, buffers sized above.
+        return unsafe { super::softmax_fused_avx2::run(rows, sums, scratch) };
+    }
+    // SAFETY: AVX-512 checked, shapes asserted.
     unsafe { imp::run(rows, sums, scratch) }
 }
 

@@ -50,7 +50,7 @@ pub fn available(k: usize) -> bool {
     let bmi2 = std::is_x86_feature_detected!("bmi2");
     #[cfg(not(target_arch = "x86_64"))]
     let bmi2 = false;
-    bmi2 && super::softmax_fused_f32::available(k)
+    bmi2 && super::dispatch::has_avx512() && super::softmax_fused_f32::available(k)
 }
 
 /// `map` rows of `rows`, without storing them: adds `sum_i w_i r_ij x_i` into `sums` (`k x

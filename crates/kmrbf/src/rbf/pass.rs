@@ -546,13 +546,17 @@ fn fused_pass<T: Real>(
     if req.loss_sums || !fused_enabled() {
         return None;
     }
-    if !softmax_fused_f32::available(k) || p.d == 0 {
+    let here = match sparse {
+        None => softmax_fused_f32::available(k),
+        Some(_) => sparse_fused_f32::available(k),
+    };
+    if !here || p.d == 0 {
         return None;
     }
     let (c32, cn32) = (as_f32(centers)?, as_f32(cn)?);
     as_f32(p.x)?;
     let d = p.d;
-    let pack = CrossPack::new(c32, k, d)?;
+    let pack = CrossPack::packed(c32, k, d);
     let temp = req.temp.to_f64() as f32;
     let zk = if req.resp_sums { k } else { 0 };
     // Softmax adds its sums transposed into f64 (`d x 64`); the sparse maps add rows of
