@@ -112,7 +112,11 @@ mod imp {
                 }
                 for r in 0..MR {
                     let u = ubuf.as_mut_ptr().add(r * MAX_K);
-                    let (sum, sdist, umin, sup) = row_exp::<NC>(u, valid.as_ptr(), a);
+                    let (sum, sdist, umin, sup) = if k == 16 * NC {
+                        row_exp::<NC, true>(u, valid.as_ptr(), a)
+                    } else {
+                        row_exp::<NC, false>(u, valid.as_ptr(), a)
+                    };
                     let norm = 1.0 / sum;
                     if r < real {
                         support += sup as u64;
@@ -184,10 +188,10 @@ mod imp {
 
     /// One row's softmax from its `u` (`16 NC` values at `u`, `+inf` past k): overwrites `u`
     /// with `e = 2^((u - umin) a)` (0 below `2^-125` and past k); returns the sum of `e`,
-    /// `sum e (u - umin)`, `umin` and the support.
+    /// `sum e (u - umin)`, `umin` and the support. `FULL`: every lane is a center (no masks).
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn row_exp<const NC: usize>(
+    unsafe fn row_exp<const NC: usize, const FULL: bool>(
         u: *mut f32,
         valid: *const u32,
         a: __m256,
@@ -202,10 +206,16 @@ mod imp {
         let (mut s_e, mut s_d) = (_mm256_setzero_ps(), _mm256_setzero_ps());
         let mut sup = 0u32;
         for v in 0..2 * NC {
+            let mut g = _mm256_sub_ps(_mm256_loadu_ps(u.add(8 * v)), um);
             let ok = _mm256_loadu_ps(valid.add(8 * v) as *const f32);
-            let g = _mm256_and_ps(ok, _mm256_sub_ps(_mm256_loadu_ps(u.add(8 * v)), um));
+            if !FULL {
+                g = _mm256_and_ps(ok, g);
+            }
             let t = _mm256_mul_ps(g, a);
-            let keep = _mm256_and_ps(ok, _mm256_cmp_ps::<_CMP_GE_OQ>(t, lo));
+            let mut keep = _mm256_cmp_ps::<_CMP_GE_OQ>(t, lo);
+            if !FULL {
+                keep = _mm256_and_ps(ok, keep);
+            }
             let e = _mm256_and_ps(keep, exp2(t));
             _mm256_storeu_ps(u.add(8 * v), e);
             s_e = _mm256_add_ps(s_e, e);
@@ -236,8 +246,10 @@ mod imp {
         ] {
             p = _mm256_fmadd_ps(p, f, s(c));
         }
-        let n = _mm256_cvttps_epi32(fl);
-        let scale = _mm256_slli_epi32::<23>(_mm256_add_epi32(n, _mm256_set1_epi32(127)));
+        // floor(t) + 127 lands in the low mantissa bits of `fl + 2^23 + 127` (exact for
+        // floor(t) >= -127); shifted by 23 it is the exponent field of 2^floor(t).
+        let biased = _mm256_add_ps(fl, s(8_388_735.0));
+        let scale = _mm256_slli_epi32::<23>(_mm256_castps_si256(biased));
         _mm256_mul_ps(p, _mm256_castsi256_ps(scale))
     }
 
