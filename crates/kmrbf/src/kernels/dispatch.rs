@@ -6,12 +6,17 @@
 //! runs everywhere and is fast on both kinds of machine. The bodies are plain float loops
 //! (no reassociation, no contraction), so every build gives the same bits.
 
+/// True when the environment variable `KMRBF_NO_SIMD` is set (read once).
+fn simd_disabled() -> bool {
+    static DISABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *DISABLED.get_or_init(|| std::env::var_os("KMRBF_NO_SIMD").is_some())
+}
+
 /// True when the AVX-512 path can run on this CPU (cached by std). Setting the environment
 /// variable `KMRBF_NO_SIMD` forces the portable path (the test suite runs both).
 #[inline]
 pub fn has_avx512() -> bool {
-    static DISABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    if *DISABLED.get_or_init(|| std::env::var_os("KMRBF_NO_SIMD").is_some()) {
+    if simd_disabled() {
         return false;
     }
     #[cfg(target_arch = "x86_64")]
@@ -32,8 +37,7 @@ pub fn has_avx512() -> bool {
 /// among them, which have no AVX-512). `KMRBF_NO_SIMD` turns it off too.
 #[inline]
 pub fn has_avx2_fma() -> bool {
-    static DISABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    if *DISABLED.get_or_init(|| std::env::var_os("KMRBF_NO_SIMD").is_some()) {
+    if simd_disabled() {
         return false;
     }
     #[cfg(target_arch = "x86_64")]

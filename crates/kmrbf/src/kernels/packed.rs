@@ -659,10 +659,23 @@ macro_rules! impl_packed {
                 prefetch: *const i8,
             ) {
                 #[cfg(target_arch = "x86_64")]
-                if available() {
-                    x86::$dist(x, d, xn, panel, cn, out, prefetch);
-                } else {
-                    packed_avx2::x86::$dist(x, d, xn, panel, cn, out, prefetch);
+                {
+                    // The AVX-512 kernel, else its AVX2 twin (same bits).
+                    type Dist = unsafe fn(
+                        *const $t,
+                        usize,
+                        &[$t; MR],
+                        *const $t,
+                        *const $t,
+                        *mut $t,
+                        *const i8,
+                    );
+                    let f: Dist = if available() {
+                        x86::$dist
+                    } else {
+                        packed_avx2::x86::$dist
+                    };
+                    f(x, d, xn, panel, cn, out, prefetch);
                 }
                 #[cfg(not(target_arch = "x86_64"))]
                 unreachable!("packed kernels are x86-64 only");
@@ -724,21 +737,26 @@ macro_rules! impl_packed {
                 pot: &mut [$t],
             ) {
                 #[cfg(target_arch = "x86_64")]
-                if available() {
-                    x86::$seed(
-                        x,
-                        d,
-                        xn,
-                        closest,
-                        w,
-                        panel,
-                        cn,
-                        pending,
-                        prefetch,
-                        pot.try_into().expect("LANES values"),
+                {
+                    // The AVX-512 kernel, else its AVX2 twin (same bits).
+                    type Seed = unsafe fn(
+                        *const $t,
+                        usize,
+                        &[$t; MR],
+                        &mut [$t; MR],
+                        &[$t; MR],
+                        *const $t,
+                        *const $t,
+                        bool,
+                        *const i8,
+                        &mut [$t; $lanes],
                     );
-                } else {
-                    packed_avx2::x86::$seed(
+                    let f: Seed = if available() {
+                        x86::$seed
+                    } else {
+                        packed_avx2::x86::$seed
+                    };
+                    f(
                         x,
                         d,
                         xn,

@@ -45,6 +45,7 @@ pub(crate) unsafe fn run(
 
 #[cfg(target_arch = "x86_64")]
 mod imp {
+    use super::super::soft_rows_f32::EXP2_POLY;
     use super::super::softmax_fused_f32::imp::block_rows;
     use super::super::softmax_fused_f32::{FusedRows, FusedScratch, GROUP, MAX_K, MR};
     use super::RowTotals;
@@ -235,15 +236,8 @@ mod imp {
         let s = _mm256_set1_ps;
         let fl = _mm256_floor_ps(t);
         let f = _mm256_sub_ps(t, fl);
-        let mut p = s(2.161_380_8e-4);
-        for c in [
-            1.246_737_7e-3,
-            9.675_533e-3,
-            5.548_522e-2,
-            2.402_293_2e-1,
-            6.931_470_6e-1,
-            1.0,
-        ] {
+        let mut p = s(EXP2_POLY[0]);
+        for &c in &EXP2_POLY[1..] {
             p = _mm256_fmadd_ps(p, f, s(c));
         }
         // floor(t) + 127 lands in the low mantissa bits of `fl + 2^23 + 127` (exact for
