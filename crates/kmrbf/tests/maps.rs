@@ -298,7 +298,8 @@ fn softmax_f32_tile_kernel_matches_the_row_map() {
     assert_eq!(checked, 20);
 }
 
-/// The fused AVX-512 kernels (cross products, rows and sums in one pass) against the portable
+/// The fused kernels (cross products, rows and sums in one pass; AVX-512, or the AVX2 tier under
+/// `KMRBF_NO_AVX512` or on an AVX2 CPU) against the portable
 /// row map in f64 on the kernels' own f32 distances (the `cn - 2 x . c` FMA chain is replayed
 /// here in scalar f32, bit for bit): the weighted sums `sum_i w_i r_ij x_i`, their column
 /// sums, J / L / F, the support and the one-hot rows, for several shapes (tail lanes, short

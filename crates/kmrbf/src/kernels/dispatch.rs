@@ -12,11 +12,18 @@ fn simd_disabled() -> bool {
     *DISABLED.get_or_init(|| std::env::var_os("KMRBF_NO_SIMD").is_some())
 }
 
+/// True when the environment variable `KMRBF_NO_AVX512` is set (read once).
+fn avx512_disabled() -> bool {
+    static DISABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *DISABLED.get_or_init(|| std::env::var_os("KMRBF_NO_AVX512").is_some())
+}
+
 /// True when the AVX-512 path can run on this CPU (cached by std). Setting the environment
-/// variable `KMRBF_NO_SIMD` forces the portable path (the test suite runs both).
+/// variable `KMRBF_NO_SIMD` forces the portable path, `KMRBF_NO_AVX512` the AVX2 tier where
+/// the CPU has it (the test suite runs all three on AVX-512 machines).
 #[inline]
 pub fn has_avx512() -> bool {
-    if simd_disabled() {
+    if simd_disabled() || avx512_disabled() {
         return false;
     }
     #[cfg(target_arch = "x86_64")]

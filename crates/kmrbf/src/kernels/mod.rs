@@ -22,6 +22,7 @@ pub mod seeding;
 pub mod soft_rows_f32;
 pub mod softmax_fused_avx2;
 pub mod softmax_fused_f32;
+pub mod sparse_fused_avx2;
 pub mod sparse_fused_f32;
 pub mod tiles;
 pub mod update;

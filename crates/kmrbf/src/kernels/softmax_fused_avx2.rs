@@ -44,7 +44,7 @@ pub(crate) unsafe fn run(
 }
 
 #[cfg(target_arch = "x86_64")]
-mod imp {
+pub(crate) mod imp {
     use super::super::soft_rows_f32::EXP2_POLY;
     use super::super::softmax_fused_f32::imp::block_rows;
     use super::super::softmax_fused_f32::{FusedRows, FusedScratch, GROUP, MAX_K, MR};
@@ -250,7 +250,7 @@ mod imp {
     /// `op` over the eight lanes of `v` (a fixed order).
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn hreduce(v: __m256, op: impl Fn(__m256, __m256) -> __m256) -> f32 {
+    pub(crate) unsafe fn hreduce(v: __m256, op: impl Fn(__m256, __m256) -> __m256) -> f32 {
         let v = op(v, _mm256_permute2f128_ps::<1>(v, v));
         let v = op(v, _mm256_shuffle_ps::<0b01_00_11_10>(v, v));
         let v = op(v, _mm256_shuffle_ps::<0b10_11_00_01>(v, v));
@@ -261,7 +261,7 @@ mod imp {
     /// stride 64): one FMA chain per entry over the columns in order (12 accumulators).
     #[inline(never)]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn cross16(
+    pub(crate) unsafe fn cross16(
         xr: *const f32,
         d: usize,
         panel: *const f32,

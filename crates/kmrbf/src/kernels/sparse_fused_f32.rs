@@ -1,4 +1,5 @@
-//! The entmax-1.5 and sparsemax soft-lloyd rows for f32 with AVX-512 and `k <= 64`, fused as
+//! The entmax-1.5 and sparsemax soft-lloyd rows for f32 with AVX-512 and `k <= 64` (AVX2 +
+//! FMA CPUs: [`super::sparse_fused_avx2`], called from here), fused as
 //! the softmax rows of [`super::softmax_fused_f32`]: per block of six rows the shifted
 //! distances `u = cn - 2 x . c` stay in registers (no distance tile), and each row goes
 //! straight to its few nonzero responsibilities and adds them into the cluster sums while
@@ -18,9 +19,9 @@ use super::soft_rows_f32::RowTotals;
 use super::softmax_fused_f32::{FusedRows, MAX_K, MR};
 
 /// Rows whose candidates are gathered before their thresholds are computed: eight blocks.
-const GROUP: usize = 8 * MR;
+pub(crate) const GROUP: usize = 8 * MR;
 /// Values per row slot of the candidate buffers (`k` and 16 of slack).
-const SLOT: usize = MAX_K + 16;
+pub(crate) const SLOT: usize = MAX_K + 16;
 
 /// The sparse maps of this kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,22 +36,36 @@ pub enum SparseMap {
 #[derive(Default)]
 pub struct SparseScratch {
     /// `MR x d` rows of a short last block, zero past the data.
-    xpad: Vec<f32>,
+    pub(crate) xpad: Vec<f32>,
     /// Per row of a group: its candidates `z` in a slot of `SLOT` values (16 of slack).
-    cand: Vec<f32>,
+    pub(crate) cand: Vec<f32>,
+    /// Per row of a group: its candidates' centers (AVX2 kernel), a slot of `SLOT` bytes.
+    pub(crate) cidx: Vec<u8>,
     /// A copy of one row's candidates for the sorted scan.
     sorted: Vec<f32>,
     /// One row's `q` (64 values), then its nonzero weights `w r` in order (64 and 16 of slack).
-    weight: Vec<f32>,
+    pub(crate) weight: Vec<f32>,
 }
 
-/// True when [`sparse_sums`] takes `k` centers here (AVX-512, `1 <= k <= 64`).
+/// True when [`sparse_sums`] takes `k` centers here (AVX-512, or AVX2 + FMA through
+/// [`super::sparse_fused_avx2`]; with BMI1, BMI2 and POPCNT, which every such CPU has;
+/// `1 <= k <= 64`).
 pub fn available(k: usize) -> bool {
+    super::softmax_fused_f32::available(k) && bit_ops()
+}
+
+/// True when the CPU has BMI1, BMI2 (`pdep`, used by the AVX-512 kernel) and POPCNT.
+fn bit_ops() -> bool {
     #[cfg(target_arch = "x86_64")]
-    let bmi2 = std::is_x86_feature_detected!("bmi2");
+    {
+        std::is_x86_feature_detected!("bmi1")
+            && std::is_x86_feature_detected!("bmi2")
+            && std::is_x86_feature_detected!("popcnt")
+    }
     #[cfg(not(target_arch = "x86_64"))]
-    let bmi2 = false;
-    bmi2 && super::dispatch::has_avx512() && super::softmax_fused_f32::available(k)
+    {
+        false
+    }
 }
 
 /// `map` rows of `rows`, without storing them: adds `sum_i w_i r_ij x_i` into `sums` (`k x
@@ -71,6 +86,12 @@ pub fn sparse_sums(
     scratch.cand.resize(GROUP * SLOT, 0.0);
     scratch.sorted.resize(MAX_K, 0.0);
     scratch.weight.resize(2 * MAX_K + 16, 0.0);
+    if !super::dispatch::has_avx512() {
+        scratch.cidx.resize(GROUP * SLOT, 0);
+        // SAFETY: AVX2, FMA, BMI1 and POPCNT checked by `available`, shapes asserted,
+        // buffers sized above.
+        return unsafe { super::sparse_fused_avx2::run(map, rows, sums, scratch) };
+    }
     // SAFETY: AVX-512 checked by `available`, shapes asserted.
     unsafe {
         match map {

@@ -1,7 +1,7 @@
 //! The fused soft pass: distance tile (GEMM) -> row map -> weighted sums, over fixed chunks
 //! combined in order (deterministic for any thread count). Never holds an `n x k` matrix
-//! unless the caller asks for the responsibilities themselves. For f32 with AVX-512, `k <= 64`
-//! and no per-row output, softmax / entmax-1.5 / sparsemax passes skip the tile altogether
+//! unless the caller asks for the responsibilities themselves. For f32 with AVX-512 or AVX2 +
+//! FMA, `k <= 64` and no per-row output, softmax / entmax-1.5 / sparsemax passes skip the tile altogether
 //! ([`crate::kernels::softmax_fused_f32`], [`crate::kernels::sparse_fused_f32`]).
 
 use crate::init::Prepared;
@@ -528,7 +528,7 @@ struct FusedAcc {
 }
 
 /// A softmax, entmax-1.5 or sparsemax pass without per-row output and without the loss sums,
-/// f32 with AVX-512 and `k <= 64`: through [`softmax_fused_f32`] or [`sparse_fused_f32`] (no
+/// f32 with AVX-512 or AVX2 + FMA and `k <= 64`: through [`softmax_fused_f32`] or [`sparse_fused_f32`] (no
 /// distance tile); `None` when it does not apply.
 fn fused_pass<T: Real>(
     p: &Prepared<'_, T>,
