@@ -27,6 +27,17 @@ pub(crate) const EXP2_POLY: [f32; 7] = [
     1.0,
 ];
 
+/// `1 / n` for `n = 1..=16` (correctly rounded, as a division gives it): the thresholds' table.
+pub(crate) const RECIP16: [f32; 16] = {
+    let mut t = [0f32; 16];
+    let mut n = 0;
+    while n < 16 {
+        t[n] = 1.0 / (n + 1) as f32;
+        n += 1;
+    }
+    t
+};
+
 /// Totals over the rows of one call (f64, in row order).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct RowTotals {
@@ -177,7 +188,7 @@ pub fn dense_weighted_sums(sums: &mut [f32], d: usize, k: usize, x: &[f32], a: &
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod imp {
-    use super::{RowTotals, SpreadRow, EXP2_POLY};
+    use super::{RowTotals, SpreadRow, EXP2_POLY, RECIP16};
     use core::arch::x86_64::*;
 
     use crate::kernels::dispatch::lanes16 as lanes;
@@ -575,24 +586,7 @@ pub(crate) mod imp {
         }
         // 1 / cnt from a table (cnt is an integer in 1..=16 on the valid lanes): no division
         // latency on the row's critical path.
-        let recip = _mm512_setr_ps(
-            1.0,
-            1.0 / 2.0,
-            1.0 / 3.0,
-            1.0 / 4.0,
-            1.0 / 5.0,
-            1.0 / 6.0,
-            1.0 / 7.0,
-            1.0 / 8.0,
-            1.0 / 9.0,
-            1.0 / 10.0,
-            1.0 / 11.0,
-            1.0 / 12.0,
-            1.0 / 13.0,
-            1.0 / 14.0,
-            1.0 / 15.0,
-            1.0 / 16.0,
-        );
+        let recip = _mm512_loadu_ps(RECIP16.as_ptr());
         let idx = _mm512_sub_epi32(_mm512_cvttps_epi32(cnt), _mm512_set1_epi32(1));
         let ic = _mm512_permutexvar_ps(idx, recip);
         let (t, ok) = if SPARSE {

@@ -72,9 +72,8 @@ pub(crate) mod imp {
         let (k, d) = (pack.k(), pack.d());
         let b = xn.len();
         let panel = pack.first_panel().as_ptr();
-        // `cn` (+inf past k: those lanes never win the minimum) and the real lanes, as masks.
-        let mut cnp = [f32::INFINITY; MAX_K];
-        cnp[..k].copy_from_slice(cn);
+        let cnp = padded_cn(cn);
+        // The real lanes, as masks.
         let mut valid = [0u32; MAX_K];
         valid[..k].fill(u32::MAX);
         let a = _mm256_set1_ps(-std::f32::consts::LOG2_E / temp);
@@ -97,20 +96,7 @@ pub(crate) mod imp {
             while i < g1 {
                 let real = (g1 - i).min(MR);
                 let (xr, xn6, w6) = block_rows(x, xn, w, d, i, real, &mut s.xpad);
-                // u = cn - 2 x . c, 16 centers at a time.
-                for h in 0..NC {
-                    let start = [
-                        _mm256_loadu_ps(cnp.as_ptr().add(16 * h)),
-                        _mm256_loadu_ps(cnp.as_ptr().add(16 * h + 8)),
-                    ];
-                    cross16(
-                        xr,
-                        d,
-                        panel.add(16 * h),
-                        start,
-                        ubuf.as_mut_ptr().add(16 * h),
-                    );
-                }
+                cross_block::<NC>(xr, d, panel, &cnp, ubuf.as_mut_ptr());
                 for r in 0..MR {
                     let u = ubuf.as_mut_ptr().add(r * MAX_K);
                     let (sum, sdist, umin, sup) = if k == 16 * NC {
@@ -257,11 +243,38 @@ pub(crate) mod imp {
         _mm256_cvtss_f32(v)
     }
 
+    /// `cn` (`k <= 64` values), `+inf` past `k`: those lanes never win a row's minimum.
+    pub(crate) fn padded_cn(cn: &[f32]) -> [f32; MAX_K] {
+        let mut cnp = [f32::INFINITY; MAX_K];
+        cnp[..cn.len()].copy_from_slice(cn);
+        cnp
+    }
+
+    /// `out[r][j] = cn_j - 2 x_r . c_j` for the `MR` rows at `xr` (`d` values each) and `16 NC`
+    /// centers (`cnp` from [`padded_cn`]; output row stride 64), 16 centers at a time.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) unsafe fn cross_block<const NC: usize>(
+        xr: *const f32,
+        d: usize,
+        panel: *const f32,
+        cnp: &[f32; MAX_K],
+        out: *mut f32,
+    ) {
+        for h in 0..NC {
+            let start = [
+                _mm256_loadu_ps(cnp.as_ptr().add(16 * h)),
+                _mm256_loadu_ps(cnp.as_ptr().add(16 * h + 8)),
+            ];
+            cross16(xr, d, panel.add(16 * h), start, out.add(16 * h));
+        }
+    }
+
     /// `out[r][0..16] = start - 2 x_r . c` for 16 centers (panel row stride 64, output row
     /// stride 64): one FMA chain per entry over the columns in order (12 accumulators).
     #[inline(never)]
     #[target_feature(enable = "avx2,fma")]
-    pub(crate) unsafe fn cross16(
+    unsafe fn cross16(
         xr: *const f32,
         d: usize,
         panel: *const f32,

@@ -74,27 +74,13 @@ const COMPRESS: [u64; 256] = {
 
 #[cfg(target_arch = "x86_64")]
 mod imp {
-    use super::super::softmax_fused_avx2::imp::{cross16, hreduce};
+    use super::super::softmax_fused_avx2::imp::{cross_block, hreduce, padded_cn};
     use super::super::softmax_fused_f32::imp::block_rows;
     use super::super::softmax_fused_f32::{FusedRows, MAX_K, MR};
-    use super::super::sparse_fused_f32::{SparseScratch, GROUP, SLOT};
+    use super::super::sparse_fused_f32::{Pending, SparseScratch, GROUP, SLOT};
     use super::{RowTotals, COMPRESS};
-    use crate::kernels::soft_rows_f32::SpreadRow;
+    use crate::kernels::soft_rows_f32::{SpreadRow, RECIP16};
     use core::arch::x86_64::*;
-
-    /// A row of the current group, between the phases.
-    #[derive(Clone, Copy)]
-    struct Pending {
-        /// The row's values (in `x`, or the padded block).
-        x: *const f32,
-        w: f32,
-        dmin: f32,
-        /// One-hot: the center; otherwise `u32::MAX`.
-        onehot: u32,
-        /// Candidates (spread rows).
-        m: u32,
-        tau: f32,
-    }
 
     /// `u` of one block of rows: `MR` rows of 64 values, on a cache line.
     #[repr(C, align(64))]
@@ -116,21 +102,11 @@ mod imp {
         sums: Option<(&mut [f32], &mut [f32])>,
         s: &mut SparseScratch,
     ) -> RowTotals {
-        let FusedRows {
-            x,
-            xn,
-            w,
-            pack,
-            cn,
-            temp,
-        } = *rows_in;
-        let (k, d) = (pack.k(), pack.d());
-        let b = xn.len();
-        let panel = pack.first_panel().as_ptr();
-        // `cn`, +inf past k: those lanes never win the minimum, and their z is -inf (never a
-        // candidate).
-        let mut cnp = [f32::INFINITY; MAX_K];
-        cnp[..k].copy_from_slice(cn);
+        let (x, xn, w, temp) = (rows_in.x, rows_in.xn, rows_in.w, rows_in.temp);
+        let (d, b) = (rows_in.pack.d(), xn.len());
+        let panel = rows_in.pack.first_panel().as_ptr();
+        // Past k, u = +inf: its z is -inf (never a candidate).
+        let cnp = padded_cn(rows_in.cn);
         let scale = if SPARSE { temp } else { temp + temp };
         // z = (u - umin) * (-1 / scale), as the AVX-512 kernel.
         let ninv = _mm256_set1_ps(-(1.0 / scale));
@@ -142,14 +118,7 @@ mod imp {
             s.weight.as_mut_ptr(),
         );
         let mut ubuf = Block([0.0; MR * MAX_K]);
-        let mut rows = [Pending {
-            x: core::ptr::null(),
-            w: 0.0,
-            dmin: 0.0,
-            onehot: 0,
-            m: 0,
-            tau: 0.0,
-        }; GROUP];
+        let mut rows = [Pending::EMPTY; GROUP];
         let mut tot = RowTotals::default();
         let mut g0 = 0;
         while g0 < b {
@@ -162,19 +131,7 @@ mod imp {
             while i < g1 {
                 let real = (g1 - i).min(MR);
                 let (xr, xn6, w6) = block_rows(x, xn, w, d, i, real, &mut s.xpad);
-                for h in 0..NC {
-                    let start = [
-                        _mm256_loadu_ps(cnp.as_ptr().add(16 * h)),
-                        _mm256_loadu_ps(cnp.as_ptr().add(16 * h + 8)),
-                    ];
-                    cross16(
-                        xr,
-                        d,
-                        panel.add(16 * h),
-                        start,
-                        ubuf.0.as_mut_ptr().add(16 * h),
-                    );
-                }
+                cross_block::<NC>(xr, d, panel, &cnp, ubuf.0.as_mut_ptr());
                 for r in 0..real {
                     let slot = i - g0 + r;
                     let u = ubuf.0.as_ptr().add(r * MAX_K);
@@ -201,16 +158,8 @@ mod imp {
                         mask |= (cm as u64) << (8 * v);
                         m += cm.count_ones() as usize;
                     }
-                    let p = &mut rows[slot];
-                    p.x = xr.add(r * d);
-                    p.w = w6[r];
-                    p.dmin = (xn6[r] + umin).max(0.0);
-                    p.m = m as u32;
-                    p.onehot = if m == 1 {
-                        mask.trailing_zeros()
-                    } else {
-                        u32::MAX
-                    };
+                    let dmin = (xn6[r] + umin).max(0.0);
+                    rows[slot] = Pending::new(xr.add(r * d), w6[r], dmin, mask);
                     spread[nspread] = slot as u8;
                     nspread += (m != 1) as usize;
                 }
@@ -295,16 +244,7 @@ mod imp {
         for v in 0..NV {
             // Lanes past m have cnt 0: their 1 / cnt is never used (not valid).
             let ic = if NV == 1 {
-                let recip = _mm256_setr_ps(
-                    1.0,
-                    1.0 / 2.0,
-                    1.0 / 3.0,
-                    1.0 / 4.0,
-                    1.0 / 5.0,
-                    1.0 / 6.0,
-                    1.0 / 7.0,
-                    1.0 / 8.0,
-                );
+                let recip = _mm256_loadu_ps(RECIP16.as_ptr());
                 let idx = _mm256_sub_epi32(_mm256_cvttps_epi32(cnt[v]), _mm256_set1_epi32(1));
                 _mm256_permutevar8x32_ps(recip, idx)
             } else {

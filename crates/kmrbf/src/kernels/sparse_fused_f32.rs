@@ -32,6 +32,55 @@ pub enum SparseMap {
     Sparsemax,
 }
 
+/// A row of the current group of a fused sparse kernel, between its phases.
+#[derive(Clone, Copy)]
+pub(crate) struct Pending {
+    /// The row's values (in `x`, or the padded block).
+    pub x: *const f32,
+    pub w: f32,
+    pub dmin: f32,
+    /// One-hot: the center; otherwise `u32::MAX`.
+    pub onehot: u32,
+    /// Candidates.
+    pub m: u32,
+    /// The candidates' centers as bits.
+    pub mask: u64,
+    /// Threshold (spread rows, after the second phase).
+    pub tau: f32,
+}
+
+impl Pending {
+    pub(crate) const EMPTY: Self = Self {
+        x: core::ptr::null(),
+        w: 0.0,
+        dmin: 0.0,
+        onehot: 0,
+        m: 0,
+        mask: 0,
+        tau: 0.0,
+    };
+
+    /// The row at `x` of weight `w` and minimum distance `dmin` whose candidates are the bits
+    /// of `mask`.
+    #[inline(always)]
+    pub(crate) fn new(x: *const f32, w: f32, dmin: f32, mask: u64) -> Self {
+        let m = mask.count_ones();
+        Self {
+            x,
+            w,
+            dmin,
+            onehot: if m == 1 {
+                mask.trailing_zeros()
+            } else {
+                u32::MAX
+            },
+            m,
+            mask,
+            tau: 0.0,
+        }
+    }
+}
+
 /// Buffers of the fused sparse kernel, reused across calls.
 #[derive(Default)]
 pub struct SparseScratch {
@@ -103,7 +152,7 @@ pub fn sparse_sums(
 
 #[cfg(target_arch = "x86_64")]
 mod imp {
-    use super::{FusedRows, RowTotals, SparseScratch, GROUP, MR, SLOT};
+    use super::{FusedRows, Pending, RowTotals, SparseScratch, GROUP, MR, SLOT};
     use crate::kernels::dispatch::lanes16 as lanes;
     use crate::kernels::soft_rows_f32::imp::{
         add_scaled_row, threshold, threshold16, threshold64, threshold_sparsemax,
@@ -193,22 +242,6 @@ mod imp {
         )
     }
 
-    /// A row of the current group, between the phases.
-    #[derive(Clone, Copy)]
-    struct Pending {
-        /// The row's values (in `x`, or the padded block).
-        x: *const f32,
-        w: f32,
-        dmin: f32,
-        /// One-hot: the center; otherwise `u32::MAX`.
-        onehot: u32,
-        /// Candidates (spread rows).
-        m: u32,
-        /// The candidates' centers as bits.
-        mask: u64,
-        tau: f32,
-    }
-
     #[inline(always)]
     unsafe fn run_nv<const SPARSE: bool, const NV: usize>(
         rows_in: &FusedRows<'_>,
@@ -238,15 +271,7 @@ mod imp {
         let panel = pack.first_panel().as_ptr();
         let (cand, weight) = (s.cand.as_mut_ptr(), s.weight.as_mut_ptr());
         let sorted = s.sorted.as_mut_ptr();
-        let mut rows = [Pending {
-            x: core::ptr::null(),
-            w: 0.0,
-            dmin: 0.0,
-            onehot: 0,
-            m: 0,
-            mask: 0,
-            tau: 0.0,
-        }; GROUP];
+        let mut rows = [Pending::EMPTY; GROUP];
         let mut tot = RowTotals::default();
         let mut g0 = 0;
         while g0 < b {
@@ -281,20 +306,11 @@ mod imp {
                         zs[v] = z;
                     }
                     let mask = combine::<NV>(&cms);
-                    let p = &mut rows[slot];
-                    p.x = xr.add(r * d);
-                    p.w = w6[r];
-                    p.dmin = (xn6[r] + umin[r]).max(0.0);
-                    p.m = mask.count_ones();
-                    p.onehot = if p.m == 1 {
-                        mask.trailing_zeros()
-                    } else {
-                        u32::MAX
-                    };
-                    p.mask = mask;
+                    let dmin = (xn6[r] + umin[r]).max(0.0);
+                    rows[slot] = Pending::new(xr.add(r * d), w6[r], dmin, mask);
                     // The spread rows' slots, listed without a branch.
                     spread[nspread] = slot as u8;
-                    nspread += (p.m != 1) as usize;
+                    nspread += (mask.count_ones() != 1) as usize;
                     // The candidates, compressed in index order (stored for every row, without
                     // a branch; one-hot rows do not read them).
                     let cz = cand.add(slot * SLOT);
