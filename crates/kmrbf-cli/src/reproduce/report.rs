@@ -474,7 +474,7 @@ fn html(
         let _ = writeln!(md, "| {} |", cells(r).join(" | "));
     }
     h.push_str(&md_table_to_html(&md));
-    let _ = writeln!(h, "<h2>Deterministic annealing against K-Means</h2><p>Softmax annealing from the first critical temperature 2 lambda_max (all centers coincide above it; a tiny seeded perturbation breaks the symmetry at each stage), then a hard Lloyd polish, compared with Lloyd from the same k-means++ init.</p>");
+    let _ = writeln!(h, "<h2>Deterministic annealing against K-Means</h2><p>Mass-constrained softmax annealing (Rose 1998) from the first critical temperature 2 lambda_max: one codevector at the data mean, split in two (a seeded perturbation) whenever its cluster passes its own critical temperature, each codevector's mass a prior on its responsibilities, splits that do not take merged back; then a hard Lloyd polish, compared with Lloyd from the same k-means++ init (the annealing does not use the init).</p>");
     h.push_str(&md_table_to_html(da));
     h.push_str("</body></html>\n");
     Ok(h)

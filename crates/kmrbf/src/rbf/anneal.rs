@@ -3,6 +3,7 @@
 //! loop, an optional hard Lloyd polish, and the per-stage equivalence record against a
 //! reference K-Means run from the same initial centers.
 
+use super::codebook::Codebook;
 use super::objective::{validate, Objectives};
 use super::params::{Kernel, Temperature};
 use super::pass::{soft_pass, PassRequest, RowOut};
@@ -48,7 +49,10 @@ pub enum Sigma0 {
     /// point (frequently a lower J), not Lloyd's from the same init.
     Median,
     /// `2 lambda_max` of the weighted data covariance: deterministic annealing's first
-    /// critical temperature, above which all centers coincide.
+    /// critical temperature, above which all centers coincide. Warm-started with a soft map,
+    /// this is mass-constrained deterministic annealing on a growing codebook
+    /// ([`super::codebook`]; the init is not used); as a sweep or with the hard map, each
+    /// stage only perturbs its centers.
     Critical,
     /// A given sigma.
     Value(f64),
@@ -472,7 +476,13 @@ pub fn anneal<T: Real>(
         }
     });
 
-    let perturb = params.sigma0 == Sigma0::Critical;
+    // A critical start, warm-started with a soft map, is mass-constrained deterministic
+    // annealing on a growing codebook (`codebook.rs`); a critical sweep (no warm start) only
+    // perturbs its init at every stage.
+    let critical = params.sigma0 == Sigma0::Critical && listed.is_none();
+    let mut codebook = (critical && params.warm_start && params.map != MapKind::Hard)
+        .then(|| Codebook::new(&p, k, 1e-3 * scale.sqrt()));
+    let perturb = critical && codebook.is_none();
     let mut rng = Rng::new(params.seed);
     let jitter = 1e-6 * scale.sqrt();
     let mut stepper = Stepper::new(params.step);
@@ -495,7 +505,24 @@ pub fn anneal<T: Real>(
         let mut steps = 0;
         let mut last_move_sq = f64::INFINITY;
         let t0 = std::time::Instant::now();
-        while steps < params.stage_cap {
+        if let Some(cb) = &mut codebook {
+            cb.grow(&p, temp, &mut rng);
+            let m = cb.active();
+            while steps < params.stage_cap {
+                let bias = cb.bias(temp);
+                let info =
+                    stepper.step_biased(&p, cb.centers_mut(), m, params.map, temp, Some(&bias));
+                cb.set_mass(&info.mass);
+                steps += 1;
+                last_move_sq = info.max_move_sq;
+                if last_move_sq <= tol_abs {
+                    break;
+                }
+            }
+            cb.merge();
+            centers = cb.padded();
+        }
+        while codebook.is_none() && steps < params.stage_cap {
             let info = stepper.step(&p, &mut centers, k, params.map, temp);
             steps += 1;
             last_move_sq = info.max_move_sq;

@@ -7,6 +7,7 @@
 //! temperature schedule that lands on the K-Means fixed point.
 
 pub mod anneal;
+pub mod codebook;
 pub mod objective;
 pub mod params;
 pub mod pass;

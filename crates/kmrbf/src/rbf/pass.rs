@@ -408,10 +408,32 @@ pub fn soft_pass<T: Real>(
     req: PassRequest<T>,
     out: RowOut<'_, T>,
 ) -> PassOutput {
+    soft_pass_biased(p, centers, k, None, req, out)
+}
+
+/// [`soft_pass`] with `bias_k >= 0` (`k` values) added to every squared distance to center
+/// `k`: the logits become `-(D_ik + bias_k) / temp`, i.e. a prior `p_k` enters as `bias_k =
+/// -temp ln p_k` (mass-constrained deterministic annealing). The objectives are those of the
+/// shifted distances.
+pub fn soft_pass_biased<T: Real>(
+    p: &Prepared<'_, T>,
+    centers: &[T],
+    k: usize,
+    bias: Option<&[T]>,
+    req: PassRequest<T>,
+    out: RowOut<'_, T>,
+) -> PassOutput {
     let d = p.d;
     let n = p.n();
     let mut cn = vec![T::ZERO; k];
     row_sq_norms(centers, d, &mut cn);
+    if let Some(b) = bias {
+        assert_eq!(b.len(), k, "one bias per center");
+        // ||x - c||^2 + b = xn + (cn + b) - 2 x . c: every kernel reads cn.
+        for (c, &v) in cn.iter_mut().zip(b) {
+            *c += v;
+        }
+    }
     if matches!(out, RowOut::None) {
         if let Some(o) = fused_pass(p, centers, k, req, &cn) {
             return o;

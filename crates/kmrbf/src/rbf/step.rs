@@ -1,7 +1,7 @@
 //! Center updates at a fixed temperature: soft-lloyd (closed form), gradient descent, Adam.
 
 use super::objective::{GradientKind, Objectives};
-use super::pass::{soft_pass, PassRequest, RowOut};
+use super::pass::{soft_pass_biased, PassRequest, RowOut};
 use crate::error::{Error, Result};
 use crate::init::Prepared;
 use crate::kernels::maps::MapKind;
@@ -73,12 +73,14 @@ pub struct Stepper {
 }
 
 /// What one step saw and did.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct StepInfo {
     /// The objectives at the centers before the step.
     pub before: Objectives,
     /// `max_k ||c_k(new) - c_k(old)||^2`.
     pub max_move_sq: f64,
+    /// `N_k = sum_i w_i r_ik` at the centers before the step (`k` values).
+    pub mass: Vec<f64>,
 }
 
 impl Stepper {
@@ -108,6 +110,20 @@ impl Stepper {
         map: MapKind,
         temp: f64,
     ) -> StepInfo {
+        self.step_biased(p, centers, k, map, temp, None)
+    }
+
+    /// [`Self::step`] with `bias_k` added to the squared distances to center `k` (see
+    /// [`super::pass::soft_pass_biased`]).
+    pub fn step_biased<T: Real>(
+        &mut self,
+        p: &Prepared<'_, T>,
+        centers: &mut [T],
+        k: usize,
+        map: MapKind,
+        temp: f64,
+        bias: Option<&[T]>,
+    ) -> StepInfo {
         let d = p.d;
         let gradient = match self.kind {
             StepKind::SoftLloyd => GradientKind::Stopgrad,
@@ -119,7 +135,7 @@ impl Stepper {
             resp_sums: true,
             loss_sums: gradient == GradientKind::Full,
         };
-        let o = soft_pass(p, centers, k, req, RowOut::None);
+        let o = soft_pass_biased(p, centers, k, bias, req, RowOut::None);
         let before = Objectives::from_pass(&o, map, temp, k);
         let rs = o.resp_sums.as_ref().expect("requested");
         let gs = o.loss_sums.as_ref().unwrap_or(rs);
@@ -190,6 +206,7 @@ impl Stepper {
         StepInfo {
             before,
             max_move_sq,
+            mass: rs.weight.clone(),
         }
     }
 }
