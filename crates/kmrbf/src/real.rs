@@ -155,3 +155,10 @@ pub fn as_f32_mut<T: 'static>(s: &mut [T]) -> Option<&mut [f32]> {
         // SAFETY: `T` is `f32`, so the slice already has this type.
         .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut f32, s.len()) })
 }
+
+/// `s` as `f64` values when `T` is `f64`.
+pub fn as_f64<T: 'static>(s: &[T]) -> Option<&[f64]> {
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f64>())
+        // SAFETY: `T` is `f64`, so the slice already has this type.
+        .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr() as *const f64, s.len()) })
+}

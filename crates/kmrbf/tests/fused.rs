@@ -1,12 +1,15 @@
-//! The fused f32 soft passes (softmax, entmax-1.5, sparsemax with `k <= 64`) against the tile
-//! pipeline they replace, through the public pass: same objectives, support and soft-lloyd
-//! sums to f32 rounding. Its own test binary: it switches the fused kernels off and on for
+//! The fused soft passes (f32 softmax, entmax-1.5, sparsemax; f64 entmax-1.5, sparsemax;
+//! `k <= 64`) against the tile pipeline they replace, through the public pass: same
+//! objectives, support and soft-lloyd sums to f32 (f64) rounding. Its own test binary: it switches the fused kernels off and on for
 //! the whole process.
 
 use kmrbf::init::Prepared;
 use kmrbf::kernels::maps::MapKind;
 use kmrbf::kernels::softmax_fused_f32::available;
 use kmrbf::rbf::pass::{set_fused_kernels, soft_pass, PassOutput, PassRequest, RowOut};
+
+/// Both tests flip the process-wide switch: one at a time.
+static SWITCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn pass(p: &Prepared<'_, f32>, c: &[f32], k: usize, map: MapKind, temp: f32) -> PassOutput {
     let req = PassRequest {
@@ -20,6 +23,7 @@ fn pass(p: &Prepared<'_, f32>, c: &[f32], k: usize, map: MapKind, temp: f32) -> 
 
 #[test]
 fn fused_passes_agree_with_the_tile_pipeline() {
+    let _one = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
     if !available(64) {
         eprintln!("fused passes: no fused kernels on this CPU");
         return;
@@ -106,4 +110,83 @@ fn fused_passes_agree_with_the_tile_pipeline() {
         }
     }
     assert_eq!(compared, 3 * 2 * 3 * 3);
+}
+
+/// The fused f64 sparse passes (entmax-1.5, sparsemax; AVX-512, `k <= 64`) against the tile
+/// pipeline's f64 path: objectives, support, one-hot rows and soft-lloyd sums to f64 rounding
+/// (relative 1e-10; the two compute `D - Dmin` by other roundings).
+#[test]
+fn fused_f64_sparse_passes_agree_with_the_tile_pipeline() {
+    let _one = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
+    if !kmrbf::kernels::sparse_fused_f64::available(64) {
+        eprintln!("fused f64 passes: no AVX-512 on this CPU");
+        return;
+    }
+    let mut compared = 0;
+    let mut spread_rows = 0.0;
+    for &(n, d, k) in &[
+        (20_011usize, 32usize, 64usize),
+        (3_001, 7, 17),
+        (9_000, 40, 33),
+        (1_000, 3, 5),
+    ] {
+        let x: Vec<f64> = kmrbf::synth::bench_blobs_f32(n, d, k, 4)
+            .iter()
+            .map(|&v| v as f64 * 1.1)
+            .collect();
+        let xn: Vec<f64> = x.chunks(d).map(|r| r.iter().map(|v| v * v).sum()).collect();
+        let w: Vec<f64> = (0..n).map(|i| 0.5 + (i % 7) as f64 / 7.0).collect();
+        let c: Vec<f64> = x[..k * d].to_vec();
+        for weights in [None, Some(&w[..])] {
+            let p = Prepared {
+                x: &x,
+                d,
+                xn: &xn,
+                w: weights,
+            };
+            for map in [MapKind::Entmax15, MapKind::Sparsemax] {
+                for temp in [30.0f64, 8.0, 2.0, 0.2] {
+                    let req = PassRequest {
+                        map,
+                        temp,
+                        resp_sums: true,
+                        loss_sums: false,
+                    };
+                    set_fused_kernels(false);
+                    let tile = soft_pass(&p, &c, k, req, RowOut::None);
+                    set_fused_kernels(true);
+                    let fused = soft_pass(&p, &c, k, req, RowOut::None);
+                    let ctx = format!("{map:?} n {n} d {d} k {k} temp {temp}");
+                    let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1.0);
+                    for (name, a, b) in [
+                        ("J", fused.j, tile.j),
+                        ("L", fused.l, tile.l),
+                        ("F", fused.f, tile.f),
+                        ("W", fused.weight, tile.weight),
+                    ] {
+                        assert!(rel(a, b) < 1e-10, "{name} {a} {b} {ctx}");
+                    }
+                    assert_eq!(fused.support, tile.support, "{ctx}");
+                    assert_eq!(fused.onehot, tile.onehot, "{ctx}");
+                    spread_rows += (n - tile.onehot) as f64;
+                    let (fs, ts) = (fused.resp_sums.unwrap(), tile.resp_sums.unwrap());
+                    let wsum: f64 = ts.weight.iter().sum();
+                    for j in 0..k {
+                        let dw = (fs.weight[j] - ts.weight[j]).abs();
+                        assert!(dw <= 1e-10 * wsum, "N_{j} {ctx}");
+                        for t in 0..d {
+                            let (a, b) = (fs.sums[j * d + t], ts.sums[j * d + t]);
+                            assert!(
+                                (a - b).abs() <= 1e-10 * 4.0 * wsum,
+                                "S_{j},{t} {a} {b} {ctx}"
+                            );
+                        }
+                    }
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(compared, 4 * 2 * 2 * 4);
+    assert!(spread_rows > 1e4, "the temperatures give spread rows");
 }

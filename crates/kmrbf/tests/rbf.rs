@@ -346,6 +346,42 @@ fn soft_pass_gives_the_same_bits_for_any_thread_count() {
     assert_eq!(one, run(4));
 }
 
+/// Soft-lloyd steps (the fused kernels where they apply: f32 softmax / entmax-1.5 / sparsemax,
+/// f64 entmax-1.5 / sparsemax with `k <= 64`) give the same center bits for 1, 2 and 4 threads.
+fn soft_lloyd_steps_thread_parity<T: kmrbf::Real>() {
+    let ds = kmrbf::synth::blobs(30_000, 8, 10, 2.0, 6);
+    let x: Vec<T> = ds.x.iter().map(|&v| T::from_f64(v)).collect();
+    let mut xn = vec![T::ZERO; 30_000];
+    kmrbf::kernels::distance::row_sq_norms(&x, 8, &mut xn);
+    let p = kmrbf::init::Prepared {
+        x: &x,
+        d: 8,
+        xn: &xn,
+        w: None,
+    };
+    for map in [MapKind::Softmax, MapKind::Entmax15, MapKind::Sparsemax] {
+        let run = |t| {
+            with_threads(t, || {
+                let mut c = x[..10 * 8].to_vec();
+                let mut st = Stepper::new(StepKind::SoftLloyd);
+                for _ in 0..3 {
+                    st.step(&p, &mut c, 10, map, 3.0);
+                }
+                c.iter().map(|v| v.to_f64().to_bits()).collect::<Vec<_>>()
+            })
+        };
+        let one = run(1);
+        assert_eq!(one, run(2), "{map:?} {}", T::NAME);
+        assert_eq!(one, run(4), "{map:?} {}", T::NAME);
+    }
+}
+
+#[test]
+fn soft_lloyd_steps_give_the_same_bits_for_any_thread_count() {
+    soft_lloyd_steps_thread_parity::<f32>();
+    soft_lloyd_steps_thread_parity::<f64>();
+}
+
 #[test]
 fn bad_soft_parameters_are_typed_errors() {
     let (x, n, d) = small();

@@ -24,5 +24,6 @@ pub mod softmax_fused_avx2;
 pub mod softmax_fused_f32;
 pub mod sparse_fused_avx2;
 pub mod sparse_fused_f32;
+pub mod sparse_fused_f64;
 pub mod tiles;
 pub mod update;

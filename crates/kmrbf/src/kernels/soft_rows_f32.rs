@@ -15,6 +15,8 @@
 //! [`super::maps`]. Sparsemax goes the same way with `z = -(D - Dmin) / temp` and its own
 //! threshold.
 
+use crate::real::Real;
+
 /// Coefficients of `2^f` on `[0, 1)`, highest degree first (Horner with FMAs; degree 6,
 /// `p(0) = 1`, relative error 6.4e-8 in f32): the exponential of the softmax kernels.
 pub(crate) const EXP2_POLY: [f32; 7] = [
@@ -56,11 +58,21 @@ pub struct RowTotals {
 }
 
 impl RowTotals {
+    /// Adds the totals of later rows.
+    pub fn add(&mut self, o: &RowTotals) {
+        self.j += o.j;
+        self.l += o.l;
+        self.f += o.f;
+        self.w += o.w;
+        self.support += o.support;
+        self.onehot += o.onehot;
+    }
+
     /// Adds a one-hot row of weight `w` and minimum distance `dmin` (`r = 1` at the nearest
     /// center: `L = F = J = Dmin`, support 1).
     #[inline(always)]
-    pub(crate) fn add_onehot(&mut self, w: f32, dmin: f32) {
-        let (wf, dm) = (w as f64, dmin as f64);
+    pub(crate) fn add_onehot<T: Real>(&mut self, w: T, dmin: T) {
+        let (wf, dm) = (w.to_f64(), dmin.to_f64());
         self.j += wf * dm;
         self.l += wf * dm;
         self.f += wf * dm;
@@ -71,41 +83,42 @@ impl RowTotals {
 }
 
 /// The moments of one entmax-1.5 / sparsemax row with several candidates, as both the tile
-/// and the fused kernels compute them: `q = v^2` (resp. `v`) with `v = z - tau > 0`, `norm =
-/// 1 / sum q`, `sqv = sum q v`, `sz = -sum q z` (`z = -(D - Dmin) / scale`).
-pub(crate) struct SpreadRow {
+/// and the fused kernels compute them (in the data's precision `T`): `q = v^2` (resp. `v`)
+/// with `v = z - tau > 0`, `norm = 1 / sum q`, `sqv = sum q v`, `sz = -sum q z` (`z = -(D -
+/// Dmin) / scale`).
+pub(crate) struct SpreadRow<T> {
     /// Row weight.
-    pub w: f32,
+    pub w: T,
     /// `Dmin`.
-    pub dmin: f32,
+    pub dmin: T,
     /// `2 temp` (entmax-1.5) or `temp` (sparsemax).
-    pub scale: f32,
+    pub scale: T,
     /// `1 / sum q`.
-    pub norm: f32,
+    pub norm: T,
     /// `sum q v`.
-    pub sqv: f32,
+    pub sqv: T,
     /// `-sum q z`.
-    pub sz: f32,
+    pub sz: T,
     /// Nonzero responsibilities.
     pub support: u32,
 }
 
-impl SpreadRow {
+impl<T: Real> SpreadRow<T> {
     /// Adds the row's `J`, `L = Dmin + scale norm sz`, `F = L - temp H` (Tsallis entropies
     /// `(4/3)(1 - sum r^1.5)` and `(1/2)(1 - sum r^2)`), weight and support to `tot`.
     #[inline(always)]
-    pub(crate) fn add_to<const SPARSE: bool>(&self, tot: &mut RowTotals, temp: f32) {
-        let (wf, dm) = (self.w as f64, self.dmin as f64);
-        let loss = dm + (self.scale * self.norm * self.sz) as f64;
+    pub(crate) fn add_to<const SPARSE: bool>(&self, tot: &mut RowTotals, temp: T) {
+        let (wf, dm) = (self.w.to_f64(), self.dmin.to_f64());
+        let loss = dm + (self.scale * self.norm * self.sz).to_f64();
         let n = self.norm;
         let h = if SPARSE {
-            0.5 * (1.0 - (n * n * self.sqv) as f64)
+            0.5 * (1.0 - (n * n * self.sqv).to_f64())
         } else {
-            (4.0 / 3.0) * (1.0 - (n * n.sqrt() * self.sqv) as f64)
+            (4.0 / 3.0) * (1.0 - (n * n.sqrt() * self.sqv).to_f64())
         };
         tot.j += wf * dm;
         tot.l += wf * loss;
-        tot.f += wf * (loss - temp as f64 * h);
+        tot.f += wf * (loss - temp.to_f64() * h);
         tot.w += wf;
         tot.support += self.support as f64;
         tot.onehot += (self.support == 1) as usize;

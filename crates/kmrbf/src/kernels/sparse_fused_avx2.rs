@@ -54,7 +54,7 @@ pub(crate) unsafe fn run(
 }
 
 /// Per 8-bit candidate mask: the set lanes' indices in order, one byte each (the rest 0).
-const COMPRESS: [u64; 256] = {
+pub(crate) const COMPRESS: [u64; 256] = {
     let mut t = [0u64; 256];
     let mut m = 0;
     while m < 256 {

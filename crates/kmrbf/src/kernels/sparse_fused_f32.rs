@@ -17,6 +17,7 @@
 
 use super::soft_rows_f32::RowTotals;
 use super::softmax_fused_f32::{FusedRows, MAX_K, MR};
+use crate::real::Real;
 
 /// Rows whose candidates are gathered before their thresholds are computed: eight blocks.
 pub(crate) const GROUP: usize = 8 * MR;
@@ -34,11 +35,11 @@ pub enum SparseMap {
 
 /// A row of the current group of a fused sparse kernel, between its phases.
 #[derive(Clone, Copy)]
-pub(crate) struct Pending {
+pub(crate) struct Pending<T> {
     /// The row's values (in `x`, or the padded block).
-    pub x: *const f32,
-    pub w: f32,
-    pub dmin: f32,
+    pub x: *const T,
+    pub w: T,
+    pub dmin: T,
     /// One-hot: the center; otherwise `u32::MAX`.
     pub onehot: u32,
     /// Candidates.
@@ -46,24 +47,24 @@ pub(crate) struct Pending {
     /// The candidates' centers as bits.
     pub mask: u64,
     /// Threshold (spread rows, after the second phase).
-    pub tau: f32,
+    pub tau: T,
 }
 
-impl Pending {
+impl<T: Real> Pending<T> {
     pub(crate) const EMPTY: Self = Self {
         x: core::ptr::null(),
-        w: 0.0,
-        dmin: 0.0,
+        w: T::ZERO,
+        dmin: T::ZERO,
         onehot: 0,
         m: 0,
         mask: 0,
-        tau: 0.0,
+        tau: T::ZERO,
     };
 
     /// The row at `x` of weight `w` and minimum distance `dmin` whose candidates are the bits
     /// of `mask`.
     #[inline(always)]
-    pub(crate) fn new(x: *const f32, w: f32, dmin: f32, mask: u64) -> Self {
+    pub(crate) fn new(x: *const T, w: T, dmin: T, mask: u64) -> Self {
         let m = mask.count_ones();
         Self {
             x,
@@ -76,7 +77,7 @@ impl Pending {
             },
             m,
             mask,
-            tau: 0.0,
+            tau: T::ZERO,
         }
     }
 }

@@ -13,9 +13,10 @@ use crate::kernels::maps::{map_row, MapKind};
 use crate::kernels::soft_rows_f32::{self, RowTotals, SoftMap};
 use crate::kernels::softmax_fused_f32::{self, FusedRows, FusedScratch};
 use crate::kernels::sparse_fused_f32::{self, SparseMap, SparseScratch};
+use crate::kernels::sparse_fused_f64::{self, Rows64, Scratch64};
 use crate::kernels::tiles::{fold_tiles, Blocking, Tile};
 use crate::kernels::update::{ClusterSums, TileSums};
-use crate::real::{as_f32, as_f32_mut, Real};
+use crate::real::{as_f32, as_f32_mut, as_f64, Real};
 
 /// What one pass computes besides the objective terms.
 #[derive(Clone, Copy, Debug)]
@@ -69,6 +70,16 @@ pub struct PassOutput {
 }
 
 impl PassOutput {
+    /// Adds a kernel's row totals (in order: the caller's order is the reduction's).
+    fn add_totals(&mut self, t: &RowTotals) {
+        self.j += t.j;
+        self.l += t.l;
+        self.f += t.f;
+        self.weight += t.w;
+        self.support += t.support;
+        self.onehot += t.onehot;
+    }
+
     /// Zero totals over `rows` rows, with zeroed `k x d` sums where asked.
     fn zeros(rows: usize, k: usize, d: usize, resp_sums: bool, loss_sums: bool) -> Self {
         Self {
@@ -438,6 +449,9 @@ pub fn soft_pass_biased<T: Real>(
         if let Some(o) = fused_pass(p, centers, k, req, &cn) {
             return o;
         }
+        if let Some(o) = fused_pass_f64(p, centers, k, req, &cn) {
+            return o;
+        }
     }
     let blocking = Blocking::of::<T>(k);
     let need_jac = req.loss_sums || matches!(out, RowOut::InputGrad { loss: true, .. });
@@ -632,12 +646,7 @@ fn fused_pass<T: Real>(
                     sparse_fused_f32::sparse_sums(map, &rows, sums, &mut acc.sparse)
                 }
             };
-            acc.tot.j += tot.j;
-            acc.tot.l += tot.l;
-            acc.tot.f += tot.f;
-            acc.tot.w += tot.w;
-            acc.tot.support += tot.support;
-            acc.tot.onehot += tot.onehot;
+            acc.tot.add(&tot);
             if req.resp_sums {
                 if sparse.is_some() {
                     for (w, &c) in acc.rs_tile.weight.iter_mut().zip(&acc.col) {
@@ -663,12 +672,76 @@ fn fused_pass<T: Real>(
                 }
             }
         }
-        total.j += a.tot.j;
-        total.l += a.tot.l;
-        total.f += a.tot.f;
-        total.weight += a.tot.w;
-        total.support += a.tot.support;
-        total.onehot += a.tot.onehot;
+        total.add_totals(&a.tot);
+        if let Some(s) = total.resp_sums.as_mut() {
+            s.merge(&a.rs);
+        }
+    }
+    Some(total)
+}
+
+/// Buffers of one chunk of [`fused_pass_f64`].
+struct FusedAcc64 {
+    tot: RowTotals,
+    rs: ClusterSums,
+    scratch: Scratch64,
+}
+
+/// An entmax-1.5 or sparsemax pass without per-row output and without the loss sums, f64
+/// with AVX-512 and `k <= 64`: through [`sparse_fused_f64`] (no distance tile); `None` when
+/// it does not apply.
+fn fused_pass_f64<T: Real>(
+    p: &Prepared<'_, T>,
+    centers: &[T],
+    k: usize,
+    req: PassRequest<T>,
+    cn: &[T],
+) -> Option<PassOutput> {
+    let map = match req.map {
+        MapKind::Entmax15 => SparseMap::Entmax15,
+        MapKind::Sparsemax => SparseMap::Sparsemax,
+        _ => return None,
+    };
+    if req.loss_sums || !fused_enabled() || !sparse_fused_f64::available(k) || p.d == 0 {
+        return None;
+    }
+    let (c64, cn64) = (as_f64(centers)?, as_f64(cn)?);
+    as_f64(p.x)?;
+    let d = p.d;
+    let panel = sparse_fused_f64::pack_centers(c64, k, d);
+    let temp = req.temp.to_f64();
+    let zk = if req.resp_sums { k } else { 0 };
+    let parts = fold_tiles(
+        p.against(centers, k),
+        &mut [] as &mut [T],
+        0,
+        Blocking::of::<T>(k),
+        false,
+        || FusedAcc64 {
+            tot: RowTotals::default(),
+            rs: ClusterSums::zeros(zk, d),
+            scratch: Scratch64::default(),
+        },
+        |acc, t, _| {
+            let (x, xn) = (as_f64(t.x).expect("f64"), as_f64(t.xn).expect("f64"));
+            let rows = Rows64 {
+                x,
+                xn,
+                w: t.w.and_then(as_f64),
+                panel: &panel,
+                cn: cn64,
+                temp,
+            };
+            let sums = req
+                .resp_sums
+                .then_some((&mut acc.rs.sums[..], &mut acc.rs.weight[..]));
+            let tot = sparse_fused_f64::sparse_sums_f64(map, &rows, sums, &mut acc.scratch);
+            acc.tot.add(&tot);
+        },
+    );
+    let mut total = PassOutput::zeros(p.n(), k, d, req.resp_sums, false);
+    for a in &parts {
+        total.add_totals(&a.tot);
         if let Some(s) = total.resp_sums.as_mut() {
             s.merge(&a.rs);
         }
