@@ -173,9 +173,14 @@ impl<T: Real> Codebook<T> {
     }
 }
 
+/// Rows the power iterations of [`cluster_lambda_max`] visit at most (every `ceil(n / this)`-th
+/// row): the eigenvalue only times the splits.
+const LAMBDA_ROWS: usize = 1 << 16;
+
 /// Per center of `centers` (`m x d`): the largest eigenvalue of the weighted covariance of the
-/// rows nearest to it (about the center), by 50 power iterations over the rows (no `d x d`
-/// matrix; a seeded random start). 0 for a center without rows.
+/// rows nearest to it (about the center), by 50 power iterations over at most
+/// [`LAMBDA_ROWS`] evenly spaced rows (no `d x d` matrix; a seeded random start). 0 for a
+/// center without rows.
 fn cluster_lambda_max<T: Real>(
     p: &Prepared<'_, T>,
     centers: &[T],
@@ -184,9 +189,10 @@ fn cluster_lambda_max<T: Real>(
 ) -> Vec<f64> {
     let d = p.d;
     let labels = assign_labels(p, centers, m);
+    let stride = p.n().div_ceil(LAMBDA_ROWS).max(1);
     let mut wsum = vec![0.0; m];
-    for (i, &l) in labels.iter().enumerate() {
-        wsum[l as usize] += p.weight(i);
+    for i in (0..p.n()).step_by(stride) {
+        wsum[labels[i] as usize] += p.weight(i);
     }
     let mut v: Vec<f64> = (0..m * d).map(|_| rng.normal()).collect();
     let mut lambda = vec![0.0; m];
@@ -201,8 +207,8 @@ fn cluster_lambda_max<T: Real>(
             }
         }
         next.fill(0.0);
-        for (i, &l) in labels.iter().enumerate() {
-            let j = l as usize;
+        for i in (0..p.n()).step_by(stride) {
+            let j = labels[i] as usize;
             let c = &centers[j * d..(j + 1) * d];
             for (t, (x, cc)) in p.row(i).iter().zip(c).enumerate() {
                 xc[t] = (*x - *cc).to_f64();
