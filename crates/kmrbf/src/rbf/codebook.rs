@@ -81,19 +81,21 @@ impl<T: Real> Codebook<T> {
 
     /// Splits the codevectors whose cluster (rows nearest to it) has `2 lambda_max > temp`,
     /// largest `lambda_max` first, while fewer than `k` are active: the parent moves `-delta
-    /// u`, the child (appended) `+delta u` with `u` a seeded random unit direction, each with
-    /// half the mass. Returns how many were split.
+    /// u`, the child (appended) `+delta u` with `u` the cluster's principal direction (the
+    /// unstable mode of the split: along a random direction the stable components shrink
+    /// first and a split that would take can come back within `delta` and be merged), each
+    /// with half the mass. Returns how many were split.
     pub fn grow(&mut self, p: &Prepared<'_, T>, temp: f64, rng: &mut Rng) -> usize {
         let (m, d) = (self.active(), self.d);
         if m >= self.k {
             return 0;
         }
-        let lambda = cluster_lambda_max(p, &self.centers, m, rng);
+        let (lambda, dirs) = cluster_lambda_max(p, &self.centers, m, rng);
         let mut order: Vec<usize> = (0..m).filter(|&j| 2.0 * lambda[j] > temp).collect();
         order.sort_by(|&a, &b| lambda[b].total_cmp(&lambda[a]).then(a.cmp(&b)));
         order.truncate(self.k - m);
         for &j in &order {
-            let mut u: Vec<f64> = (0..d).map(|_| rng.normal()).collect();
+            let mut u = dirs[j * d..(j + 1) * d].to_vec();
             let norm = u
                 .iter()
                 .map(|v| v * v)
@@ -178,15 +180,15 @@ impl<T: Real> Codebook<T> {
 const LAMBDA_ROWS: usize = 1 << 16;
 
 /// Per center of `centers` (`m x d`): the largest eigenvalue of the weighted covariance of the
-/// rows nearest to it (about the center), by 50 power iterations over at most
-/// [`LAMBDA_ROWS`] evenly spaced rows (no `d x d` matrix; a seeded random start). 0 for a
-/// center without rows.
+/// rows nearest to it (about the center) and its direction (`m x d`), by 50 power iterations
+/// over at most [`LAMBDA_ROWS`] evenly spaced rows (no `d x d` matrix; a seeded random
+/// start). 0 for a center without rows.
 fn cluster_lambda_max<T: Real>(
     p: &Prepared<'_, T>,
     centers: &[T],
     m: usize,
     rng: &mut Rng,
-) -> Vec<f64> {
+) -> (Vec<f64>, Vec<f64>) {
     let d = p.d;
     let labels = assign_labels(p, centers, m);
     let stride = p.n().div_ceil(LAMBDA_ROWS).max(1);
@@ -233,5 +235,5 @@ fn cluster_lambda_max<T: Real>(
         }
         std::mem::swap(&mut v, &mut next);
     }
-    lambda
+    (lambda, v)
 }
