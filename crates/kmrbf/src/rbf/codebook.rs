@@ -80,7 +80,8 @@ impl<T: Real> Codebook<T> {
     }
 
     /// Splits the codevectors whose cluster (rows nearest to it) has `2 lambda_max > temp`,
-    /// largest `lambda_max` first, while fewer than `k` are active: the parent moves `-delta
+    /// largest `p_j lambda_max` first (mass times spread: what a split along the principal
+    /// axis can take off J), while fewer than `k` are active: the parent moves `-delta
     /// u`, the child (appended) `+delta u` with `u` the cluster's principal direction (the
     /// unstable mode of the split: along a random direction the stable components shrink
     /// first and a split that would take can come back within `delta` and be merged), each
@@ -92,7 +93,8 @@ impl<T: Real> Codebook<T> {
         }
         let (lambda, dirs) = cluster_lambda_max(p, &self.centers, m, rng);
         let mut order: Vec<usize> = (0..m).filter(|&j| 2.0 * lambda[j] > temp).collect();
-        order.sort_by(|&a, &b| lambda[b].total_cmp(&lambda[a]).then(a.cmp(&b)));
+        let key: Vec<f64> = (0..m).map(|j| self.mass[j] * lambda[j]).collect();
+        order.sort_by(|&a, &b| key[b].total_cmp(&key[a]).then(a.cmp(&b)));
         order.truncate(self.k - m);
         for &j in &order {
             let mut u = dirs[j * d..(j + 1) * d].to_vec();
