@@ -1,11 +1,16 @@
 //! `.csv` reading: numbers only, an optional header row, every row the same length.
+//!
+//! Positions in errors are 0-based data rows and columns (as `X[row, col]` in numpy), with
+//! the 1-based line of the file that an editor shows.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::fail::{bad_input, CliResult};
 use crate::matrix::{Matrix, Values};
 use std::path::Path;
 
 /// Reads a numeric CSV as an f64 matrix. The first row is a header when any of its cells is
-/// not a number. Errors name the file, the line (1-based) and the column (1-based).
+/// not a number. Errors name the file, the data row and column (0-based) and the file's line
+/// (1-based).
 pub fn read_matrix(path: &Path) -> CliResult<Matrix> {
     let file = std::fs::File::open(path)
         .map_err(|e| bad_input(format!("{}: cannot read: {e}", path.display())))?;
@@ -37,7 +42,7 @@ pub fn read_matrix_from(reader: impl std::io::Read, p: &str) -> CliResult<Matrix
             None => d = Some(rec.len()),
             Some(w) if w != rec.len() => {
                 return Err(bad_input(format!(
-                    "{p}: ragged rows: line {line} has {} columns, expected {w}",
+                    "{p}: ragged rows: row {n} (line {line}) has {} columns, expected {w}",
                     rec.len()
                 )))
             }
@@ -46,12 +51,9 @@ pub fn read_matrix_from(reader: impl std::io::Read, p: &str) -> CliResult<Matrix
         for (col, (r, cell)) in parsed.into_iter().zip(rec.iter()).enumerate() {
             match r {
                 Ok(v) => values.push(v),
-                Err(_) => {
-                    return Err(bad_input(format!(
-                        "{p}: line {line}, column {}: '{cell}' is not a number",
-                        col + 1
-                    )))
-                }
+                Err(_) => return Err(bad_input(format!(
+                    "{p}: row {n}, column {col} (0-based; line {line}): '{cell}' is not a number"
+                ))),
             }
         }
         n += 1;

@@ -1,8 +1,8 @@
-//! Loading inputs by extension and writing outputs atomically.
+//! Loading inputs by their extension.
 
-use crate::fail::{bad_input, internal, CliResult};
+use crate::fail::{bad_input, CliResult};
 use crate::matrix::{Matrix, Values};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Loads a data matrix from `.npy` or `.csv`, and checks it has rows, columns and only finite
 /// values (the error names the file, row and column, 0-based).
@@ -13,8 +13,8 @@ pub fn load_matrix(path: &Path) -> CliResult<Matrix> {
         .unwrap_or("")
         .to_ascii_lowercase();
     let m = match ext.as_str() {
-        _ if crate::builtin::lookup(path)?.is_some() => {
-            let text = crate::builtin::lookup(path)?.expect("checked");
+        _ if path.to_str().is_some_and(|s| s.starts_with("builtin:")) => {
+            let text = crate::builtin::lookup(path)?.unwrap_or_default();
             crate::csvfile::read_matrix_from(text.as_bytes(), &path.display().to_string())?
         }
         "npy" => crate::npy::read_matrix(path)?,
@@ -50,64 +50,8 @@ pub fn load_matrix(path: &Path) -> CliResult<Matrix> {
     Ok(m)
 }
 
-/// Files to write together: all are written to temporaries first, then renamed into place,
-/// so a failure leaves none of them behind.
-#[derive(Default)]
-pub struct Outputs {
-    files: Vec<(PathBuf, Vec<u8>)>,
-}
-
-impl Outputs {
-    /// Queues `bytes` for `path`.
-    pub fn add(&mut self, path: &Path, bytes: Vec<u8>) {
-        self.files.push((path.to_path_buf(), bytes));
-    }
-
-    /// Writes every queued file atomically (temp file + rename).
-    pub fn commit(self) -> CliResult<()> {
-        let mut temps: Vec<(PathBuf, PathBuf)> = Vec::new();
-        let cleanup = |temps: &[(PathBuf, PathBuf)]| {
-            for (t, _) in temps {
-                let _ = std::fs::remove_file(t);
-            }
-        };
-        for (path, bytes) in &self.files {
-            let dir = match path.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-                _ => PathBuf::from("."),
-            };
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-            let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-            if let Err(e) = std::fs::write(&tmp, bytes) {
-                cleanup(&temps);
-                let _ = std::fs::remove_file(&tmp);
-                return Err(bad_input(format!("{}: cannot write: {e}", path.display())));
-            }
-            temps.push((tmp, path.clone()));
-        }
-        for (i, (tmp, path)) in temps.iter().enumerate() {
-            if let Err(e) = std::fs::rename(tmp, path) {
-                cleanup(&temps[i..]);
-                return Err(internal(format!(
-                    "{}: cannot move into place: {e}",
-                    path.display()
-                )));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Errors (exit 2) when the directory `path` would be written into does not exist.
-pub fn check_out_dir(path: &Path) -> CliResult<()> {
-    if let Some(dir) = path.parent() {
-        if !dir.as_os_str().is_empty() && !dir.is_dir() {
-            return Err(bad_input(format!(
-                "{}: directory {} does not exist",
-                path.display(),
-                dir.display()
-            )));
-        }
-    }
-    Ok(())
+/// Reads a 1-D `.npy` of per-row sample weights (as f64); the library checks their count
+/// and values.
+pub fn load_weights(path: &Path) -> CliResult<Vec<f64>> {
+    crate::npy::read_vector(path)
 }

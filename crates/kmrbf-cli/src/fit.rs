@@ -1,13 +1,84 @@
 //! `kmrbf fit` and `kmrbf predict`.
 
-use crate::fail::{bad_input, lib_error, CliResult};
-use crate::files::{check_out_dir, load_matrix, Outputs};
-use crate::matrix::{shifted, Matrix, Values};
+use crate::fail::{bad_input, lib_error, CliError, CliResult};
+use crate::files::{load_matrix, load_weights};
+use crate::matrix::{Centered, UserCenters, Values};
 use crate::model_file::{rows_of, ModelFile};
 use crate::npy;
+use crate::outputs::{list, Outputs};
 use crate::progress::Progress;
 use kmrbf::{Algorithm, Init, KMeansParams, MatView, Real};
 use std::path::{Path, PathBuf};
+
+/// The `--init` of `fit` and `anneal`.
+pub enum InitArg {
+    /// Greedy k-means++.
+    KMeansPlusPlus,
+    /// k distinct random rows.
+    Random,
+    /// A `.npy` / `.csv` file of `k x d` centers (or `builtin:`).
+    File(PathBuf),
+}
+
+impl InitArg {
+    /// Parses `--init`: `k-means++`, `random`, or a path ending in `.npy`, `.csv` or `.txt`.
+    pub fn parse(s: &str) -> CliResult<Self> {
+        match s {
+            "k-means++" => return Ok(Self::KMeansPlusPlus),
+            "random" => return Ok(Self::Random),
+            _ => {}
+        }
+        let ext = Path::new(s)
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        if matches!(ext.as_deref(), Some("npy" | "csv" | "txt")) || s.starts_with("builtin:") {
+            return Ok(Self::File(PathBuf::from(s)));
+        }
+        let squashed: String = s
+            .to_ascii_lowercase()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '+')
+            .collect();
+        let hint = if squashed.starts_with("kmeans") || squashed.contains("++") {
+            " (did you mean k-means++?)"
+        } else {
+            ""
+        };
+        Err(bad_input(format!(
+            "--init {s} is invalid: expected k-means++, random, or a .npy / .csv file of k x d centers{hint}"
+        )))
+    }
+
+    /// The initial centers read from the file, checked to be `k x d`.
+    pub fn centers(&self, k: usize, d: usize) -> CliResult<Option<UserCenters>> {
+        let Self::File(path) = self else {
+            return Ok(None);
+        };
+        let c = load_matrix(path).map_err(|e| CliError {
+            msg: format!("--init {}", e.msg),
+            ..e
+        })?;
+        if c.n != k || c.d != d {
+            return Err(bad_input(format!(
+                "--init {}: expected centers of shape {k} x {d} (k x columns of the data), got {} x {}",
+                path.display(),
+                c.n,
+                c.d
+            )));
+        }
+        Ok(Some(UserCenters::from_matrix(&c)))
+    }
+
+    /// The library's init for data `cd`, with the given centers moved into its coordinates.
+    pub fn to_init<T: Real>(&self, cd: &Centered, given: Option<&UserCenters>) -> Init<T> {
+        match (self, given) {
+            (_, Some(c)) => Init::Centers(cd.working(c)),
+            (Self::Random, None) => Init::Random,
+            _ => Init::KMeansPlusPlus,
+        }
+    }
+}
 
 /// Arguments of `fit`, already parsed.
 pub struct FitArgs {
@@ -25,88 +96,109 @@ pub struct FitArgs {
     pub quiet: bool,
 }
 
+/// What a fit produced, for the files and the summary line.
+struct Fitted {
+    model: Vec<u8>,
+    labels: Vec<u32>,
+    n_iter: usize,
+    inertia: f64,
+    dtype: &'static str,
+}
+
+/// Warns (stderr) when fewer distinct labels than `k` came out, as scikit-learn does.
+pub fn warn_distinct(cmd: &str, labels: &[u32], k: usize) {
+    let mut seen = vec![false; k];
+    for &l in labels {
+        if let Some(s) = seen.get_mut(l as usize) {
+            *s = true;
+        }
+    }
+    let m = seen.iter().filter(|&&s| s).count();
+    if m < k {
+        eprintln!(
+            "kmrbf {cmd}: warning: {m} distinct clusters found, fewer than k = {k} (the data may hold fewer than k distinct points); {} centers own no row",
+            k - m
+        );
+    }
+}
+
 /// Runs `fit`.
 pub fn fit(a: FitArgs) -> CliResult<()> {
-    check_out_dir(&a.out)?;
-    if let Some(l) = &a.labels {
-        check_out_dir(l)?;
-    }
+    let mut outs = Outputs::new();
+    let out_model = outs.reserve("--out", &a.out)?;
+    let out_labels = outs.reserve_opt("--labels", a.labels.as_deref())?;
     let algorithm: Algorithm = a
         .algorithm
         .parse()
         .map_err(|e| lib_error("--algorithm", e))?;
+    let init = InitArg::parse(&a.init)?;
     if a.k == 0 {
         return Err(bad_input("--k = 0 is invalid: need at least one cluster"));
     }
-    let mut m = load_matrix(&a.data)?;
-    let shift = m.center_columns();
-    let weights = match &a.weights {
-        Some(p) => Some(npy::read_vector(p)?),
-        None => None,
-    };
-    let init_centers = match a.init.as_str() {
-        "k-means++" | "random" => None,
-        path => {
-            let c = load_matrix(Path::new(path))?;
-            if c.n != a.k || c.d != m.d {
-                return Err(bad_input(format!(
-                    "--init {path}: expected centers of shape {} x {} (k x columns of the data), got {} x {}",
-                    a.k, m.d, c.n, c.d
-                )));
-            }
-            Some(shifted(&c.to_f64(), &shift, -1.0))
-        }
-    };
+    let cd = Centered::new(load_matrix(&a.data)?);
+    let weights = a.weights.as_deref().map(load_weights).transpose()?;
+    let given = init.centers(a.k, cd.m.d)?;
     let progress = Progress::new(a.quiet);
-    let (bytes, labels) = match &m.values {
-        Values::F32(x) => run_fit::<f32>(
-            &a,
-            &m,
-            x,
-            weights,
-            init_centers,
-            algorithm,
-            &progress,
-            &shift,
-        )?,
-        Values::F64(x) => run_fit::<f64>(
-            &a,
-            &m,
-            x,
-            weights,
-            init_centers,
-            algorithm,
-            &progress,
-            &shift,
-        )?,
+    let f = match &cd.m.values {
+        Values::F32(x) => run_fit::<f32>(&a, &cd, x, weights, &init, given, algorithm, &progress)?,
+        Values::F64(x) => run_fit::<f64>(&a, &cd, x, weights, &init, given, algorithm, &progress)?,
     };
     progress.finish();
-    let mut out = Outputs::default();
-    out.add(&a.out, bytes);
-    if let Some(l) = &a.labels {
-        out.add(l, npy::encode_labels(&labels));
+    warn_distinct("fit", &f.labels, a.k);
+    outs.put(out_model, f.model);
+    if let Some(id) = out_labels {
+        outs.put(id, npy::encode_labels(&f.labels));
     }
-    out.commit()
+    let written = outs.commit()?;
+    if !a.quiet {
+        eprintln!(
+            "kmrbf fit: k = {} on {} rows x {} columns ({}): {} iterations, inertia {:.6e}; wrote {}",
+            a.k,
+            cd.m.n,
+            cd.m.d,
+            f.dtype,
+            f.n_iter,
+            f.inertia,
+            list(&written)
+        );
+    }
+    Ok(())
+}
+
+/// The library error of a fit, with the flag or file it is about.
+fn fit_error(a: &FitArgs, e: kmrbf::Error) -> CliError {
+    let what = match &e {
+        kmrbf::Error::BadWeight { .. }
+        | kmrbf::Error::WeightCount { .. }
+        | kmrbf::Error::ZeroTotalWeight => format!(
+            "--weights {}",
+            a.weights
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        ),
+        kmrbf::Error::BadK { .. } => "--k".to_string(),
+        kmrbf::Error::BadParam { name, .. } => format!("--{}", name.replace('_', "-")),
+        kmrbf::Error::InitShape { .. } => format!("--init {}", a.init),
+        _ => a.data.display().to_string(),
+    };
+    lib_error(&what, e)
 }
 
 #[allow(clippy::too_many_arguments)]
-fn run_fit<T: Real + Into<f64>>(
+fn run_fit<T: Real>(
     a: &FitArgs,
-    m: &Matrix,
+    cd: &Centered,
     x: &[T],
     weights: Option<Vec<f64>>,
-    init_centers: Option<Vec<f64>>,
+    init: &InitArg,
+    given: Option<UserCenters>,
     algorithm: Algorithm,
     progress: &Progress,
-    shift: &[f64],
-) -> CliResult<(Vec<u8>, Vec<u32>)> {
-    let init = match (a.init.as_str(), init_centers) {
-        (_, Some(c)) => Init::Centers(c.into_iter().map(T::from_f64).collect()),
-        ("random", None) => Init::Random,
-        _ => Init::KMeansPlusPlus,
-    };
+) -> CliResult<Fitted> {
+    let m = &cd.m;
     let mut params = KMeansParams::<T>::new(a.k)
-        .init(init)
+        .init(init.to_init(cd, given.as_ref()))
         .seed(a.seed)
         .max_iter(a.max_iter)
         .tol(a.tol)
@@ -117,26 +209,6 @@ fn run_fit<T: Real + Into<f64>>(
     let w: Option<Vec<T>> = weights.map(|w| w.into_iter().map(T::from_f64).collect());
     let view =
         MatView::new(x, m.n, m.d).map_err(|e| lib_error(&a.data.display().to_string(), e))?;
-    let ctx = |e: kmrbf::Error| -> crate::fail::CliError {
-        let what = match &e {
-            kmrbf::Error::BadWeight { .. }
-            | kmrbf::Error::WeightCount { .. }
-            | kmrbf::Error::ZeroTotalWeight => {
-                format!(
-                    "--weights {}",
-                    a.weights
-                        .as_ref()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default()
-                )
-            }
-            kmrbf::Error::BadK { .. } => "--k".to_string(),
-            kmrbf::Error::BadParam { name, .. } => format!("--{}", name.replace('_', "-")),
-            kmrbf::Error::InitShape { .. } => format!("--init {}", a.init),
-            _ => a.data.display().to_string(),
-        };
-        lib_error(&what, e)
-    };
     let model = params
         .fit_observed(view, w.as_deref(), &|info| {
             progress.set(format!(
@@ -144,7 +216,7 @@ fn run_fit<T: Real + Into<f64>>(
                 info.iter, info.center_shift
             ))
         })
-        .map_err(ctx)?;
+        .map_err(|e| fit_error(a, e))?;
     let settings = serde_json::json!({
         "command": "fit",
         "data": a.data.display().to_string(),
@@ -169,40 +241,50 @@ fn run_fit<T: Real + Into<f64>>(
         k: a.k,
         d: m.d,
         dtype: T::NAME.into(),
-        centers: rows_of(
-            &shifted(
-                &model
-                    .centers()
-                    .iter()
-                    .map(|&v| v.into())
-                    .collect::<Vec<f64>>(),
-                shift,
-                1.0,
-            ),
-            m.d,
-        ),
+        centers: rows_of(&cd.user(model.centers()), m.d),
         inertia: model.inertia(),
         n_iter: model.n_iter(),
         settings,
     };
-    Ok((file.to_bytes(), model.labels().to_vec()))
+    Ok(Fitted {
+        model: file.to_bytes(),
+        labels: model.labels().to_vec(),
+        n_iter: model.n_iter(),
+        inertia: model.inertia(),
+        dtype: T::NAME,
+    })
 }
 
 /// Runs `predict`: labels of the rows of `data` under the model's centers.
-pub fn predict(model: &Path, data: &Path, out: &Path) -> CliResult<()> {
-    check_out_dir(out)?;
-    let (mf, m, c) = crate::model_file::load_for_prediction(model, data)?;
+pub fn predict(model: &Path, data: &Path, out: &Path, quiet: bool) -> CliResult<()> {
+    let mut outs = Outputs::new();
+    let id = outs.reserve("--out", out)?;
+    let (mf, cd, c) = crate::model_file::load_for_prediction(model, data)?;
     let ctx = |e| lib_error(&data.display().to_string(), e);
+    let m = &cd.m;
     let labels = match &m.values {
-        Values::F32(x) => {
-            let c: Vec<f32> = c.iter().map(|&v| v as f32).collect();
-            kmrbf::kmeans::predict(&c, mf.k, MatView::new(x, m.n, m.d).map_err(ctx)?)
-                .map_err(ctx)?
-        }
-        Values::F64(x) => kmrbf::kmeans::predict(&c, mf.k, MatView::new(x, m.n, m.d).map_err(ctx)?)
-            .map_err(ctx)?,
+        Values::F32(x) => kmrbf::kmeans::predict(
+            &cd.working::<f32>(&c),
+            mf.k,
+            MatView::new(x, m.n, m.d).map_err(ctx)?,
+        )
+        .map_err(ctx)?,
+        Values::F64(x) => kmrbf::kmeans::predict(
+            &cd.working::<f64>(&c),
+            mf.k,
+            MatView::new(x, m.n, m.d).map_err(ctx)?,
+        )
+        .map_err(ctx)?,
     };
-    let mut o = Outputs::default();
-    o.add(out, npy::encode_labels(&labels));
-    o.commit()
+    outs.put(id, npy::encode_labels(&labels));
+    let written = outs.commit()?;
+    if !quiet {
+        eprintln!(
+            "kmrbf predict: {} rows labelled with {} centers; wrote {}",
+            m.n,
+            mf.k,
+            list(&written)
+        );
+    }
+    Ok(())
 }

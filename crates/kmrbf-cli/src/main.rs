@@ -1,19 +1,8 @@
 //! `kmrbf`: the command line of kmrbf (DESIGN.md section 3).
 
-mod builtin;
-mod csvfile;
-mod fail;
-mod files;
-mod fit;
-mod matrix;
-mod model_file;
-mod npy;
-mod progress;
-mod reproduce;
-mod soft;
-
 use clap::{Parser, Subcommand};
-use fail::CliResult;
+use kmrbf_cli::fail::{self, CliResult};
+use kmrbf_cli::{fit, reproduce, soft};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -26,13 +15,15 @@ struct Cli {
     /// Worker threads (default: all cores). Results are bitwise the same for any count.
     #[arg(long, global = true)]
     threads: Option<usize>,
-    /// No progress output.
+    /// No progress output and no summary line (errors and warnings still go to stderr).
     #[arg(long, short, global = true)]
     quiet: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Cmd {
     /// Fit K-Means (scikit-learn semantics) and write the model (JSON) and labels.
@@ -93,7 +84,9 @@ enum Cmd {
         data: PathBuf,
         #[command(flatten)]
         soft: SoftArgs,
-        /// Temperature (> 0).
+        /// Temperature (> 0), in units of squared distance: rows are one-hot where the two
+        /// nearest centers' squared distances differ by more than about sigma (2 sigma for
+        /// entmax15); `objective` reports the one-hot fraction.
         #[arg(long, allow_negative_numbers = true)]
         sigma: f64,
         /// Responsibilities to write (.npy, the data's precision).
@@ -105,7 +98,7 @@ enum Cmd {
         /// Data: .npy or .csv.
         #[arg(long)]
         data: PathBuf,
-        /// k x d centers (.npy or .csv).
+        /// k x d centers (.npy or .csv), or a model file (.json) written by fit or anneal.
         #[arg(long)]
         centers: PathBuf,
         /// 1-D .npy of per-row sample weights (>= 0).
@@ -190,10 +183,15 @@ enum Cmd {
         /// Also run K-Means from the same init and record the discrepancy per stage.
         #[arg(long)]
         reference: bool,
+        /// 1-D .npy of per-row sample weights (>= 0).
+        #[arg(long)]
+        weights: Option<PathBuf>,
         /// Model file to write (JSON, with the stage records).
         #[arg(long)]
         out: PathBuf,
-        /// One CSV row per stage.
+        /// One CSV row per stage. `discrepancy` (with --reference) is the largest distance
+        /// between matched centers in data units; `discrepancy_rel` divides it by the largest
+        /// |coordinate| of the K-Means centers, as the report does.
         #[arg(long)]
         trace: Option<PathBuf>,
         /// Hard labels under the final centers (int64 .npy).
@@ -263,7 +261,7 @@ fn run(cli: Cli) -> CliResult<()> {
             labels,
             quiet: cli.quiet,
         }),
-        Cmd::Predict { model, data, out } => fit::predict(&model, &data, &out),
+        Cmd::Predict { model, data, out } => fit::predict(&model, &data, &out, cli.quiet),
         Cmd::Reproduce { out, seeds, quick } => reproduce::reproduce(reproduce::ReproduceArgs {
             out,
             seeds,
@@ -276,7 +274,7 @@ fn run(cli: Cli) -> CliResult<()> {
             soft,
             sigma,
             out,
-        } => soft::transform(&model, &data, &soft.flags(), sigma, &out),
+        } => soft::transform(&model, &data, &soft.flags(), sigma, &out, cli.quiet),
         Cmd::Objective {
             data,
             centers,
@@ -293,6 +291,7 @@ fn run(cli: Cli) -> CliResult<()> {
             sigma,
             &gradient,
             &out,
+            cli.quiet,
         ),
         Cmd::Anneal {
             data,
@@ -313,6 +312,7 @@ fn run(cli: Cli) -> CliResult<()> {
             stage_cap,
             polish,
             reference,
+            weights,
             out,
             trace,
             labels,
@@ -335,6 +335,7 @@ fn run(cli: Cli) -> CliResult<()> {
             stage_cap,
             polish,
             reference,
+            weights,
             out,
             trace,
             labels,
@@ -344,6 +345,8 @@ fn run(cli: Cli) -> CliResult<()> {
 }
 
 fn main() {
+    // Before any thread starts: interrupts remove temporary outputs.
+    kmrbf_cli::interrupt::install();
     let cli = Cli::parse();
     let code = match std::panic::catch_unwind(|| run(cli)) {
         Ok(Ok(())) => 0,

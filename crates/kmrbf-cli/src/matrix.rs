@@ -1,4 +1,7 @@
-//! A loaded data matrix in its file's precision.
+//! A loaded data matrix in its file's precision, and the centered coordinates every command
+//! computes in.
+
+use kmrbf::Real;
 
 /// Row-major `n x d` values, f32 or f64 as stored in the file.
 #[derive(Clone, Debug, PartialEq)]
@@ -65,11 +68,72 @@ impl Matrix {
     }
 }
 
-/// `rows` (k x d, row-major, f64) minus `shift` (d) per row.
-pub fn shifted(rows: &[f64], shift: &[f64], sign: f64) -> Vec<f64> {
-    let d = shift.len().max(1);
-    rows.iter()
-        .enumerate()
-        .map(|(i, v)| v + sign * shift[i % d])
-        .collect()
+/// Data centered in place, with the column means that were subtracted.
+///
+/// Every command works in these coordinates: centers from the user (files, models) enter only
+/// through [`Centered::working`], results leave only through [`Centered::user`], so no command
+/// can mix the two coordinate systems.
+pub struct Centered {
+    /// The data, each column minus its mean.
+    pub m: Matrix,
+    shift: Vec<f64>,
+}
+
+/// `k x d` centers (row-major, f64) in the user's coordinates: a center file, a model's
+/// centers, an `--init` file. Deliberately without access to the values: the kernels take
+/// them through [`Centered::working`].
+pub struct UserCenters {
+    /// Rows.
+    pub k: usize,
+    /// Columns.
+    pub d: usize,
+    values: Vec<f64>,
+}
+
+impl UserCenters {
+    /// Centers read from a file.
+    pub fn from_matrix(m: &Matrix) -> Self {
+        Self {
+            k: m.n,
+            d: m.d,
+            values: m.to_f64(),
+        }
+    }
+
+    /// `k` rows of `d` values, row-major.
+    pub fn from_rows(values: Vec<f64>, k: usize, d: usize) -> Self {
+        Self { k, d, values }
+    }
+}
+
+impl Centered {
+    /// Centers `m`'s columns in place.
+    pub fn new(mut m: Matrix) -> Self {
+        let shift = m.center_columns();
+        Self { m, shift }
+    }
+
+    /// `c` in the working (centered) coordinates and precision `T`.
+    pub fn working<T: Real>(&self, c: &UserCenters) -> Vec<T> {
+        let d = self.shift.len().max(1);
+        c.values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| T::from_f64(v - self.shift[i % d]))
+            .collect()
+    }
+
+    /// Centers `c` (`k x d`, working coordinates) back in the user's coordinates.
+    pub fn user<T: Real>(&self, c: &[T]) -> Vec<f64> {
+        let d = self.shift.len().max(1);
+        c.iter()
+            .enumerate()
+            .map(|(i, v)| v.to_f64() + self.shift[i % d])
+            .collect()
+    }
+
+    /// Same as [`Centered::user`] for f64 centers.
+    pub fn user_f64(&self, c: &[f64]) -> Vec<f64> {
+        self.user(c)
+    }
 }

@@ -1,6 +1,8 @@
 //! The model file: JSON with the centers, their shape, inertia, iterations, the settings that
 //! produced them and the program version (DESIGN.md section 3).
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use crate::fail::{bad_input, CliResult};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -53,7 +55,9 @@ impl ModelFile {
         self.centers.iter().flatten().copied().collect()
     }
 
-    /// Serialized JSON.
+    /// Serialized JSON (writing: a struct of numbers, strings and JSON values always
+    /// serializes; non-finite numbers become `null`).
+    #[allow(clippy::expect_used)]
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut s = serde_json::to_vec_pretty(self).expect("model serializes");
         s.push(b'\n');
@@ -68,14 +72,18 @@ pub fn rows_of<T: Copy + Into<f64>>(flat: &[T], d: usize) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// Loads a model and data for labelling or transforming: checks the columns agree, centers the
-/// data in place and returns the model's centers shifted the same way (distances unchanged).
+/// Loads a model and data for labelling or transforming: checks the columns agree and centers
+/// the data in place; the model's centers stay in the user's coordinates.
 pub fn load_for_prediction(
     model: &Path,
     data: &Path,
-) -> CliResult<(ModelFile, crate::matrix::Matrix, Vec<f64>)> {
+) -> CliResult<(
+    ModelFile,
+    crate::matrix::Centered,
+    crate::matrix::UserCenters,
+)> {
     let mf = ModelFile::load(model)?;
-    let mut m = crate::files::load_matrix(data)?;
+    let m = crate::files::load_matrix(data)?;
     if m.d != mf.d {
         return Err(bad_input(format!(
             "{}: has {} columns but the model {} has d = {}",
@@ -85,7 +93,6 @@ pub fn load_for_prediction(
             mf.d
         )));
     }
-    let shift = m.center_columns();
-    let c = crate::matrix::shifted(&mf.flat_centers(), &shift, -1.0);
-    Ok((mf, m, c))
+    let c = crate::matrix::UserCenters::from_rows(mf.flat_centers(), mf.k, mf.d);
+    Ok((mf, crate::matrix::Centered::new(m), c))
 }

@@ -1,18 +1,20 @@
 //! `kmrbf transform`, `kmrbf objective` and `kmrbf anneal`: the RBF model on the command line.
 
 use crate::fail::{bad_input, lib_error, CliError, CliResult};
-use crate::files::{check_out_dir, load_matrix, Outputs};
-use crate::matrix::{shifted, Matrix, Values};
+use crate::files::{load_matrix, load_weights};
+use crate::fit::{warn_distinct, InitArg};
+use crate::matrix::{Centered, Matrix, UserCenters, Values};
 use crate::model_file::{rows_of, ModelFile};
 use crate::npy;
+use crate::outputs::{list, Outputs};
 use crate::progress::Progress;
 use kmrbf::kernels::maps::MapKind;
 use kmrbf::rbf::anneal::{anneal, AnnealParams, AnnealResult, Schedule, Sigma0, StageRecord};
-use kmrbf::rbf::objective::responsibilities;
+use kmrbf::rbf::objective::{responsibilities, Objectives};
 use kmrbf::rbf::params::parse_map;
 use kmrbf::rbf::step::StepKind;
 use kmrbf::rbf::{center_gradient, GradientKind, Kernel, Temperature};
-use kmrbf::{Init, KMeansParams, MatView, Real};
+use kmrbf::{KMeansParams, MatView, Real};
 use std::path::{Path, PathBuf};
 
 /// The map, kernel and temperature flags shared by the soft commands.
@@ -38,23 +40,43 @@ fn temperature(flag: &str, sigma: f64, kernel: Kernel) -> CliResult<Temperature>
     Temperature::new(sigma, kernel).map_err(|e| lib_error(flag, e))
 }
 
+/// The effective temperature of `t` in precision `T` (exit 2 naming `flag` when out of range).
+fn working<T: Real>(flag: &str, t: Temperature) -> CliResult<T> {
+    t.working::<T>().map_err(|e| lib_error(flag, e))
+}
+
 fn view<'a, T: Real>(m: &Matrix, x: &'a [T], path: &Path) -> CliResult<MatView<'a, T>> {
     MatView::new(x, m.n, m.d).map_err(|e| lib_error(&path.display().to_string(), e))
 }
 
-/// Centers from a `.npy`/`.csv` file, checked against `d` columns (and `k` rows if given).
-fn load_centers(path: &Path, d: usize, k: Option<usize>, flag: &str) -> CliResult<Matrix> {
-    let c = load_matrix(path)?;
-    if c.d != d || k.is_some_and(|k| k != c.n) {
+/// Centers from a `.npy` / `.csv` file or a model file (`.json`), checked against `d` columns.
+fn load_centers(path: &Path, d: usize, flag: &str) -> CliResult<UserCenters> {
+    let with_flag = |e: CliError| CliError {
+        msg: format!("{flag} {}", e.msg),
+        ..e
+    };
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let c = if is_json {
+        let mf = ModelFile::load(path).map_err(with_flag)?;
+        Matrix {
+            values: Values::F64(mf.flat_centers()),
+            n: mf.k,
+            d: mf.d,
+        }
+    } else {
+        load_matrix(path).map_err(with_flag)?
+    };
+    if c.d != d {
         return Err(bad_input(format!(
-            "{flag} {}: expected centers of shape {} x {d}, got {} x {}",
+            "{flag} {}: expected centers of shape k x {d}, got {} x {}",
             path.display(),
-            k.map_or("k".to_string(), |k| k.to_string()),
             c.n,
             c.d
         )));
     }
-    Ok(c)
+    Ok(UserCenters::from_matrix(&c))
 }
 
 /// `transform`: responsibilities of the rows of `data` under the model's centers.
@@ -64,26 +86,47 @@ pub fn transform(
     flags: &SoftFlags,
     sigma: f64,
     out: &Path,
+    quiet: bool,
 ) -> CliResult<()> {
-    check_out_dir(out)?;
+    let mut outs = Outputs::new();
+    let id = outs.reserve("--out", out)?;
     let map = flags.map()?;
     let t = temperature("--sigma", sigma, flags.kernel()?)?;
-    let (mf, m, c) = crate::model_file::load_for_prediction(model, data)?;
-    let ctx = |e| lib_error(&data.display().to_string(), e);
-    let bytes = match &m.values {
+    let (mf, cd, c) = crate::model_file::load_for_prediction(model, data)?;
+    let bytes = match &cd.m.values {
         Values::F32(x) => {
-            let c: Vec<f32> = c.iter().map(|&v| v as f32).collect();
-            let r = responsibilities(view(&m, x, data)?, &c, mf.k, map, t).map_err(ctx)?;
-            npy::encode_f32(&r, &[m.n, mf.k])
+            npy::encode_f32(&transform_typed(&cd, x, &c, map, t, data)?, &[cd.m.n, mf.k])
         }
         Values::F64(x) => {
-            let r = responsibilities(view(&m, x, data)?, &c, mf.k, map, t).map_err(ctx)?;
-            npy::encode_f64(&r, &[m.n, mf.k])
+            npy::encode_f64(&transform_typed(&cd, x, &c, map, t, data)?, &[cd.m.n, mf.k])
         }
     };
-    let mut o = Outputs::default();
-    o.add(out, bytes);
-    o.commit()
+    outs.put(id, bytes);
+    let written = outs.commit()?;
+    if !quiet {
+        eprintln!(
+            "kmrbf transform: {} rows x {} centers, {} at temperature {:e}; wrote {}",
+            cd.m.n,
+            mf.k,
+            map.name(),
+            t.effective(),
+            list(&written)
+        );
+    }
+    Ok(())
+}
+
+fn transform_typed<T: Real>(
+    cd: &Centered,
+    x: &[T],
+    c: &UserCenters,
+    map: MapKind,
+    t: Temperature,
+    data: &Path,
+) -> CliResult<Vec<T>> {
+    working::<T>("--sigma", t)?;
+    responsibilities(view(&cd.m, x, data)?, &cd.working::<T>(c), c.k, map, t)
+        .map_err(|e| lib_error(&data.display().to_string(), e))
 }
 
 /// `objective`: J, L, F, the bounds and the center gradient, as JSON.
@@ -96,17 +139,17 @@ pub fn objective(
     sigma: f64,
     gradient: &str,
     out: &Path,
+    quiet: bool,
 ) -> CliResult<()> {
-    check_out_dir(out)?;
+    let mut outs = Outputs::new();
+    let id = outs.reserve("--out", out)?;
     let map = flags.map()?;
     let kernel = flags.kernel()?;
     let t = temperature("--sigma", sigma, kernel)?;
     let kind: GradientKind = gradient.parse().map_err(|e| lib_error("--gradient", e))?;
-    let mut m = load_matrix(data)?;
-    let c = load_centers(centers, m.d, None, "--centers")?;
-    let shift = m.center_columns();
-    let c64 = shifted(&c.to_f64(), &shift, -1.0);
-    let w = weights.map(npy::read_vector).transpose()?;
+    let cd = Centered::new(load_matrix(data)?);
+    let c = load_centers(centers, cd.m.d, "--centers")?;
+    let w = weights.map(load_weights).transpose()?;
     let wctx = |e: kmrbf::Error| -> CliError {
         match e {
             kmrbf::Error::BadWeight { .. }
@@ -118,26 +161,13 @@ pub fn objective(
                 ),
                 e,
             ),
+            e @ kmrbf::Error::BadTemperature { .. } => lib_error("--sigma", e),
             e => lib_error(&data.display().to_string(), e),
         }
     };
-    let (o, g) = match &m.values {
-        Values::F32(x) => {
-            let cc: Vec<f32> = c64.iter().map(|&v| v as f32).collect();
-            let w: Option<Vec<f32>> = w.map(|w| w.iter().map(|&v| v as f32).collect());
-            center_gradient(view(&m, x, data)?, w.as_deref(), &cc, c.n, map, t, kind)
-                .map_err(wctx)?
-        }
-        Values::F64(x) => center_gradient(
-            view(&m, x, data)?,
-            w.as_deref(),
-            &c.to_f64(),
-            c.n,
-            map,
-            t,
-            kind,
-        )
-        .map_err(wctx)?,
+    let (o, g) = match &cd.m.values {
+        Values::F32(x) => objective_typed(&cd, x, w, &c, map, t, kind).map_err(wctx)?,
+        Values::F64(x) => objective_typed(&cd, x, w, &c, map, t, kind).map_err(wctx)?,
     };
     let json = serde_json::json!({
         "format": "kmrbf-objective",
@@ -148,8 +178,8 @@ pub fn objective(
         "kernel": flags.kernel,
         "sigma": sigma,
         "temperature": t.effective(),
-        "k": c.n,
-        "d": m.d,
+        "k": c.k,
+        "d": cd.m.d,
         "J": o.j,
         "L": o.l,
         "F": o.f,
@@ -162,14 +192,43 @@ pub fn objective(
         "gradient": {
             "kind": gradient,
             "of": if kind == GradientKind::Full { "L" } else { "F" },
-            "values": rows_of(&g, m.d),
+            "values": rows_of(&g, cd.m.d),
         },
     });
-    let mut bytes = serde_json::to_vec_pretty(&json).expect("json");
+    let mut bytes = serde_json::to_vec_pretty(&json)
+        .map_err(|e| crate::fail::internal(format!("cannot encode the objective: {e}")))?;
     bytes.push(b'\n');
-    let mut outs = Outputs::default();
-    outs.add(out, bytes);
-    outs.commit()
+    outs.put(id, bytes);
+    let written = outs.commit()?;
+    if !quiet {
+        eprintln!(
+            "kmrbf objective: J {:.6e}, L {:.6e}, F {:.6e} ({} at temperature {:e}); wrote {}",
+            o.j,
+            o.l,
+            o.f,
+            map.name(),
+            t.effective(),
+            list(&written)
+        );
+    }
+    Ok(())
+}
+
+/// The objectives and the center gradient in precision `T`; the gradient is a difference of
+/// centers, so it is the same in both coordinate systems.
+#[allow(clippy::too_many_arguments)]
+fn objective_typed<T: Real>(
+    cd: &Centered,
+    x: &[T],
+    w: Option<Vec<f64>>,
+    c: &UserCenters,
+    map: MapKind,
+    t: Temperature,
+    kind: GradientKind,
+) -> Result<(Objectives, Vec<f64>), kmrbf::Error> {
+    let v = MatView::new(x, cd.m.n, cd.m.d)?;
+    let w: Option<Vec<T>> = w.map(|w| w.iter().map(|&v| T::from_f64(v)).collect());
+    center_gradient(v, w.as_deref(), &cd.working::<T>(c), c.k, map, t, kind)
 }
 
 /// Arguments of `anneal`.
@@ -192,6 +251,7 @@ pub struct AnnealArgs {
     pub stage_cap: usize,
     pub polish: bool,
     pub reference: bool,
+    pub weights: Option<PathBuf>,
     pub out: PathBuf,
     pub trace: Option<PathBuf>,
     pub labels: Option<PathBuf>,
@@ -210,10 +270,11 @@ fn positive(flag: &str, v: f64) -> CliResult<f64> {
 
 /// `anneal`: temperature annealing of the RBF model from a K-Means init.
 pub fn run_anneal(a: AnnealArgs) -> CliResult<()> {
-    check_out_dir(&a.out)?;
-    for p in [&a.trace, &a.labels].into_iter().flatten() {
-        check_out_dir(p)?;
-    }
+    let mut outs = Outputs::new();
+    let out_model = outs.reserve("--out", &a.out)?;
+    let out_trace = outs.reserve_opt("--trace", a.trace.as_deref())?;
+    let out_labels = outs.reserve_opt("--labels", a.labels.as_deref())?;
+    let init = InitArg::parse(&a.init)?;
     let map = a.flags.map()?;
     let kernel = a.flags.kernel()?;
     if a.k == 0 {
@@ -286,13 +347,9 @@ pub fn run_anneal(a: AnnealArgs) -> CliResult<()> {
     if a.stage_cap == 0 {
         return Err(bad_input("--stage-cap = 0 is invalid: must be >= 1"));
     }
-    let mut m = load_matrix(&a.data)?;
-    let init_centers = match a.init.as_str() {
-        "k-means++" | "random" => None,
-        path => Some(load_centers(Path::new(path), m.d, Some(a.k), "--init")?.to_f64()),
-    };
-    let shift = m.center_columns();
-    let init_centers = init_centers.map(|c| shifted(&c, &shift, -1.0));
+    let cd = Centered::new(load_matrix(&a.data)?);
+    let given = init.centers(a.k, cd.m.d)?;
+    let weights = a.weights.as_deref().map(load_weights).transpose()?;
     let params = AnnealParams {
         map,
         kernel,
@@ -308,35 +365,93 @@ pub fn run_anneal(a: AnnealArgs) -> CliResult<()> {
         seed: a.seed,
     };
     let progress = Progress::new(a.quiet);
-    let files = match &m.values {
-        Values::F32(x) => anneal_typed::<f32>(&a, &m, x, init_centers, &params, &progress, &shift)?,
-        Values::F64(x) => anneal_typed::<f64>(&a, &m, x, init_centers, &params, &progress, &shift)?,
+    let r = match &cd.m.values {
+        Values::F32(x) => {
+            anneal_typed::<f32>(&a, &cd, x, weights, &init, given, &params, &progress)?
+        }
+        Values::F64(x) => {
+            anneal_typed::<f64>(&a, &cd, x, weights, &init, given, &params, &progress)?
+        }
     };
     progress.finish();
-    files.commit()
+    warn_distinct("anneal", &r.labels, a.k);
+    outs.put(out_model, r.model);
+    if let Some(id) = out_trace {
+        outs.put(id, r.trace.into_bytes());
+    }
+    if let Some(id) = out_labels {
+        outs.put(id, npy::encode_labels(&r.labels));
+    }
+    let written = outs.commit()?;
+    if !a.quiet {
+        eprintln!(
+            "kmrbf anneal: {} from sigma0 {:e}, {} stages, {} steps, J {:.6e}{}; wrote {}",
+            map.name(),
+            r.sigma0,
+            r.stages,
+            r.steps,
+            r.inertia,
+            r.discrepancy
+                .map_or(String::new(), |d| format!(", discrepancy to K-Means {d:e}")),
+            list(&written)
+        );
+    }
+    Ok(())
+}
+
+/// What an annealing produced, for the files and the summary line.
+struct Annealed {
+    model: Vec<u8>,
+    trace: String,
+    labels: Vec<u32>,
+    sigma0: f64,
+    stages: usize,
+    steps: usize,
+    inertia: f64,
+    discrepancy: Option<f64>,
 }
 
 #[allow(clippy::too_many_arguments)]
-fn anneal_typed<T: Real + Into<f64>>(
+fn anneal_typed<T: Real>(
     a: &AnnealArgs,
-    m: &Matrix,
+    cd: &Centered,
     x: &[T],
-    init_centers: Option<Vec<f64>>,
+    weights: Option<Vec<f64>>,
+    init: &InitArg,
+    given: Option<UserCenters>,
     params: &AnnealParams,
     progress: &Progress,
-    shift: &[f64],
-) -> CliResult<Outputs> {
-    let v = view(m, x, &a.data)?;
-    let init_kind = match (a.init.as_str(), init_centers) {
-        (_, Some(c)) => Init::Centers(c.into_iter().map(T::from_f64).collect()),
-        ("random", None) => Init::Random,
-        _ => Init::KMeansPlusPlus,
+) -> CliResult<Annealed> {
+    let v = view(&cd.m, x, &a.data)?;
+    let w: Option<Vec<T>> = weights.map(|w| w.into_iter().map(T::from_f64).collect());
+    let lib_ctx = |e: kmrbf::Error| -> CliError {
+        match &e {
+            kmrbf::Error::BadK { .. } => lib_error("--k", e),
+            kmrbf::Error::BadWeight { .. }
+            | kmrbf::Error::WeightCount { .. }
+            | kmrbf::Error::ZeroTotalWeight => lib_error(
+                &format!(
+                    "--weights {}",
+                    a.weights
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                ),
+                e,
+            ),
+            kmrbf::Error::BadParam { name, .. } => {
+                lib_error(&format!("--{}", name.replace('_', "-")), e)
+            }
+            kmrbf::Error::BadTemperature { .. } => {
+                lib_error("--sigma0 / --sigma-min / --sigmas", e)
+            }
+            _ => lib_error(&a.data.display().to_string(), e),
+        }
     };
-    let kp = KMeansParams::<T>::new(a.k).init(init_kind).seed(a.seed);
-    let init = kp.initial_centers(v, None).map_err(|e| match &e {
-        kmrbf::Error::BadK { .. } => lib_error("--k", e),
-        _ => lib_error(&a.data.display().to_string(), e),
-    })?;
+    let kp = KMeansParams::<T>::new(a.k)
+        .init(init.to_init(cd, given.as_ref()))
+        .seed(a.seed);
+    let init_centers = kp.initial_centers(v, w.as_deref()).map_err(lib_ctx)?;
     let mut observer = |s: &StageRecord| {
         progress.set(format!(
             "stage {} sigma {:.3e} steps {} J {:.6e}{}",
@@ -348,54 +463,56 @@ fn anneal_typed<T: Real + Into<f64>>(
                 .map_or(String::new(), |d| format!(" discrepancy {d:.3e}"))
         ))
     };
-    let r = anneal(v, None, &init, a.k, params, &mut observer).map_err(|e| match &e {
-        kmrbf::Error::BadParam { name, .. } => {
-            lib_error(&format!("--{}", name.replace('_', "-")), e)
-        }
-        _ => lib_error(&a.data.display().to_string(), e),
-    })?;
-    let mut outs = Outputs::default();
-    outs.add(
-        &a.out,
-        model_json(a, m, &init, &r, params, shift).to_bytes(),
-    );
-    if let Some(t) = &a.trace {
-        outs.add(t, trace_csv(&r.stages).into_bytes());
-    }
-    if let Some(l) = &a.labels {
-        outs.add(l, npy::encode_labels(&r.labels));
-    }
-    Ok(outs)
+    let r = anneal(v, w.as_deref(), &init_centers, a.k, params, &mut observer).map_err(lib_ctx)?;
+    // The report's scale: the largest |coordinate| of the K-Means centers (user coordinates).
+    let scale = r.reference.as_ref().map(|rf| {
+        cd.user_f64(&rf.centers)
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs()))
+            .max(f64::MIN_POSITIVE)
+    });
+    Ok(Annealed {
+        model: model_json(a, cd, &init_centers, &r, params, scale).to_bytes(),
+        trace: trace_csv(&r.stages, scale),
+        labels: r.labels.clone(),
+        sigma0: r.sigma0,
+        stages: r.stages.len(),
+        steps: r.total_steps,
+        inertia: r.inertia,
+        discrepancy: r.stages.last().and_then(|s| s.discrepancy),
+    })
 }
 
-fn stage_json(s: &StageRecord) -> serde_json::Value {
+fn stage_json(s: &StageRecord, scale: Option<f64>) -> serde_json::Value {
     let o = &s.objectives;
     serde_json::json!({
         "stage": s.stage, "sigma": s.sigma, "temperature": s.temperature, "steps": s.steps, "seconds": s.seconds,
         "J": o.j, "L": o.l, "F": o.f, "L_minus_J": o.l - o.j, "F_minus_J": o.f - o.j, "bound": o.bound,
         "mean_support": o.mean_support, "onehot_fraction": o.onehot_fraction,
-        "last_move_sq": s.last_move_sq, "discrepancy": s.discrepancy, "ari": s.ari, "nmi": s.nmi,
+        "last_move_sq": s.last_move_sq, "discrepancy": s.discrepancy,
+        "discrepancy_rel": s.discrepancy.zip(scale).map(|(d, sc)| d / sc),
+        "ari": s.ari, "nmi": s.nmi,
     })
 }
 
-fn model_json<T: Real + Into<f64>>(
+fn model_json<T: Real>(
     a: &AnnealArgs,
-    m: &Matrix,
+    cd: &Centered,
     init: &[T],
     r: &AnnealResult<T>,
     params: &AnnealParams,
-    shift: &[f64],
+    scale: Option<f64>,
 ) -> ModelFile {
-    let back = |c: &[f64]| rows_of(&shifted(c, shift, 1.0), m.d);
-    let to64 = |c: &[T]| c.iter().map(|&v| v.into()).collect::<Vec<f64>>();
+    let d = cd.m.d;
     let settings = serde_json::json!({
         "command": "anneal",
         "data": a.data.display().to_string(),
-        "n": m.n,
+        "n": cd.m.n,
         "map": params.map.name(),
         "kernel": a.flags.kernel,
         "init": a.init,
         "seed": a.seed,
+        "weights": a.weights.as_ref().map(|p| p.display().to_string()),
         "sigma0": a.sigma0,
         "sigma0_value": r.sigma0,
         "sigma_min": a.sigma_min,
@@ -410,35 +527,37 @@ fn model_json<T: Real + Into<f64>>(
         "stage_cap": a.stage_cap,
         "polish": a.polish,
         "polish_iters": r.polish_iters,
-        "initial_centers": back(&to64(init)),
+        "initial_centers": rows_of(&cd.user(init), d),
         "reference": r.reference.as_ref().map(|rf| serde_json::json!({
-            "centers": back(&rf.centers), "inertia": rf.inertia, "n_iter": rf.n_iter,
+            "centers": rows_of(&cd.user_f64(&rf.centers), d), "inertia": rf.inertia, "n_iter": rf.n_iter,
+            "scale": scale,
         })),
-        "stages": r.stages.iter().map(stage_json).collect::<Vec<_>>(),
+        "stages": r.stages.iter().map(|s| stage_json(s, scale)).collect::<Vec<_>>(),
     });
     ModelFile {
         format: "kmrbf-model".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         k: a.k,
-        d: m.d,
+        d,
         dtype: T::NAME.into(),
-        centers: back(&to64(&r.centers)),
+        centers: rows_of(&cd.user(&r.centers), d),
         inertia: r.inertia,
         n_iter: r.total_steps,
         settings,
     }
 }
 
-/// One CSV row per stage.
-pub fn trace_csv(stages: &[StageRecord]) -> String {
+/// One CSV row per stage. `discrepancy` is in data units; `discrepancy_rel` divides it by
+/// `scale` (the largest |coordinate| of the K-Means centers, as in the report).
+pub fn trace_csv(stages: &[StageRecord], scale: Option<f64>) -> String {
     let mut s = String::from(
-        "stage,sigma,temperature,steps,J,L,F,L_minus_J,bound,F_minus_J,mean_support,onehot_fraction,last_move_sq,discrepancy,ari,nmi\n",
+        "stage,sigma,temperature,steps,J,L,F,L_minus_J,bound,F_minus_J,mean_support,onehot_fraction,last_move_sq,discrepancy,discrepancy_rel,ari,nmi\n",
     );
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:e}"));
     for st in stages {
         let o = &st.objectives;
         s.push_str(&format!(
-            "{},{:e},{:e},{},{:e},{:e},{:e},{:e},{:e},{:e},{},{},{:e},{},{},{}\n",
+            "{},{:e},{:e},{},{:e},{:e},{:e},{:e},{:e},{:e},{},{},{:e},{},{},{},{}\n",
             st.stage,
             st.sigma,
             st.temperature,
@@ -453,6 +572,7 @@ pub fn trace_csv(stages: &[StageRecord]) -> String {
             o.onehot_fraction,
             st.last_move_sq,
             opt(st.discrepancy),
+            opt(st.discrepancy.zip(scale).map(|(d, sc)| d / sc)),
             opt(st.ari),
             opt(st.nmi)
         ));

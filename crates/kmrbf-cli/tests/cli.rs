@@ -1,100 +1,10 @@
 //! The `kmrbf` binary end to end: happy paths, and every bad input exits 2 with a message
 //! naming the place and leaves no output file behind.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_kmrbf"))
-}
-
-struct Run {
-    code: i32,
-    stderr: String,
-}
-
-fn run(args: &[&str]) -> Run {
-    let out = bin().args(args).output().expect("run kmrbf");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn npy_header(descr: &str, shape: &str, fortran: bool) -> Vec<u8> {
-    let mut dict = format!(
-        "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
-        if fortran { "True" } else { "False" }
-    );
-    while (10 + dict.len() + 1) % 64 != 0 {
-        dict.push(' ');
-    }
-    dict.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-    out.extend_from_slice(dict.as_bytes());
-    out
-}
-
-fn write_npy_f64(path: &Path, values: &[f64], shape: &str, fortran: bool) {
-    let mut b = npy_header("<f8", shape, fortran);
-    for v in values {
-        b.extend_from_slice(&v.to_le_bytes());
-    }
-    std::fs::write(path, b).unwrap();
-}
-
-fn write_npy_f32(path: &Path, values: &[f32], shape: &str) {
-    let mut b = npy_header("<f4", shape, false);
-    for v in values {
-        b.extend_from_slice(&v.to_le_bytes());
-    }
-    std::fs::write(path, b).unwrap();
-}
-
-fn read_labels(path: &Path) -> Vec<i64> {
-    let b = std::fs::read(path).unwrap();
-    let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
-    let header = std::str::from_utf8(&b[10..10 + hlen]).unwrap();
-    assert!(
-        header.contains("'descr': '<i8'"),
-        "labels are int64: {header}"
-    );
-    b[10 + hlen..]
-        .chunks_exact(8)
-        .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
-        .collect()
-}
-
-struct Dir(PathBuf);
-impl Dir {
-    fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("kmrbf-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
-    }
-    fn path(&self, f: &str) -> PathBuf {
-        self.0.join(f)
-    }
-    fn s(&self, f: &str) -> String {
-        self.path(f).display().to_string()
-    }
-    /// Files in the directory (to check nothing was left behind).
-    fn files(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    }
-}
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use common::*;
+use std::path::Path;
 
 fn blobs_csv(dir: &Dir, name: &str) -> String {
     let ds = kmrbf::synth::blobs(300, 3, 4, 0.5, 1);
@@ -280,7 +190,7 @@ fn bad_data_files() {
     fails(
         &d,
         &["fit", "--data", &d.s("text.csv"), "--k", "2"],
-        &["text.csv", "line 2", "column 2", "'x'"],
+        &["text.csv", "row 1, column 1", "line 2", "'x'"],
     );
     std::fs::write(d.path("nan.csv"), "1,2\n3,4\n5,nan\n").unwrap();
     fails(
@@ -476,17 +386,6 @@ fn predict_rejects_a_column_mismatch_and_bad_models() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("bad.json"), "{}", r.stderr);
     assert!(!d.path("p.npy").exists());
-}
-
-fn read_npy_f64(path: &Path) -> (Vec<f64>, String) {
-    let b = std::fs::read(path).unwrap();
-    let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
-    let header = std::str::from_utf8(&b[10..10 + hlen]).unwrap().to_string();
-    let v = b[10 + hlen..]
-        .chunks_exact(8)
-        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
-        .collect();
-    (v, header)
 }
 
 #[test]

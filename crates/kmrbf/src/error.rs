@@ -101,6 +101,24 @@ pub enum Error {
         /// The allowed range.
         reason: &'static str,
     },
+    /// An effective temperature outside the range the working precision computes with.
+    #[error(
+        "sigma = {sigma:e} gives the effective temperature {effective:e} ({kernel} kernel), outside [{min:e}, {max:e}], the range {precision} data compute with"
+    )]
+    BadTemperature {
+        /// The sigma given.
+        sigma: f64,
+        /// `temperature` (`sigma`) or `bandwidth` (`2 sigma^2`).
+        kernel: &'static str,
+        /// The divisor of `-D` in the logits.
+        effective: f64,
+        /// `f32` or `f64`.
+        precision: &'static str,
+        /// Smallest allowed effective temperature.
+        min: f64,
+        /// Largest allowed effective temperature.
+        max: f64,
+    },
 }
 
 /// `Result` with kmrbf's [`enum@Error`].

@@ -68,13 +68,25 @@ pub fn reproduce(a: ReproduceArgs) -> CliResult<()> {
         .file_name()
         .and_then(|s| s.to_str())
         .unwrap_or("report");
-    let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    std::fs::create_dir_all(&tmp).map_err(|e| {
-        bad_input(format!(
+    if !parent.is_dir() {
+        return Err(bad_input(format!(
+            "--out {}: directory {} does not exist",
+            a.out.display(),
+            parent.display()
+        )));
+    }
+    // Partial directories of earlier runs that were killed (SIGKILL) before cleaning up.
+    let prefix = format!(".{name}.partial-");
+    crate::interrupt::remove_stale(&parent, &prefix);
+    let tmp = parent.join(format!("{prefix}{}", std::process::id()));
+    crate::interrupt::register(&tmp);
+    if let Err(e) = std::fs::create_dir_all(&tmp) {
+        crate::interrupt::unregister(&tmp);
+        return Err(bad_input(format!(
             "--out {}: cannot write there: {e}",
             a.out.display()
-        ))
-    })?;
+        )));
+    }
     let result = (|| -> CliResult<()> {
         let mut jobs: Vec<(Dataset, u64)> = Vec::new();
         for s in 0..a.seeds as u64 {
@@ -100,10 +112,29 @@ pub fn reproduce(a: ReproduceArgs) -> CliResult<()> {
         Ok(())
     })();
     if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&tmp);
+        crate::interrupt::remove(&tmp);
+        crate::interrupt::unregister(&tmp);
         return Err(e);
     }
-    move_into_place(&tmp, &a.out)
+    let moved = {
+        let mut guard = crate::interrupt::hold();
+        let moved = move_into_place(&tmp, &a.out);
+        if moved.is_err() {
+            crate::interrupt::remove(&tmp);
+        }
+        guard.retain(|p| p != &tmp);
+        moved
+    };
+    moved?;
+    if !a.quiet {
+        eprintln!(
+            "kmrbf reproduce: {} seeds in {:.1} s; wrote {}",
+            a.seeds,
+            start.elapsed().as_secs_f64(),
+            a.out.join("report.html").display()
+        );
+    }
+    Ok(())
 }
 
 fn move_into_place(tmp: &Path, out: &Path) -> CliResult<()> {

@@ -464,6 +464,10 @@ pub fn anneal<T: Real>(
             sched.sigmas(sigma0, sigma_min)
         }
     };
+    // Every stage's effective temperature in the working precision, before any work.
+    for &s in &sigmas {
+        Temperature::new(s, params.kernel)?.working::<T>()?;
+    }
     let tol_abs = params.tol * scale;
 
     let reference = params.reference.then(|| {

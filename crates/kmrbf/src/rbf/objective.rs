@@ -115,10 +115,11 @@ pub fn objectives<T: Real>(
         xn: &xn,
         w,
     };
+    let tw = temp.working::<T>()?;
     let te = temp.effective();
     let req = PassRequest {
         map,
-        temp: T::from_f64(te),
+        temp: tw,
         resp_sums: false,
         loss_sums: false,
     };
@@ -145,10 +146,11 @@ pub fn center_gradient<T: Real>(
         xn: &xn,
         w,
     };
+    let tw = temp.working::<T>()?;
     let te = temp.effective();
     let req = PassRequest {
         map,
-        temp: T::from_f64(te),
+        temp: tw,
         resp_sums: kind == GradientKind::Stopgrad,
         loss_sums: kind == GradientKind::Full,
     };
@@ -188,7 +190,7 @@ pub fn input_gradient<T: Real>(
     };
     let req = PassRequest {
         map,
-        temp: T::from_f64(temp.effective()),
+        temp: temp.working::<T>()?,
         resp_sums: false,
         loss_sums: false,
     };
@@ -223,7 +225,7 @@ pub fn responsibilities<T: Real>(
     };
     let req = PassRequest {
         map,
-        temp: T::from_f64(temp.effective()),
+        temp: temp.working::<T>()?,
         resp_sums: false,
         loss_sums: false,
     };

@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::kernels::maps::MapKind;
+use crate::real::Real;
 
 /// How `sigma` enters the logits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -50,42 +51,99 @@ impl Temperature {
         Ok(Self { sigma, kernel })
     }
 
-    /// The divisor of `-D` in the logits: `sigma` or `2 sigma^2`.
+    /// The divisor of `-D` in the logits: `sigma` or `2 sigma^2` (may under- or overflow to
+    /// `0` or `inf` for extreme `sigma`; [`Temperature::working`] checks it).
     pub fn effective(self) -> f64 {
         match self.kernel {
             Kernel::Temperature => self.sigma,
             Kernel::Bandwidth => 2.0 * self.sigma * self.sigma,
         }
     }
+
+    /// The effective temperature in the working precision `T`, checked to lie in
+    /// [`temperature_range`]`::<T>()`: every map then gives finite rows on the simplex and
+    /// finite objectives for finite distances. Errors name `sigma`, the kernel, the
+    /// effective temperature and the range.
+    pub fn working<T: Real>(self) -> Result<T> {
+        let te = self.effective();
+        let (lo, hi) = temperature_range::<T>();
+        if !(te >= lo && te <= hi) {
+            return Err(Error::BadTemperature {
+                sigma: self.sigma,
+                kernel: self.kernel.name(),
+                effective: te,
+                precision: T::NAME,
+                min: lo,
+                max: hi,
+            });
+        }
+        Ok(T::from_f64(te))
+    }
 }
 
-/// Parses a map name (`hard`, `softmax`, `entmax15`, `sparsemax`, `entmax`), with `alpha` for
-/// the general `entmax` (checked to lie in (1, 2]).
+impl Kernel {
+    /// The name the command line uses (`temperature`, `bandwidth`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Temperature => "temperature",
+            Kernel::Bandwidth => "bandwidth",
+        }
+    }
+}
+
+/// The effective temperatures precision `T` computes with, `[T::MIN_POSITIVE, T::MAX *
+/// T::EPSILON]` as f64 (f32: about `[1.2e-38, 4.1e31]`; f64: `[2.2e-308, 4.0e292]`).
+///
+/// Below, `1 / temp` is subnormal-reciprocal or infinite and `0 * inf` appears in the
+/// shifted logits; above, `temp` times an entropy and a total weight leaves the range of
+/// the objectives' arithmetic.
+pub fn temperature_range<T: Real>() -> (f64, f64) {
+    (
+        T::MIN_POSITIVE.to_f64(),
+        T::MAX.to_f64() * T::EPSILON.to_f64(),
+    )
+}
+
+/// Parses a map name (`hard`, `softmax`, `entmax15`, `sparsemax`, `entmax`). `alpha` is
+/// required by the general `entmax` (checked to lie in (1, 2]) and refused by every other map,
+/// so that no value given is silently ignored.
 pub fn parse_map(name: &str, alpha: Option<f64>) -> Result<MapKind> {
-    let check_alpha = |a: f64| {
-        if a > 1.0 && a <= 2.0 {
-            Ok(a)
-        } else {
-            Err(Error::BadParam {
-                name: "alpha",
-                value: a.to_string(),
-                reason: "must lie in (1, 2]",
+    let kind = match name {
+        "hard" => MapKind::Hard,
+        "softmax" => MapKind::Softmax,
+        "entmax15" => MapKind::Entmax15,
+        "sparsemax" => MapKind::Sparsemax,
+        "entmax" => {
+            let Some(a) = alpha else {
+                return Err(Error::BadParam {
+                    name: "alpha",
+                    value: "(missing)".into(),
+                    reason: "map entmax needs alpha in (1, 2] (entmax15 is alpha = 1.5, sparsemax alpha = 2)",
+                });
+            };
+            if !(a > 1.0 && a <= 2.0) {
+                return Err(Error::BadParam {
+                    name: "alpha",
+                    value: a.to_string(),
+                    reason: "must lie in (1, 2]",
+                });
+            }
+            return Ok(MapKind::Entmax { alpha: a });
+        }
+        other => {
+            return Err(Error::BadParam {
+                name: "map",
+                value: other.into(),
+                reason: "expected hard, softmax, entmax15, sparsemax or entmax",
             })
         }
     };
-    match name {
-        "hard" => Ok(MapKind::Hard),
-        "softmax" => Ok(MapKind::Softmax),
-        "entmax15" => Ok(MapKind::Entmax15),
-        "sparsemax" => Ok(MapKind::Sparsemax),
-        "entmax" => {
-            let a = check_alpha(alpha.unwrap_or(1.5))?;
-            Ok(MapKind::Entmax { alpha: a })
-        }
-        other => Err(Error::BadParam {
-            name: "map",
-            value: other.into(),
-            reason: "expected hard, softmax, entmax15, sparsemax or entmax",
-        }),
+    if let Some(a) = alpha {
+        return Err(Error::BadParam {
+            name: "alpha",
+            value: a.to_string(),
+            reason: "applies only to map entmax (entmax15 and sparsemax fix alpha at 1.5 and 2)",
+        });
     }
+    Ok(kind)
 }

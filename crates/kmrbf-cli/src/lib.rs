@@ -1,0 +1,17 @@
+//! The `kmrbf` command line as a library: the file readers and writers, the commands, and the
+//! report. The binary (`main.rs`) parses the arguments and calls [`run`]-style entry points
+//! of the command modules; tests call the readers directly (`tests/fuzz.rs`).
+
+pub mod builtin;
+pub mod csvfile;
+pub mod fail;
+pub mod files;
+pub mod fit;
+pub mod interrupt;
+pub mod matrix;
+pub mod model_file;
+pub mod npy;
+pub mod outputs;
+pub mod progress;
+pub mod reproduce;
+pub mod soft;
