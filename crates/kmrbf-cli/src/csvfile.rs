@@ -51,9 +51,11 @@ pub fn read_matrix_from(reader: impl std::io::Read, p: &str) -> CliResult<Matrix
         for (col, (r, cell)) in parsed.into_iter().zip(rec.iter()).enumerate() {
             match r {
                 Ok(v) => values.push(v),
-                Err(_) => return Err(bad_input(format!(
+                Err(_) => {
+                    return Err(bad_input(format!(
                     "{p}: row {n}, column {col} (0-based; line {line}): '{cell}' is not a number"
-                ))),
+                )))
+                }
             }
         }
         n += 1;

@@ -1,4 +1,5 @@
 //! Loading inputs by their extension.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use crate::fail::{bad_input, CliResult};
 use crate::matrix::{Matrix, Values};

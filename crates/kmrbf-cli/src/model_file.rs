@@ -34,18 +34,37 @@ impl ModelFile {
     /// Reads and checks a model file.
     pub fn load(path: &Path) -> CliResult<Self> {
         let p = path.display();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| bad_input(format!("{p}: cannot read: {e}")))?;
-        let m: ModelFile = serde_json::from_str(&text)
-            .map_err(|e| bad_input(format!("{p}: not a kmrbf model file: {e}")))?;
+        let bytes = std::fs::read(path).map_err(|e| bad_input(format!("{p}: cannot read: {e}")))?;
+        Self::parse(&bytes, &p.to_string())
+    }
+
+    /// Parses and checks a model file's bytes; `name` names it in errors.
+    pub fn parse(bytes: &[u8], name: &str) -> CliResult<Self> {
+        let m: ModelFile = serde_json::from_slice(bytes)
+            .map_err(|e| bad_input(format!("{name}: not a kmrbf model file: {e}")))?;
+        if m.format != "kmrbf-model" {
+            return Err(bad_input(format!(
+                "{name}: not a kmrbf model file (format '{}', expected 'kmrbf-model')",
+                m.format
+            )));
+        }
         if m.k == 0 || m.centers.len() != m.k || m.centers.iter().any(|r| r.len() != m.d) {
             return Err(bad_input(format!(
-                "{p}: centers do not have the shape k x d = {} x {}",
+                "{name}: centers do not have the shape k x d = {} x {}",
                 m.k, m.d
             )));
         }
-        if m.centers.iter().flatten().any(|v| !v.is_finite()) {
-            return Err(bad_input(format!("{p}: centers hold a non-finite value")));
+        if m.d == 0 {
+            return Err(bad_input(format!(
+                "{name}: centers have no columns (d = 0)"
+            )));
+        }
+        if let Some(i) = m.centers.iter().flatten().position(|v| !v.is_finite()) {
+            return Err(bad_input(format!(
+                "{name}: center {}, column {} is not finite",
+                i / m.d,
+                i % m.d
+            )));
         }
         Ok(m)
     }

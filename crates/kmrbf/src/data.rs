@@ -3,30 +3,47 @@
 use crate::error::{Error, Result};
 use crate::real::Real;
 
-/// A row-major `n x d` matrix view.
+/// A row-major `n x d` matrix view: `data.len() == n * d` always holds (the fields are
+/// private and [`MatView::new`] checks it with overflow-checked arithmetic), so the kernels'
+/// unchecked indexing below `n * d` stays in bounds.
 #[derive(Clone, Copy, Debug)]
 pub struct MatView<'a, T> {
-    /// `n * d` values, row-major.
-    pub data: &'a [T],
-    /// Rows.
-    pub n: usize,
-    /// Columns.
-    pub d: usize,
+    data: &'a [T],
+    n: usize,
+    d: usize,
 }
 
 impl<'a, T: Real> MatView<'a, T> {
-    /// Wraps `data` as `n x d`; errors when the length does not match.
+    /// Wraps `data` as `n x d`; errors when `n * d` overflows or differs from `data.len()`.
     pub fn new(data: &'a [T], n: usize, d: usize) -> Result<Self> {
-        if data.len() != n * d {
-            return Err(Error::BadLength {
+        match n.checked_mul(d) {
+            Some(len) if len == data.len() => Ok(Self { data, n, d }),
+            expected => Err(Error::BadLength {
                 what: "data",
                 rows: n,
                 cols: d,
-                expected: n * d,
+                expected: expected.unwrap_or(usize::MAX),
                 got: data.len(),
-            });
+            }),
         }
-        Ok(Self { data, n, d })
+    }
+
+    /// The `n * d` values, row-major.
+    #[inline]
+    pub fn data(&self) -> &'a [T] {
+        self.data
+    }
+
+    /// Rows.
+    #[inline]
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Columns.
+    #[inline]
+    pub fn d(&self) -> usize {
+        self.d
     }
 
     /// Row `i`.

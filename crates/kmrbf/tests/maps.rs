@@ -697,3 +697,90 @@ fn dense_weighted_sums_equal_one_fma_chain_per_entry() {
         }
     }
 }
+
+/// Through the model API (`responsibilities`, `center_gradient`): every `sigma` from 1e-300
+/// to 1e300, both kernels, f32 and f64, data spread over many orders of magnitude, gives
+/// finite rows on the simplex and finite objectives, or `BadTemperature` exactly when the
+/// effective temperature leaves `temperature_range`.
+fn temperature_range_holds<T: kmrbf::Real>(log_sigma: f64, bandwidth: bool, log_scale: f64) {
+    use kmrbf::rbf::objective::responsibilities;
+    use kmrbf::rbf::params::temperature_range;
+    use kmrbf::rbf::{center_gradient, GradientKind, Kernel, Temperature};
+    let scale = 10f64.powf(log_scale);
+    let (n, d, k) = (40, 2, 3);
+    let x: Vec<T> = (0..n * d)
+        .map(|i| T::from_f64(scale * (((i * 37) % 23) as f64 - 11.0)))
+        .collect();
+    let c: Vec<T> = x[..k * d]
+        .iter()
+        .map(|&v| v + T::from_f64(0.3 * scale))
+        .collect();
+    let v = kmrbf::MatView::new(&x, n, d).unwrap();
+    let kernel = if bandwidth {
+        Kernel::Bandwidth
+    } else {
+        Kernel::Temperature
+    };
+    let t = Temperature::new(10f64.powf(log_sigma), kernel).unwrap();
+    let (lo, hi) = temperature_range::<T>();
+    let inside = t.effective() >= lo && t.effective() <= hi;
+    for map in MAPS {
+        let r = responsibilities(v, &c, k, map, t);
+        let g = center_gradient(v, None, &c, k, map, t, GradientKind::Full);
+        if !inside {
+            assert!(matches!(r, Err(kmrbf::Error::BadTemperature { .. })));
+            assert!(matches!(g, Err(kmrbf::Error::BadTemperature { .. })));
+            continue;
+        }
+        let r = r.unwrap();
+        for row in r.chunks(k) {
+            let s: f64 = row.iter().map(|v| v.to_f64()).sum();
+            assert!(
+                row.iter().all(|&v| v.is_finite() && v >= T::ZERO) && (s - 1.0).abs() < 1e-4,
+                "{map:?} sigma {t:?}: {row:?}"
+            );
+        }
+        let (o, g) = g.unwrap();
+        for v in [o.j, o.l, o.f, o.bound, o.mean_support] {
+            assert!(v.is_finite(), "{map:?} {t:?} scale {scale}: {o:?}");
+        }
+        assert!(g.iter().all(|v| v.is_finite()), "{map:?} {t:?}: gradient");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn every_temperature_gives_the_simplex_or_a_typed_error(
+        log_sigma in -300.0f64..300.0,
+        bandwidth in any::<bool>(),
+        log_scale32 in -6.0f64..6.0,
+        log_scale64 in -100.0f64..100.0,
+    ) {
+        temperature_range_holds::<f32>(log_sigma, bandwidth, log_scale32);
+        temperature_range_holds::<f64>(log_sigma, bandwidth, log_scale64);
+    }
+}
+
+#[test]
+fn temperature_range_edges() {
+    use kmrbf::rbf::params::temperature_range;
+    for (lo, hi) in [temperature_range::<f32>(), temperature_range::<f64>()] {
+        temperature_range_holds::<f32>(lo.log10(), false, 0.0);
+        temperature_range_holds::<f64>(lo.log10(), false, 0.0);
+        temperature_range_holds::<f32>(hi.log10(), false, 0.0);
+        temperature_range_holds::<f64>(hi.log10(), false, 0.0);
+    }
+}
+
+#[test]
+fn a_view_whose_shape_overflows_is_refused() {
+    let x = [0.0f64; 4];
+    // 2^63 * 2 wraps to 0 in unchecked arithmetic: it must not pass as an empty view.
+    assert!(kmrbf::MatView::new(&x[..0], 1 << 63, 2).is_err());
+    assert!(kmrbf::MatView::new(&x, usize::MAX, usize::MAX).is_err());
+    assert!(kmrbf::MatView::new(&x, 2, 3).is_err());
+    let v = kmrbf::MatView::new(&x, 2, 2).unwrap();
+    assert_eq!((v.n(), v.d(), v.data().len()), (2, 2, 4));
+}

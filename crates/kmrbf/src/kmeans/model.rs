@@ -86,17 +86,17 @@ impl<T: Real> KMeans<T> {
 pub fn predict<T: Real>(centers: &[T], k: usize, x: MatView<'_, T>) -> Result<Vec<u32>> {
     let d = centers.len().checked_div(k).unwrap_or(0);
     x.validate("data")?;
-    if x.d != d {
+    if x.d() != d {
         return Err(Error::ColumnMismatch {
             what: "data (the model's centers)",
             expected: d,
-            got: x.d,
+            got: x.d(),
         });
     }
-    let mut xn = crate::memory::vec_filled(x.n, T::ZERO);
-    row_sq_norms(x.data, d, &mut xn);
+    let mut xn = crate::memory::vec_filled(x.n(), T::ZERO);
+    row_sq_norms(x.data(), d, &mut xn);
     let p = Prepared {
-        x: x.data,
+        x: x.data(),
         d,
         xn: &xn,
         w: None,

@@ -201,15 +201,15 @@ impl<T: Real> KMeansParams<T> {
         sample_weight: Option<&[T]>,
     ) -> Result<Vec<T>> {
         x.validate("data")?;
-        self.validate(x.n, x.d)?;
+        self.validate(x.n(), x.d())?;
         if let Some(w) = sample_weight {
-            check_weights(w, x.n)?;
+            check_weights(w, x.n())?;
         }
-        let mut xn = crate::memory::vec_filled(x.n, T::ZERO);
-        row_sq_norms(x.data, x.d, &mut xn);
+        let mut xn = crate::memory::vec_filled(x.n(), T::ZERO);
+        row_sq_norms(x.data(), x.d(), &mut xn);
         let p = Prepared {
-            x: x.data,
-            d: x.d,
+            x: x.data(),
+            d: x.d(),
             xn: &xn,
             w: sample_weight,
         };
@@ -234,9 +234,9 @@ impl<T: Real> KMeansParams<T> {
         observer: &(dyn Fn(IterInfo) + Sync),
     ) -> Result<KMeans<T>> {
         x.validate("data")?;
-        self.validate(x.n, x.d)?;
+        self.validate(x.n(), x.d())?;
         if let Some(w) = sample_weight {
-            check_weights(w, x.n)?;
+            check_weights(w, x.n())?;
             let positive = w.iter().filter(|v| **v > T::ZERO).count();
             if positive < self.k && matches!(self.init, Init::Random | Init::KMeansPlusPlus) {
                 return Err(Error::BadK {
@@ -245,11 +245,11 @@ impl<T: Real> KMeansParams<T> {
                 });
             }
         }
-        let mut xn = crate::memory::vec_filled(x.n, T::ZERO);
-        row_sq_norms(x.data, x.d, &mut xn);
+        let mut xn = crate::memory::vec_filled(x.n(), T::ZERO);
+        row_sq_norms(x.data(), x.d(), &mut xn);
         let p = Prepared {
-            x: x.data,
-            d: x.d,
+            x: x.data(),
+            d: x.d(),
             xn: &xn,
             w: sample_weight,
         };
@@ -283,13 +283,13 @@ impl<T: Real> KMeansParams<T> {
             }
         }
         let best = best.expect("n_init >= 1");
-        Ok(KMeans::from_run(best, self.k, x.d, algorithm, timings))
+        Ok(KMeans::from_run(best, self.k, x.d(), algorithm, timings))
     }
 }
 
 /// `mean_j var(X[:, j])` (unweighted, population variance, as scikit-learn's tolerance).
 pub fn mean_variance<T: Real>(x: MatView<'_, T>) -> f64 {
-    let (n, d) = (x.n, x.d);
+    let (n, d) = (x.n(), x.d());
     let mut mean = vec![0.0f64; d];
     for i in 0..n {
         for (m, v) in mean.iter_mut().zip(x.row(i)) {

@@ -363,10 +363,10 @@ pub fn anneal<T: Real>(
     observer: &mut dyn FnMut(&StageRecord),
 ) -> Result<AnnealResult<T>> {
     let xn = validate(x, w, init, k)?;
-    if k > x.n {
+    if k > x.n() {
         return Err(Error::BadK {
             k,
-            reason: format!("more centers than rows (n = {})", x.n),
+            reason: format!("more centers than rows (n = {})", x.n()),
         });
     }
     if !(params.tol.is_finite() && params.tol >= 0.0) {
@@ -381,12 +381,12 @@ pub fn anneal<T: Real>(
         }
     }
     let p = Prepared {
-        x: x.data,
-        d: x.d,
+        x: x.data(),
+        d: x.d(),
         xn: &xn,
         w,
     };
-    let d = x.d;
+    let d = x.d();
     let scale = mean_variance_of(x);
     // An explicit list ignores sigma0 (it starts at its own first value): do not pay for
     // `auto` (a whole Lloyd run) or `critical` when nothing uses them.

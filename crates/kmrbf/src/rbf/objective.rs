@@ -77,7 +77,7 @@ pub(crate) fn validate<T: Real>(
 ) -> Result<Vec<T>> {
     x.validate("data")?;
     if let Some(w) = w {
-        check_weights(w, x.n)?;
+        check_weights(w, x.n())?;
     }
     if k == 0 {
         return Err(Error::BadK {
@@ -85,17 +85,17 @@ pub(crate) fn validate<T: Real>(
             reason: "need at least one center".into(),
         });
     }
-    if centers.len() != k * x.d {
+    if centers.len() != k * x.d() {
         return Err(Error::InitShape {
             expected_k: k,
-            expected_d: x.d,
-            got_k: centers.len() / x.d.max(1),
-            got_d: x.d,
+            expected_d: x.d(),
+            got_k: centers.len() / x.d().max(1),
+            got_d: x.d(),
         });
     }
-    check_finite("centers", centers, x.d)?;
-    let mut xn = vec![T::ZERO; x.n];
-    row_sq_norms(x.data, x.d, &mut xn);
+    check_finite("centers", centers, x.d())?;
+    let mut xn = vec![T::ZERO; x.n()];
+    row_sq_norms(x.data(), x.d(), &mut xn);
     Ok(xn)
 }
 
@@ -110,8 +110,8 @@ pub fn objectives<T: Real>(
 ) -> Result<Objectives> {
     let xn = validate(x, w, centers, k)?;
     let p = Prepared {
-        x: x.data,
-        d: x.d,
+        x: x.data(),
+        d: x.d(),
         xn: &xn,
         w,
     };
@@ -141,8 +141,8 @@ pub fn center_gradient<T: Real>(
 ) -> Result<(Objectives, Vec<f64>)> {
     let xn = validate(x, w, centers, k)?;
     let p = Prepared {
-        x: x.data,
-        d: x.d,
+        x: x.data(),
+        d: x.d(),
         xn: &xn,
         w,
     };
@@ -160,7 +160,7 @@ pub fn center_gradient<T: Real>(
         .as_ref()
         .or(o.loss_sums.as_ref())
         .expect("requested");
-    let d = x.d;
+    let d = x.d();
     let mut g = vec![0.0; k * d];
     for c in 0..k {
         for t in 0..d {
@@ -183,8 +183,8 @@ pub fn input_gradient<T: Real>(
 ) -> Result<Vec<T>> {
     let xn = validate(x, w, centers, k)?;
     let p = Prepared {
-        x: x.data,
-        d: x.d,
+        x: x.data(),
+        d: x.d(),
         xn: &xn,
         w,
     };
@@ -194,7 +194,7 @@ pub fn input_gradient<T: Real>(
         resp_sums: false,
         loss_sums: false,
     };
-    let mut out = vec![T::ZERO; x.n * x.d];
+    let mut out = vec![T::ZERO; x.n() * x.d()];
     soft_pass(
         &p,
         centers,
@@ -218,8 +218,8 @@ pub fn responsibilities<T: Real>(
 ) -> Result<Vec<T>> {
     let xn = validate(x, None, centers, k)?;
     let p = Prepared {
-        x: x.data,
-        d: x.d,
+        x: x.data(),
+        d: x.d(),
         xn: &xn,
         w: None,
     };
@@ -229,7 +229,7 @@ pub fn responsibilities<T: Real>(
         resp_sums: false,
         loss_sums: false,
     };
-    let mut out = vec![T::ZERO; x.n * k];
+    let mut out = vec![T::ZERO; x.n() * k];
     soft_pass(&p, centers, k, req, RowOut::Resp(&mut out));
     Ok(out)
 }
