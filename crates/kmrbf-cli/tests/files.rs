@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 fn npy(version: (u8, u8), dict: &str, data: &[u8]) -> Vec<u8> {
     let len_field = if version.0 == 1 { 2 } else { 4 };
     let mut h = dict.to_string();
-    while (8 + len_field + h.len() + 1) % 64 != 0 {
+    while !(8 + len_field + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');

@@ -199,7 +199,7 @@ fn valid_npy() -> impl Strategy<Value = Vec<u8>> {
                 if fortran { "True" } else { "False" }
             );
             let lf = if ver == 1 { 2 } else { 4 };
-            while (8 + lf + h.len() + 1) % 64 != 0 {
+            while !(8 + lf + h.len() + 1).is_multiple_of(64) {
                 h.push(' ');
             }
             h.push('\n');
