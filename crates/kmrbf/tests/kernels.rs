@@ -499,3 +499,36 @@ fn sparse_weighted_sums_equal_the_plain_loop_bit_for_bit() {
         assert!(same, "b={b} k={k} d={d}");
     }
 }
+
+/// Every `#[target_feature(enable = "...")]` under `src/kernels` enables only features of its
+/// tier, which `has_avx512` / `has_avx2_fma` detect (the AMX kernel adds `avx512bf16`, which
+/// `amx::supported` detects itself). A kernel that enabled more would run on CPUs without it.
+#[test]
+fn every_enabled_target_feature_is_detected_by_its_tier() {
+    use kmrbf::kernels::dispatch::{AVX2_FEATURES, AVX512_FEATURES};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/kernels");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (i, _) in text.match_indices("target_feature(enable = \"") {
+            let rest = &text[i + "target_feature(enable = \"".len()..];
+            let list = &rest[..rest.find('"').unwrap()];
+            let tier = if list.contains("avx512") {
+                AVX512_FEATURES
+            } else {
+                AVX2_FEATURES
+            };
+            let amx = path.file_name().unwrap() == "amx.rs";
+            for f in list.split(',') {
+                assert!(
+                    tier.split(',').any(|t| t == f) || (amx && f == "avx512bf16"),
+                    "{}: enables {f}, which its tier ({tier}) does not detect",
+                    path.display()
+                );
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 30, "found only {seen} target_feature attributes");
+}

@@ -18,43 +18,70 @@ fn avx512_disabled() -> bool {
     *DISABLED.get_or_init(|| std::env::var_os("KMRBF_NO_AVX512").is_some())
 }
 
-/// True when the AVX-512 path can run on this CPU (cached by std). Setting the environment
-/// variable `KMRBF_NO_SIMD` forces the portable path, `KMRBF_NO_AVX512` the AVX2 tier where
-/// the CPU has it (the test suite runs all three on AVX-512 machines).
+/// The CPU features of the AVX-512 tier. Every `target_feature` list of an AVX-512 kernel is
+/// a subset of it (a test reads every such attribute under `kernels/`), and [`has_avx512`]
+/// detects exactly these, so no kernel runs with a feature the CPU lacks.
+pub const AVX512_FEATURES: &str =
+    "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,bmi1,bmi2,lzcnt,popcnt";
+
+/// The CPU features of the AVX2 + FMA tier (x86-64-v3), with the same contract as
+/// [`AVX512_FEATURES`] for the AVX2 kernels and [`has_avx2_fma`].
+pub const AVX2_FEATURES: &str = "avx2,fma,bmi1,bmi2,lzcnt,popcnt";
+
+/// Whether the CPU has the feature `name` (one of the tiers' names; any other name: false).
+fn detected(name: &str) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match name {
+            "avx512f" => std::is_x86_feature_detected!("avx512f"),
+            "avx512vl" => std::is_x86_feature_detected!("avx512vl"),
+            "avx512dq" => std::is_x86_feature_detected!("avx512dq"),
+            "avx512bw" => std::is_x86_feature_detected!("avx512bw"),
+            "avx512bf16" => std::is_x86_feature_detected!("avx512bf16"),
+            "avx2" => std::is_x86_feature_detected!("avx2"),
+            "fma" => std::is_x86_feature_detected!("fma"),
+            "bmi1" => std::is_x86_feature_detected!("bmi1"),
+            "bmi2" => std::is_x86_feature_detected!("bmi2"),
+            "lzcnt" => std::is_x86_feature_detected!("lzcnt"),
+            "popcnt" => std::is_x86_feature_detected!("popcnt"),
+            _ => false,
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = name;
+        false
+    }
+}
+
+/// Whether the CPU has every feature of the comma-separated `list` (cached by std).
+pub fn has_all(list: &str) -> bool {
+    list.split(',').all(detected)
+}
+
+/// True when the AVX-512 path can run on this CPU: every feature of [`AVX512_FEATURES`].
+/// Setting the environment variable `KMRBF_NO_SIMD` forces the portable path,
+/// `KMRBF_NO_AVX512` the AVX2 tier where the CPU has it (the test suite runs all three on
+/// AVX-512 machines).
 #[inline]
 pub fn has_avx512() -> bool {
     if simd_disabled() || avx512_disabled() {
         return false;
     }
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx512f")
-            && std::is_x86_feature_detected!("avx512vl")
-            && std::is_x86_feature_detected!("avx512dq")
-            && std::is_x86_feature_detected!("avx512bw")
-            && std::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(|| has_all(AVX512_FEATURES))
 }
 
-/// True when the CPU has AVX2 and FMA (x86-64-v3: every x86 server since ~2015, AMD Zen 1-3
-/// among them, which have no AVX-512). `KMRBF_NO_SIMD` turns it off too.
+/// True when the CPU has every feature of [`AVX2_FEATURES`] (x86-64-v3: every x86 server
+/// since ~2015, AMD Zen 1-3 among them, which have no AVX-512). `KMRBF_NO_SIMD` turns it off
+/// too.
 #[inline]
 pub fn has_avx2_fma() -> bool {
     if simd_disabled() {
         return false;
     }
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(|| has_all(AVX2_FEATURES))
 }
 
 /// Defines `$name` that runs `$body` (an `#[inline(always)]` function) compiled for AVX-512

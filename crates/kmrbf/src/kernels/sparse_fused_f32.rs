@@ -98,24 +98,9 @@ pub struct SparseScratch {
 }
 
 /// True when [`sparse_sums`] takes `k` centers here (AVX-512, or AVX2 + FMA through
-/// [`super::sparse_fused_avx2`]; with BMI1, BMI2 and POPCNT, which every such CPU has;
-/// `1 <= k <= 64`).
+/// [`super::sparse_fused_avx2`]; both tiers include BMI1, BMI2 and POPCNT; `1 <= k <= 64`).
 pub fn available(k: usize) -> bool {
-    super::softmax_fused_f32::available(k) && bit_ops()
-}
-
-/// True when the CPU has BMI1, BMI2 (`pdep`, used by the AVX-512 kernel) and POPCNT.
-fn bit_ops() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("bmi1")
-            && std::is_x86_feature_detected!("bmi2")
-            && std::is_x86_feature_detected!("popcnt")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    super::softmax_fused_f32::available(k)
 }
 
 /// `map` rows of `rows`, without storing them: adds `sum_i w_i r_ij x_i` into `sums` (`k x
