@@ -436,3 +436,133 @@ fn bad_soft_parameters_are_typed_errors() {
         Err(Error::BadParam { name: "sigma", .. })
     ));
 }
+
+/// Integer-valued f32 data with `k` centers in mirrored pairs: the two centers of a pair sit
+/// half a unit either side of an integer plane, shifted by a few 1e-5, so the rows on that
+/// plane are nearly equidistant from both, at the rounding level of the distance kernels.
+fn integer_data(n: usize, d: usize, k: usize, range: u64, seed: u64) -> (Vec<f32>, Vec<f32>) {
+    let mut rng = kmrbf::rng::Rng::new(seed);
+    let x: Vec<f32> = (0..n * d)
+        .map(|_| rng.below(range as usize) as f32)
+        .collect();
+    let mut c = Vec::with_capacity(k * d);
+    for j in 0..k / 2 {
+        let i = rng.below(n);
+        let eps = 4e-5 * (1 + j % 4) as f32;
+        for side in [0.5f32 + eps, -0.5] {
+            for t in 0..d {
+                let off = 0.25 + 0.0137 * j as f32 + 0.0031 * t as f32;
+                let v = x[i * d + t] + if t == 0 { side } else { off };
+                c.push(v);
+            }
+        }
+    }
+    (x, c)
+}
+
+/// Rows whose two nearest centers are within `rel` (relative, exact f64 arithmetic).
+fn near_ties(x: &[f32], c: &[f32], d: usize, rel: f64) -> usize {
+    x.chunks(d)
+        .filter(|r| {
+            let mut ds: Vec<f64> = c
+                .chunks(d)
+                .map(|cj| {
+                    r.iter()
+                        .zip(cj)
+                        .map(|(&a, &b)| (a as f64 - b as f64).powi(2))
+                        .sum()
+                })
+                .collect();
+            ds.sort_by(f64::total_cmp);
+            ds[1] - ds[0] <= rel * ds[0]
+        })
+        .count()
+}
+
+#[test]
+fn a_soft_step_at_the_one_hot_limit_is_a_lloyd_step_bit_for_bit_in_f32() {
+    use kmrbf::init::Prepared;
+    use kmrbf::kernels::distance::row_sq_norms;
+    use kmrbf::kmeans::lloyd::lloyd_run;
+    let (n, d, k) = (30_000, 6, 48);
+    let (x, c0) = integer_data(n, d, k, 40, 5);
+    let mut xn = vec![0.0f32; n];
+    row_sq_norms(&x, d, &mut xn);
+    let p = Prepared {
+        x: &x,
+        d,
+        xn: &xn,
+        w: None,
+    };
+    let ties = near_ties(&x, &c0, d, 1e-6);
+    assert!(
+        ties >= 20,
+        "only {ties} near-ties: the data does not test the decision rule"
+    );
+    let lloyd = lloyd_run(&p, &c0, k, 1, 0.0, &|_| {});
+    let mut split_rows = 0.0;
+    for map in [
+        MapKind::Entmax15,
+        MapKind::Sparsemax,
+        MapKind::Softmax,
+        MapKind::Hard,
+    ] {
+        // Below the rounding resolution of the distances: the maps still split the rows whose
+        // two nearest distances round to the same value, but the step is Lloyd's.
+        let temp = 1e-30;
+        let o = objectives(
+            MatView::new(&x, n, d).unwrap(),
+            None,
+            &c0,
+            k,
+            map,
+            Temperature::new(temp, Kernel::Temperature).unwrap(),
+        )
+        .unwrap();
+        split_rows += (1.0 - o.onehot_fraction) * n as f64;
+        let mut c = c0.clone();
+        Stepper::new(StepKind::SoftLloyd).step(&p, &mut c, k, map, temp);
+        let same = c
+            .iter()
+            .zip(&lloyd.centers)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(
+            same,
+            "{map:?}: the one-hot soft step differs from Lloyd's step ({ties} near-ties)"
+        );
+    }
+    assert!(
+        split_rows > 0.0,
+        "no row tied in the soft kernels' rounding: a weak test"
+    );
+}
+
+#[test]
+fn the_one_hot_limit_is_where_the_maps_cannot_resolve_the_gap() {
+    use kmrbf::rbf::step::one_hot_ratio;
+    let max = |m: MapKind, gap: f64, temp: f64| {
+        let mut r = [0.0f64; 2];
+        let mut s = [0.0f64; 2];
+        kmrbf::kernels::maps::map_row(m, &[0.0, gap], temp, &mut r, None, &mut s);
+        r[1]
+    };
+    let max32 = |m: MapKind, gap: f32, temp: f32| {
+        let mut r = [0.0f32; 2];
+        let mut s = [0.0f32; 2];
+        kmrbf::kernels::maps::map_row(m, &[0.0, gap], temp, &mut r, None, &mut s);
+        r[1]
+    };
+    for m in SOFT {
+        // Past the ratio the runner-up gets nothing (the limit is safe); for the sparse maps a
+        // little below it, something (the limit is tight). Softmax's ratio counts subnormal
+        // exponentials, so it is safe but not tight where the exponential flushes them.
+        let r64 = one_hot_ratio::<f64>(m);
+        let r32 = one_hot_ratio::<f32>(m);
+        assert_eq!(max(m, r64 * 1.0001, 1.0), 0.0, "{m:?} f64");
+        assert_eq!(max32(m, r32 as f32 * 1.0001, 1.0), 0.0, "{m:?} f32");
+        if m != MapKind::Softmax {
+            assert!(max(m, r64 * 0.99, 1.0) > 0.0, "{m:?} f64");
+            assert!(max32(m, r32 as f32 * 0.99, 1.0) > 0.0, "{m:?} f32");
+        }
+    }
+}

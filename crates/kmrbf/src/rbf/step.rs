@@ -5,6 +5,8 @@ use super::pass::{soft_pass_biased, PassRequest, RowOut};
 use crate::error::{Error, Result};
 use crate::init::Prepared;
 use crate::kernels::maps::MapKind;
+use crate::kernels::tiles::Blocking;
+use crate::kmeans::lloyd::assign_pass;
 use crate::real::Real;
 
 /// How centers move at a fixed temperature.
@@ -138,6 +140,24 @@ impl Stepper {
         let o = soft_pass_biased(p, centers, k, bias, req, RowOut::None);
         let before = Objectives::from_pass(&o, map, temp, k);
         let rs = o.resp_sums.as_ref().expect("requested");
+        // The one-hot limit: where every row's responsibilities are one-hot, or where the
+        // temperature is below the rounding resolution of the squared distances (so that a
+        // row the map still splits is a tie of rounding, not of the data), a soft-lloyd step
+        // is Lloyd's step. It is taken from Lloyd's own pass (its labels and its sums): the
+        // nearest center at near-ties and the rounding of the sums are Lloyd's, bit for bit,
+        // on every instruction-set tier.
+        let lloyd = (self.kind == StepKind::SoftLloyd
+            && bias.is_none()
+            && o.rows > 0
+            && (o.onehot == o.rows || at_one_hot_limit(p, centers, k, map, temp)))
+        .then(|| {
+            let mut labels = vec![0u32; p.n()];
+            assign_pass(p, centers, k, &mut labels, true, Blocking::of::<T>(k)).expect("accumulate")
+        });
+        let (sums, mass) = match &lloyd {
+            Some(h) => (&h.sums[..], &h.weight[..]),
+            None => (&rs.sums[..], &rs.weight[..]),
+        };
         let gs = o.loss_sums.as_ref().unwrap_or(rs);
         let grad = |c: usize, t: usize| {
             -2.0 * (gs.sums[c * d + t] - gs.weight[c] * centers[c * d + t].to_f64())
@@ -147,8 +167,8 @@ impl Stepper {
             StepKind::SoftLloyd => {
                 for c in 0..k {
                     for t in 0..d {
-                        new[c * d + t] = if rs.weight[c] > 0.0 {
-                            rs.sums[c * d + t] / rs.weight[c]
+                        new[c * d + t] = if mass[c] > 0.0 {
+                            sums[c * d + t] / mass[c]
                         } else {
                             centers[c * d + t].to_f64()
                         };
@@ -206,7 +226,46 @@ impl Stepper {
         StepInfo {
             before,
             max_move_sq,
-            mass: rs.weight.clone(),
+            mass: mass.to_vec(),
         }
     }
+}
+
+/// The ratio `gap / temp` at and above which `map` gives a row whose two nearest squared
+/// distances differ by `gap` exactly one-hot in precision `T` (softmax: where the exponential
+/// of the runner-up underflows to 0).
+pub fn one_hot_ratio<T: Real>(map: MapKind) -> f64 {
+    match map {
+        MapKind::Hard => 0.0,
+        MapKind::Entmax15 => 2.0,
+        MapKind::Sparsemax => 1.0,
+        MapKind::Entmax { alpha } => 1.0 / (alpha - 1.0),
+        // -ln of the smallest positive subnormal: 103.3 (f32), 744.4 (f64).
+        MapKind::Softmax => -(T::MIN_POSITIVE.to_f64() * T::EPSILON.to_f64()).ln(),
+    }
+}
+
+/// A bound on the rounding error of a squared distance `|x|^2 + |c|^2 - 2 x.c` computed in
+/// `T` over the rows of `p` and `centers` (`k x d`): `4 (d + 2) eps (max |x|^2 + max |c|^2)`.
+/// Two distances closer than this cannot be told apart by any of the kernels.
+pub fn distance_resolution<T: Real>(p: &Prepared<'_, T>, centers: &[T], k: usize) -> f64 {
+    let d = p.d;
+    let xmax = p.xn.iter().fold(0.0f64, |m, &v| m.max(v.to_f64()));
+    let cmax = (0..k).fold(0.0f64, |m, j| {
+        let c = &centers[j * d..(j + 1) * d];
+        m.max(c.iter().map(|&v| v.to_f64() * v.to_f64()).sum())
+    });
+    4.0 * (d + 2) as f64 * T::EPSILON.to_f64() * (xmax + cmax)
+}
+
+/// True when `map` at effective temperature `temp` can only split a row whose two nearest
+/// distances are within [`distance_resolution`]: the soft map is at its one-hot limit in `T`.
+pub fn at_one_hot_limit<T: Real>(
+    p: &Prepared<'_, T>,
+    centers: &[T],
+    k: usize,
+    map: MapKind,
+    temp: f64,
+) -> bool {
+    temp * one_hot_ratio::<T>(map) <= distance_resolution(p, centers, k)
 }
