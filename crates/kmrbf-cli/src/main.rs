@@ -127,6 +127,16 @@ enum Cmd {
         /// A smaller sigma grid (12 points instead of 18) for a fast check.
         #[arg(long)]
         quick: bool,
+        /// Your data set (.npy or .csv) instead of the built-in ones (with --k): the
+        /// experiments on a sample of its rows, and the equivalence on all of them.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Number of clusters of --data.
+        #[arg(long)]
+        k: Option<usize>,
+        /// Rows of --data the sweeps and figures run on (a uniform sample when it has more).
+        #[arg(long, default_value_t = 10_000)]
+        sample: usize,
     },
     /// Anneal the RBF model's temperature from a K-Means init down to the K-Means limit.
     Anneal {
@@ -262,11 +272,21 @@ fn run(cli: Cli) -> CliResult<()> {
             quiet: cli.quiet,
         }),
         Cmd::Predict { model, data, out } => fit::predict(&model, &data, &out, cli.quiet),
-        Cmd::Reproduce { out, seeds, quick } => reproduce::reproduce(reproduce::ReproduceArgs {
+        Cmd::Reproduce {
+            out,
+            seeds,
+            quick,
+            data,
+            k,
+            sample,
+        } => reproduce::reproduce(reproduce::ReproduceArgs {
             out,
             seeds,
             quick,
             quiet: cli.quiet,
+            data,
+            k,
+            sample,
         }),
         Cmd::Transform {
             model,

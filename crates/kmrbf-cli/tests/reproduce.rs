@@ -203,3 +203,116 @@ fn reproduce_rejects_bad_flags() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--out"));
     let _ = std::fs::remove_file(&file);
 }
+
+fn write_f32_npy(path: &Path, x: &[f32], n: usize, d: usize) {
+    let mut dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({n}, {d}), }}");
+    while !(10 + dict.len() + 1).is_multiple_of(64) {
+        dict.push(' ');
+    }
+    dict.push('\n');
+    let mut b = b"\x93NUMPY\x01\x00".to_vec();
+    b.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    b.extend_from_slice(dict.as_bytes());
+    for v in x {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(path, b).unwrap();
+}
+
+#[test]
+fn a_users_float32_data_gets_the_report_and_the_whole_data_certificate() {
+    let dir = out_dir("user");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Blobs far from the origin, in float32: the rounding where the soft and hard kernels
+    // once decided near-ties differently.
+    let (n, d, k) = (6000, 8, 6);
+    let ds = kmrbf::synth::blobs(n, d, k, 2.0, 11);
+    let x: Vec<f32> = ds.x.iter().map(|&v| (v + 50.0) as f32).collect();
+    let data = dir.join("mine.npy");
+    write_f32_npy(&data, &x, n, d);
+    let report = dir.join("report");
+    let out = Command::new(env!("CARGO_BIN_EXE_kmrbf"))
+        .args([
+            "reproduce",
+            "--quick",
+            "--seeds",
+            "2",
+            "--k",
+            "6",
+            "--sample",
+            "1500",
+            "--data",
+        ])
+        .arg(&data)
+        .arg("--out")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for stem in [
+        "fig_b_discrepancy",
+        "fig_c_gamma_gap",
+        "fig_d_trajectory",
+        "fig_e_sparsity",
+    ] {
+        assert!(png_is_drawn(&report.join(format!("{stem}.png"))), "{stem}");
+    }
+    let html = std::fs::read_to_string(report.join("report.html")).unwrap();
+    assert!(html.contains("The equivalence on the whole data set (6000 rows x 8 columns, f32)"));
+    assert!(html.contains("a uniform sample of 1500 of the 6000 rows"));
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["runs"][0]["dataset"], "mine (1500 of 6000 rows)");
+    assert_eq!(run["runs"][0]["n"], 1500);
+    let certs = run["certificate"].as_array().unwrap();
+    assert_eq!(certs.len(), 2 * 3, "two seeds x three maps");
+    for c in certs {
+        assert_eq!(c["dtype"], "f32");
+        assert_eq!(c["n"], 6000);
+        // No tie or relocation on Lloyd's path here (checked), so the limit is Lloyd's.
+        assert_eq!(c["relocated"], 0, "{c}");
+        assert_eq!(c["discrepancy"], 0.0, "{c}");
+        assert_eq!(c["ari"], 1.0, "{c}");
+        assert_eq!(c["annealed_j"], c["kmeans_j"], "{c}");
+    }
+    let md = std::fs::read_to_string(report.join("certificate.md")).unwrap();
+    assert_eq!(md.lines().count(), 2 + 6);
+    // Bad input is refused before any work, and nothing is written.
+    for (args, needle) in [
+        (vec!["--data", data.to_str().unwrap()], "--data needs --k"),
+        (vec!["--k", "3"], "--k goes with --data"),
+        (
+            vec!["--data", data.to_str().unwrap(), "--k", "7000"],
+            "--k = 7000",
+        ),
+        (
+            vec![
+                "--data",
+                data.to_str().unwrap(),
+                "--k",
+                "6",
+                "--sample",
+                "3",
+            ],
+            "--sample = 3",
+        ),
+    ] {
+        let bad = dir.join("bad");
+        let out = Command::new(env!("CARGO_BIN_EXE_kmrbf"))
+            .arg("reproduce")
+            .args(&args)
+            .arg("--out")
+            .arg(&bad)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!bad.exists());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

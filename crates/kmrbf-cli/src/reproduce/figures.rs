@@ -215,8 +215,10 @@ pub fn save(
     cols: usize,
 ) -> Result<(), String> {
     register_font();
+    // A grid no wider than the panels (one data set: one panel), and wide enough for a title.
+    let cols = cols.min(panels.len()).max(1);
     let rows = panels.len().div_ceil(cols) as u32;
-    let size = (420 * cols as u32, 40 + 330 * rows);
+    let size = ((420 * cols as u32).max(960), 40 + 330 * rows);
     let png = dir.join(format!("{stem}.png"));
     draw_all(
         BitMapBackend::new(&png, size).into_drawing_area(),

@@ -96,14 +96,17 @@ fn figures(dir: &Path, runs: &[Run]) -> Result<Vec<(String, String, String)>, St
         }
         panels.push(p);
     }
-    save(
-        dir,
-        "fig_a_paths",
-        "(a) K-Means labels and centers (x), entmax15 annealed center paths (lines)",
-        &panels,
-        3,
-    )?;
-    out.push(("fig_a_paths".into(), "Center paths".into(), "Each 2-D geometry (seed 0) coloured by the K-Means labels from the k-means++ init, the K-Means fixed point (black crosses), and the path of the entmax15 centers over the warm-started annealing from the soft start (black lines), sigma falling from the median two-nearest gap to a hundredth of the smallest gap along Lloyd's trajectory.".into()));
+    // Only 2-D data sets have this picture (a user's data set has none).
+    if !panels.is_empty() {
+        save(
+            dir,
+            "fig_a_paths",
+            "(a) K-Means labels and centers (x), entmax15 annealed center paths (lines)",
+            &panels,
+            3,
+        )?;
+        out.push(("fig_a_paths".into(), "Center paths".into(), "Each 2-D geometry (seed 0) coloured by the K-Means labels from the k-means++ init, the K-Means fixed point (black crosses), and the path of the entmax15 centers over the warm-started annealing from the soft start (black lines), sigma falling from the median two-nearest gap to a hundredth of the smallest gap along Lloyd's trajectory.".into()));
+    }
 
     let colors = |i: usize| PALETTE[i % 8];
     let per_dataset =
@@ -342,6 +345,16 @@ fn cells(r: &Row) -> Vec<String> {
     ]
 }
 
+/// A section about a user's whole data set (the certificate), after the figures and tables.
+pub struct Extra {
+    pub title: String,
+    pub intro: String,
+    /// A markdown table (also written as `certificate.md`).
+    pub table_md: String,
+    /// Its rows for `run.json`.
+    pub json: serde_json::Value,
+}
+
 /// Writes every output into `dir`.
 pub fn write_all(
     dir: &Path,
@@ -350,6 +363,7 @@ pub fn write_all(
     quick: bool,
     points: usize,
     seconds: f64,
+    extra: Option<&Extra>,
 ) -> Result<(), String> {
     let figs = figures(dir, runs)?;
     let rows = table_rows(runs);
@@ -398,7 +412,11 @@ pub fn write_all(
         "threads": rayon::current_num_threads(),
         "equivalence_tolerance": EQUIV_TOL,
         "runs": runs,
+        "certificate": extra.map(|e| &e.json),
     });
+    if let Some(e) = extra {
+        std::fs::write(dir.join("certificate.md"), &e.table_md).map_err(|e| e.to_string())?;
+    }
     std::fs::write(
         dir.join("run.json"),
         serde_json::to_vec(&run_json).map_err(|e| e.to_string())?,
@@ -406,7 +424,7 @@ pub fn write_all(
     .map_err(|e| e.to_string())?;
     std::fs::write(
         dir.join("report.html"),
-        html(dir, &figs, &rows, &da, runs, seeds, quick, seconds)?,
+        html(dir, &figs, &rows, &da, runs, seeds, quick, seconds, extra)?,
     )
     .map_err(|e| e.to_string())?;
     Ok(())
@@ -439,6 +457,7 @@ fn html(
     seeds: usize,
     quick: bool,
     seconds: f64,
+    extra: Option<&Extra>,
 ) -> Result<String, String> {
     let mut h = String::from("<!doctype html><html><head><meta charset=\"utf-8\"><title>kmrbf reproduction</title><style>body{font-family:sans-serif;max-width:1300px;margin:auto;padding:1em;color:#222}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #bbb;padding:3px 6px}th{background:#eee}img{max-width:100%}p.note{background:#f6f6f6;padding:.6em}</style></head><body>\n");
     let _ = writeln!(
@@ -476,6 +495,10 @@ fn html(
     h.push_str(&md_table_to_html(&md));
     let _ = writeln!(h, "<h2>Deterministic annealing against K-Means</h2><p>Mass-constrained softmax annealing (Rose 1998) from the first critical temperature 2 lambda_max: one codevector at the data mean, split in two (a seeded perturbation) whenever its cluster passes its own critical temperature, each codevector's mass a prior on its responsibilities, splits that do not take merged back; then a hard Lloyd polish, compared with Lloyd from the same k-means++ init (the annealing does not use the init).</p>");
     h.push_str(&md_table_to_html(da));
+    if let Some(e) = extra {
+        let _ = writeln!(h, "<h2>{}</h2><p>{}</p>", e.title, e.intro);
+        h.push_str(&md_table_to_html(&e.table_md));
+    }
     h.push_str("</body></html>\n");
     Ok(h)
 }
