@@ -42,3 +42,21 @@ pub fn internal(msg: impl Into<String>) -> CliError {
 pub fn lib_error(context: &str, e: kmrbf::Error) -> CliError {
     bad_input(format!("{context}: {e}"))
 }
+
+/// True for the library errors about sample weights (count, values, all zero).
+pub fn about_weights(e: &kmrbf::Error) -> bool {
+    matches!(
+        e,
+        kmrbf::Error::BadWeight { .. }
+            | kmrbf::Error::WeightCount { .. }
+            | kmrbf::Error::ZeroTotalWeight
+    )
+}
+
+/// `--weights PATH`, the context of a weights error.
+pub fn weights_flag(path: Option<&std::path::Path>) -> String {
+    format!(
+        "--weights {}",
+        path.map(|p| p.display().to_string()).unwrap_or_default()
+    )
+}

@@ -1,6 +1,6 @@
 //! `kmrbf fit` and `kmrbf predict`.
 
-use crate::fail::{bad_input, lib_error, CliError, CliResult};
+use crate::fail::{about_weights, bad_input, lib_error, weights_flag, CliError, CliResult};
 use crate::files::{load_matrix, load_weights};
 use crate::matrix::{Centered, UserCenters, Values};
 use crate::model_file::{rows_of, ModelFile};
@@ -168,15 +168,7 @@ pub fn fit(a: FitArgs) -> CliResult<()> {
 /// The library error of a fit, with the flag or file it is about.
 fn fit_error(a: &FitArgs, e: kmrbf::Error) -> CliError {
     let what = match &e {
-        kmrbf::Error::BadWeight { .. }
-        | kmrbf::Error::WeightCount { .. }
-        | kmrbf::Error::ZeroTotalWeight => format!(
-            "--weights {}",
-            a.weights
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
-        ),
+        e if about_weights(e) => weights_flag(a.weights.as_deref()),
         kmrbf::Error::BadK { .. } => "--k".to_string(),
         kmrbf::Error::BadParam { name, .. } => format!("--{}", name.replace('_', "-")),
         kmrbf::Error::InitShape { .. } => format!("--init {}", a.init),

@@ -1,6 +1,6 @@
 //! `kmrbf transform`, `kmrbf objective` and `kmrbf anneal`: the RBF model on the command line.
 
-use crate::fail::{bad_input, lib_error, CliError, CliResult};
+use crate::fail::{about_weights, bad_input, lib_error, weights_flag, CliError, CliResult};
 use crate::files::{load_matrix, load_weights};
 use crate::fit::{warn_distinct, InitArg};
 use crate::matrix::{Centered, Matrix, UserCenters, Values};
@@ -152,15 +152,7 @@ pub fn objective(
     let w = weights.map(load_weights).transpose()?;
     let wctx = |e: kmrbf::Error| -> CliError {
         match e {
-            kmrbf::Error::BadWeight { .. }
-            | kmrbf::Error::WeightCount { .. }
-            | kmrbf::Error::ZeroTotalWeight => lib_error(
-                &format!(
-                    "--weights {}",
-                    weights.map(|p| p.display().to_string()).unwrap_or_default()
-                ),
-                e,
-            ),
+            e if about_weights(&e) => lib_error(&weights_flag(weights), e),
             e @ kmrbf::Error::BadTemperature { .. } => lib_error("--sigma", e),
             e => lib_error(&data.display().to_string(), e),
         }
@@ -427,18 +419,7 @@ fn anneal_typed<T: Real>(
     let lib_ctx = |e: kmrbf::Error| -> CliError {
         match &e {
             kmrbf::Error::BadK { .. } => lib_error("--k", e),
-            kmrbf::Error::BadWeight { .. }
-            | kmrbf::Error::WeightCount { .. }
-            | kmrbf::Error::ZeroTotalWeight => lib_error(
-                &format!(
-                    "--weights {}",
-                    a.weights
-                        .as_ref()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default()
-                ),
-                e,
-            ),
+            e if about_weights(e) => lib_error(&weights_flag(a.weights.as_deref()), e.clone()),
             kmrbf::Error::BadParam { name, .. } => {
                 lib_error(&format!("--{}", name.replace('_', "-")), e)
             }
