@@ -113,15 +113,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> R
         .y_label_area_size(52)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|e| e.to_string())?;
-    let fmt = |log: bool| {
-        move |v: &f64| {
-            if log {
-                format!("{:.0e}", 10f64.powf(*v))
-            } else {
-                format!("{v:.3}")
-            }
-        }
-    };
+    let fmt = |log: bool| move |v: &f64| tick(if log { 10f64.powf(*v) } else { *v });
     let (fx, fy) = (fmt(p.xlog), fmt(p.ylog));
     chart
         .configure_mesh()
@@ -234,4 +226,47 @@ pub fn save(
         cols,
     )?;
     Ok(())
+}
+
+/// An axis tick as a reader writes it: `8`, `0.25`, `-1.5`, `100`; `3e-4` and `2e6` outside
+/// `[1e-3, 1e5)`.
+pub fn tick(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 {
+        return "0".into();
+    }
+    if !(1e-3..1e5).contains(&a) {
+        return format!("{v:.0e}");
+    }
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tick;
+
+    #[test]
+    fn ticks_read_like_numbers() {
+        for (v, want) in [
+            (8.0, "8"),
+            (0.25, "0.25"),
+            (-1.5, "-1.5"),
+            (100.0, "100"),
+            (1.0, "1"),
+            (0.1, "0.1"),
+            (3e-4, "3e-4"),
+            (2e6, "2e6"),
+            (0.0, "0"),
+            (-0.0001, "-1e-4"),
+            (12.3456, "12.346"),
+        ] {
+            assert_eq!(tick(v), want, "{v}");
+        }
+    }
 }
