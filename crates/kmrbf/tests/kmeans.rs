@@ -369,3 +369,18 @@ fn kmeans_plus_plus_picks_the_same_rows_as_the_plain_reference() {
     // Ties are rare: most cases agree to the last center.
     assert!(identical >= cases - 2, "{identical} of {cases} identical");
 }
+
+/// Params, inputs and fitted models cross threads (a server fitting in a worker pool).
+#[test]
+fn params_views_and_models_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<kmrbf::KMeansParams<f32>>();
+    send_sync::<kmrbf::KMeansParams<f64>>();
+    send_sync::<kmrbf::KMeans<f32>>();
+    send_sync::<kmrbf::KMeans<f64>>();
+    send_sync::<kmrbf::MatView<'static, f32>>();
+    send_sync::<kmrbf::rbf::anneal::AnnealParams>();
+    send_sync::<kmrbf::rbf::anneal::AnnealResult<f32>>();
+    send_sync::<kmrbf::rbf::Temperature>();
+    send_sync::<kmrbf::Error>();
+}
