@@ -54,6 +54,68 @@ fn argmin_rows_body<T: Real>(cross: &[T], k: usize, cn: &[T], labels: &mut [u32]
     }
 }
 
+simd_dispatch! {
+    /// For each row `i` of the `b x k` tile `cross`, over `v_j = cn[j] + cross[i*k + j]`:
+    /// `labels[i]` = the index of the smallest (the lowest on ties), `first[i]` and `second[i]`
+    /// the two smallest values (equal at a tie; `+inf` second when `k == 1`): [`top2`] row by
+    /// row, in lanes the compiler vectorizes (min / max / blend, no branch).
+    pub fn top2_rows<T: Real>(cross: &[T], k: usize, cn: &[T], labels: &mut [u32], first: &mut [T], second: &mut [T]) => top2_rows_body
+}
+
+#[inline(always)]
+fn top2_rows_body<T: Real>(
+    cross: &[T],
+    k: usize,
+    cn: &[T],
+    labels: &mut [u32],
+    first: &mut [T],
+    second: &mut [T],
+) {
+    let full = k / LANES * LANES;
+    for (i, row) in cross.chunks_exact(k).enumerate() {
+        let mut m1 = [T::INFINITY; LANES];
+        let mut m2 = [T::INFINITY; LANES];
+        let mut i1: [u32; LANES] = std::array::from_fn(|l| l as u32);
+        let mut base = 0;
+        while base < full {
+            let r = &row[base..base + LANES];
+            let c = &cn[base..base + LANES];
+            for l in 0..LANES {
+                let v = r[l] + c[l];
+                // v < m1: (v, m1); m1 <= v < m2: (m1, v); else unchanged. A tie lands in m2.
+                m2[l] = m2[l].min_of(m1[l].max_of(v));
+                i1[l] = if v < m1[l] { (base + l) as u32 } else { i1[l] };
+                m1[l] = m1[l].min_of(v);
+            }
+            base += LANES;
+        }
+        for j in full..k {
+            let l = j - full;
+            let v = row[j] + cn[j];
+            m2[l] = m2[l].min_of(m1[l].max_of(v));
+            i1[l] = if v < m1[l] { j as u32 } else { i1[l] };
+            m1[l] = m1[l].min_of(v);
+        }
+        // The winner lane; the runner-up is the smallest of the other lanes' minima and the
+        // winner lane's second.
+        let mut w = 0;
+        for l in 1..LANES {
+            if m1[l] < m1[w] || (m1[l] == m1[w] && i1[l] < i1[w]) {
+                w = l;
+            }
+        }
+        let mut v2 = m2[w];
+        for l in 0..LANES {
+            if l != w && m1[l] < v2 {
+                v2 = m1[l];
+            }
+        }
+        labels[i] = i1[w];
+        first[i] = m1[w];
+        second[i] = v2;
+    }
+}
+
 /// Index of the smallest and the two smallest values of `v(j)`, `j` in `0..k` (lowest index on
 /// ties; the second value is `+inf` when `k == 1`).
 #[inline]

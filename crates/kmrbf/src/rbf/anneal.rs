@@ -232,12 +232,14 @@ pub fn lloyd_gaps<T: Real>(p: &Prepared<'_, T>, init: &[T], k: usize) -> (f64, u
             1,
             blocking,
             true,
-            || (f64::INFINITY, 0usize),
-            |(g, ties), t, lab| {
-                for i in 0..t.rows() {
-                    let row = &t.cross[i * k..(i + 1) * k];
-                    let (b1, v1, v2) = crate::kernels::argmin::top2(k, |j| row[j] + cn[j]);
-                    lab[i] = b1 as u32;
+            || (f64::INFINITY, 0usize, Vec::new(), Vec::new()),
+            |(g, ties, first, second), t, lab| {
+                let b = t.rows();
+                first.resize(b, T::ZERO);
+                second.resize(b, T::ZERO);
+                let cross = &t.cross[..b * k];
+                crate::kernels::argmin::top2_rows(cross, k, &cn, lab, first, second);
+                for (&v1, &v2) in first.iter().zip(second.iter()) {
                     let gap = (v2 - v1).to_f64();
                     if gap > 0.0 && gap < *g {
                         *g = gap;
@@ -246,7 +248,7 @@ pub fn lloyd_gaps<T: Real>(p: &Prepared<'_, T>, init: &[T], k: usize) -> (f64, u
                 }
             },
         );
-        for (g, t) in parts {
+        for (g, t, _, _) in parts {
             gmin = gmin.min(g);
             ties += t;
         }
