@@ -1,5 +1,6 @@
 //! `kmrbf fit` and `kmrbf predict`.
 
+use crate::args::AlgorithmArg;
 use crate::fail::{about_weights, bad_input, lib_error, weights_flag, CliError, CliResult};
 use crate::files::{load_matrix, load_weights};
 use crate::matrix::{Centered, UserCenters, Values};
@@ -80,20 +81,59 @@ impl InitArg {
     }
 }
 
-/// Arguments of `fit`, already parsed.
+/// Arguments of `fit`.
+#[derive(clap::Args)]
 pub struct FitArgs {
+    /// Data: a .npy (2-D f32/f64/int) or .csv file, or builtin:iris / builtin:digits.
+    #[arg(long)]
     pub data: PathBuf,
+    /// Number of clusters.
+    #[arg(long)]
     pub k: usize,
+    /// k-means++, random, or a .npy/.csv file of k x d initial centers.
+    #[arg(long, default_value = "k-means++")]
     pub init: String,
+    /// Restarts (default: 1 for k-means++ and given centers, 10 for random).
+    #[arg(long)]
     pub n_init: Option<usize>,
+    /// Seed of the initialization.
+    #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Iteration cap per restart.
+    #[arg(long, default_value_t = 300)]
     pub max_iter: usize,
+    /// Relative tolerance on the center shift (times the mean feature variance).
+    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
     pub tol: f64,
-    pub algorithm: String,
+    /// The K-Means algorithm (all give the same centers).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub algorithm: AlgorithmArg,
+    /// 1-D .npy of per-row sample weights (>= 0).
+    #[arg(long)]
     pub weights: Option<PathBuf>,
+    /// Model file to write (JSON).
+    #[arg(long)]
     pub out: PathBuf,
+    /// Labels of the training rows to write (int64 .npy).
+    #[arg(long)]
     pub labels: Option<PathBuf>,
+    /// No progress and no summary line (the global `--quiet`).
+    #[arg(skip)]
     pub quiet: bool,
+}
+
+/// Arguments of `predict`.
+#[derive(clap::Args)]
+pub struct PredictArgs {
+    /// Model file written by `fit` or `anneal`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Data: .npy or .csv with the model's number of columns.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Labels to write (int64 .npy).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// What a fit produced, for the files and the summary line.
@@ -129,6 +169,7 @@ pub fn fit(a: FitArgs) -> CliResult<()> {
     let out_labels = outs.reserve_opt("--labels", a.labels.as_deref())?;
     let algorithm: Algorithm = a
         .algorithm
+        .name()
         .parse()
         .map_err(|e| lib_error("--algorithm", e))?;
     let init = InitArg::parse(&a.init)?;
@@ -248,7 +289,8 @@ fn run_fit<T: Real>(
 }
 
 /// Runs `predict`: labels of the rows of `data` under the model's centers.
-pub fn predict(model: &Path, data: &Path, out: &Path, quiet: bool) -> CliResult<()> {
+pub fn predict(a: &PredictArgs, quiet: bool) -> CliResult<()> {
+    let (model, data, out) = (a.model.as_path(), a.data.as_path(), a.out.as_path());
     let mut outs = Outputs::new();
     let id = outs.reserve("--out", out)?;
     let (mf, cd, c) = crate::model_file::load_for_prediction(model, data)?;

@@ -2,6 +2,7 @@
 //! report. The binary (`main.rs`) parses the arguments and calls [`run`]-style entry points
 //! of the command modules; tests call the readers directly (`tests/fuzz.rs`).
 
+pub mod args;
 pub mod builtin;
 pub mod csvfile;
 pub mod fail;

@@ -1,5 +1,6 @@
 //! `kmrbf transform`, `kmrbf objective` and `kmrbf anneal`: the RBF model on the command line.
 
+use crate::args::{GradientArg, KernelArg, MapArg, ScheduleArg, StepArg};
 use crate::fail::{about_weights, bad_input, lib_error, weights_flag, CliError, CliResult};
 use crate::files::{load_matrix, load_weights};
 use crate::fit::{warn_distinct, InitArg};
@@ -17,22 +18,32 @@ use kmrbf::rbf::{center_gradient, GradientKind, Kernel, Temperature};
 use kmrbf::{KMeansParams, MatView, Real};
 use std::path::{Path, PathBuf};
 
-/// The map, kernel and temperature flags shared by the soft commands.
-pub struct SoftFlags {
-    pub map: String,
+/// The map, alpha and kernel flags shared by the soft commands.
+#[derive(clap::Args)]
+pub struct SoftArgs {
+    /// Responsibility map.
+    #[arg(long, value_enum, default_value = "entmax15")]
+    pub map: MapArg,
+    /// alpha of `--map entmax`, in (1, 2] (refused with the other maps).
+    #[arg(long, allow_negative_numbers = true)]
     pub alpha: Option<f64>,
-    pub kernel: String,
+    /// How sigma enters the logits.
+    #[arg(long, value_enum, default_value = "temperature")]
+    pub kernel: KernelArg,
 }
 
-impl SoftFlags {
+impl SoftArgs {
     fn map(&self) -> CliResult<MapKind> {
-        parse_map(&self.map, self.alpha).map_err(|e| match &e {
+        parse_map(self.map.name(), self.alpha).map_err(|e| match &e {
             kmrbf::Error::BadParam { name: "alpha", .. } => lib_error("--alpha", e),
             _ => lib_error("--map", e),
         })
     }
     fn kernel(&self) -> CliResult<Kernel> {
-        self.kernel.parse().map_err(|e| lib_error("--kernel", e))
+        self.kernel
+            .name()
+            .parse()
+            .map_err(|e| lib_error("--kernel", e))
     }
 }
 
@@ -79,15 +90,30 @@ fn load_centers(path: &Path, d: usize, flag: &str) -> CliResult<UserCenters> {
     Ok(UserCenters::from_matrix(&c))
 }
 
+/// Arguments of `transform`.
+#[derive(clap::Args)]
+pub struct TransformArgs {
+    /// Model file (from `fit` or `anneal`).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Data: .npy or .csv with the model's number of columns.
+    #[arg(long)]
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub flags: SoftArgs,
+    /// Temperature (> 0), in units of squared distance: rows are one-hot where the two
+    /// nearest centers' squared distances differ by more than about sigma (2 sigma for
+    /// entmax15); `objective` reports the one-hot fraction.
+    #[arg(long, allow_negative_numbers = true)]
+    pub sigma: f64,
+    /// Responsibilities to write (.npy, the data's precision).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
 /// `transform`: responsibilities of the rows of `data` under the model's centers.
-pub fn transform(
-    model: &Path,
-    data: &Path,
-    flags: &SoftFlags,
-    sigma: f64,
-    out: &Path,
-    quiet: bool,
-) -> CliResult<()> {
+pub fn transform(a: &TransformArgs, quiet: bool) -> CliResult<()> {
+    let (model, data, flags, sigma, out) = (&a.model, &a.data, &a.flags, a.sigma, &a.out);
     let mut outs = Outputs::new();
     let id = outs.reserve("--out", out)?;
     let map = flags.map()?;
@@ -129,18 +155,42 @@ fn transform_typed<T: Real>(
         .map_err(|e| lib_error(&data.display().to_string(), e))
 }
 
+/// Arguments of `objective`.
+#[derive(clap::Args)]
+pub struct ObjectiveArgs {
+    /// Data: .npy or .csv.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// k x d centers (.npy or .csv), or a model file (.json) written by fit or anneal.
+    #[arg(long)]
+    pub centers: PathBuf,
+    /// 1-D .npy of per-row sample weights (>= 0).
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    #[command(flatten)]
+    pub flags: SoftArgs,
+    /// Temperature (> 0), in units of squared distance.
+    #[arg(long, allow_negative_numbers = true)]
+    pub sigma: f64,
+    /// The gradient written: of F (stopgrad) or of L (full).
+    #[arg(long, value_enum, default_value = "stopgrad")]
+    pub gradient: GradientArg,
+    /// JSON to write.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
 /// `objective`: J, L, F, the bounds and the center gradient, as JSON.
-#[allow(clippy::too_many_arguments)]
-pub fn objective(
-    data: &Path,
-    centers: &Path,
-    weights: Option<&Path>,
-    flags: &SoftFlags,
-    sigma: f64,
-    gradient: &str,
-    out: &Path,
-    quiet: bool,
-) -> CliResult<()> {
+pub fn objective(a: &ObjectiveArgs, quiet: bool) -> CliResult<()> {
+    let (data, centers, weights, flags, sigma, out) = (
+        &a.data,
+        &a.centers,
+        a.weights.as_deref(),
+        &a.flags,
+        a.sigma,
+        &a.out,
+    );
+    let gradient = a.gradient.name();
     let mut outs = Outputs::new();
     let id = outs.reserve("--out", out)?;
     let map = flags.map()?;
@@ -167,7 +217,7 @@ pub fn objective(
         "data": data.display().to_string(),
         "centers": centers.display().to_string(),
         "map": map.name(),
-        "kernel": flags.kernel,
+        "kernel": flags.kernel.name(),
         "sigma": sigma,
         "temperature": t.effective(),
         "k": c.k,
@@ -224,29 +274,77 @@ fn objective_typed<T: Real>(
 }
 
 /// Arguments of `anneal`.
+#[derive(clap::Args)]
 pub struct AnnealArgs {
+    /// Data: .npy or .csv, or builtin:iris / builtin:digits.
+    #[arg(long)]
     pub data: PathBuf,
+    /// Number of centers.
+    #[arg(long)]
     pub k: usize,
-    pub flags: SoftFlags,
+    #[command(flatten)]
+    pub flags: SoftArgs,
+    /// k-means++, random, or a file of k x d initial centers.
+    #[arg(long, default_value = "k-means++")]
     pub init: String,
+    /// Seed of the initialization (the same init as `fit --seed`).
+    #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// auto (lands on Lloyd's fixed point), median (a soft start), critical, or a number.
+    #[arg(long, default_value = "auto", allow_negative_numbers = true)]
     pub sigma0: String,
+    /// Last temperature (default sigma0 * 1e-4).
+    #[arg(long, allow_negative_numbers = true)]
     pub sigma_min: Option<f64>,
+    /// Ratio of the geometric schedule, in (0, 1).
+    #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
     pub gamma: f64,
-    pub schedule: String,
+    /// The temperature schedule.
+    #[arg(long, value_enum, default_value = "geometric")]
+    pub schedule: ScheduleArg,
+    /// Explicit decreasing temperatures, comma-separated (overrides the schedule).
+    #[arg(long)]
     pub sigmas: Option<String>,
+    /// Train every temperature from the init (a sweep) instead of warm-starting.
+    #[arg(long)]
     pub no_warm_start: bool,
-    pub step: String,
+    /// The center update at each temperature.
+    #[arg(long, value_enum, default_value = "soft-lloyd")]
+    pub step: StepArg,
+    /// Learning rate of gd / adam.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub lr: f64,
-    pub gradient: String,
+    /// Gradient for gd / adam: of F (stopgrad) or of L (full).
+    #[arg(long, value_enum, default_value = "stopgrad")]
+    pub gradient: GradientArg,
+    /// A stage ends when the largest squared center move <= tol * mean feature variance.
+    #[arg(long, default_value_t = 1e-14, allow_negative_numbers = true)]
     pub tol: f64,
+    /// At most this many steps per temperature.
+    #[arg(long, default_value_t = 1000)]
     pub stage_cap: usize,
+    /// Finish with hard Lloyd iterations.
+    #[arg(long)]
     pub polish: bool,
+    /// Also run K-Means from the same init and record the discrepancy per stage.
+    #[arg(long)]
     pub reference: bool,
+    /// 1-D .npy of per-row sample weights (>= 0).
+    #[arg(long)]
     pub weights: Option<PathBuf>,
+    /// Model file to write (JSON, with the stage records).
+    #[arg(long)]
     pub out: PathBuf,
+    /// One CSV row per stage. `discrepancy` (with --reference) is the largest distance
+    /// between matched centers in data units; `discrepancy_rel` divides it by the largest
+    /// |coordinate| of the K-Means centers, as the report does.
+    #[arg(long)]
     pub trace: Option<PathBuf>,
+    /// Hard labels under the final centers (int64 .npy).
+    #[arg(long)]
     pub labels: Option<PathBuf>,
+    /// No progress and no summary line (the global `--quiet`).
+    #[arg(skip)]
     pub quiet: bool,
 }
 
@@ -301,7 +399,7 @@ pub fn run_anneal(a: AnnealArgs) -> CliResult<()> {
             a.gamma
         )));
     }
-    let schedule = match (a.schedule.as_str(), &a.sigmas) {
+    let schedule = match (a.schedule.name(), &a.sigmas) {
         (_, Some(list)) => {
             let v = list
                 .split(',')
@@ -325,8 +423,12 @@ pub fn run_anneal(a: AnnealArgs) -> CliResult<()> {
             )))
         }
     };
-    let gradient: GradientKind = a.gradient.parse().map_err(|e| lib_error("--gradient", e))?;
-    let step = StepKind::parse(&a.step, a.lr, gradient).map_err(|e| match &e {
+    let gradient: GradientKind = a
+        .gradient
+        .name()
+        .parse()
+        .map_err(|e| lib_error("--gradient", e))?;
+    let step = StepKind::parse(a.step.name(), a.lr, gradient).map_err(|e| match &e {
         kmrbf::Error::BadParam { name: "lr", .. } => lib_error("--lr", e),
         _ => lib_error("--step", e),
     })?;
@@ -490,20 +592,20 @@ fn model_json<T: Real>(
         "data": a.data.display().to_string(),
         "n": cd.m.n,
         "map": params.map.name(),
-        "kernel": a.flags.kernel,
+        "kernel": a.flags.kernel.name(),
         "init": a.init,
         "seed": a.seed,
         "weights": a.weights.as_ref().map(|p| p.display().to_string()),
         "sigma0": a.sigma0,
         "sigma0_value": r.sigma0,
         "sigma_min": a.sigma_min,
-        "schedule": a.schedule,
+        "schedule": a.schedule.name(),
         "gamma": a.gamma,
         "sigmas": a.sigmas,
         "warm_start": !a.no_warm_start,
-        "step": a.step,
+        "step": a.step.name(),
         "lr": a.lr,
-        "gradient": a.gradient,
+        "gradient": a.gradient.name(),
         "tol": a.tol,
         "stage_cap": a.stage_cap,
         "polish": a.polish,

@@ -18,16 +18,30 @@ use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `reproduce`.
+#[derive(clap::Args)]
 pub struct ReproduceArgs {
+    /// Directory to write (report.html, figures, table.csv/md, run.json).
+    #[arg(long, default_value = "report")]
     pub out: PathBuf,
+    /// Seeds (inits and synthetic draws) per data set.
+    #[arg(long, default_value_t = 3)]
     pub seeds: usize,
+    /// A smaller sigma grid (12 points instead of 18) for a fast check.
+    #[arg(long)]
     pub quick: bool,
-    pub quiet: bool,
-    /// A user's data set (with `k`) instead of the built-in ones.
+    /// Your data set (.npy or .csv) instead of the built-in ones (with --k): the
+    /// experiments on a sample of its rows, and the equivalence on all of them.
+    #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Number of clusters of --data.
+    #[arg(long)]
     pub k: Option<usize>,
-    /// Rows of the user's data the sweeps and figures run on (a uniform sample).
+    /// Rows of --data the sweeps and figures run on (a uniform sample when it has more).
+    #[arg(long, default_value_t = 10_000)]
     pub sample: usize,
+    /// No progress and no summary line (the global `--quiet`).
+    #[arg(skip)]
+    pub quiet: bool,
 }
 
 /// `n * d * k` up to which the whole-data certificate runs from every seed (beyond it, from

@@ -1,0 +1,93 @@
+//! The closed sets of values the command line takes, as clap value enums: `--help` lists
+//! them, clap refuses others (exit 2), and each keeps the name the library parses.
+
+/// Defines a value enum whose variants carry their command-line names.
+macro_rules! choice {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident => $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+        pub enum $name {
+            $($(#[$vm])* #[value(name = $s)] $var),+
+        }
+        impl $name {
+            /// The name on the command line (and in the files kmrbf writes).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Self::$var => $s),+
+                }
+            }
+        }
+    };
+}
+
+choice! {
+    /// `--map`: the responsibility map.
+    MapArg {
+        /// One-hot at the nearest center.
+        Hard => "hard",
+        /// Max-shifted softmax of -D / temperature.
+        Softmax => "softmax",
+        /// alpha = 1.5: sparse, exactly one-hot when the two nearest differ by 2 sigma.
+        Entmax15 => "entmax15",
+        /// alpha = 2.
+        Sparsemax => "sparsemax",
+        /// General alpha in (1, 2], with --alpha (bisection).
+        Entmax => "entmax",
+    }
+}
+
+choice! {
+    /// `--kernel`: how sigma enters the logits.
+    KernelArg {
+        /// z = -D / sigma.
+        Temperature => "temperature",
+        /// z = -D / (2 sigma^2).
+        Bandwidth => "bandwidth",
+    }
+}
+
+choice! {
+    /// `--algorithm` of `fit`.
+    AlgorithmArg {
+        /// Lloyd on the fused kernel.
+        Lloyd => "lloyd",
+        /// Hamerly's bounds (same centers).
+        Hamerly => "hamerly",
+        /// Lloyd (measured faster here).
+        Auto => "auto",
+    }
+}
+
+choice! {
+    /// `--schedule` of `anneal`.
+    ScheduleArg {
+        /// sigma <- gamma sigma.
+        Geometric => "geometric",
+        /// Deep k-Means' schedule.
+        Dkm => "dkm",
+    }
+}
+
+choice! {
+    /// `--step` of `anneal`.
+    StepArg {
+        /// Closed form: c_k <- sum_i r_ik x_i / N_k.
+        SoftLloyd => "soft-lloyd",
+        /// Gradient step lr / (2 N_k).
+        Gd => "gd",
+        /// Gradient step lr.
+        GdPlain => "gd-plain",
+        /// Adam.
+        Adam => "adam",
+    }
+}
+
+choice! {
+    /// `--gradient`: of F (stopgrad) or of L (full).
+    GradientArg {
+        /// The EM / envelope gradient, exact for F.
+        Stopgrad => "stopgrad",
+        /// Through the responsibilities' Jacobian, exact for L.
+        Full => "full",
+    }
+}
