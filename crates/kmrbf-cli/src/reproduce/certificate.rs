@@ -22,8 +22,11 @@ pub struct Certificate {
     pub n: usize,
     pub d: usize,
     pub k: usize,
-    /// Rows that met an exact tie of their two nearest centers along Lloyd's path, and
-    /// clusters Lloyd relocated: where either is nonzero the limit is not Lloyd's path.
+    /// Rows whose two nearest centers came out at exactly the same distance along Lloyd's
+    /// path (in the tile kernel's rounding: true ties, which the soft maps split at every
+    /// temperature, or rounding ties, which the step at the one-hot limit decides with Lloyd's
+    /// kernel), and clusters Lloyd relocated (the soft step keeps a center without mass, so
+    /// there the limit is not Lloyd's path).
     pub exact_ties: usize,
     pub relocated: usize,
     /// Smallest positive two-nearest gap along Lloyd's path, and the `auto` start from it.
@@ -135,7 +138,7 @@ fn certify_typed<T: Real>(
 
 /// The certificates as a markdown table.
 pub fn table(certs: &[Certificate]) -> String {
-    let mut s = String::from("| seed | map | precision | exact ties / relocations on Lloyd's path | sigma0 (auto) | stages / steps | J K-Means | J annealed | discrepancy (data units) | discrepancy / scale | ARI | seconds |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    let mut s = String::from("| seed | map | precision | ties in rounding or exact / relocations on Lloyd's path | sigma0 (auto) | stages / steps | J K-Means | J annealed | discrepancy (data units) | discrepancy / scale | ARI | seconds |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for c in certs {
         s.push_str(&format!(
             "| {} | {} | {} | {} / {} | {:.3e} | {} / {} | {:.6e} | {:.6e} | {:.3e} | {:.3e} | {:.6} | {:.1} |\n",
