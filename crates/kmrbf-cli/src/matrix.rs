@@ -131,9 +131,4 @@ impl Centered {
             .map(|(i, v)| v.to_f64() + self.shift[i % d])
             .collect()
     }
-
-    /// Same as [`Centered::user`] for f64 centers.
-    pub fn user_f64(&self, c: &[f64]) -> Vec<f64> {
-        self.user(c)
-    }
 }

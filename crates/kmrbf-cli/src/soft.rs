@@ -51,11 +51,6 @@ fn temperature(flag: &str, sigma: f64, kernel: Kernel) -> CliResult<Temperature>
     Temperature::new(sigma, kernel).map_err(|e| lib_error(flag, e))
 }
 
-/// The effective temperature of `t` in precision `T` (exit 2 naming `flag` when out of range).
-fn working<T: Real>(flag: &str, t: Temperature) -> CliResult<T> {
-    t.working::<T>().map_err(|e| lib_error(flag, e))
-}
-
 fn view<'a, T: Real>(m: &Matrix, x: &'a [T], path: &Path) -> CliResult<MatView<'a, T>> {
     MatView::new(x, m.n, m.d).map_err(|e| lib_error(&path.display().to_string(), e))
 }
@@ -150,9 +145,10 @@ fn transform_typed<T: Real>(
     t: Temperature,
     data: &Path,
 ) -> CliResult<Vec<T>> {
-    working::<T>("--sigma", t)?;
-    responsibilities(view(&cd.m, x, data)?, &cd.working::<T>(c), c.k, map, t)
-        .map_err(|e| lib_error(&data.display().to_string(), e))
+    responsibilities(view(&cd.m, x, data)?, &cd.working::<T>(c), c.k, map, t).map_err(|e| match e {
+        e @ kmrbf::Error::BadTemperature { .. } => lib_error("--sigma", e),
+        e => lib_error(&data.display().to_string(), e),
+    })
 }
 
 /// Arguments of `objective`.
@@ -549,7 +545,7 @@ fn anneal_typed<T: Real>(
     let r = anneal(v, w.as_deref(), &init_centers, a.k, params, &mut observer).map_err(lib_ctx)?;
     // The report's scale: the largest |coordinate| of the K-Means centers (user coordinates).
     let scale = r.reference.as_ref().map(|rf| {
-        cd.user_f64(&rf.centers)
+        cd.user(&rf.centers)
             .iter()
             .fold(0.0f64, |m, v| m.max(v.abs()))
             .max(f64::MIN_POSITIVE)
@@ -612,7 +608,7 @@ fn model_json<T: Real>(
         "polish_iters": r.polish_iters,
         "initial_centers": rows_of(&cd.user(init), d),
         "reference": r.reference.as_ref().map(|rf| serde_json::json!({
-            "centers": rows_of(&cd.user_f64(&rf.centers), d), "inertia": rf.inertia, "n_iter": rf.n_iter,
+            "centers": rows_of(&cd.user(&rf.centers), d), "inertia": rf.inertia, "n_iter": rf.n_iter,
             "scale": scale,
         })),
         "stages": r.stages.iter().map(|s| stage_json(s, scale)).collect::<Vec<_>>(),

@@ -1,6 +1,8 @@
 //! `kmrbf reproduce --quick`: the report exists, is well formed, and its own numbers show
 //! the equivalence where it should hold.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -204,21 +206,6 @@ fn reproduce_rejects_bad_flags() {
     let _ = std::fs::remove_file(&file);
 }
 
-fn write_f32_npy(path: &Path, x: &[f32], n: usize, d: usize) {
-    let mut dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({n}, {d}), }}");
-    while !(10 + dict.len() + 1).is_multiple_of(64) {
-        dict.push(' ');
-    }
-    dict.push('\n');
-    let mut b = b"\x93NUMPY\x01\x00".to_vec();
-    b.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-    b.extend_from_slice(dict.as_bytes());
-    for v in x {
-        b.extend_from_slice(&v.to_le_bytes());
-    }
-    std::fs::write(path, b).unwrap();
-}
-
 #[test]
 fn a_users_float32_data_gets_the_report_and_the_whole_data_certificate() {
     let dir = out_dir("user");
@@ -229,7 +216,7 @@ fn a_users_float32_data_gets_the_report_and_the_whole_data_certificate() {
     let ds = kmrbf::synth::blobs(n, d, k, 2.0, 11);
     let x: Vec<f32> = ds.x.iter().map(|&v| (v + 50.0) as f32).collect();
     let data = dir.join("mine.npy");
-    write_f32_npy(&data, &x, n, d);
+    common::write_npy_f32(&data, &x, &format!("({n}, {d})"));
     let report = dir.join("report");
     let out = Command::new(env!("CARGO_BIN_EXE_kmrbf"))
         .args([

@@ -533,39 +533,36 @@ fn every_enabled_target_feature_is_detected_by_its_tier() {
     assert!(seen >= 30, "found only {seen} target_feature attributes");
 }
 
+/// `top2_rows` against the scalar `top2` on every row of a `b x k` tile.
+fn top2_agrees<T: Real>(cross: &[T], cn: &[T], k: usize) {
+    use kmrbf::kernels::argmin::{top2, top2_rows};
+    let b = cross.len() / k;
+    let (mut lab, mut v1, mut v2) = (vec![0u32; b], vec![T::ZERO; b], vec![T::ZERO; b]);
+    top2_rows(cross, k, cn, &mut lab, &mut v1, &mut v2);
+    for i in 0..b {
+        let row = &cross[i * k..(i + 1) * k];
+        let (b1, w1, w2) = top2(k, |j| row[j] + cn[j]);
+        assert_eq!(
+            (lab[i] as usize, v1[i], v2[i]),
+            (b1, w1, w2),
+            "{} k {k} row {i}",
+            T::NAME
+        );
+    }
+}
+
 /// The lane-wise top-2 epilogue gives the scalar `top2`'s index and values on every row, ties
 /// included (integer values make many), for k below, at and above the lane count.
 #[test]
 fn top2_rows_matches_the_scalar_top2() {
-    use kmrbf::kernels::argmin::{top2, top2_rows};
     let mut r = Rng::new(4);
     for k in [1usize, 2, 5, 16, 17, 33, 64, 100] {
         let b = 200;
         let cross: Vec<f32> = (0..b * k).map(|_| (r.below(7) as f32) - 3.0).collect();
         let cn: Vec<f32> = (0..k).map(|_| r.below(3) as f32).collect();
-        let (mut lab, mut v1, mut v2) = (vec![0u32; b], vec![0f32; b], vec![0f32; b]);
-        top2_rows(&cross, k, &cn, &mut lab, &mut v1, &mut v2);
-        for i in 0..b {
-            let row = &cross[i * k..(i + 1) * k];
-            let (b1, w1, w2) = top2(k, |j| row[j] + cn[j]);
-            assert_eq!(
-                (lab[i] as usize, v1[i], v2[i]),
-                (b1, w1, w2),
-                "k {k} row {i}"
-            );
-        }
+        top2_agrees(&cross, &cn, k);
         let cross: Vec<f64> = (0..b * k).map(|_| r.normal()).collect();
         let cn: Vec<f64> = (0..k).map(|_| r.normal()).collect();
-        let (mut lab, mut v1, mut v2) = (vec![0u32; b], vec![0f64; b], vec![0f64; b]);
-        top2_rows(&cross, k, &cn, &mut lab, &mut v1, &mut v2);
-        for i in 0..b {
-            let row = &cross[i * k..(i + 1) * k];
-            let (b1, w1, w2) = top2(k, |j| row[j] + cn[j]);
-            assert_eq!(
-                (lab[i] as usize, v1[i], v2[i]),
-                (b1, w1, w2),
-                "f64 k {k} row {i}"
-            );
-        }
+        top2_agrees(&cross, &cn, k);
     }
 }

@@ -7,7 +7,7 @@ use kmrbf::kernels::distance::row_sq_norms;
 use kmrbf::kernels::maps::MapKind;
 use kmrbf::kmeans::lloyd::lloyd_run;
 use kmrbf::metrics::{adjusted_rand_index, center_discrepancy};
-use kmrbf::rbf::anneal::{anneal, lloyd_gaps, AnnealParams, Sigma0};
+use kmrbf::rbf::anneal::{anneal, auto_factor, lloyd_gaps, AnnealParams, Sigma0};
 use kmrbf::{KMeansParams, MatView, Real};
 use serde::Serialize;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,15 +43,6 @@ pub struct Certificate {
     pub discrepancy_rel: f64,
     pub ari: f64,
     pub seconds: f64,
-}
-
-/// The `auto` start of `map` from the smallest gap `g` (as `Sigma0::Auto` computes it).
-fn auto_factor(map: MapKind) -> f64 {
-    match map {
-        MapKind::Softmax => 1.0 / 40.0,
-        MapKind::Entmax15 => 0.5,
-        _ => 1.0,
-    }
 }
 
 /// Certificates of every map of `maps` from the init of `seed` on all of `cd`'s rows.
@@ -94,7 +85,7 @@ fn certify_typed<T: Real>(
     let (gap_min, exact_ties) = lloyd_gaps(&p, &init, k);
     let kc: Vec<f64> = km.centers.iter().map(|v| v.to_f64()).collect();
     let scale = cd
-        .user_f64(&kc)
+        .user(&kc)
         .iter()
         .fold(0.0f64, |m, v| m.max(v.abs()))
         .max(f64::MIN_POSITIVE);

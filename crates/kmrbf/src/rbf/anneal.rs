@@ -185,6 +185,18 @@ fn sigma_of(temp: f64, kernel: Kernel) -> f64 {
     }
 }
 
+/// `sigma0 = auto` is this factor times the smallest positive two-nearest gap along Lloyd's
+/// path (as an effective temperature): every row on that path is then one-hot (entmax15,
+/// sparsemax, entmax(alpha)) or within e^-40 of it (softmax).
+pub fn auto_factor(map: MapKind) -> f64 {
+    match map {
+        MapKind::Softmax => 1.0 / 40.0,
+        MapKind::Entmax15 => 0.5,
+        MapKind::Sparsemax | MapKind::Hard => 1.0,
+        MapKind::Entmax { alpha } => alpha - 1.0,
+    }
+}
+
 /// Median over rows of `D_(2) - D_(1)` for the centers `c` (`k >= 2`).
 pub fn median_gap<T: Real>(p: &Prepared<'_, T>, c: &[T], k: usize) -> f64 {
     let d = p.d;
@@ -410,13 +422,7 @@ pub fn anneal<T: Real>(
             } else {
                 scale.max(f64::MIN_POSITIVE)
             };
-            let factor = match params.map {
-                MapKind::Softmax => 1.0 / 40.0,
-                MapKind::Entmax15 => 0.5,
-                MapKind::Sparsemax | MapKind::Hard => 1.0,
-                MapKind::Entmax { alpha } => alpha - 1.0,
-            };
-            sigma_of(factor * g, params.kernel)
+            sigma_of(auto_factor(params.map) * g, params.kernel)
         }
         (None, Sigma0::Median) => {
             let g = if k >= 2 { median_gap(&p, init, k) } else { 0.0 };
