@@ -1,7 +1,7 @@
 //! A loaded data matrix in its file's precision, and the centered coordinates every command
 //! computes in.
 
-use kmrbf::Real;
+use kmrbf::{Real, Shift};
 
 /// Row-major `n x d` values, f32 or f64 as stored in the file.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,39 +32,21 @@ impl Matrix {
         }
     }
 
-    /// Subtracts each column's mean (computed in f64) in place and returns the means.
-    ///
-    /// Squared distances are computed as `|x|^2 - 2 x.c + |c|^2`; far from the origin that
-    /// cancels catastrophically in f32 (scikit-learn centers its data for the same reason).
-    /// Centering in place keeps memory at the input size; callers shift centers by the same
-    /// vector, which changes no distance.
-    pub fn center_columns(&mut self) -> Vec<f64> {
-        let (n, d) = (self.n, self.d);
-        let mut mean = vec![0.0f64; d];
-        match &self.values {
-            Values::F32(v) => v.chunks_exact(d).for_each(|r| {
-                r.iter()
-                    .zip(mean.iter_mut())
-                    .for_each(|(x, m)| *m += *x as f64)
-            }),
-            Values::F64(v) => v
-                .chunks_exact(d)
-                .for_each(|r| r.iter().zip(mean.iter_mut()).for_each(|(x, m)| *m += *x)),
-        }
-        for m in &mut mean {
-            *m /= n.max(1) as f64;
-        }
+    /// Subtracts each column's mean in place and returns the shift ([`kmrbf::Shift`]: means
+    /// in f64, memory stays at the input size).
+    pub fn center_columns(&mut self) -> Shift {
         match &mut self.values {
-            Values::F32(v) => v.chunks_exact_mut(d).for_each(|r| {
-                r.iter_mut()
-                    .zip(&mean)
-                    .for_each(|(x, m)| *x = (*x as f64 - m) as f32)
-            }),
-            Values::F64(v) => v
-                .chunks_exact_mut(d)
-                .for_each(|r| r.iter_mut().zip(&mean).for_each(|(x, m)| *x -= m)),
+            Values::F32(v) => {
+                let s = Shift::of_rows(v, self.d);
+                s.apply(v);
+                s
+            }
+            Values::F64(v) => {
+                let s = Shift::of_rows(v, self.d);
+                s.apply(v);
+                s
+            }
         }
-        mean
     }
 }
 
@@ -76,7 +58,7 @@ impl Matrix {
 pub struct Centered {
     /// The data, each column minus its mean.
     pub m: Matrix,
-    shift: Vec<f64>,
+    shift: Shift,
 }
 
 /// `k x d` centers (row-major, f64) in the user's coordinates: a center file, a model's
@@ -115,20 +97,11 @@ impl Centered {
 
     /// `c` in the working (centered) coordinates and precision `T`.
     pub fn working<T: Real>(&self, c: &UserCenters) -> Vec<T> {
-        let d = self.shift.len().max(1);
-        c.values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| T::from_f64(v - self.shift[i % d]))
-            .collect()
+        self.shift.to_working(&c.values)
     }
 
     /// Centers `c` (`k x d`, working coordinates) back in the user's coordinates.
     pub fn user<T: Real>(&self, c: &[T]) -> Vec<f64> {
-        let d = self.shift.len().max(1);
-        c.iter()
-            .enumerate()
-            .map(|(i, v)| v.to_f64() + self.shift[i % d])
-            .collect()
+        self.shift.to_user(c)
     }
 }

@@ -453,6 +453,7 @@ pub fn run_anneal(a: AnnealArgs) -> CliResult<()> {
         polish: a.polish,
         reference: a.reference,
         seed: a.seed,
+        stop: None,
     };
     let progress = Progress::new(a.quiet);
     let r = match &cd.m.values {

@@ -119,6 +119,16 @@ pub enum Error {
         /// Largest allowed effective temperature.
         max: f64,
     },
+    /// A stop flag was raised during the computation (no result was produced).
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl Error {
+    /// True for [`Error::Interrupted`]: the caller asked to stop, the input was fine.
+    pub fn is_interrupt(&self) -> bool {
+        matches!(self, Error::Interrupted)
+    }
 }
 
 /// `Result` with kmrbf's [`enum@Error`].

@@ -15,6 +15,7 @@
 //! Every number is defined in `DESIGN.md`; same inputs and seed give the same bits for any
 //! thread count.
 
+pub mod center;
 pub mod data;
 pub mod error;
 pub mod init;
@@ -27,6 +28,7 @@ pub mod real;
 pub mod rng;
 pub mod synth;
 
+pub use center::Shift;
 pub use data::MatView;
 pub use error::{Error, Result};
 pub use kmeans::{Algorithm, Init, IterInfo, KMeans, KMeansParams, RunResult};

@@ -499,7 +499,7 @@ fn a_soft_step_at_the_one_hot_limit_is_a_lloyd_step_bit_for_bit_in_f32() {
         ties >= 20,
         "only {ties} near-ties: the data does not test the decision rule"
     );
-    let lloyd = lloyd_run(&p, &c0, k, 1, 0.0, &|_| {});
+    let lloyd = lloyd_run(&p, &c0, k, 1, 0.0, &|_| {}, None);
     let mut split_rows = 0.0;
     for map in [
         MapKind::Entmax15,
@@ -565,4 +565,34 @@ fn the_one_hot_limit_is_where_the_maps_cannot_resolve_the_gap() {
             assert!(max32(m, r32 as f32 * 0.99, 1.0) > 0.0, "{m:?} f32");
         }
     }
+}
+
+/// Data without a scale (one row; all rows equal) anneals from every data-derived start in
+/// both precisions: every temperature gives the same centers, and none may leave the range.
+#[test]
+fn annealing_data_without_spread_stays_in_range() {
+    fn run<T: kmrbf::Real>(x: &[T], n: usize, k: usize) {
+        for s0 in [Sigma0::Auto, Sigma0::Median, Sigma0::Critical] {
+            for map in [MapKind::Softmax, MapKind::Entmax15, MapKind::Sparsemax] {
+                let mut p = AnnealParams::new(map);
+                p.sigma0 = s0;
+                let init: Vec<T> = x[..k].to_vec();
+                let r = anneal(
+                    MatView::new(x, n, 1).unwrap(),
+                    None,
+                    &init,
+                    k,
+                    &p,
+                    &mut |_| {},
+                )
+                .unwrap_or_else(|e| panic!("{s0:?} {map:?} n={n} k={k}: {e}"));
+                assert_eq!(r.labels.len(), n);
+                assert!(r.inertia == 0.0, "{s0:?} {map:?}: J = {}", r.inertia);
+            }
+        }
+    }
+    run::<f64>(&[3.5], 1, 1);
+    run::<f32>(&[3.5], 1, 1);
+    run::<f64>(&[2.0; 5], 5, 2);
+    run::<f32>(&[-7.0; 5], 5, 2);
 }

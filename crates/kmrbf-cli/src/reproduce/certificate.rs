@@ -79,9 +79,17 @@ fn certify_typed<T: Real>(
         w: None,
     };
     let relocated = AtomicUsize::new(0);
-    let km = lloyd_run(&p, &init, k, 10_000, 0.0, &|it| {
-        relocated.fetch_add(it.relocated, Ordering::Relaxed);
-    });
+    let km = lloyd_run(
+        &p,
+        &init,
+        k,
+        10_000,
+        0.0,
+        &|it| {
+            relocated.fetch_add(it.relocated, Ordering::Relaxed);
+        },
+        None,
+    );
     let (gap_min, exact_ties) = lloyd_gaps(&p, &init, k);
     let kc: Vec<f64> = km.centers.iter().map(|v| v.to_f64()).collect();
     let scale = cd

@@ -11,6 +11,7 @@ use crate::kernels::distance::{row_sq_norms, sq_dist};
 use crate::kernels::tiles::{fold_tiles, Blocking};
 use crate::real::Real;
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Exact nearest and second-nearest distance of every row (first pass), by the fused kernel.
 /// Labels follow the same expression and tie rule as the Lloyd epilogue.
@@ -61,6 +62,7 @@ pub fn hamerly_run<T: Real>(
     max_iter: usize,
     tol_abs: f64,
     observer: &(dyn Fn(IterInfo) + Sync),
+    stop: Option<&AtomicBool>,
 ) -> RunResult<T> {
     let n = p.n();
     let d = p.d;
@@ -74,6 +76,7 @@ pub fn hamerly_run<T: Real>(
     let mut lower = vec![0.0f64; n];
     let mut half_sep = vec![0.0f64; k];
     let mut strict = false;
+    let mut interrupted = false;
     let mut n_iter = 0;
     for it in 0..max_iter {
         n_iter = it + 1;
@@ -174,6 +177,10 @@ pub fn hamerly_run<T: Real>(
         if shift <= tol_abs {
             break;
         }
+        if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            interrupted = true;
+            break;
+        }
         labels_old.copy_from_slice(&labels);
     }
     if !strict {
@@ -186,5 +193,6 @@ pub fn hamerly_run<T: Real>(
         inertia,
         n_iter,
         strict_convergence: strict,
+        interrupted,
     }
 }

@@ -11,6 +11,7 @@ use crate::kernels::packed::{self, argmin_rows_packed, Packed};
 use crate::kernels::tiles::{fold_tiles, Blocking};
 use crate::kernels::update::{accumulate_hard, ClusterSums, TileSums};
 use crate::real::Real;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One fused pass: `labels[i] = argmin_j D_ij` and, when `accumulate`, the cluster sums.
 pub fn assign_pass<T: Real>(
@@ -100,7 +101,8 @@ pub fn assign_labels<T: Real>(p: &Prepared<'_, T>, centers: &[T], k: usize) -> V
 }
 
 /// One restart of Lloyd from `init` (`k x d`), scikit-learn's stopping rules:
-/// labels unchanged, or `sum_k ||dc_k||^2 <= tol_abs`, or `max_iter` iterations.
+/// labels unchanged, or `sum_k ||dc_k||^2 <= tol_abs`, or `max_iter` iterations. `stop`, when
+/// set (checked after every iteration), ends the run early with `interrupted` set.
 pub fn lloyd_run<T: Real>(
     p: &Prepared<'_, T>,
     init: &[T],
@@ -108,6 +110,7 @@ pub fn lloyd_run<T: Real>(
     max_iter: usize,
     tol_abs: f64,
     observer: &(dyn Fn(IterInfo) + Sync),
+    stop: Option<&AtomicBool>,
 ) -> RunResult<T> {
     let n = p.n();
     let blocking = Blocking::of::<T>(k);
@@ -116,6 +119,7 @@ pub fn lloyd_run<T: Real>(
     let mut labels = crate::memory::vec_filled(n, 0u32);
     let mut labels_old = crate::memory::vec_filled(n, u32::MAX);
     let mut strict = false;
+    let mut interrupted = false;
     let mut n_iter = 0;
     for it in 0..max_iter {
         n_iter = it + 1;
@@ -134,6 +138,10 @@ pub fn lloyd_run<T: Real>(
         if shift <= tol_abs {
             break;
         }
+        if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            interrupted = true;
+            break;
+        }
         std::mem::swap(&mut labels, &mut labels_old);
     }
     if !strict {
@@ -146,5 +154,6 @@ pub fn lloyd_run<T: Real>(
         inertia,
         n_iter,
         strict_convergence: strict,
+        interrupted,
     }
 }

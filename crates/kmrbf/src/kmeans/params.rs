@@ -10,6 +10,8 @@ use crate::init::{kmeans_plus_plus, random_rows, Prepared};
 use crate::kernels::distance::row_sq_norms;
 use crate::real::Real;
 use crate::rng::Rng;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 /// How the initial centers are chosen.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,6 +91,9 @@ pub struct KMeansParams<T> {
     pub seed: u64,
     /// Algorithm.
     pub algorithm: Algorithm,
+    /// Raised by another thread to stop the fit after the current iteration
+    /// ([`Error::Interrupted`]).
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl<T: Real> KMeansParams<T> {
@@ -102,7 +107,13 @@ impl<T: Real> KMeansParams<T> {
             tol: 1e-4,
             seed: 0,
             algorithm: Algorithm::Auto,
+            stop: None,
         }
+    }
+    /// Sets a flag that stops the fit when raised (checked after every iteration).
+    pub fn stop_flag(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.stop = Some(flag);
+        self
     }
     /// Sets the initialization.
     pub fn init(mut self, init: Init<T>) -> Self {
@@ -258,6 +269,7 @@ impl<T: Real> KMeansParams<T> {
             Algorithm::Auto => Algorithm::Lloyd,
             a => a,
         };
+        let stop = self.stop.as_deref();
         let mut best: Option<RunResult<T>> = None;
         let mut timings = Timings::default();
         for run in 0..self.effective_n_init() {
@@ -272,12 +284,15 @@ impl<T: Real> KMeansParams<T> {
             timings.init_seconds += (t1 - t0).as_secs_f64();
             let r = match algorithm {
                 Algorithm::Hamerly => {
-                    hamerly_run(&p, &init, self.k, self.max_iter, tol_abs, observer)
+                    hamerly_run(&p, &init, self.k, self.max_iter, tol_abs, observer, stop)
                 }
-                _ => lloyd_run(&p, &init, self.k, self.max_iter, tol_abs, observer),
+                _ => lloyd_run(&p, &init, self.k, self.max_iter, tol_abs, observer, stop),
             };
             timings.iter_seconds += t1.elapsed().as_secs_f64();
             timings.iterations += r.n_iter;
+            if r.interrupted {
+                return Err(Error::Interrupted);
+            }
             if best.as_ref().is_none_or(|b| r.inertia < b.inertia) {
                 best = Some(r);
             }

@@ -20,6 +20,8 @@ pub struct RunResult<T> {
     pub n_iter: usize,
     /// True when labels stopped changing (rather than the tolerance or the cap stopping it).
     pub strict_convergence: bool,
+    /// True when a stop flag ended the run before its stopping rules did.
+    pub interrupted: bool,
 }
 
 /// Per-cluster sums of the rows by `labels`, over the chunks of `blocking`, merged in order.

@@ -18,6 +18,8 @@ use crate::kmeans::step::mean_variance_of;
 use crate::metrics::{adjusted_rand_index, center_discrepancy, normalized_mutual_info};
 use crate::real::Real;
 use crate::rng::Rng;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// The sequence of temperatures (in the user's `sigma` convention).
 #[derive(Clone, Debug, PartialEq)]
@@ -85,6 +87,8 @@ pub struct AnnealParams {
     pub reference: bool,
     /// Seed of the symmetry-breaking perturbation (critical start only).
     pub seed: u64,
+    /// Raised by another thread to stop after the current step ([`Error::Interrupted`]).
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl AnnealParams {
@@ -104,6 +108,7 @@ impl AnnealParams {
             polish: false,
             reference: true,
             seed: 0,
+            stop: None,
         }
     }
 }
@@ -214,7 +219,8 @@ pub fn median_gap<T: Real>(p: &Prepared<'_, T>, c: &[T], k: usize) -> f64 {
 }
 
 /// The smallest positive two-nearest gap `D_(2) - D_(1)` over all rows and all iterations of
-/// Lloyd from `init` (scikit-learn's steps, until the labels stop changing).
+/// Lloyd from `init` (scikit-learn's steps, until the labels stop changing); infinite when
+/// no row has a positive gap.
 pub fn lloyd_min_gap<T: Real>(p: &Prepared<'_, T>, init: &[T], k: usize) -> f64 {
     lloyd_gaps(p, init, k).0
 }
@@ -402,6 +408,14 @@ pub fn anneal<T: Real>(
     };
     let d = x.d();
     let scale = mean_variance_of(x);
+    // Where the data gives no scale (no positive gap, no spread: a single row, or all rows
+    // equal), every temperature gives the same centers; start at 1 so the schedule stays in
+    // range.
+    let fallback = if scale >= f64::MIN_POSITIVE.sqrt() {
+        scale
+    } else {
+        1.0
+    };
     // An explicit list ignores sigma0 (it starts at its own first value): do not pay for
     // `auto` (a whole Lloyd run) or `critical` when nothing uses them.
     let listed = match &params.schedule {
@@ -417,32 +431,25 @@ pub fn anneal<T: Real>(
             } else {
                 0.0
             };
-            let g = if g > 0.0 {
+            let g = if g > 0.0 && g.is_finite() {
                 g
             } else {
-                scale.max(f64::MIN_POSITIVE)
+                fallback
             };
             sigma_of(auto_factor(params.map) * g, params.kernel)
         }
         (None, Sigma0::Median) => {
             let g = if k >= 2 { median_gap(&p, init, k) } else { 0.0 };
-            let g = if g > 0.0 {
+            let g = if g > 0.0 && g.is_finite() {
                 g
             } else {
-                scale.max(f64::MIN_POSITIVE)
+                fallback
             };
             sigma_of(g, params.kernel)
         }
         (None, Sigma0::Critical) => {
             let tc = critical_temperature(&p);
-            sigma_of(
-                if tc > 0.0 {
-                    tc
-                } else {
-                    scale.max(f64::MIN_POSITIVE)
-                },
-                params.kernel,
-            )
+            sigma_of(if tc > 0.0 { tc } else { fallback }, params.kernel)
         }
     };
     let sigma_min = params.sigma_min.unwrap_or(sigma0 * 1e-4);
@@ -477,9 +484,11 @@ pub fn anneal<T: Real>(
         Temperature::new(s, params.kernel)?.working::<T>()?;
     }
     let tol_abs = params.tol * scale;
+    let stop = params.stop.as_deref();
+    let stopped = || stop.is_some_and(|s| s.load(Ordering::Relaxed));
 
     let reference = params.reference.then(|| {
-        let r = lloyd_run(&p, init, k, 10_000, 0.0, &|_| {});
+        let r = lloyd_run(&p, init, k, 10_000, 0.0, &|_| {}, stop);
         Reference {
             centers: r.centers.iter().map(|v| v.to_f64()).collect(),
             labels: r.labels,
@@ -487,6 +496,9 @@ pub fn anneal<T: Real>(
             n_iter: r.n_iter,
         }
     });
+    if stopped() {
+        return Err(Error::Interrupted);
+    }
 
     // A critical start, warm-started with a soft map, is mass-constrained deterministic
     // annealing on a growing codebook (`codebook.rs`); a critical sweep (no warm start) only
@@ -527,7 +539,7 @@ pub fn anneal<T: Real>(
                 cb.set_mass(&info.mass);
                 steps += 1;
                 last_move_sq = info.max_move_sq;
-                if last_move_sq <= tol_abs {
+                if last_move_sq <= tol_abs || stopped() {
                     break;
                 }
             }
@@ -538,9 +550,12 @@ pub fn anneal<T: Real>(
             let info = stepper.step(&p, &mut centers, k, params.map, temp);
             steps += 1;
             last_move_sq = info.max_move_sq;
-            if last_move_sq <= tol_abs {
+            if last_move_sq <= tol_abs || stopped() {
                 break;
             }
+        }
+        if stopped() {
+            return Err(Error::Interrupted);
         }
         let seconds = t0.elapsed().as_secs_f64();
         total_steps += steps;
@@ -586,7 +601,10 @@ pub fn anneal<T: Real>(
     }
     let mut polish_iters = 0;
     if params.polish {
-        let r = lloyd_run(&p, &centers, k, 10_000, 0.0, &|_| {});
+        let r = lloyd_run(&p, &centers, k, 10_000, 0.0, &|_| {}, stop);
+        if r.interrupted {
+            return Err(Error::Interrupted);
+        }
         polish_iters = r.n_iter;
         centers = r.centers;
     }

@@ -1,0 +1,27 @@
+//! `kmrbf._core`: the compiled half of the `kmrbf` Python package.
+//!
+//! Each function takes C-contiguous float32 / float64 numpy arrays without copying them
+//! (centering works on a copy unless the caller passes `copy_x = False`), releases the GIL
+//! while it computes, runs on `n_threads` threads, and stops on Ctrl-C. The estimators and
+//! their scikit-learn conventions live in the Python half (`python/kmrbf`).
+
+mod arrays;
+mod kmeans;
+mod rbf;
+mod run;
+
+use pyo3::prelude::*;
+
+/// The compiled functions behind `kmrbf.KMeans`, `kmrbf.RBFKMeans` and the row maps.
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(kmeans::kmeans_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(kmeans::initial_centers, m)?)?;
+    m.add_function(wrap_pyfunction!(kmeans::assign, m)?)?;
+    m.add_function(wrap_pyfunction!(rbf::anneal, m)?)?;
+    m.add_function(wrap_pyfunction!(rbf::responsibilities, m)?)?;
+    m.add_function(wrap_pyfunction!(rbf::objectives, m)?)?;
+    m.add_function(wrap_pyfunction!(rbf::map_rows, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! Centering: the coordinates every model computes in.
+//!
+//! Squared distances are computed as `|x|^2 - 2 x.c + |c|^2`; far from the origin that
+//! cancels catastrophically in f32 (scikit-learn centers its data for the same reason). A
+//! [`Shift`] holds the column means of the data; the data is moved by it (in place, so memory
+//! stays at the input size) and centers move by the same vector, which changes no distance.
+//! Results go back to the user's coordinates through [`Shift::to_user`].
+
+use crate::data::MatView;
+use crate::real::Real;
+
+/// The column means of a data matrix, computed in f64 in row order (so the same data gives
+/// the same bits on every machine and thread count).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shift {
+    mean: Vec<f64>,
+}
+
+impl Shift {
+    /// The column means of `x`.
+    pub fn of<T: Real>(x: MatView<'_, T>) -> Self {
+        Self::of_rows(x.data(), x.d())
+    }
+
+    /// The column means of the row-major `data` with `d` columns (`data.len()` a multiple
+    /// of `d`; `d > 0`).
+    pub fn of_rows<T: Real>(data: &[T], d: usize) -> Self {
+        let mut mean = vec![0.0f64; d];
+        let mut n = 0usize;
+        for r in data.chunks_exact(d.max(1)) {
+            for (m, x) in mean.iter_mut().zip(r) {
+                *m += x.to_f64();
+            }
+            n += 1;
+        }
+        for m in &mut mean {
+            *m /= n.max(1) as f64;
+        }
+        Self { mean }
+    }
+
+    /// No shift in `d` columns (for data already centered, or to compute in the user's
+    /// coordinates).
+    pub fn zero(d: usize) -> Self {
+        Self { mean: vec![0.0; d] }
+    }
+
+    /// The means, one per column.
+    pub fn mean(&self) -> &[f64] {
+        &self.mean
+    }
+
+    /// Columns.
+    pub fn d(&self) -> usize {
+        self.mean.len()
+    }
+
+    /// `data[i, j] -= mean[j]` (computed in f64, rounded once to `T`), row-major `data`.
+    pub fn apply<T: Real>(&self, data: &mut [T]) {
+        let d = self.d().max(1);
+        for r in data.chunks_exact_mut(d) {
+            for (x, m) in r.iter_mut().zip(&self.mean) {
+                *x = T::from_f64(x.to_f64() - m);
+            }
+        }
+    }
+
+    /// `data[i, j] += mean[j]`: undoes [`Self::apply`] up to one rounding per value.
+    pub fn undo<T: Real>(&self, data: &mut [T]) {
+        let d = self.d().max(1);
+        for r in data.chunks_exact_mut(d) {
+            for (x, m) in r.iter_mut().zip(&self.mean) {
+                *x = T::from_f64(x.to_f64() + m);
+            }
+        }
+    }
+
+    /// Row-major centers (`k x d`, user coordinates, f64) in the working coordinates and
+    /// precision `T`.
+    pub fn to_working<T: Real>(&self, c: &[f64]) -> Vec<T> {
+        let d = self.d().max(1);
+        c.iter()
+            .enumerate()
+            .map(|(i, v)| T::from_f64(v - self.mean[i % d]))
+            .collect()
+    }
+
+    /// Row-major centers (`k x d`, working coordinates) back in the user's coordinates, f64.
+    pub fn to_user<T: Real>(&self, c: &[T]) -> Vec<f64> {
+        let d = self.d().max(1);
+        c.iter()
+            .enumerate()
+            .map(|(i, v)| v.to_f64() + self.mean[i % d])
+            .collect()
+    }
+}
