@@ -95,8 +95,10 @@ fn fit_centered<T: Float>(
         .into_iter()
         .map(T::from_f64)
         .collect();
-    let labels = m.labels().iter().map(|&l| l as i32).collect();
-    Ok((centers, labels, m.inertia(), m.n_iter()))
+    let (inertia, n_iter) = (m.inertia(), m.n_iter());
+    // Same size and alignment: the collect reuses the model's allocation (no second copy).
+    let labels = m.into_labels().into_iter().map(|l| l as i32).collect();
+    Ok((centers, labels, inertia, n_iter))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -109,3 +109,11 @@ def test_bad_data():
     Xn[4, 2] = np.inf
     with pytest.raises(ValueError, match="infinity"):
         kmrbf.RBFKMeans(3).fit(Xn)
+
+
+def test_same_random_state_same_start_as_kmeans():
+    X = load("digits")
+    km = kmrbf.KMeans(10, random_state=4, tol=0.0, max_iter=10_000).fit(X)
+    m = kmrbf.RBFKMeans(10, random_state=4).fit(X)
+    np.testing.assert_array_equal(m.kmeans_.cluster_centers_, km.cluster_centers_)
+    np.testing.assert_array_equal(m.cluster_centers_, km.cluster_centers_)

@@ -42,6 +42,11 @@ impl<T: Real> KMeans<T> {
         }
     }
 
+    /// The labels, moved out of the model (no copy).
+    pub fn into_labels(self) -> Vec<u32> {
+        self.labels
+    }
+
     /// Where the fit spent its time.
     pub fn timings(&self) -> Timings {
         self.timings
