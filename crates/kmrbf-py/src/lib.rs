@@ -7,6 +7,7 @@
 
 mod arrays;
 mod kmeans;
+mod layer;
 mod rbf;
 mod run;
 
@@ -22,6 +23,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rbf::responsibilities, m)?)?;
     m.add_function(wrap_pyfunction!(rbf::objectives, m)?)?;
     m.add_function(wrap_pyfunction!(rbf::map_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(layer::resp_backward, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
