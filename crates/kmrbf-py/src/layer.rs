@@ -65,12 +65,11 @@ fn backward<T: Float>(a: &Inputs<'_, T>) -> (Vec<T>, Vec<T>) {
             *m += v.to_f64() / k as f64;
         }
     }
-    let cs: Vec<T> = a
-        .c
-        .iter()
-        .enumerate()
-        .map(|(i, v)| T::from_f64(v.to_f64() - shift[i % d]))
-        .collect();
+    let cs: Vec<T> =
+        a.c.iter()
+            .enumerate()
+            .map(|(i, v)| T::from_f64(v.to_f64() - shift[i % d]))
+            .collect();
     let inv_t = 1.0 / a.temp;
     let mut dz = vec![T::ZERO; n * d];
     let partials: Vec<(Vec<f64>, Vec<f64>)> = dz
