@@ -12,7 +12,7 @@
 //!
 //! Layers: [`kernels`] are pure numerics over slices (the fused GEMM + epilogue kernel and
 //! naive references); [`kmeans`] is the model API with validated params and typed [`Error`]s.
-//! Every number is defined in `DESIGN.md`; same inputs and seed give the same bits for any
+//! Every number is defined in `docs/DESIGN.md`; same inputs and seed give the same bits for any
 //! thread count.
 
 pub mod center;
