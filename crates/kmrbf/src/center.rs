@@ -39,6 +39,11 @@ impl Shift {
         Self { mean }
     }
 
+    /// A shift by the given column means (computed elsewhere, e.g. merged over blocks).
+    pub fn from_mean(mean: Vec<f64>) -> Self {
+        Self { mean }
+    }
+
     /// No shift in `d` columns (for data already centered, or to compute in the user's
     /// coordinates).
     pub fn zero(d: usize) -> Self {

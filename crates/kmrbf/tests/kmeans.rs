@@ -384,3 +384,101 @@ fn params_views_and_models_are_send_and_sync() {
     send_sync::<kmrbf::rbf::Temperature>();
     send_sync::<kmrbf::Error>();
 }
+
+/// Lloyd driven through `shard_pass` / `merge` / `update` with the in-memory loop's stopping
+/// rules, blocks of `block` rows.
+fn sharded_lloyd(
+    x: &[f64],
+    n: usize,
+    d: usize,
+    w: Option<&[f64]>,
+    init: &[f64],
+    block: usize,
+    tol: f64,
+) -> (Vec<f64>, Vec<u32>, f64, usize) {
+    use kmrbf::kmeans::shard::{shard_pass, update};
+    let k = init.len() / d;
+    let mut centers = init.to_vec();
+    let mut next = init.to_vec();
+    let mut labels = vec![u32::MAX; n];
+    let pass = |centers: &[f64], labels: &mut [u32]| {
+        let mut total: Option<kmrbf::kmeans::shard::ShardStats> = None;
+        for (bi, lab) in labels.chunks_mut(block).enumerate() {
+            let r0 = bi * block;
+            let v = MatView::new(&x[r0 * d..(r0 + lab.len()) * d], lab.len(), d).unwrap();
+            let s = shard_pass(
+                v,
+                w.map(|w| &w[r0..r0 + lab.len()]),
+                centers,
+                k,
+                r0 as u64,
+                lab,
+            )
+            .unwrap();
+            match &mut total {
+                None => total = Some(s),
+                Some(t) => t.merge(&s),
+            }
+        }
+        total.unwrap()
+    };
+    let mut n_iter = 0;
+    let mut strict = false;
+    for it in 0..300 {
+        n_iter = it + 1;
+        let s = pass(&centers, &mut labels);
+        let (shift, _) = update(&s, &centers, &mut next);
+        std::mem::swap(&mut centers, &mut next);
+        if it > 0 && s.changed == 0 {
+            strict = true;
+            break;
+        }
+        if shift <= tol {
+            break;
+        }
+    }
+    let fin = pass(&centers, &mut labels);
+    assert!(
+        !strict || fin.changed == 0,
+        "a strict stop keeps its labels"
+    );
+    (centers, labels, fin.inertia, n_iter)
+}
+
+#[test]
+fn sharded_lloyd_equals_the_in_memory_fit() {
+    let ds = kmrbf::synth::blobs(5000, 6, 8, 1.5, 3);
+    let (n, d) = (5000, 6);
+    let mut init = pick_rows(&ds.x, n, d, 6, 2);
+    // Two duplicated centers: empty clusters in the first iteration exercise the relocation.
+    init.extend_from_within(..d);
+    init.extend_from_within(d..2 * d);
+    let w: Vec<f64> = (0..n).map(|i| 0.5 + (i % 7) as f64 * 0.25).collect();
+    for weights in [None, Some(&w[..])] {
+        let want = KMeansParams::new(8)
+            .init(Init::Centers(init.clone()))
+            .fit(MatView::new(&ds.x, n, d).unwrap(), weights)
+            .unwrap();
+        let tol = tol_abs(&ds.x, n, d);
+        // One block: the in-memory arithmetic exactly.
+        let (c, l, j, it) = sharded_lloyd(&ds.x, n, d, weights, &init, n, tol);
+        assert_eq!(c, want.centers(), "one block: bitwise");
+        assert_eq!(&l[..], want.labels());
+        assert_eq!(j, want.inertia());
+        assert_eq!(it, want.n_iter());
+        // Blocks of other sizes: sums merge in another order.
+        for block in [333, 1024, 2500] {
+            let (c, l, j, it) = sharded_lloyd(&ds.x, n, d, weights, &init, block, tol);
+            assert_eq!(&l[..], want.labels(), "block {block}");
+            assert_eq!(it, want.n_iter(), "block {block}");
+            assert!(
+                max_abs_diff(&c, want.centers()) <= 1e-12 * scale(&ds.x),
+                "block {block}"
+            );
+            assert!(
+                (j - want.inertia()).abs() <= 1e-12 * want.inertia(),
+                "block {block}"
+            );
+        }
+    }
+}

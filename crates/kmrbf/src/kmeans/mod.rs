@@ -8,6 +8,7 @@ pub mod hamerly;
 pub mod lloyd;
 mod model;
 mod params;
+pub mod shard;
 pub mod step;
 
 pub use model::{predict, KMeans};

@@ -1,0 +1,201 @@
+//! Lloyd over blocks for engines that split the data (the Dask estimators): one block's
+//! statistics, and the update from merged statistics.
+
+use crate::arrays::{dtype_of, matrix, value_error, view1, view2, Dtype, Float};
+use kmrbf::kernels::update::ClusterSums;
+use kmrbf::kmeans::shard::{shard_pass as pass, update, FarRow, ShardStats};
+use kmrbf::{MatView, Shift};
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+fn pass_typed<'py, T: Float>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    w: Option<&Bound<'py, PyAny>>,
+    centers: &Bound<'py, PyAny>,
+    mean: PyReadonlyArray1<'py, f64>,
+    offset: u64,
+    prev: Option<PyReadonlyArray1<'py, i32>>,
+) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyArray1<i32>>)> {
+    let (xr, n, d) = view2::<T>(x, "block")?;
+    let (cr, k, dc) = view2::<T>(centers, "centers")?;
+    if dc != d {
+        return Err(PyValueError::new_err(format!(
+            "centers have {dc} features, the block has {d}"
+        )));
+    }
+    let mean = mean.as_slice()?.to_vec();
+    if mean.len() != d {
+        return Err(PyValueError::new_err(format!(
+            "mean has {} values, the block has {d} columns",
+            mean.len()
+        )));
+    }
+    let w = view1::<T>(w, "sample_weight")?;
+    let w = w.as_ref().map(|w| w.as_slice()).transpose()?;
+    let mut labels: Vec<u32> = match &prev {
+        Some(p) => p.as_slice()?.iter().map(|&l| l as u32).collect(),
+        None => vec![u32::MAX; n],
+    };
+    if labels.len() != n {
+        return Err(PyValueError::new_err(format!(
+            "previous labels: {} for a block of {n} rows",
+            labels.len()
+        )));
+    }
+    let (xs, cs) = (xr.as_slice()?, cr.as_slice()?);
+    let stats = py
+        .detach(|| -> kmrbf::Result<ShardStats> {
+            MatView::new(xs, n, d)?.validate("data")?;
+            let mut own = xs.to_vec();
+            Shift::from_mean(mean).apply(&mut own);
+            pass(MatView::new(&own, n, d)?, w, cs, k, offset, &mut labels)
+        })
+        .map_err(|e| match e {
+            kmrbf::Error::NonFinite {
+                row, col, value, ..
+            } => PyValueError::new_err(format!(
+                "X: non-finite value {value} at row {}, column {col}",
+                offset as usize + row
+            )),
+            e => value_error(e),
+        })?;
+    let out = PyDict::new(py);
+    out.set_item("sums", matrix(py, stats.sums.sums.clone(), k, d)?)?;
+    out.set_item("weight", PyArray1::from_vec(py, stats.sums.weight.clone()))?;
+    out.set_item("inertia", stats.inertia)?;
+    out.set_item("changed", stats.changed)?;
+    out.set_item("rows", stats.rows)?;
+    let m = stats.far.len();
+    out.set_item(
+        "far_dist",
+        PyArray1::from_vec(py, stats.far.iter().map(|f| f.dist).collect()),
+    )?;
+    out.set_item(
+        "far_index",
+        PyArray1::from_vec(py, stats.far.iter().map(|f| f.index as i64).collect()),
+    )?;
+    out.set_item(
+        "far_label",
+        PyArray1::from_vec(py, stats.far.iter().map(|f| f.label as i32).collect()),
+    )?;
+    out.set_item(
+        "far_weight",
+        PyArray1::from_vec(py, stats.far.iter().map(|f| f.weight).collect()),
+    )?;
+    out.set_item(
+        "far_rows",
+        matrix(
+            py,
+            stats
+                .far
+                .iter()
+                .flat_map(|f| f.row.iter().copied())
+                .collect(),
+            m,
+            d,
+        )?,
+    )?;
+    let labels: Vec<i32> = labels.into_iter().map(|l| l as i32).collect();
+    Ok((out, PyArray1::from_vec(py, labels)))
+}
+
+/// One block's statistics for a Lloyd iteration: the block (`n x d`, global rows
+/// `offset..offset + n`) is shifted by `mean` (the data's column means, float64) on a copy
+/// and assigned to `centers` (`k x d`, working coordinates, the block's dtype). `prev` holds
+/// the block's previous labels (int32) or None. Returns `(stats, labels)`: a dict of
+/// `sums` (k x d), `weight` (k), `inertia`, `changed`, `rows`, `far_*` (the rows farthest from
+/// their centers), and the new int32 labels.
+#[pyfunction]
+#[pyo3(signature = (x, sample_weight, centers, mean, offset, prev))]
+pub fn shard_pass<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    sample_weight: Option<&Bound<'py, PyAny>>,
+    centers: &Bound<'py, PyAny>,
+    mean: PyReadonlyArray1<'py, f64>,
+    offset: u64,
+    prev: Option<PyReadonlyArray1<'py, i32>>,
+) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyArray1<i32>>)> {
+    match dtype_of(x, "block")? {
+        Dtype::F32 => pass_typed::<f32>(py, x, sample_weight, centers, mean, offset, prev),
+        Dtype::F64 => pass_typed::<f64>(py, x, sample_weight, centers, mean, offset, prev),
+    }
+}
+
+fn stats_of(s: &Bound<'_, PyDict>) -> PyResult<ShardStats> {
+    let g = |name: &str| -> PyResult<Bound<'_, PyAny>> {
+        s.get_item(name)?
+            .ok_or_else(|| PyValueError::new_err(format!("statistics without {name}")))
+    };
+    let sums: PyReadonlyArray2<f64> = g("sums")?.extract()?;
+    let (k, d) = sums.as_array().dim();
+    let weight: PyReadonlyArray1<f64> = g("weight")?.extract()?;
+    let dist: PyReadonlyArray1<f64> = g("far_dist")?.extract()?;
+    let index: PyReadonlyArray1<i64> = g("far_index")?.extract()?;
+    let label: PyReadonlyArray1<i32> = g("far_label")?.extract()?;
+    let fw: PyReadonlyArray1<f64> = g("far_weight")?.extract()?;
+    let rows: PyReadonlyArray2<f64> = g("far_rows")?.extract()?;
+    let rows = rows.as_slice()?;
+    let far = (0..dist.as_slice()?.len())
+        .map(|i| -> PyResult<FarRow> {
+            Ok(FarRow {
+                dist: dist.as_slice()?[i],
+                index: index.as_slice()?[i] as u64,
+                label: label.as_slice()?[i] as u32,
+                weight: fw.as_slice()?[i],
+                row: rows[i * d..(i + 1) * d].to_vec(),
+            })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(ShardStats {
+        sums: ClusterSums {
+            sums: sums.as_slice()?.to_vec(),
+            weight: weight.as_slice()?.to_vec(),
+            d,
+        },
+        inertia: g("inertia")?.extract()?,
+        changed: g("changed")?.extract()?,
+        rows: g("rows")?.extract()?,
+        far: {
+            let mut f = far;
+            f.truncate(k);
+            f
+        },
+    })
+}
+
+fn update_typed<'py, T: Float>(
+    py: Python<'py>,
+    stats: &ShardStats,
+    old: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyAny>, f64, usize)> {
+    let (or, k, d) = view2::<T>(old, "centers")?;
+    if stats.sums.weight.len() != k || stats.sums.d != d {
+        return Err(PyValueError::new_err(format!(
+            "statistics for {} x {} centers, got centers {k} x {d}",
+            stats.sums.weight.len(),
+            stats.sums.d
+        )));
+    }
+    let mut next = vec![T::ZERO; k * d];
+    let (shift, relocated) = update(stats, or.as_slice()?, &mut next);
+    Ok((matrix(py, next, k, d)?.into_any(), shift, relocated))
+}
+
+/// The Lloyd update from merged statistics (the in-memory M-step, empty clusters included):
+/// returns `(new_centers, sum of squared moves, relocated clusters)`.
+#[pyfunction]
+pub fn shard_update<'py>(
+    py: Python<'py>,
+    stats: &Bound<'py, PyDict>,
+    centers: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyAny>, f64, usize)> {
+    let s = stats_of(stats)?;
+    match dtype_of(centers, "centers")? {
+        Dtype::F32 => update_typed::<f32>(py, &s, centers),
+        Dtype::F64 => update_typed::<f64>(py, &s, centers),
+    }
+}

@@ -1,0 +1,75 @@
+"""kmrbf.dask.KMeans on a real LocalCluster (worker processes on 127.0.0.1)."""
+
+import dask.array as da
+import numpy as np
+import pytest
+from conftest import far_blobs
+from distributed import Client, LocalCluster
+
+import kmrbf
+import kmrbf.dask as kd
+
+
+def fit_on_cluster(X, workers, **params):
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster):
+        m = kd.KMeans(**params).fit(X)
+        return m.cluster_centers_, m.labels_.compute(), m.inertia_, m.n_iter_
+
+
+@pytest.fixture(scope="module")
+def data():
+    X = far_blobs(n=6000, d=5, k=6, offset=50.0, seed=3)
+    c0 = X[np.linspace(0, len(X) - 1, 6).astype(int)]
+    # Two duplicated centers leave clusters empty in the first iteration: relocation.
+    c0 = np.vstack([c0, c0[:2]])
+    return X, c0
+
+
+def test_bitwise_for_any_worker_count_and_equal_to_the_in_memory_fit(data):
+    X, c0 = data
+    dX = da.from_array(X, chunks=(1000, 5))
+    runs = [fit_on_cluster(dX, w, n_clusters=8, init=c0) for w in (1, 2, 3)]
+    for c, lab, j, it in runs[1:]:
+        np.testing.assert_array_equal(c, runs[0][0])
+        np.testing.assert_array_equal(lab, runs[0][1])
+        assert j == runs[0][2] and it == runs[0][3]
+    ref = kmrbf.KMeans(8, init=c0, n_init=1).fit(X)
+    c, lab, j, it = runs[0]
+    np.testing.assert_array_equal(lab, ref.labels_)
+    assert it == ref.n_iter_
+    assert np.abs(c - ref.cluster_centers_).max() <= 1e-12 * np.abs(X).max()
+    assert j == pytest.approx(ref.inertia_, rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype, rel", [(np.float64, 1e-12), (np.float32, 1e-6)])
+def test_block_sizes_agree_with_the_in_memory_fit(data, dtype, rel):
+    X, c0 = data
+    X, c0 = X.astype(dtype), c0.astype(dtype)
+    w = np.random.RandomState(0).uniform(0.5, 2.0, len(X)).astype(dtype)
+    ref = kmrbf.KMeans(8, init=c0, n_init=1).fit(X, sample_weight=w)
+    for chunk in (700, 2048, 6000):
+        m = kd.KMeans(8, init=c0).fit(da.from_array(X, chunks=(chunk, 5)),
+                                      sample_weight=da.from_array(w, chunks=1500))
+        np.testing.assert_array_equal(m.labels_.compute(), ref.labels_)
+        assert m.cluster_centers_.dtype == dtype
+        assert np.abs(m.cluster_centers_ - ref.cluster_centers_).max() <= rel * np.abs(X).max()
+        np.testing.assert_array_equal(m.predict(da.from_array(X, chunks=(999, 5))).compute(), ref.labels_)
+
+
+def test_kmeans_plus_plus_on_a_sample_finds_every_cluster(data):
+    X, _ = data
+    m = kd.KMeans(6, random_state=0, init_sample_size=2000).fit(da.from_array(X, chunks=(1000, 5)))
+    assert len(np.unique(m.labels_.compute())) == 6
+
+
+def test_bad_input(data):
+    X, c0 = data
+    with pytest.raises(ValueError, match="split its columns"):
+        kd.KMeans(8, init=c0).fit(da.from_array(X, chunks=(1000, 2)))
+    bad = X.copy()
+    bad[3456, 2] = np.nan
+    with pytest.raises(ValueError, match="row 3456, column 2"):
+        kd.KMeans(8, init=c0).fit(da.from_array(bad, chunks=(1000, 5)))
+    with pytest.raises(ValueError, match="n_samples=5 should be >= n_clusters=8"):
+        kd.KMeans(8).fit(da.from_array(X[:5], chunks=(2, 5)))

@@ -1,0 +1,219 @@
+//! Lloyd over shards: a pass over one block of rows returns sufficient statistics, statistics
+//! of blocks add up (`merge`, in a fixed order), and the update turns them into new centers
+//! with the semantics of the in-memory fit (empty clusters take the farthest rows). Engines
+//! that split the data (streams from disk, Dask) run `shard_pass` on each block and `update`
+//! once per iteration; with the blocks and the merge order fixed, the result does not depend
+//! on how many workers ran the blocks.
+
+use super::lloyd::assign_pass;
+use crate::data::{check_finite, MatView};
+use crate::error::{Error, Result};
+use crate::init::Prepared;
+use crate::kernels::distance::{row_sq_norms, sq_dist};
+use crate::kernels::tiles::Blocking;
+use crate::kernels::update::ClusterSums;
+use crate::real::Real;
+use rayon::prelude::*;
+
+/// A row far from its center: a candidate to restart an empty cluster.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FarRow {
+    /// Squared distance to its assigned center.
+    pub dist: f64,
+    /// Global row index (the shard's offset plus the row within it).
+    pub index: u64,
+    /// Its assigned center.
+    pub label: u32,
+    /// Its weight.
+    pub weight: f64,
+    /// Its `d` values.
+    pub row: Vec<f64>,
+}
+
+/// What one block contributes to a Lloyd iteration (all sums in f64).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShardStats {
+    /// Per-center weighted sums of the rows (`k x d`) and masses (`k`).
+    pub sums: ClusterSums,
+    /// `sum_i w_i ||x_i - c_{label_i}||^2`.
+    pub inertia: f64,
+    /// Rows whose label differs from the one given to the pass.
+    pub changed: u64,
+    /// Rows.
+    pub rows: u64,
+    /// Up to `k` rows farthest from their centers, farthest first, lowest index on ties.
+    pub far: Vec<FarRow>,
+}
+
+fn by_far(a: &FarRow, b: &FarRow) -> std::cmp::Ordering {
+    b.dist.total_cmp(&a.dist).then(a.index.cmp(&b.index))
+}
+
+impl ShardStats {
+    /// Adds `other` (a later block) to `self`.
+    pub fn merge(&mut self, other: &Self) {
+        self.sums.merge(&other.sums);
+        self.inertia += other.inertia;
+        self.changed += other.changed;
+        self.rows += other.rows;
+        let k = self.sums.weight.len();
+        self.far.extend(other.far.iter().cloned());
+        self.far.sort_by(by_far);
+        self.far.truncate(k);
+    }
+}
+
+/// Assigns the rows of `x` (`n x d`, global rows `offset..offset + n`) to `centers` (`k x d`)
+/// and returns the block's statistics. `labels` (`n`) holds the previous labels on entry
+/// (`u32::MAX` where there are none) and the new ones on return.
+pub fn shard_pass<T: Real>(
+    x: MatView<'_, T>,
+    w: Option<&[T]>,
+    centers: &[T],
+    k: usize,
+    offset: u64,
+    labels: &mut [u32],
+) -> Result<ShardStats> {
+    x.validate("data")?;
+    let (n, d) = (x.n(), x.d());
+    if let Some(w) = w {
+        if w.len() != n {
+            return Err(Error::WeightCount {
+                expected: n,
+                got: w.len(),
+            });
+        }
+        if let Some((i, v)) = w
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !(v.is_finite() && **v >= T::ZERO))
+        {
+            return Err(Error::BadWeight {
+                row: offset as usize + i,
+                value: v.to_f64(),
+            });
+        }
+    }
+    if k == 0 || centers.len() != k * d {
+        return Err(Error::InitShape {
+            expected_k: k,
+            expected_d: d,
+            got_k: centers.len() / d.max(1),
+            got_d: d,
+        });
+    }
+    check_finite("centers", centers, d)?;
+    if labels.len() != n {
+        return Err(Error::BadLength {
+            what: "labels",
+            rows: n,
+            cols: 1,
+            expected: n,
+            got: labels.len(),
+        });
+    }
+    let mut xn = vec![T::ZERO; n];
+    row_sq_norms(x.data(), d, &mut xn);
+    let p = Prepared {
+        x: x.data(),
+        d,
+        xn: &xn,
+        w,
+    };
+    let blocking = Blocking::of::<T>(k);
+    let old = labels.to_vec();
+    let sums = assign_pass(&p, centers, k, labels, true, blocking).expect("accumulate");
+    let changed = old
+        .iter()
+        .zip(labels.iter())
+        .filter(|(a, b)| a != b)
+        .count() as u64;
+    let cr = blocking.chunk_rows;
+    let parts: Vec<(f64, Vec<FarRow>)> = labels
+        .par_chunks(cr)
+        .enumerate()
+        .map(|(ci, lc)| {
+            let mut s = 0.0;
+            let mut far: Vec<FarRow> = Vec::new();
+            for (j, &l) in lc.iter().enumerate() {
+                let i = ci * cr + j;
+                let c = &centers[l as usize * d..(l as usize + 1) * d];
+                let dist = sq_dist(p.x.get(i * d..(i + 1) * d).unwrap_or(&[]), c).to_f64();
+                let wi = p.weight(i);
+                s += wi * dist;
+                let cand = FarRow {
+                    dist,
+                    index: offset + i as u64,
+                    label: l,
+                    weight: wi,
+                    row: Vec::new(),
+                };
+                if far.len() < k || by_far(&cand, far.last().expect("k >= 1")).is_lt() {
+                    let at = far.partition_point(|f| by_far(f, &cand).is_lt());
+                    far.insert(at, cand);
+                    far.truncate(k);
+                }
+            }
+            (s, far)
+        })
+        .collect();
+    let mut inertia = 0.0;
+    let mut far: Vec<FarRow> = Vec::new();
+    for (s, f) in parts {
+        inertia += s;
+        far.extend(f);
+    }
+    far.sort_by(by_far);
+    far.truncate(k);
+    for f in &mut far {
+        let i = (f.index - offset) as usize;
+        f.row = x.row(i).iter().map(|v| v.to_f64()).collect();
+    }
+    Ok(ShardStats {
+        sums,
+        inertia,
+        changed,
+        rows: n as u64,
+        far,
+    })
+}
+
+/// The update of one Lloyd iteration from the merged statistics of all blocks: empty
+/// clusters take the farthest rows (in order), then each center is its rows' weighted mean.
+/// Writes `new_centers` (`k x d`); returns `sum_k ||new_k - old_k||^2` and the number of
+/// relocated clusters. The same arithmetic as the in-memory M-step.
+pub fn update<T: Real>(
+    stats: &ShardStats,
+    old_centers: &[T],
+    new_centers: &mut [T],
+) -> (f64, usize) {
+    let mut sums = stats.sums.clone();
+    let d = sums.d;
+    let k = sums.weight.len();
+    let empty: Vec<usize> = (0..k).filter(|&c| sums.weight[c] == 0.0).collect();
+    for (&e, f) in empty.iter().zip(&stats.far) {
+        let old = f.label as usize;
+        for (t, &v) in f.row.iter().enumerate() {
+            sums.sums[old * d + t] -= v * f.weight;
+            sums.sums[e * d + t] = v * f.weight;
+        }
+        sums.weight[e] = f.weight;
+        sums.weight[old] -= f.weight;
+    }
+    let mut shift = 0.0;
+    for c in 0..k {
+        let wc = sums.weight[c];
+        for t in 0..d {
+            let old = old_centers[c * d + t];
+            let v = if wc > 0.0 {
+                T::from_f64(sums.sums[c * d + t] / wc)
+            } else {
+                old
+            };
+            let diff = (v - old).to_f64();
+            shift += diff * diff;
+            new_centers[c * d + t] = v;
+        }
+    }
+    (shift, empty.len().min(stats.far.len()))
+}
