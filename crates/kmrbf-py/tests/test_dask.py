@@ -73,3 +73,29 @@ def test_bad_input(data):
         kd.KMeans(8, init=c0).fit(da.from_array(bad, chunks=(1000, 5)))
     with pytest.raises(ValueError, match="n_samples=5 should be >= n_clusters=8"):
         kd.KMeans(8).fit(da.from_array(X[:5], chunks=(2, 5)))
+
+
+def test_a_worker_restarted_mid_fit_changes_nothing():
+    import threading
+    import time
+
+    X = np.random.RandomState(0).standard_normal((60_000, 8))
+    c0 = X[:32].copy()
+    dX = da.from_array(X, chunks=(5000, 8))
+    params = dict(n_clusters=32, init=c0, max_iter=40, tol=0.0)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        clean = kd.KMeans(**params).fit(dX)
+        out = {}
+        t = threading.Thread(target=lambda: out.setdefault("m", kd.KMeans(**params).fit(dX)))
+        t0 = time.monotonic()
+        t.start()
+        time.sleep(1.0)
+        assert t.is_alive(), "the fit ended before the restart"
+        client.restart_workers([next(iter(client.scheduler_info()["workers"]))])
+        t.join(timeout=600)
+        m = out["m"]
+        assert time.monotonic() - t0 > 1.0
+    np.testing.assert_array_equal(m.cluster_centers_, clean.cluster_centers_)
+    np.testing.assert_array_equal(m.labels_.compute(), clean.labels_.compute())
+    assert m.inertia_ == clean.inertia_ and m.n_iter_ == clean.n_iter_

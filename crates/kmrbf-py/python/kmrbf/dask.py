@@ -101,7 +101,7 @@ class KMeans(ClusterMixin, BaseEstimator):
     Attributes
     ----------
     cluster_centers_ : ndarray (n_clusters, n_features), X's dtype
-    labels_ : dask array (n_samples,), int32, one block per block of X
+    labels_ : dask array (n_samples,), int32, one block per block of X (computed lazily)
     inertia_ : float
     n_iter_ : int
     n_features_in_ : int
@@ -205,11 +205,12 @@ class KMeans(ClusterMixin, BaseEstimator):
                 break
         final, labels = one_pass(centers, labels)
         self.cluster_centers_ = (centers.astype(np.float64) + mean).astype(X.dtype)
-        self.labels_ = da.concatenate([da.from_delayed(lab, shape=(s,), dtype=np.int32)
-                                       for lab, s in zip(labels, sizes)])
         self.inertia_ = float(final["inertia"])
         self.n_iter_ = n_iter
         self.n_features_in_ = d
+        # A graph from X and the final centers (not the fit's persisted blocks): it survives
+        # the loss of any worker and costs one assignment pass when computed.
+        self.labels_ = self.predict(X)
         return self
 
     def predict(self, X):
