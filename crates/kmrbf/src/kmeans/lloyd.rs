@@ -22,6 +22,19 @@ pub fn assign_pass<T: Real>(
     accumulate: bool,
     blocking: Blocking,
 ) -> Option<ClusterSums> {
+    assign_pass_counting(p, centers, k, labels, accumulate, blocking).0
+}
+
+/// [`assign_pass`], also counting the rows whose label differs from the one `labels` held on
+/// entry (so a caller needs no second label array to see whether the labels changed).
+pub fn assign_pass_counting<T: Real>(
+    p: &Prepared<'_, T>,
+    centers: &[T],
+    k: usize,
+    labels: &mut [u32],
+    accumulate: bool,
+    blocking: Blocking,
+) -> (Option<ClusterSums>, usize) {
     let d = p.d;
     let mut cn = vec![T::ZERO; k];
     row_sq_norms(centers, d, &mut cn);
@@ -44,10 +57,12 @@ pub fn assign_pass<T: Real>(
                 ClusterSums::zeros(if accumulate { k } else { 0 }, d),
                 TileSums::<T>::zeros(if accumulate { k } else { 0 }, d),
                 (vec![T::ZERO; tr], AmxScratch::default()),
+                (vec![0u32; tr], 0usize),
             )
         },
-        |(acc, tile_acc, (best, scratch)), t, lab| {
+        |(acc, tile_acc, (best, scratch), (prev, changed)), t, lab| {
             let b = t.rows();
+            prev[..b].copy_from_slice(lab);
             let on_tiles = tiles.as_ref().and_then(|a| {
                 let x = amx::as_f32(t.x)?;
                 let xn = amx::as_f32(t.xn)?;
@@ -73,6 +88,11 @@ pub fn assign_pass<T: Real>(
                 (None, Some(pk)) => argmin_rows_packed(t.x, pk, lab, &mut best[..b]),
                 (None, None) => argmin_rows(t.cross, k, &cn, lab, &mut best[..b]),
             }
+            *changed += prev[..b]
+                .iter()
+                .zip(lab.iter())
+                .filter(|(a, b)| a != b)
+                .count();
             if accumulate {
                 if !summed {
                     accumulate_hard(t.x, d, t.w, lab, tile_acc);
@@ -81,15 +101,16 @@ pub fn assign_pass<T: Real>(
             }
         },
     );
+    let changed = parts.iter().map(|(_, _, _, (_, c))| c).sum();
     if accumulate {
         let mut total = ClusterSums::zeros(k, d);
-        for (part, tile_acc, _) in &mut parts {
+        for (part, tile_acc, _, _) in &mut parts {
             tile_acc.flush_into(part);
             total.merge(part);
         }
-        Some(total)
+        (Some(total), changed)
     } else {
-        None
+        (None, changed)
     }
 }
 
@@ -116,14 +137,15 @@ pub fn lloyd_run<T: Real>(
     let blocking = Blocking::of::<T>(k);
     let mut centers = init.to_vec();
     let mut new_centers = init.to_vec();
-    let mut labels = crate::memory::vec_filled(n, 0u32);
-    let mut labels_old = crate::memory::vec_filled(n, u32::MAX);
+    // One label array: the pass counts the rows whose label changed as it writes them.
+    let mut labels = crate::memory::vec_filled(n, u32::MAX);
     let mut strict = false;
     let mut interrupted = false;
     let mut n_iter = 0;
     for it in 0..max_iter {
         n_iter = it + 1;
-        let sums = assign_pass(p, &centers, k, &mut labels, true, blocking).expect("accumulate");
+        let (sums, changed) = assign_pass_counting(p, &centers, k, &mut labels, true, blocking);
+        let sums = sums.expect("accumulate");
         let (shift, relocated) = update_centers(p, &labels, &centers, sums, &mut new_centers);
         std::mem::swap(&mut centers, &mut new_centers);
         observer(IterInfo {
@@ -131,7 +153,7 @@ pub fn lloyd_run<T: Real>(
             center_shift: shift,
             relocated,
         });
-        if labels == labels_old {
+        if changed == 0 {
             strict = true;
             break;
         }
@@ -142,7 +164,6 @@ pub fn lloyd_run<T: Real>(
             interrupted = true;
             break;
         }
-        std::mem::swap(&mut labels, &mut labels_old);
     }
     if !strict {
         assign_pass(p, &centers, k, &mut labels, false, blocking);

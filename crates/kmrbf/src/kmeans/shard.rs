@@ -5,7 +5,7 @@
 //! once per iteration; with the blocks and the merge order fixed, the result does not depend
 //! on how many workers ran the blocks.
 
-use super::lloyd::assign_pass;
+use super::lloyd::assign_pass_counting;
 use crate::data::{check_finite, MatView};
 use crate::error::{Error, Result};
 use crate::init::Prepared;
@@ -121,13 +121,9 @@ pub fn shard_pass<T: Real>(
         w,
     };
     let blocking = Blocking::of::<T>(k);
-    let old = labels.to_vec();
-    let sums = assign_pass(&p, centers, k, labels, true, blocking).expect("accumulate");
-    let changed = old
-        .iter()
-        .zip(labels.iter())
-        .filter(|(a, b)| a != b)
-        .count() as u64;
+    let (sums, changed) = assign_pass_counting(&p, centers, k, labels, true, blocking);
+    let sums = sums.expect("accumulate");
+    let changed = changed as u64;
     let cr = blocking.chunk_rows;
     let parts: Vec<(f64, Vec<FarRow>)> = labels
         .par_chunks(cr)
