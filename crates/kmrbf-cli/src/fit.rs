@@ -117,6 +117,16 @@ pub struct FitArgs {
     /// Labels of the training rows to write (int64 .npy).
     #[arg(long)]
     pub labels: Option<PathBuf>,
+    /// Read a .npy from disk in blocks of about this many rows (rounded up to a whole number
+    /// of the kernel's chunks) instead of loading it: for data larger than memory. Same
+    /// results as in memory from the same --init file; k-means++ / random seed from a uniform
+    /// sample (--init-sample) and run one restart. Default: stream only a file larger than
+    /// half the available memory.
+    #[arg(long)]
+    pub block_rows: Option<usize>,
+    /// Rows of the uniform sample that k-means++ / random seed from when streaming.
+    #[arg(long, default_value_t = 100_000)]
+    pub init_sample: usize,
     /// No progress and no summary line (the global `--quiet`).
     #[arg(skip)]
     pub quiet: bool,
@@ -176,6 +186,9 @@ pub fn fit(a: FitArgs) -> CliResult<()> {
     if a.k == 0 {
         return Err(bad_input("--k = 0 is invalid: need at least one cluster"));
     }
+    if let Some(s) = crate::stream::should_stream(&a.data, a.block_rows)? {
+        return fit_streamed(&a, outs, out_model, out_labels, &init, s);
+    }
     let cd = Centered::new(load_matrix(&a.data)?);
     let weights = a.weights.as_deref().map(load_weights).transpose()?;
     let given = init.centers(a.k, cd.m.d)?;
@@ -204,6 +217,109 @@ pub fn fit(a: FitArgs) -> CliResult<()> {
         );
     }
     Ok(())
+}
+
+/// `fit` on a `.npy` streamed in blocks (`stream.rs`).
+fn fit_streamed(
+    a: &FitArgs,
+    mut outs: Outputs,
+    out_model: crate::outputs::OutId,
+    out_labels: Option<crate::outputs::OutId>,
+    init: &InitArg,
+    mut s: crate::stream::RowStream,
+) -> CliResult<()> {
+    if a.n_init.is_some_and(|m| m > 1) {
+        return Err(bad_input(
+            "--n-init: a streamed fit runs one restart (omit --n-init or give 1)",
+        ));
+    }
+    let weights = a.weights.as_deref().map(load_weights).transpose()?;
+    let given = init.centers(a.k, s.d)?;
+    let progress = Progress::new(a.quiet);
+    let st = crate::stream::StreamSettings {
+        k: a.k,
+        given: given.as_ref(),
+        random: matches!(init, InitArg::Random),
+        seed: a.seed,
+        max_iter: a.max_iter,
+        tol: a.tol,
+        weights: weights.as_deref(),
+        block_rows: a.block_rows,
+        sample_rows: a.init_sample,
+    };
+    if !(a.tol.is_finite() && a.tol >= 0.0) {
+        return Err(bad_input(format!(
+            "--tol = {} is invalid: must be finite and >= 0",
+            a.tol
+        )));
+    }
+    if a.max_iter == 0 {
+        return Err(bad_input("--max-iter = 0 is invalid: must be >= 1"));
+    }
+    let t0 = std::time::Instant::now();
+    let (n, d) = (s.n, s.d);
+    let (file, labels, n_iter, inertia, dtype) = if s.is_f32() {
+        let r = crate::stream::fit::<f32>(&mut s, &st, &progress)?;
+        let f = streamed_model(a, &r, n, d, f32::NAME, t0);
+        (f, r.labels, r.n_iter, r.inertia, f32::NAME)
+    } else {
+        let r = crate::stream::fit::<f64>(&mut s, &st, &progress)?;
+        let f = streamed_model(a, &r, n, d, f64::NAME, t0);
+        (f, r.labels, r.n_iter, r.inertia, f64::NAME)
+    };
+    progress.finish();
+    warn_distinct("fit", &labels, a.k);
+    outs.put(out_model, file.to_bytes());
+    if let Some(id) = out_labels {
+        outs.put(id, npy::encode_labels(&labels));
+    }
+    let written = outs.commit()?;
+    if !a.quiet {
+        eprintln!(
+            "kmrbf fit: k = {} on {n} rows x {d} columns ({dtype}, streamed): {n_iter} iterations, inertia {inertia:.6e}; wrote {}",
+            a.k,
+            list(&written)
+        );
+    }
+    Ok(())
+}
+
+fn streamed_model<T: Real>(
+    a: &FitArgs,
+    r: &crate::stream::Streamed<T>,
+    n: usize,
+    d: usize,
+    dtype: &str,
+    t0: std::time::Instant,
+) -> ModelFile {
+    ModelFile {
+        format: "kmrbf-model".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        k: a.k,
+        d,
+        dtype: dtype.into(),
+        centers: rows_of(&r.centers, d),
+        inertia: r.inertia,
+        n_iter: r.n_iter,
+        settings: serde_json::json!({
+            "command": "fit",
+            "data": a.data.display().to_string(),
+            "n": n,
+            "init": a.init,
+            "n_init": 1,
+            "seed": a.seed,
+            "max_iter": a.max_iter,
+            "tol": a.tol,
+            "algorithm": "lloyd",
+            "weights": a.weights.as_ref().map(|p| p.display().to_string()),
+            "threads": rayon::current_num_threads(),
+            "streamed": {
+                "block_rows": r.block_rows,
+                "init_sample_rows": r.sample_rows,
+                "seconds": t0.elapsed().as_secs_f64(),
+            },
+        }),
+    }
 }
 
 /// The library error of a fit, with the flag or file it is about.

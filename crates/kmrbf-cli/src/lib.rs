@@ -16,3 +16,4 @@ pub mod outputs;
 pub mod progress;
 pub mod reproduce;
 pub mod soft;
+pub mod stream;

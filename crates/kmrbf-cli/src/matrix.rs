@@ -86,6 +86,12 @@ impl UserCenters {
     pub fn from_rows(values: Vec<f64>, k: usize, d: usize) -> Self {
         Self { k, d, values }
     }
+
+    /// The centers moved by `shift` into working coordinates and precision `T` (for data
+    /// centered elsewhere than in a [`Centered`], e.g. streamed).
+    pub fn shifted<T: Real>(&self, shift: &Shift) -> Vec<T> {
+        shift.to_working(&self.values)
+    }
 }
 
 impl Centered {

@@ -518,7 +518,7 @@ pub fn read_header(r: &mut impl Read, file_len: u64, name: &str) -> CliResult<He
 
 /// The number of elements of `shape` and their bytes, checked against overflow and against
 /// `data_len`, the bytes the file has after its header.
-fn element_count(h: &Header, data_len: u64, name: &str) -> CliResult<usize> {
+pub fn element_count(h: &Header, data_len: u64, name: &str) -> CliResult<usize> {
     let count = h
         .shape
         .iter()

@@ -482,3 +482,52 @@ fn sharded_lloyd_equals_the_in_memory_fit() {
         }
     }
 }
+
+#[test]
+fn streamed_blocks_of_whole_chunks_give_the_in_memory_bits() {
+    use kmrbf::kernels::tiles::Blocking;
+    use kmrbf::kmeans::shard::{shard_pass_into, update, ShardStats};
+    let ds = kmrbf::synth::blobs(40_000, 5, 7, 1.0, 4);
+    let (n, d, k) = (40_000, 5, 7);
+    let x: Vec<f32> = ds.x.iter().map(|&v| v as f32).collect();
+    let init: Vec<f32> = pick_rows(&ds.x, n, d, k, 9)
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
+    let want = KMeansParams::new(k)
+        .init(Init::Centers(init.clone()))
+        .tol(0.0)
+        .fit(MatView::new(&x, n, d).unwrap(), None)
+        .unwrap();
+    let chunk = Blocking::of::<f32>(k).chunk_rows;
+    assert!(chunk < n, "the test needs several chunks");
+    for block in [chunk, 3 * chunk] {
+        let mut centers = init.clone();
+        let mut next = init.clone();
+        let mut labels = vec![u32::MAX; n];
+        let pass = |centers: &[f32], labels: &mut [u32]| {
+            let mut s = ShardStats::empty(k, d);
+            for (bi, lab) in labels.chunks_mut(block).enumerate() {
+                let r0 = bi * block;
+                let v = MatView::new(&x[r0 * d..(r0 + lab.len()) * d], lab.len(), d).unwrap();
+                shard_pass_into(v, None, centers, k, r0 as u64, lab, &mut s).unwrap();
+            }
+            s
+        };
+        let mut it = 0;
+        loop {
+            it += 1;
+            let s = pass(&centers, &mut labels);
+            update(&s, &centers, &mut next);
+            std::mem::swap(&mut centers, &mut next);
+            if s.changed == 0 || it == 300 {
+                break;
+            }
+        }
+        let fin = pass(&centers, &mut labels);
+        assert_eq!(centers, want.centers(), "block {block}");
+        assert_eq!(&labels[..], want.labels(), "block {block}");
+        assert_eq!(fin.inertia, want.inertia(), "block {block}");
+        assert_eq!(it, want.n_iter(), "block {block}");
+    }
+}

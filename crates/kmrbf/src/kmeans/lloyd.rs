@@ -35,6 +35,24 @@ pub fn assign_pass_counting<T: Real>(
     accumulate: bool,
     blocking: Blocking,
 ) -> (Option<ClusterSums>, usize) {
+    let mut total = ClusterSums::zeros(if accumulate { k } else { 0 }, p.d);
+    let changed = assign_pass_into(p, centers, k, labels, accumulate, blocking, &mut total);
+    (accumulate.then_some(total), changed)
+}
+
+/// [`assign_pass_counting`] that adds the cluster sums of its chunks, in order, to `total`
+/// (so a stream of blocks whose sizes are multiples of `blocking.chunk_rows` adds exactly
+/// what one pass over all rows adds, in the same order: the same bits). Returns the count of
+/// changed labels.
+pub fn assign_pass_into<T: Real>(
+    p: &Prepared<'_, T>,
+    centers: &[T],
+    k: usize,
+    labels: &mut [u32],
+    accumulate: bool,
+    blocking: Blocking,
+    total: &mut ClusterSums,
+) -> usize {
     let d = p.d;
     let mut cn = vec![T::ZERO; k];
     row_sq_norms(centers, d, &mut cn);
@@ -103,15 +121,12 @@ pub fn assign_pass_counting<T: Real>(
     );
     let changed = parts.iter().map(|(_, _, _, (_, c))| c).sum();
     if accumulate {
-        let mut total = ClusterSums::zeros(k, d);
         for (part, tile_acc, _, _) in &mut parts {
             tile_acc.flush_into(part);
             total.merge(part);
         }
-        (Some(total), changed)
-    } else {
-        (None, changed)
     }
+    changed
 }
 
 /// Labels of the rows of `p` against `centers` (`k x d`).

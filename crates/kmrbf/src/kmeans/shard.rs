@@ -5,7 +5,7 @@
 //! once per iteration; with the blocks and the merge order fixed, the result does not depend
 //! on how many workers ran the blocks.
 
-use super::lloyd::assign_pass_counting;
+use super::lloyd::assign_pass_into;
 use crate::data::{check_finite, MatView};
 use crate::error::{Error, Result};
 use crate::init::Prepared;
@@ -50,6 +50,17 @@ fn by_far(a: &FarRow, b: &FarRow) -> std::cmp::Ordering {
 }
 
 impl ShardStats {
+    /// The statistics of no rows, for `k` centers of `d` columns.
+    pub fn empty(k: usize, d: usize) -> Self {
+        Self {
+            sums: ClusterSums::zeros(k, d),
+            inertia: 0.0,
+            changed: 0,
+            rows: 0,
+            far: Vec::new(),
+        }
+    }
+
     /// Adds `other` (a later block) to `self`.
     pub fn merge(&mut self, other: &Self) {
         self.sums.merge(&other.sums);
@@ -74,6 +85,24 @@ pub fn shard_pass<T: Real>(
     offset: u64,
     labels: &mut [u32],
 ) -> Result<ShardStats> {
+    let mut s = ShardStats::empty(k, x.d());
+    shard_pass_into(x, w, centers, k, offset, labels, &mut s)?;
+    Ok(s)
+}
+
+/// [`shard_pass`] continuing the statistics `into` of the blocks before it: the sums and the
+/// inertia of each chunk of rows are added to the running totals in order, so blocks read one
+/// after another in sizes that are multiples of the kernel's chunk (`Blocking::chunk_rows`)
+/// give exactly the in-memory fit's sums (the same bits).
+pub fn shard_pass_into<T: Real>(
+    x: MatView<'_, T>,
+    w: Option<&[T]>,
+    centers: &[T],
+    k: usize,
+    offset: u64,
+    labels: &mut [u32],
+    into: &mut ShardStats,
+) -> Result<()> {
     x.validate("data")?;
     let (n, d) = (x.n(), x.d());
     if let Some(w) = w {
@@ -121,9 +150,15 @@ pub fn shard_pass<T: Real>(
         w,
     };
     let blocking = Blocking::of::<T>(k);
-    let (sums, changed) = assign_pass_counting(&p, centers, k, labels, true, blocking);
-    let sums = sums.expect("accumulate");
-    let changed = changed as u64;
+    if into.sums.weight.len() != k || into.sums.d != d {
+        return Err(Error::InitShape {
+            expected_k: into.sums.weight.len(),
+            expected_d: into.sums.d,
+            got_k: k,
+            got_d: d,
+        });
+    }
+    let changed = assign_pass_into(&p, centers, k, labels, true, blocking, &mut into.sums) as u64;
     let cr = blocking.chunk_rows;
     let parts: Vec<(f64, Vec<FarRow>)> = labels
         .par_chunks(cr)
@@ -153,10 +188,9 @@ pub fn shard_pass<T: Real>(
             (s, far)
         })
         .collect();
-    let mut inertia = 0.0;
     let mut far: Vec<FarRow> = Vec::new();
     for (s, f) in parts {
-        inertia += s;
+        into.inertia += s;
         far.extend(f);
     }
     far.sort_by(by_far);
@@ -165,13 +199,12 @@ pub fn shard_pass<T: Real>(
         let i = (f.index - offset) as usize;
         f.row = x.row(i).iter().map(|v| v.to_f64()).collect();
     }
-    Ok(ShardStats {
-        sums,
-        inertia,
-        changed,
-        rows: n as u64,
-        far,
-    })
+    into.changed += changed;
+    into.rows += n as u64;
+    into.far.extend(far);
+    into.far.sort_by(by_far);
+    into.far.truncate(k);
+    Ok(())
 }
 
 /// The update of one Lloyd iteration from the merged statistics of all blocks: empty

@@ -1,0 +1,350 @@
+//! `fit` on a `.npy` read from disk in blocks of rows, for data larger than memory.
+//!
+//! Three passes give the shift (column means), the scale of the tolerance (the mean variance
+//! of the centered data) and, per Lloyd iteration, the statistics of the blocks
+//! (`kmrbf::kmeans::shard`). Blocks are whole multiples of the kernel's chunk of rows and their
+//! statistics continue one running total, so a streamed fit gives the in-memory fit's bits
+//! from the same initial centers. Memory: one block, the labels (4 bytes a row) and the
+//! k-means++ sample.
+
+use crate::fail::{bad_input, lib_error, CliResult};
+use crate::matrix::UserCenters;
+use crate::npy::{element_count, read_header, Dtype, Header};
+use crate::progress::Progress;
+use kmrbf::kernels::tiles::Blocking;
+use kmrbf::kmeans::shard::{shard_pass_into, update, ShardStats};
+use kmrbf::{Init, KMeansParams, MatView, Real, Shift};
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+/// Default bytes of one block when the block size is chosen automatically.
+pub const AUTO_BLOCK_BYTES: usize = 64 << 20;
+
+/// A 2-D C-order `.npy` opened for reading rows in order (or at given positions).
+pub struct RowStream {
+    file: BufReader<std::fs::File>,
+    header: Header,
+    name: String,
+    /// Rows.
+    pub n: usize,
+    /// Columns.
+    pub d: usize,
+    buf: Vec<u8>,
+}
+
+impl RowStream {
+    /// Opens `path`, checks its header, shape, order and length.
+    pub fn open(path: &Path) -> CliResult<Self> {
+        let name = path.display().to_string();
+        let file = std::fs::File::open(path)
+            .map_err(|e| bad_input(format!("{name}: cannot read: {e}")))?;
+        let len = file
+            .metadata()
+            .map_err(|e| bad_input(format!("{name}: cannot read: {e}")))?
+            .len();
+        let mut file = BufReader::with_capacity(1 << 20, file);
+        let header = read_header(&mut file, len, &name)?;
+        let &[n, d] = header.shape.as_slice() else {
+            return Err(bad_input(format!(
+                "{name}: expected a 2-D array (rows x columns), got shape {:?}",
+                header.shape
+            )));
+        };
+        if header.fortran {
+            return Err(bad_input(format!(
+                "{name}: streaming reads rows in order and needs C order; this file is Fortran-ordered (rewrite it with numpy.ascontiguousarray, or load it without --block-rows)"
+            )));
+        }
+        element_count(&header, len - header.data_offset as u64, &name)?;
+        if n == 0 || d == 0 {
+            return Err(bad_input(format!("{name}: no data (shape {n} x {d})")));
+        }
+        Ok(Self {
+            file,
+            header,
+            name,
+            n,
+            d,
+            buf: Vec::new(),
+        })
+    }
+
+    /// True when the file holds float32 (computed in f32); every other dtype computes in f64.
+    pub fn is_f32(&self) -> bool {
+        self.header.dtype == Dtype::F32
+    }
+
+    /// Bytes of the data.
+    pub fn data_bytes(&self) -> u64 {
+        (self.n * self.d * self.header.dtype.size()) as u64
+    }
+
+    fn seek_row(&mut self, row: usize) -> CliResult<()> {
+        let at = self.header.data_offset as u64 + (row * self.d * self.header.dtype.size()) as u64;
+        self.file
+            .seek(SeekFrom::Start(at))
+            .map_err(|e| bad_input(format!("{}: cannot read: {e}", self.name)))?;
+        Ok(())
+    }
+
+    /// Reads `rows` rows starting at `row` into `out` (replaced), checking every value is
+    /// finite (the error names the file, row and column).
+    pub fn read<T: Real>(&mut self, row: usize, rows: usize, out: &mut Vec<T>) -> CliResult<()> {
+        self.seek_row(row)?;
+        let size = self.header.dtype.size();
+        self.buf.resize(rows * self.d * size, 0);
+        self.file.read_exact(&mut self.buf).map_err(|e| {
+            bad_input(format!(
+                "{}: cannot read rows {row}..{}: {e}",
+                self.name,
+                row + rows
+            ))
+        })?;
+        out.clear();
+        let (dtype, big) = (self.header.dtype, self.header.big_endian);
+        for c in self.buf.chunks_exact(size) {
+            let v = match (dtype, big) {
+                (Dtype::F32, false) => f32::from_le_bytes(c.try_into().expect("4")) as f64,
+                (Dtype::F32, true) => f32::from_be_bytes(c.try_into().expect("4")) as f64,
+                (Dtype::F64, false) => f64::from_le_bytes(c.try_into().expect("8")),
+                (Dtype::F64, true) => f64::from_be_bytes(c.try_into().expect("8")),
+                (Dtype::I32, false) => i32::from_le_bytes(c.try_into().expect("4")) as f64,
+                (Dtype::I32, true) => i32::from_be_bytes(c.try_into().expect("4")) as f64,
+                (Dtype::I64, false) => i64::from_le_bytes(c.try_into().expect("8")) as f64,
+                (Dtype::I64, true) => i64::from_be_bytes(c.try_into().expect("8")) as f64,
+            };
+            out.push(T::from_f64(v));
+        }
+        if let Some(i) = out.iter().position(|v| !v.is_finite()) {
+            return Err(bad_input(format!(
+                "{}: non-finite value {} at row {}, column {}",
+                self.name,
+                out[i],
+                row + i / self.d,
+                i % self.d
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The stream to fit from, when `data` is to be streamed: always with `--block-rows` (which
+/// then needs a `.npy`), otherwise when the file's data exceed half the available memory.
+pub fn should_stream(data: &Path, block_rows: Option<usize>) -> CliResult<Option<RowStream>> {
+    let is_npy = data
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    if block_rows == Some(0) {
+        return Err(bad_input("--block-rows = 0 is invalid: must be >= 1"));
+    }
+    if !is_npy {
+        return match block_rows {
+            Some(_) => Err(bad_input(format!(
+                "--block-rows: {} is not a .npy file (only .npy files are streamed)",
+                data.display()
+            ))),
+            None => Ok(None),
+        };
+    }
+    let available = available_memory();
+    let s = RowStream::open(data)?;
+    let big = available.is_some_and(|m| s.data_bytes() > m / 2);
+    Ok((block_rows.is_some() || big).then_some(s))
+}
+
+/// `MemAvailable` of `/proc/meminfo` in bytes (Linux), else None.
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Rows per block: `requested` (or about [`AUTO_BLOCK_BYTES`]) rounded up to a whole number of
+/// the kernel's chunks, so the streamed sums are the in-memory ones.
+pub fn block_rows<T: Real>(requested: Option<usize>, d: usize, k: usize) -> usize {
+    let chunk = Blocking::of::<T>(k).chunk_rows.max(1);
+    let want = requested.unwrap_or(AUTO_BLOCK_BYTES / (d * std::mem::size_of::<T>()).max(1));
+    want.max(1).div_ceil(chunk) * chunk
+}
+
+/// What a streamed fit returns.
+pub struct Streamed<T> {
+    /// `k x d` centers in the user's coordinates (f64).
+    pub centers: Vec<f64>,
+    /// The centers in the working precision (for the record).
+    pub working: Vec<T>,
+    /// Labels of every row.
+    pub labels: Vec<u32>,
+    /// J of the final centers.
+    pub inertia: f64,
+    /// Lloyd iterations.
+    pub n_iter: usize,
+    /// Rows per block.
+    pub block_rows: usize,
+    /// Rows of the k-means++ / random sample (0 with given centers).
+    pub sample_rows: usize,
+}
+
+/// Settings of a streamed fit.
+pub struct StreamSettings<'a> {
+    /// Clusters.
+    pub k: usize,
+    /// Given initial centers (user coordinates); `None`: k-means++ or random on a sample.
+    pub given: Option<&'a UserCenters>,
+    /// Random rows instead of k-means++ on the sample.
+    pub random: bool,
+    /// Seed of the sample and the seeding.
+    pub seed: u64,
+    /// Iteration cap.
+    pub max_iter: usize,
+    /// Relative tolerance.
+    pub tol: f64,
+    /// Per-row weights.
+    pub weights: Option<&'a [f64]>,
+    /// Requested rows per block.
+    pub block_rows: Option<usize>,
+    /// Rows of the initialization sample.
+    pub sample_rows: usize,
+}
+
+/// Lloyd on the streamed file with the in-memory fit's semantics.
+pub fn fit<T: Real>(
+    s: &mut RowStream,
+    st: &StreamSettings<'_>,
+    progress: &Progress,
+) -> CliResult<Streamed<T>> {
+    let (n, d, k) = (s.n, s.d, st.k);
+    if k == 0 || k > n {
+        return Err(bad_input(format!(
+            "--k = {k} is invalid: need 1 <= k <= rows (n = {n})"
+        )));
+    }
+    if let Some(w) = st.weights {
+        kmrbf::data::check_weights(w, n).map_err(|e| lib_error("--weights", e))?;
+    }
+    let b = block_rows::<T>(st.block_rows, d, k);
+    let mut block: Vec<T> = Vec::new();
+    let blocks = |i: usize| (i * b, b.min(n - i * b));
+    let nb = n.div_ceil(b);
+    // Pass 1: the column means, in row order (the in-memory shift's bits).
+    let mut mean = vec![0.0f64; d];
+    for bi in 0..nb {
+        let (r0, m) = blocks(bi);
+        s.read::<T>(r0, m, &mut block)?;
+        for r in block.chunks_exact(d) {
+            for (a, v) in mean.iter_mut().zip(r) {
+                *a += v.to_f64();
+            }
+        }
+        progress.set(format!("means: rows {}", r0 + m));
+    }
+    mean.iter_mut().for_each(|m| *m /= n as f64);
+    let shift = Shift::from_mean(mean);
+    // Passes 2 and 3: the mean variance of the centered data (scikit-learn's tolerance scale).
+    let mut cmean = vec![0.0f64; d];
+    let mut var = vec![0.0f64; d];
+    for pass in 0..2 {
+        for bi in 0..nb {
+            let (r0, m) = blocks(bi);
+            s.read::<T>(r0, m, &mut block)?;
+            shift.apply(&mut block);
+            for r in block.chunks_exact(d) {
+                for t in 0..d {
+                    if pass == 0 {
+                        cmean[t] += r[t].to_f64();
+                    } else {
+                        let v = r[t].to_f64() - cmean[t];
+                        var[t] += v * v;
+                    }
+                }
+            }
+        }
+        if pass == 0 {
+            cmean.iter_mut().for_each(|m| *m /= n as f64);
+        }
+        progress.set(format!("variance: pass {} of 2", pass + 1));
+    }
+    let tol_abs = st.tol * (var.iter().sum::<f64>() / (n as f64 * d as f64));
+    // Initial centers: given, or the method on a stratified uniform sample of rows.
+    let (mut centers, sample_rows): (Vec<T>, usize) = match st.given {
+        Some(c) => (c.shifted(&shift), 0),
+        None => {
+            let m = st.sample_rows.clamp(k, n);
+            let mut rng = kmrbf::rng::Rng::new(st.seed ^ 0x5a4d_504c_4520_524f);
+            let mut rows: Vec<T> = Vec::with_capacity(m * d);
+            let mut w: Vec<T> = Vec::with_capacity(m);
+            let mut one: Vec<T> = Vec::new();
+            for j in 0..m {
+                let (lo, hi) = (j * n / m, (j + 1) * n / m);
+                let i = lo + rng.below(hi - lo);
+                s.read::<T>(i, 1, &mut one)?;
+                rows.extend_from_slice(&one);
+                w.push(T::from_f64(st.weights.map_or(1.0, |w| w[i])));
+            }
+            shift.apply(&mut rows);
+            let init = if st.random {
+                Init::Random
+            } else {
+                Init::KMeansPlusPlus
+            };
+            let c = KMeansParams::<T>::new(k)
+                .init(init)
+                .seed(st.seed)
+                .initial_centers(
+                    MatView::new(&rows, m, d).map_err(|e| lib_error("--data", e))?,
+                    st.weights.map(|_| &w[..]),
+                )
+                .map_err(|e| lib_error("--init", e))?;
+            (c, m)
+        }
+    };
+    let wt: Option<Vec<T>> = st
+        .weights
+        .map(|w| w.iter().map(|&v| T::from_f64(v)).collect());
+    let mut labels = vec![u32::MAX; n];
+    let mut next = centers.clone();
+    let mut pass = |centers: &[T], labels: &mut [u32], what: &str| -> CliResult<ShardStats> {
+        let mut stats = ShardStats::empty(k, d);
+        for bi in 0..nb {
+            let (r0, m) = blocks(bi);
+            s.read::<T>(r0, m, &mut block)?;
+            shift.apply(&mut block);
+            let v = MatView::new(&block, m, d).map_err(|e| lib_error("--data", e))?;
+            let w = wt.as_deref().map(|w| &w[r0..r0 + m]);
+            shard_pass_into(
+                v,
+                w,
+                centers,
+                k,
+                r0 as u64,
+                &mut labels[r0..r0 + m],
+                &mut stats,
+            )
+            .map_err(|e| lib_error("--data", e))?;
+            progress.set(format!("{what}: rows {} of {n}", r0 + m));
+        }
+        Ok(stats)
+    };
+    let mut n_iter = 0;
+    for it in 0..st.max_iter {
+        n_iter = it + 1;
+        let stats = pass(&centers, &mut labels, &format!("iteration {n_iter}"))?;
+        let (moved, _) = update(&stats, &centers, &mut next);
+        std::mem::swap(&mut centers, &mut next);
+        if stats.changed == 0 || moved <= tol_abs {
+            break;
+        }
+    }
+    let fin = pass(&centers, &mut labels, "final assignment")?;
+    Ok(Streamed {
+        centers: shift.to_user(&centers),
+        working: centers,
+        labels,
+        inertia: fin.inertia,
+        n_iter,
+        block_rows: b,
+        sample_rows,
+    })
+}

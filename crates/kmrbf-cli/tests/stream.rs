@@ -1,0 +1,176 @@
+//! `fit --block-rows`: a `.npy` streamed from disk in blocks gives the in-memory fit's bits.
+
+mod common;
+use common::*;
+
+/// Blobs far from the origin (so the shift matters), `n x d`, and `k` rows as initial centers.
+fn blobs(n: usize, d: usize, k: usize) -> (Vec<f64>, Vec<f64>) {
+    let ds = kmrbf::synth::blobs(n, d, k, 1.0, 11);
+    let x: Vec<f64> = ds.x.iter().map(|v| v + 250.0).collect();
+    let init: Vec<f64> = (0..k)
+        .flat_map(|j| x[(j * n / k) * d..(j * n / k + 1) * d].to_vec())
+        .collect();
+    (x, init)
+}
+
+fn same_fit(dir: &Dir, data: &str, init: &str, extra: &[&str]) {
+    let mem = [
+        "--quiet", "fit", "--data", data, "--k", "6", "--init", init, "--out",
+    ];
+    let mut a: Vec<&str> = mem.to_vec();
+    let (mm, lm, ms, ls) = (
+        dir.s("mem.json"),
+        dir.s("mem.npy"),
+        dir.s("st.json"),
+        dir.s("st.npy"),
+    );
+    a.extend([mm.as_str(), "--labels", lm.as_str()]);
+    a.extend(extra);
+    ok(&a);
+    let mut b: Vec<&str> = mem.to_vec();
+    b.extend([ms.as_str(), "--labels", ls.as_str(), "--block-rows", "100"]);
+    b.extend(extra);
+    ok(&b);
+    let (m, s) = (json(&dir.path("mem.json")), json(&dir.path("st.json")));
+    assert_eq!(m["centers"], s["centers"], "{data} {extra:?}");
+    assert_eq!(m["inertia"], s["inertia"]);
+    assert_eq!(m["n_iter"], s["n_iter"]);
+    assert!(
+        s["settings"]["streamed"]["block_rows"].as_u64().unwrap() < 30_000,
+        "several blocks"
+    );
+    assert_eq!(
+        read_labels(&dir.path("mem.npy")),
+        read_labels(&dir.path("st.npy"))
+    );
+}
+
+#[test]
+fn streamed_fit_equals_the_in_memory_fit() {
+    let dir = Dir::new("stream-same");
+    let (n, d, k) = (30_000, 4, 6);
+    let (x, init) = blobs(n, d, k);
+    write_npy_f64(&dir.path("x64.npy"), &x, &format!("({n}, {d})"), false);
+    write_npy_f64(&dir.path("c64.npy"), &init, &format!("({k}, {d})"), false);
+    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    let c32: Vec<f32> = init.iter().map(|&v| v as f32).collect();
+    write_npy_f32(&dir.path("x32.npy"), &x32, &format!("({n}, {d})"));
+    write_npy_f32(&dir.path("c32.npy"), &c32, &format!("({k}, {d})"));
+    let w: Vec<f64> = (0..n).map(|i| 0.5 + (i % 5) as f64 * 0.3).collect();
+    write_npy_f64(&dir.path("w.npy"), &w, &format!("({n},)"), false);
+    let wf = dir.s("w.npy");
+    for (data, init) in [("x64.npy", "c64.npy"), ("x32.npy", "c32.npy")] {
+        same_fit(&dir, &dir.s(data), &dir.s(init), &[]);
+        same_fit(
+            &dir,
+            &dir.s(data),
+            &dir.s(init),
+            &["--weights", wf.as_str()],
+        );
+        same_fit(
+            &dir,
+            &dir.s(data),
+            &dir.s(init),
+            &["--tol", "0", "--max-iter", "7"],
+        );
+    }
+}
+
+#[test]
+fn streamed_kmeans_plus_plus_seeds_from_a_sample() {
+    let dir = Dir::new("stream-pp");
+    let (n, d, k) = (20_000, 3, 6);
+    let (x, _) = blobs(n, d, k);
+    write_npy_f64(&dir.path("x.npy"), &x, &format!("({n}, {d})"), false);
+    let x = dir.s("x.npy");
+    for out in ["a.json", "b.json"] {
+        let o = dir.s(out);
+        ok(&[
+            "--quiet",
+            "fit",
+            "--data",
+            &x,
+            "--k",
+            "6",
+            "--block-rows",
+            "5000",
+            "--init-sample",
+            "3000",
+            "--out",
+            &o,
+            "--labels",
+            &dir.s("l.npy"),
+        ]);
+    }
+    let (a, b) = (json(&dir.path("a.json")), json(&dir.path("b.json")));
+    assert_eq!(a["centers"], b["centers"], "same seed, same result");
+    assert_eq!(a["settings"]["streamed"]["init_sample_rows"], 3000);
+    let labels = read_labels(&dir.path("l.npy"));
+    let mut used: Vec<i64> = labels.clone();
+    used.sort();
+    used.dedup();
+    assert_eq!(used.len(), 6, "every cluster owns rows");
+}
+
+#[test]
+fn streamed_bad_input_exits_2_and_writes_nothing() {
+    let dir = Dir::new("stream-bad");
+    let (n, d) = (5000, 3);
+    let (mut x, _) = blobs(n, d, 3);
+    write_npy_f64(&dir.path("fortran.npy"), &x, &format!("({n}, {d})"), true);
+    x[3456 * d + 2] = f64::NAN;
+    write_npy_f64(&dir.path("nan.npy"), &x, &format!("({n}, {d})"), false);
+    let mut bytes = std::fs::read(dir.path("nan.npy")).unwrap();
+    bytes.truncate(bytes.len() - 100);
+    std::fs::write(dir.path("short.npy"), bytes).unwrap();
+    std::fs::write(dir.path("x.csv"), "1,2\n3,4\n5,6\n").unwrap();
+    let out = dir.s("out.json");
+    let cases: [(&str, &[&str], &str); 5] = [
+        ("fortran.npy", &[], "needs C order"),
+        ("nan.npy", &[], "row 3456, column 2"),
+        ("short.npy", &[], "truncated"),
+        ("x.csv", &[], "not a .npy file"),
+        ("fortran.npy", &["--n-init", "3"], "needs C order"),
+    ];
+    for (file, extra, want) in cases {
+        let data = dir.s(file);
+        let mut args = vec![
+            "fit",
+            "--data",
+            data.as_str(),
+            "--k",
+            "2",
+            "--block-rows",
+            "700",
+            "--out",
+            out.as_str(),
+        ];
+        args.extend(extra);
+        let r = run(&args);
+        assert_eq!(r.code, 2, "{file}: {}", r.stderr);
+        assert!(r.stderr.contains(want), "{file}: {}", r.stderr);
+        assert!(!dir.path("out.json").exists(), "{file}: nothing written");
+    }
+    write_npy_f64(
+        &dir.path("ok.npy"),
+        &blobs(n, d, 3).0,
+        &format!("({n}, {d})"),
+        false,
+    );
+    let data = dir.s("ok.npy");
+    let r = run(&[
+        "fit",
+        "--data",
+        &data,
+        "--k",
+        "2",
+        "--block-rows",
+        "700",
+        "--n-init",
+        "3",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("one restart"), "{}", r.stderr);
+}
