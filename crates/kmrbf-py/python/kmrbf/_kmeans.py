@@ -1,11 +1,10 @@
 """``kmrbf.KMeans``: exact K-Means with scikit-learn's parameters, attributes and results."""
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
-from sklearn.metrics.pairwise import euclidean_distances
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from . import _core
+from ._base import CentersEstimator
 from ._validation import (
     _FLOATS,
     as_dtype,
@@ -15,13 +14,12 @@ from ._validation import (
     check_n_threads,
     check_sample_weight,
     seed_of,
-    unchanged_on_error,
 )
 
 _ALGORITHMS = {"lloyd": "lloyd", "elkan": "hamerly", "hamerly": "hamerly", "auto": "auto"}
 
 
-class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+class KMeans(CentersEstimator):
     """K-Means clustering, exact, with scikit-learn's semantics.
 
     A drop-in replacement for :class:`sklearn.cluster.KMeans` on dense data: the same
@@ -114,12 +112,6 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self.algorithm = algorithm
         self.n_threads = n_threads
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        tags.input_tags.sparse = False
-        return tags
-
     def _check_params(self, X):
         k = check_int("n_clusters", self.n_clusters, 1)
         if X.shape[0] < k:
@@ -149,26 +141,6 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             # As scikit-learn: restarts from the same given centers would be identical.
             n_init = 1
         return k, init, n_init
-
-    def fit(self, X, y=None, sample_weight=None):
-        """Compute K-Means clustering.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (float32 stays float32; other dtypes become float64).
-        y : Ignored
-            Not used, present for API consistency.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each row (finite, >= 0).
-
-        Returns
-        -------
-        self : KMeans
-            Fitted estimator.
-        """
-        with unchanged_on_error(self):
-            return self._fit(X, sample_weight)
 
     def _fit(self, X, sample_weight):
         X = validate_data(self, X, dtype=_FLOATS, order="C", ensure_min_samples=1)
@@ -201,72 +173,6 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self.n_iter_ = int(n_iter)
         self._n_features_out = k
         return self
-
-    def _test_data(self, X):
-        check_is_fitted(self)
-        return validate_data(self, X, dtype=_FLOATS, order="C", reset=False)
-
-    def _centers_as(self, X):
-        return np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
-
-    def predict(self, X):
-        """Index of the nearest center of each row.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,), dtype int32
-        """
-        X = self._test_data(X)
-        labels, _ = _core.assign(X, self._centers_as(X), None, check_n_threads(self.n_threads))
-        return labels
-
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, then return ``labels_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,), dtype int32
-        """
-        return self.fit(X, sample_weight=sample_weight).labels_
-
-    def transform(self, X):
-        """Euclidean distance of each row to each center.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        distances : ndarray of shape (n_samples, n_clusters)
-        """
-        X = self._test_data(X)
-        return euclidean_distances(X, self._centers_as(X))
-
-    def fit_transform(self, X, y=None, sample_weight=None):
-        """Fit, then return the distances of the training rows to the centers.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        distances : ndarray of shape (n_samples, n_clusters)
-        """
-        return self.fit(X, sample_weight=sample_weight).transform(X)
 
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the (weighted) inertia of X under the fitted centers.

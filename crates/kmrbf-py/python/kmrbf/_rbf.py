@@ -1,11 +1,10 @@
 """``kmrbf.RBFKMeans``: K-Means as the zero-temperature limit of a normalized RBF layer."""
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
-from sklearn.metrics.pairwise import euclidean_distances
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from . import _core
+from ._base import CentersEstimator
 from ._kmeans import KMeans
 from ._validation import (
     _FLOATS,
@@ -16,7 +15,6 @@ from ._validation import (
     check_n_threads,
     check_sample_weight,
     seed_of,
-    unchanged_on_error,
 )
 
 MAPS = ("softmax", "entmax15", "sparsemax", "entmax", "hard")
@@ -27,7 +25,7 @@ TRACE_KEYS = (
 )
 
 
-class RBFKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+class RBFKMeans(CentersEstimator):
     """The RBF model of K-Means, annealed to its zero-temperature limit.
 
     Each center is an RBF unit; a row's responsibilities are ``map(-||x - c_k||^2 / T)``
@@ -173,12 +171,6 @@ class RBFKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin,
         self.copy_x = copy_x
         self.n_threads = n_threads
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        tags.input_tags.sparse = False
-        return tags
-
     def _settings(self):
         check_choice("map", self.map, MAPS)
         if self.map == "entmax":
@@ -241,23 +233,6 @@ class RBFKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin,
             )
         return c
 
-    def fit(self, X, y=None, sample_weight=None):
-        """Anneal the RBF model on X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (float32 stays float32).
-        y : Ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        self : RBFKMeans
-        """
-        with unchanged_on_error(self):
-            return self._fit(X, sample_weight)
-
     def _fit(self, X, sample_weight):
         X = validate_data(self, X, dtype=_FLOATS, order="C")
         k = check_int("n_clusters", self.n_clusters, 1)
@@ -295,43 +270,6 @@ class RBFKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin,
         self._n_features_out = k
         return self
 
-    def _test_data(self, X):
-        check_is_fitted(self)
-        return validate_data(self, X, dtype=_FLOATS, order="C", reset=False)
-
-    def _centers_as(self, X):
-        return np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
-
-    def predict(self, X):
-        """Index of the nearest center (the largest responsibility) of each row.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,), dtype int32
-        """
-        X = self._test_data(X)
-        labels, _ = _core.assign(X, self._centers_as(X), None, check_n_threads(self.n_threads))
-        return labels
-
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, then return ``labels_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,), dtype int32
-        """
-        return self.fit(X, sample_weight=sample_weight).labels_
-
     def predict_proba(self, X):
         """Responsibilities of each row at ``temperature_``: rows on the simplex.
 
@@ -349,35 +287,6 @@ class RBFKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin,
             None if self.alpha is None else float(self.alpha), self.kernel,
             check_n_threads(self.n_threads),
         )
-
-    def transform(self, X):
-        """Euclidean distance of each row to each center (as :meth:`KMeans.transform`).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        distances : ndarray of shape (n_samples, n_clusters)
-        """
-        X = self._test_data(X)
-        return euclidean_distances(X, self._centers_as(X))
-
-    def fit_transform(self, X, y=None, sample_weight=None):
-        """Fit, then return the distances of the training rows to the centers.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        distances : ndarray of shape (n_samples, n_clusters)
-        """
-        return self.fit(X, sample_weight=sample_weight).transform(X)
 
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the free energy F of X at ``temperature_``.

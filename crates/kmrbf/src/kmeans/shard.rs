@@ -229,20 +229,6 @@ pub fn update<T: Real>(
         sums.weight[e] = f.weight;
         sums.weight[old] -= f.weight;
     }
-    let mut shift = 0.0;
-    for c in 0..k {
-        let wc = sums.weight[c];
-        for t in 0..d {
-            let old = old_centers[c * d + t];
-            let v = if wc > 0.0 {
-                T::from_f64(sums.sums[c * d + t] / wc)
-            } else {
-                old
-            };
-            let diff = (v - old).to_f64();
-            shift += diff * diff;
-            new_centers[c * d + t] = v;
-        }
-    }
+    let shift = super::step::write_means(&sums, old_centers, new_centers);
     (shift, empty.len().min(stats.far.len()))
 }

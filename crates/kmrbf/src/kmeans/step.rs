@@ -83,6 +83,13 @@ pub fn update_centers<T: Real>(
             sums.weight[old] -= wi;
         }
     }
+    (write_means(&sums, old_centers, new_centers), empty.len())
+}
+
+/// `new_centers[c] = sums[c] / weight[c]` (a center without weight stays where it was);
+/// returns `sum_k ||new_k - old_k||^2`. The last half of every M-step.
+pub fn write_means<T: Real>(sums: &ClusterSums, old_centers: &[T], new_centers: &mut [T]) -> f64 {
+    let (d, k) = (sums.d, sums.weight.len());
     let mut shift = 0.0;
     for c in 0..k {
         let wc = sums.weight[c];
@@ -98,7 +105,7 @@ pub fn update_centers<T: Real>(
             new_centers[c * d + t] = v;
         }
     }
-    (shift, empty.len())
+    shift
 }
 
 /// The `m` rows farthest from their assigned centers, farthest first, lowest index on ties.
