@@ -25,7 +25,7 @@ def main():
     x = centers[rng.integers(0, k, size=n)] + rng.normal(0, 0.6, size=(n, d)).astype(np.float32)
     c0 = x[rng.choice(n, size=k, replace=False)].copy()
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster):
+                      dashboard_address=":0") as cluster, Client(cluster):
         X = da.from_array(x, chunks=(n // 8, d)).persist()
         import dask_ml.cluster
         import kmrbf.dask

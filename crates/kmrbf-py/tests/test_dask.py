@@ -12,7 +12,7 @@ import kmrbf.dask as kd
 
 def fit_on_cluster(X, workers, **params):
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster):
+                      dashboard_address=":0") as cluster, Client(cluster):
         m = kd.KMeans(**params).fit(X)
         return m.cluster_centers_, m.labels_.compute(), m.inertia_, m.n_iter_
 
@@ -84,7 +84,7 @@ def test_a_worker_restarted_mid_fit_changes_nothing():
     dX = da.from_array(X, chunks=(5000, 8))
     params = dict(n_clusters=32, init=c0, max_iter=40, tol=0.0)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         clean = kd.KMeans(**params).fit(dX)
         out = {}
         t = threading.Thread(target=lambda: out.setdefault("m", kd.KMeans(**params).fit(dX)))
