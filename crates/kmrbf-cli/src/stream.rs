@@ -14,6 +14,7 @@ use crate::progress::Progress;
 use kmrbf::kernels::tiles::Blocking;
 use kmrbf::kmeans::shard::{shard_pass_into, update, ShardStats};
 use kmrbf::{Init, KMeansParams, MatView, Real, Shift};
+use rayon::prelude::*;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
@@ -25,6 +26,7 @@ pub struct RowStream {
     file: BufReader<std::fs::File>,
     header: Header,
     name: String,
+    path: std::path::PathBuf,
     /// Rows.
     pub n: usize,
     /// Columns.
@@ -63,6 +65,7 @@ impl RowStream {
             file,
             header,
             name,
+            path: path.to_path_buf(),
             n,
             d,
             buf: Vec::new(),
@@ -87,45 +90,154 @@ impl RowStream {
         Ok(())
     }
 
-    /// Reads `rows` rows starting at `row` into `out` (replaced), checking every value is
-    /// finite (the error names the file, row and column).
-    pub fn read<T: Real>(&mut self, row: usize, rows: usize, out: &mut Vec<T>) -> CliResult<()> {
+    /// Reads `rows` rows starting at `row` into `out` (replaced), moved by `shift` when given
+    /// (`T::from_f64(x - mean)`, the in-memory centering's arithmetic), checking every value is
+    /// finite (the error names the file, row and column). Decoding runs in parallel over rows.
+    pub fn read<T: Real>(
+        &mut self,
+        row: usize,
+        rows: usize,
+        shift: Option<&Shift>,
+        out: &mut Vec<T>,
+    ) -> CliResult<()> {
         self.seek_row(row)?;
-        let size = self.header.dtype.size();
-        self.buf.resize(rows * self.d * size, 0);
-        self.file.read_exact(&mut self.buf).map_err(|e| {
+        let (d, size) = (self.d, self.header.dtype.size());
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.resize(rows * d * size, 0);
+        let r = self.file.read_exact(&mut buf).map_err(|e| {
             bad_input(format!(
                 "{}: cannot read rows {row}..{}: {e}",
                 self.name,
                 row + rows
             ))
-        })?;
-        out.clear();
+        });
+        let r = r.and_then(|_| self.decode(row, rows, &buf, shift, out));
+        self.buf = buf;
+        r
+    }
+
+    /// Calls `f(first_row, rows, bytes)` for the blocks of `b` rows in order; a reader thread
+    /// (its own handle on the file) reads the next block while `f` works on this one.
+    pub fn for_each_block(
+        &self,
+        b: usize,
+        mut f: impl FnMut(usize, usize, &[u8]) -> CliResult<()>,
+    ) -> CliResult<()> {
+        let (n, d, size) = (self.n, self.d, self.header.dtype.size());
+        let offset = self.header.data_offset as u64;
+        let (path, name) = (&self.path, &self.name);
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<CliResult<(usize, usize, Vec<u8>)>>(1);
+            let (back, spare) = std::sync::mpsc::channel::<Vec<u8>>();
+            scope.spawn(move || {
+                let io = |e: std::io::Error| bad_input(format!("{name}: cannot read: {e}"));
+                let mut file = match std::fs::File::open(path) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        let _ = tx.send(Err(io(e)));
+                        return;
+                    }
+                };
+                for r0 in (0..n).step_by(b) {
+                    let m = b.min(n - r0);
+                    let mut buf = spare.try_recv().unwrap_or_default();
+                    buf.resize(m * d * size, 0);
+                    let got = file
+                        .seek(SeekFrom::Start(offset + (r0 * d * size) as u64))
+                        .and_then(|_| file.read_exact(&mut buf))
+                        .map(|_| (r0, m, buf))
+                        .map_err(io);
+                    let failed = got.is_err();
+                    if tx.send(got).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            for got in rx {
+                let (r0, m, buf) = got?;
+                f(r0, m, &buf)?;
+                let _ = back.send(buf);
+            }
+            Ok(())
+        })
+    }
+
+    /// Decodes `rows` rows (starting at file row `row`) from `bytes` into `out` (replaced),
+    /// moved by `shift` when given (`T::from_f64(x - mean)`, the in-memory centering's
+    /// arithmetic), checking every value is finite (the error names the file, row and
+    /// column). Runs in parallel over rows.
+    pub fn decode<T: Real>(
+        &self,
+        row: usize,
+        rows: usize,
+        bytes: &[u8],
+        shift: Option<&Shift>,
+        out: &mut Vec<T>,
+    ) -> CliResult<()> {
+        let (d, size) = (self.d, self.header.dtype.size());
+        debug_assert_eq!(bytes.len(), rows * d * size);
+        out.resize(rows * d, T::ZERO);
+        let zero = vec![0.0; d];
+        let mean = shift.map_or(&zero[..], |s| s.mean());
         let (dtype, big) = (self.header.dtype, self.header.big_endian);
-        for c in self.buf.chunks_exact(size) {
-            let v = match (dtype, big) {
-                (Dtype::F32, false) => f32::from_le_bytes(c.try_into().expect("4")) as f64,
-                (Dtype::F32, true) => f32::from_be_bytes(c.try_into().expect("4")) as f64,
-                (Dtype::F64, false) => f64::from_le_bytes(c.try_into().expect("8")),
-                (Dtype::F64, true) => f64::from_be_bytes(c.try_into().expect("8")),
-                (Dtype::I32, false) => i32::from_le_bytes(c.try_into().expect("4")) as f64,
-                (Dtype::I32, true) => i32::from_be_bytes(c.try_into().expect("4")) as f64,
-                (Dtype::I64, false) => i64::from_le_bytes(c.try_into().expect("8")) as f64,
-                (Dtype::I64, true) => i64::from_be_bytes(c.try_into().expect("8")) as f64,
-            };
-            out.push(T::from_f64(v));
-        }
-        if let Some(i) = out.iter().position(|v| !v.is_finite()) {
+        let bad = out
+            .par_chunks_mut(DECODE_ROWS * d)
+            .zip(bytes.par_chunks(DECODE_ROWS * d * size))
+            .enumerate()
+            .filter_map(|(ci, (o, b))| {
+                let at = match (dtype, big) {
+                    (Dtype::F32, false) => decode(o, b, mean, |c| f32::from_le_bytes(c) as f64),
+                    (Dtype::F32, true) => decode(o, b, mean, |c| f32::from_be_bytes(c) as f64),
+                    (Dtype::F64, false) => decode(o, b, mean, f64::from_le_bytes),
+                    (Dtype::F64, true) => decode(o, b, mean, f64::from_be_bytes),
+                    (Dtype::I32, false) => decode(o, b, mean, |c| i32::from_le_bytes(c) as f64),
+                    (Dtype::I32, true) => decode(o, b, mean, |c| i32::from_be_bytes(c) as f64),
+                    (Dtype::I64, false) => decode(o, b, mean, |c| i64::from_le_bytes(c) as f64),
+                    (Dtype::I64, true) => decode(o, b, mean, |c| i64::from_be_bytes(c) as f64),
+                };
+                at.map(|(i, v)| (ci * DECODE_ROWS * d + i, v))
+            })
+            .min_by_key(|(i, _)| *i);
+        if let Some((i, v)) = bad {
             return Err(bad_input(format!(
-                "{}: non-finite value {} at row {}, column {}",
+                "{}: non-finite value {v} at row {}, column {}",
                 self.name,
-                out[i],
-                row + i / self.d,
-                i % self.d
+                row + i / d,
+                i % d
             )));
         }
         Ok(())
     }
+}
+
+/// Rows per parallel decoding task.
+const DECODE_ROWS: usize = 4096;
+
+/// Decodes the elements of `bytes` (`S` bytes each) into `out` minus the column means `mean`
+/// (row-major, `mean.len()` columns); the first non-finite raw value, if any, as (index, value).
+#[inline]
+fn decode<T: Real, const S: usize>(
+    out: &mut [T],
+    bytes: &[u8],
+    mean: &[f64],
+    conv: impl Fn([u8; S]) -> f64,
+) -> Option<(usize, f64)> {
+    let d = mean.len();
+    let mut bad = None;
+    for (r, (orow, brow)) in out
+        .chunks_exact_mut(d)
+        .zip(bytes.chunks_exact(d * S))
+        .enumerate()
+    {
+        for (j, (o, c)) in orow.iter_mut().zip(brow.chunks_exact(S)).enumerate() {
+            let v = conv(c.try_into().expect("S bytes"));
+            if !v.is_finite() && bad.is_none() {
+                bad = Some((r * d + j, v));
+            }
+            *o = T::from_f64(v - mean[j]);
+        }
+    }
+    bad
 }
 
 /// The stream to fit from, when `data` is to be streamed: always with `--block-rows` (which
@@ -226,30 +338,26 @@ pub fn fit<T: Real>(
     }
     let b = block_rows::<T>(st.block_rows, d, k);
     let mut block: Vec<T> = Vec::new();
-    let blocks = |i: usize| (i * b, b.min(n - i * b));
-    let nb = n.div_ceil(b);
     // Pass 1: the column means, in row order (the in-memory shift's bits).
     let mut mean = vec![0.0f64; d];
-    for bi in 0..nb {
-        let (r0, m) = blocks(bi);
-        s.read::<T>(r0, m, &mut block)?;
+    s.for_each_block(b, |r0, m, bytes| {
+        s.decode::<T>(r0, m, bytes, None, &mut block)?;
         for r in block.chunks_exact(d) {
             for (a, v) in mean.iter_mut().zip(r) {
                 *a += v.to_f64();
             }
         }
         progress.set(format!("means: rows {}", r0 + m));
-    }
+        Ok(())
+    })?;
     mean.iter_mut().for_each(|m| *m /= n as f64);
     let shift = Shift::from_mean(mean);
     // Passes 2 and 3: the mean variance of the centered data (scikit-learn's tolerance scale).
     let mut cmean = vec![0.0f64; d];
     let mut var = vec![0.0f64; d];
     for pass in 0..2 {
-        for bi in 0..nb {
-            let (r0, m) = blocks(bi);
-            s.read::<T>(r0, m, &mut block)?;
-            shift.apply(&mut block);
+        s.for_each_block(b, |r0, m, bytes| {
+            s.decode::<T>(r0, m, bytes, Some(&shift), &mut block)?;
             for r in block.chunks_exact(d) {
                 for t in 0..d {
                     if pass == 0 {
@@ -260,7 +368,8 @@ pub fn fit<T: Real>(
                     }
                 }
             }
-        }
+            Ok(())
+        })?;
         if pass == 0 {
             cmean.iter_mut().for_each(|m| *m /= n as f64);
         }
@@ -279,11 +388,10 @@ pub fn fit<T: Real>(
             for j in 0..m {
                 let (lo, hi) = (j * n / m, (j + 1) * n / m);
                 let i = lo + rng.below(hi - lo);
-                s.read::<T>(i, 1, &mut one)?;
+                s.read::<T>(i, 1, Some(&shift), &mut one)?;
                 rows.extend_from_slice(&one);
                 w.push(T::from_f64(st.weights.map_or(1.0, |w| w[i])));
             }
-            shift.apply(&mut rows);
             let init = if st.random {
                 Init::Random
             } else {
@@ -305,12 +413,12 @@ pub fn fit<T: Real>(
         .map(|w| w.iter().map(|&v| T::from_f64(v)).collect());
     let mut labels = vec![u32::MAX; n];
     let mut next = centers.clone();
-    let mut pass = |centers: &[T], labels: &mut [u32], what: &str| -> CliResult<ShardStats> {
+    // `extras`: the inertia and the farthest rows, a second sweep over each block, needed only
+    // by the final pass and by an iteration that leaves a cluster empty.
+    let mut pass = |centers: &[T], labels: &mut [u32], what: &str, extras: bool| {
         let mut stats = ShardStats::empty(k, d);
-        for bi in 0..nb {
-            let (r0, m) = blocks(bi);
-            s.read::<T>(r0, m, &mut block)?;
-            shift.apply(&mut block);
+        s.for_each_block(b, |r0, m, bytes| {
+            s.decode::<T>(r0, m, bytes, Some(&shift), &mut block)?;
             let v = MatView::new(&block, m, d).map_err(|e| lib_error("--data", e))?;
             let w = wt.as_deref().map(|w| &w[r0..r0 + m]);
             shard_pass_into(
@@ -321,23 +429,33 @@ pub fn fit<T: Real>(
                 r0 as u64,
                 &mut labels[r0..r0 + m],
                 &mut stats,
+                extras,
             )
             .map_err(|e| lib_error("--data", e))?;
             progress.set(format!("{what}: rows {} of {n}", r0 + m));
-        }
-        Ok(stats)
+            Ok(())
+        })?;
+        CliResult::Ok(stats)
     };
     let mut n_iter = 0;
     for it in 0..st.max_iter {
         n_iter = it + 1;
-        let stats = pass(&centers, &mut labels, &format!("iteration {n_iter}"))?;
+        let what = format!("iteration {n_iter}");
+        let mut stats = pass(&centers, &mut labels, &what, false)?;
+        if stats.sums.weight.contains(&0.0) {
+            // Empty clusters take the farthest rows: pass again to find them (the same
+            // labels, counted against themselves: keep the first pass's change count).
+            let changed = stats.changed;
+            stats = pass(&centers, &mut labels, &what, true)?;
+            stats.changed = changed;
+        }
         let (moved, _) = update(&stats, &centers, &mut next);
         std::mem::swap(&mut centers, &mut next);
         if stats.changed == 0 || moved <= tol_abs {
             break;
         }
     }
-    let fin = pass(&centers, &mut labels, "final assignment")?;
+    let fin = pass(&centers, &mut labels, "final assignment", true)?;
     Ok(Streamed {
         centers: shift.to_user(&centers),
         working: centers,

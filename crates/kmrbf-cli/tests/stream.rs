@@ -56,6 +56,11 @@ fn streamed_fit_equals_the_in_memory_fit() {
     let c32: Vec<f32> = init.iter().map(|&v| v as f32).collect();
     write_npy_f32(&dir.path("x32.npy"), &x32, &format!("({n}, {d})"));
     write_npy_f32(&dir.path("c32.npy"), &c32, &format!("({k}, {d})"));
+    // Centers 4 and 5 repeat 0 and 1: two clusters come out empty in the first iteration.
+    let mut dup = init.clone();
+    dup.copy_within(0..2 * d, 4 * d);
+    write_npy_f64(&dir.path("dup.npy"), &dup, &format!("({k}, {d})"), false);
+    same_fit(&dir, &dir.s("x64.npy"), &dir.s("dup.npy"), &[]);
     let w: Vec<f64> = (0..n).map(|i| 0.5 + (i % 5) as f64 * 0.3).collect();
     write_npy_f64(&dir.path("w.npy"), &w, &format!("({n},)"), false);
     let wf = dir.s("w.npy");

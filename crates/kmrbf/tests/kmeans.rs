@@ -510,7 +510,7 @@ fn streamed_blocks_of_whole_chunks_give_the_in_memory_bits() {
             for (bi, lab) in labels.chunks_mut(block).enumerate() {
                 let r0 = bi * block;
                 let v = MatView::new(&x[r0 * d..(r0 + lab.len()) * d], lab.len(), d).unwrap();
-                shard_pass_into(v, None, centers, k, r0 as u64, lab, &mut s).unwrap();
+                shard_pass_into(v, None, centers, k, r0 as u64, lab, &mut s, true).unwrap();
             }
             s
         };

@@ -86,14 +86,18 @@ pub fn shard_pass<T: Real>(
     labels: &mut [u32],
 ) -> Result<ShardStats> {
     let mut s = ShardStats::empty(k, x.d());
-    shard_pass_into(x, w, centers, k, offset, labels, &mut s)?;
+    shard_pass_into(x, w, centers, k, offset, labels, &mut s, true)?;
     Ok(s)
 }
 
 /// [`shard_pass`] continuing the statistics `into` of the blocks before it: the sums and the
 /// inertia of each chunk of rows are added to the running totals in order, so blocks read one
 /// after another in sizes that are multiples of the kernel's chunk (`Blocking::chunk_rows`)
-/// give exactly the in-memory fit's sums (the same bits).
+/// give exactly the in-memory fit's sums (the same bits). Without `extras` the second sweep
+/// over the rows (inertia and farthest rows) is skipped and those fields stay as they are: a
+/// caller that needs them only at the end, or only when a cluster comes out empty, saves a
+/// pass over the data.
+#[allow(clippy::too_many_arguments)]
 pub fn shard_pass_into<T: Real>(
     x: MatView<'_, T>,
     w: Option<&[T]>,
@@ -102,6 +106,7 @@ pub fn shard_pass_into<T: Real>(
     offset: u64,
     labels: &mut [u32],
     into: &mut ShardStats,
+    extras: bool,
 ) -> Result<()> {
     x.validate("data")?;
     let (n, d) = (x.n(), x.d());
@@ -159,6 +164,11 @@ pub fn shard_pass_into<T: Real>(
         });
     }
     let changed = assign_pass_into(&p, centers, k, labels, true, blocking, &mut into.sums) as u64;
+    into.changed += changed;
+    into.rows += n as u64;
+    if !extras {
+        return Ok(());
+    }
     let cr = blocking.chunk_rows;
     let parts: Vec<(f64, Vec<FarRow>)> = labels
         .par_chunks(cr)
@@ -199,8 +209,6 @@ pub fn shard_pass_into<T: Real>(
         let i = (f.index - offset) as usize;
         f.row = x.row(i).iter().map(|v| v.to_f64()).collect();
     }
-    into.changed += changed;
-    into.rows += n as u64;
     into.far.extend(far);
     into.far.sort_by(by_far);
     into.far.truncate(k);
