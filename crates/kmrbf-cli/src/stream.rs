@@ -259,10 +259,17 @@ pub fn should_stream(data: &Path, block_rows: Option<usize>) -> CliResult<Option
             None => Ok(None),
         };
     }
-    let available = available_memory();
-    let s = RowStream::open(data)?;
-    let big = available.is_some_and(|m| s.data_bytes() > m / 2);
-    Ok((block_rows.is_some() || big).then_some(s))
+    // Without --block-rows only the file's size decides (the in-memory readers give their
+    // own errors for everything else, Fortran order included).
+    let big = || {
+        let len = std::fs::metadata(data).map(|m| m.len()).unwrap_or(0);
+        available_memory().is_some_and(|m| len > m / 2)
+    };
+    if block_rows.is_some() || big() {
+        RowStream::open(data).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 /// `MemAvailable` of `/proc/meminfo` in bytes (Linux), else None.
