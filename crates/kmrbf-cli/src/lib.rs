@@ -1,5 +1,5 @@
 //! The `kmrbf` command line as a library: the file readers and writers, the commands, and the
-//! report. The binary (`main.rs`) parses the arguments and calls [`run`]-style entry points
+//! report. The binary (`main.rs`) parses the arguments and calls the entry points
 //! of the command modules; tests call the readers directly (`tests/fuzz.rs`).
 
 pub mod args;

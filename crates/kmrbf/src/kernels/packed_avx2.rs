@@ -9,7 +9,7 @@
 //! `fma(acc, -2, cn)` of the AVX-512 kernel, so the labels are the same bits on both kinds of
 //! machine. Centers are packed by [`Packed::new`] with `nb = 2 x lanes` (16 for f32, 8 for f64).
 //!
-//! The k-means++ seeding's distance panel is here too ([`x86::dist_f32`], the AVX-512 kernel's
+//! The k-means++ seeding's distance panel is here too (`x86::dist_f32`, the AVX-512 kernel's
 //! `max((cn - 2 acc) + xn, 0)` with the same FMA chain, on its `T::LANES`-wide candidate
 //! groups as two registers) and the single-step seeding panel built on it.
 
