@@ -253,9 +253,8 @@ fn assign_typed<'py, T: Float>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     centers: &Bound<'py, PyAny>,
-    sample_weight: Option<&Bound<'py, PyAny>>,
     n_threads: Option<usize>,
-) -> PyResult<(Bound<'py, PyArray1<i32>>, f64)> {
+) -> PyResult<Bound<'py, PyArray1<i32>>> {
     let (xr, n, d) = view2::<T>(x, "X")?;
     let (cr, k, dc) = view2::<T>(centers, "cluster_centers_")?;
     if dc != d {
@@ -263,45 +262,33 @@ fn assign_typed<'py, T: Float>(
             "X has {d} features, but the model is fitted on {dc} features"
         )));
     }
-    let w = view1::<T>(sample_weight, "sample_weight")?;
-    let w = w.as_ref().map(|w| w.as_slice()).transpose()?;
     let (xs, cs) = (xr.as_slice()?, cr.as_slice()?);
-    let (labels, inertia) = compute(py, n_threads, |_| -> kmrbf::Result<(Vec<i32>, f64)> {
+    let labels = compute(py, n_threads, |_| -> kmrbf::Result<Vec<i32>> {
         MatView::new(xs, n, d)?.validate("X")?;
         let mut own = xs.to_vec();
         let shift = Shift::of_rows(&own, d);
         shift.apply(&mut own);
         let c64: Vec<f64> = cs.iter().map(|v| v.to_f64()).collect();
         let c: Vec<T> = shift.to_working(&c64);
-        let v = MatView::new(&own, n, d)?;
-        let labels = kmrbf::kmeans::predict(&c, k, v)?;
-        let o = kmrbf::rbf::objectives(
-            v,
-            w,
-            &c,
-            k,
-            kmrbf::rbf::MapKind::Hard,
-            kmrbf::rbf::Temperature::new(1.0, kmrbf::rbf::Kernel::Temperature)?,
-        )?;
-        Ok((labels.iter().map(|&l| l as i32).collect(), o.j))
+        let labels = kmrbf::kmeans::predict(&c, k, MatView::new(&own, n, d)?)?;
+        Ok(labels.into_iter().map(|l| l as i32).collect())
     })?
     .map_err(value_error)?;
-    Ok((PyArray1::from_vec(py, labels), inertia))
+    Ok(PyArray1::from_vec(py, labels))
 }
 
-/// Nearest-center labels of `X` and the (weighted) distortion `sum_i w_i min_k ||x_i - c_k||^2`,
-/// computed on a centered copy of `X`.
+/// Nearest-center labels of `X` (int32), computed on a centered copy of `X`. (The distortion
+/// of X under given centers is `objectives` with the hard map.)
 #[pyfunction]
-#[pyo3(signature = (x, centers, sample_weight, n_threads))]
+#[pyo3(signature = (x, centers, n_threads))]
 pub fn assign<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     centers: &Bound<'py, PyAny>,
-    sample_weight: Option<&Bound<'py, PyAny>>,
     n_threads: Option<usize>,
-) -> PyResult<(Bound<'py, PyArray1<i32>>, f64)> {
+) -> PyResult<Bound<'py, PyArray1<i32>>> {
     match dtype_of(x, "X")? {
-        Dtype::F32 => assign_typed::<f32>(py, x, centers, sample_weight, n_threads),
-        Dtype::F64 => assign_typed::<f64>(py, x, centers, sample_weight, n_threads),
+        Dtype::F32 => assign_typed::<f32>(py, x, centers, n_threads),
+        Dtype::F64 => assign_typed::<f64>(py, x, centers, n_threads),
     }
 }

@@ -1,7 +1,6 @@
 """Shared data for the Python package's tests."""
 
 import numpy as np
-import pytest
 from sklearn import datasets
 
 DATASETS = ("iris", "wine", "breast_cancer", "digits", "blobs")
@@ -11,11 +10,6 @@ def load(name):
     if name == "blobs":
         return datasets.make_blobs(5000, 8, centers=6, random_state=0)[0]
     return getattr(datasets, f"load_{name}")().data
-
-
-@pytest.fixture(scope="session")
-def iris():
-    return datasets.load_iris().data
 
 
 def far_blobs(n=3000, d=5, k=4, offset=1000.0, seed=0):

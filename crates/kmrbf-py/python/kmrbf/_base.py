@@ -57,8 +57,7 @@ class CentersEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Cluste
         labels : ndarray of shape (n_samples,), dtype int32
         """
         X = self._test_data(X)
-        labels, _ = _core.assign(X, self._centers_as(X), None, check_n_threads(self.n_threads))
-        return labels
+        return _core.assign(X, self._centers_as(X), check_n_threads(self.n_threads))
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return ``labels_``.

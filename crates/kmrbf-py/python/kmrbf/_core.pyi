@@ -30,12 +30,7 @@ def initial_centers(
     sample_weight: Optional[NDArray[Any]],
     n_threads: Optional[int],
 ) -> NDArray[Any]: ...
-def assign(
-    x: NDArray[Any],
-    centers: NDArray[Any],
-    sample_weight: Optional[NDArray[Any]],
-    n_threads: Optional[int],
-) -> Tuple[NDArray[np.int32], float]: ...
+def assign(x: NDArray[Any], centers: NDArray[Any], n_threads: Optional[int]) -> NDArray[np.int32]: ...
 def anneal(
     x: NDArray[Any],
     init: NDArray[Any],

@@ -190,5 +190,6 @@ class KMeans(CentersEstimator):
         """
         X = self._test_data(X)
         w = check_sample_weight(sample_weight, X)
-        _, inertia = _core.assign(X, self._centers_as(X), w, check_n_threads(self.n_threads))
-        return -float(inertia)
+        o = _core.objectives(X, self._centers_as(X), 1.0, "hard", None, "temperature", None, w,
+                             check_n_threads(self.n_threads))
+        return -float(o["J"])

@@ -233,6 +233,6 @@ class KMeans(ClusterMixin, BaseEstimator):
         centers = np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
 
         def assign(b):
-            return _core.assign(_aligned(b), _aligned(centers), None, 1)[0]
+            return _core.assign(_aligned(b), _aligned(centers), 1)
 
         return X.map_blocks(assign, drop_axis=1, dtype=np.int32)

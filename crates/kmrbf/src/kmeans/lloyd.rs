@@ -22,28 +22,16 @@ pub fn assign_pass<T: Real>(
     accumulate: bool,
     blocking: Blocking,
 ) -> Option<ClusterSums> {
-    assign_pass_counting(p, centers, k, labels, accumulate, blocking).0
-}
-
-/// [`assign_pass`], also counting the rows whose label differs from the one `labels` held on
-/// entry (so a caller needs no second label array to see whether the labels changed).
-pub fn assign_pass_counting<T: Real>(
-    p: &Prepared<'_, T>,
-    centers: &[T],
-    k: usize,
-    labels: &mut [u32],
-    accumulate: bool,
-    blocking: Blocking,
-) -> (Option<ClusterSums>, usize) {
     let mut total = ClusterSums::zeros(if accumulate { k } else { 0 }, p.d);
-    let changed = assign_pass_into(p, centers, k, labels, accumulate, blocking, &mut total);
-    (accumulate.then_some(total), changed)
+    assign_pass_into(p, centers, k, labels, accumulate, blocking, &mut total);
+    accumulate.then_some(total)
 }
 
-/// [`assign_pass_counting`] that adds the cluster sums of its chunks, in order, to `total`
-/// (so a stream of blocks whose sizes are multiples of `blocking.chunk_rows` adds exactly
-/// what one pass over all rows adds, in the same order: the same bits). Returns the count of
-/// changed labels.
+/// [`assign_pass`] that adds the cluster sums of its chunks, in order, to `total` (so a stream
+/// of blocks whose sizes are multiples of `blocking.chunk_rows` adds exactly what one pass over
+/// all rows adds, in the same order: the same bits), and returns the number of rows whose
+/// label differs from the one `labels` held on entry (so a caller needs no second label
+/// array to see whether the labels changed).
 pub fn assign_pass_into<T: Real>(
     p: &Prepared<'_, T>,
     centers: &[T],
@@ -159,8 +147,8 @@ pub fn lloyd_run<T: Real>(
     let mut n_iter = 0;
     for it in 0..max_iter {
         n_iter = it + 1;
-        let (sums, changed) = assign_pass_counting(p, &centers, k, &mut labels, true, blocking);
-        let sums = sums.expect("accumulate");
+        let mut sums = ClusterSums::zeros(k, p.d);
+        let changed = assign_pass_into(p, &centers, k, &mut labels, true, blocking, &mut sums);
         let (shift, relocated) = update_centers(p, &labels, &centers, sums, &mut new_centers);
         std::mem::swap(&mut centers, &mut new_centers);
         observer(IterInfo {
