@@ -26,6 +26,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rbf::map_rows, m)?)?;
     m.add_function(wrap_pyfunction!(layer::resp_backward, m)?)?;
     m.add_function(wrap_pyfunction!(shard::shard_pass, m)?)?;
+    m.add_function(wrap_pyfunction!(shard::shard_merge, m)?)?;
     m.add_function(wrap_pyfunction!(shard::shard_update, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

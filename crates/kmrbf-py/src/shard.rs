@@ -62,6 +62,18 @@ fn pass_typed<'py, T: Float>(
             )),
             e => value_error(e),
         })?;
+    let out = stats_dict(py, &stats, k, d)?;
+    let labels: Vec<i32> = labels.into_iter().map(|l| l as i32).collect();
+    Ok((out, PyArray1::from_vec(py, labels)))
+}
+
+/// The statistics as the dict the Python side passes around.
+fn stats_dict<'py>(
+    py: Python<'py>,
+    stats: &ShardStats,
+    k: usize,
+    d: usize,
+) -> PyResult<Bound<'py, PyDict>> {
     let out = PyDict::new(py);
     out.set_item("sums", matrix(py, stats.sums.sums.clone(), k, d)?)?;
     out.set_item("weight", PyArray1::from_vec(py, stats.sums.weight.clone()))?;
@@ -69,37 +81,49 @@ fn pass_typed<'py, T: Float>(
     out.set_item("changed", stats.changed)?;
     out.set_item("rows", stats.rows)?;
     let m = stats.far.len();
+    let far = &stats.far;
     out.set_item(
         "far_dist",
-        PyArray1::from_vec(py, stats.far.iter().map(|f| f.dist).collect()),
+        PyArray1::from_vec(py, far.iter().map(|f| f.dist).collect()),
     )?;
     out.set_item(
         "far_index",
-        PyArray1::from_vec(py, stats.far.iter().map(|f| f.index as i64).collect()),
+        PyArray1::from_vec(py, far.iter().map(|f| f.index as i64).collect()),
     )?;
     out.set_item(
         "far_label",
-        PyArray1::from_vec(py, stats.far.iter().map(|f| f.label as i32).collect()),
+        PyArray1::from_vec(py, far.iter().map(|f| f.label as i32).collect()),
     )?;
     out.set_item(
         "far_weight",
-        PyArray1::from_vec(py, stats.far.iter().map(|f| f.weight).collect()),
+        PyArray1::from_vec(py, far.iter().map(|f| f.weight).collect()),
     )?;
     out.set_item(
         "far_rows",
         matrix(
             py,
-            stats
-                .far
-                .iter()
-                .flat_map(|f| f.row.iter().copied())
-                .collect(),
+            far.iter().flat_map(|f| f.row.iter().copied()).collect(),
             m,
             d,
         )?,
     )?;
-    let labels: Vec<i32> = labels.into_iter().map(|l| l as i32).collect();
-    Ok((out, PyArray1::from_vec(py, labels)))
+    Ok(out)
+}
+
+/// The statistics of two blocks added (`a` first): `ShardStats::merge`.
+#[pyfunction]
+pub fn shard_merge<'py>(
+    py: Python<'py>,
+    a: &Bound<'py, PyDict>,
+    b: &Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (mut a, b) = (stats_of(a)?, stats_of(b)?);
+    if (a.sums.weight.len(), a.sums.d) != (b.sums.weight.len(), b.sums.d) {
+        return Err(PyValueError::new_err("statistics of different shapes"));
+    }
+    a.merge(&b);
+    let (k, d) = (a.sums.weight.len(), a.sums.d);
+    stats_dict(py, &a, k, d)
 }
 
 /// One block's statistics for a Lloyd iteration: the block (`n x d`, global rows

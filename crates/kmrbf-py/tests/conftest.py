@@ -1,6 +1,5 @@
 """Shared data for the Python package's tests."""
 
-import numpy as np
 from sklearn import datasets
 
 DATASETS = ("iris", "wine", "breast_cancer", "digits", "blobs")

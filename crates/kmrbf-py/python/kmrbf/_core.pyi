@@ -62,3 +62,23 @@ def objectives(
 def map_rows(
     z: NDArray[Any], map: str, alpha: Optional[float], n_threads: Optional[int]
 ) -> NDArray[Any]: ...
+def shard_pass(
+    x: NDArray[Any],
+    sample_weight: Optional[NDArray[Any]],
+    centers: NDArray[Any],
+    mean: NDArray[np.float64],
+    offset: int,
+    prev: Optional[NDArray[np.int32]],
+) -> Tuple[Dict[str, Any], NDArray[np.int32]]: ...
+def shard_merge(a: Dict[str, Any], b: Dict[str, Any]) -> Dict[str, Any]: ...
+def shard_update(stats: Dict[str, Any], centers: NDArray[Any]) -> Tuple[NDArray[Any], float, int]: ...
+def resp_backward(
+    z: NDArray[Any],
+    centers: NDArray[Any],
+    resp: NDArray[Any],
+    grad: NDArray[Any],
+    temperature: float,
+    map: str,
+    alpha: Optional[float],
+    n_threads: Optional[int],
+) -> Tuple[NDArray[Any], NDArray[Any]]: ...

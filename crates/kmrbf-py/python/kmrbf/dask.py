@@ -53,20 +53,16 @@ def _first_nonfinite(block, offset):
 
 
 def _merge(a, b):
-    k = a["sums"].shape[0]
-    far = {key: np.concatenate([a[key], b[key]]) for key in
-           ("far_dist", "far_index", "far_label", "far_weight", "far_rows")}
-    order = np.lexsort((far["far_index"], -far["far_dist"]))[:k]
-    out = {key: v[order] for key, v in far.items()}
-    out.update(sums=a["sums"] + b["sums"], weight=a["weight"] + b["weight"],
-               inertia=a["inertia"] + b["inertia"], changed=a["changed"] + b["changed"],
-               rows=a["rows"] + b["rows"])
-    return out
+    return _core.shard_merge(_aligned_stats(a), _aligned_stats(b))
 
 
 def _aligned(a, dtype=None):
     """C-contiguous and aligned (arrays deserialized on a worker may be neither)."""
     return None if a is None else np.require(a, dtype=dtype, requirements=["C", "A"])
+
+
+def _aligned_stats(stats):
+    return {key: _aligned(v) if isinstance(v, np.ndarray) else v for key, v in stats.items()}
 
 
 def _pass(block, weight, centers, mean, offset, prev):
@@ -197,8 +193,7 @@ class KMeans(ClusterMixin, BaseEstimator):
         for it in range(max_iter):
             n_iter = it + 1
             stats, labels = one_pass(centers, labels)
-            stats = {key: _aligned(v) if isinstance(v, np.ndarray) else v for key, v in stats.items()}
-            centers, shift, _ = _core.shard_update(stats, centers)
+            centers, shift, _ = _core.shard_update(_aligned_stats(stats), centers)
             if it > 0 and stats["changed"] == 0:
                 break
             if shift <= tol_abs:
