@@ -28,6 +28,7 @@ pub trait Real:
     + Sum
     + faer::traits::ComplexField
     + crate::kernels::packed::PackedArgmin
+    + crate::kernels::lowdim::LowDim
     + crate::kernels::aligned::Plain
     + crate::kernels::exp::VecExp
     + 'static

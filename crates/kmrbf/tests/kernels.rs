@@ -3,6 +3,7 @@
 mod common;
 use kmrbf::kernels::argmin::argmin_rows;
 use kmrbf::kernels::distance::{neg2_cross_tile, row_sq_norms};
+use kmrbf::kernels::lowdim;
 use kmrbf::kernels::packed::{self, argmin_rows_packed, Packed};
 use kmrbf::kernels::reference;
 use kmrbf::rng::Rng;
@@ -24,7 +25,7 @@ fn both_paths<T: Real>(x: &[T], c: &[T], d: usize, k: usize) -> (Vec<u32>, Optio
     let mut best = vec![T::ZERO; b];
     argmin_rows(&cross, k, &cn, &mut l1, &mut best);
     let l2 = packed::argmin_available(k).then(|| {
-        let pk = Packed::new(c, &cn, k, d, packed::argmin_block::<T>());
+        let pk = Packed::new(c, &cn, k, d, packed::argmin_block::<T>(k));
         let mut l2 = vec![0u32; b];
         argmin_rows_packed(x, &pk, &mut l2, &mut best);
         l2
@@ -123,10 +124,20 @@ fn check_packed_best_is_the_scalar_chain<T: Real>(b: usize, d: usize, k: usize, 
     }
     let mut cn = vec![T::ZERO; k];
     row_sq_norms(&c, d, &mut cn);
-    let pk = Packed::new(&c, &cn, k, d, packed::argmin_block::<T>());
+    let pk = Packed::new(&c, &cn, k, d, packed::argmin_block::<T>(k));
     let (mut labels, mut best) = (vec![0u32; b], vec![T::ZERO; b]);
     argmin_rows_packed(&x, &pk, &mut labels, &mut best);
+    // The low-dimensional kernel (rows in lanes), where it runs: the same bits.
+    let lowd = lowdim::available(d, k).then(|| {
+        let (mut l, mut v) = (vec![0u32; b], vec![T::ZERO; b]);
+        lowdim::argmin_rows_lowd(&x, d, &c, &cn, &mut l, &mut v);
+        (l, v)
+    });
     for i in 0..b {
+        if let Some((l, v)) = &lowd {
+            assert_eq!(l[i], labels[i], "low-d row {i}, {b} x {d}, k = {k}");
+            assert_eq!(v[i].to_f64().to_bits(), best[i].to_f64().to_bits());
+        }
         let (mut bj, mut bv) = (0usize, T::INFINITY);
         for j in 0..k {
             let mut acc = T::ZERO;
@@ -145,7 +156,22 @@ fn check_packed_best_is_the_scalar_chain<T: Real>(b: usize, d: usize, k: usize, 
 
 #[test]
 fn packed_argmin_is_the_scalar_fma_chain_bit_for_bit() {
-    for &(b, d, k) in &[(13, 32, 64), (7, 5, 17), (20, 1, 3), (6, 40, 33), (1, 3, 1)] {
+    // Shapes for every kernel: two registers of centers, one (k <= lanes), and rows in lanes
+    // (d <= 4; groups of 4 registers, single registers and a padded tail).
+    for &(b, d, k) in &[
+        (13, 32, 64),
+        (7, 5, 17),
+        (20, 1, 3),
+        (6, 40, 33),
+        (1, 3, 1),
+        (37, 9, 16),
+        (45, 70, 8),
+        (100, 2, 16),
+        (131, 3, 40),
+        (77, 4, 256),
+        (200, 1, 5),
+        (19, 2, 300),
+    ] {
         check_packed_best_is_the_scalar_chain::<f32>(b, d, k, 5 + b as u64);
         check_packed_best_is_the_scalar_chain::<f64>(b, d, k, 7 + d as u64);
     }

@@ -14,6 +14,7 @@ pub mod cross_f32;
 pub mod dispatch;
 pub mod distance;
 pub mod exp;
+pub mod lowdim;
 pub mod maps;
 pub mod packed;
 pub mod packed_avx2;

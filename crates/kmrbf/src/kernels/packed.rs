@@ -62,13 +62,16 @@ pub const NB_F32: usize = 32;
 pub const NB_F64: usize = 16;
 /// Rows per register panel.
 pub const MR: usize = 8;
+/// Rows per register panel of the one-block kernel (`k <= LANES`: one register of centers,
+/// 16 accumulators).
+pub const NARROW_MR: usize = 16;
 /// Rows per register panel of the fused two-step seeding kernel (one candidate group): 16
 /// accumulators, and a panel of f32 rows is exactly one cache line per column.
 pub const PAIR_MR: usize = 16;
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Packed, MR, PAIR_MR};
+    use super::{Packed, MR, NARROW_MR, PAIR_MR};
     use core::arch::x86_64::*;
 
     macro_rules! argmin_kernel {
@@ -139,6 +142,84 @@ mod x86 {
             }
         };
     }
+
+    macro_rules! argmin_narrow_kernel {
+        ($name:ident, $t:ty, $lanes:expr, $set1:ident, $zero:ident, $load:ident, $fmadd:ident,
+         $cmp_mask:ident, $reduce_min:ident, $min:ident) => {
+            /// Nearest of the at most `LANES` centers packed in one block (`pk.kpad ==
+            /// LANES`) for the `NARROW_MR` rows at `xp` (row stride `d`): one register of
+            /// centers against 16 rows, so no lane is padding that the two-register kernel
+            /// would compute, and no running minimum (the block is the whole answer: the
+            /// lowest lane holding the row's minimum). Same FMA chain per distance, same
+            /// labels and values as [`argmin_f32`].
+            ///
+            /// # Safety
+            /// AVX-512F must be available; `xp` must point to `NARROW_MR * d` readable
+            /// values; `pk` packed with `nb = LANES` and `kpad = LANES`.
+            #[target_feature(enable = "avx512f")]
+            pub unsafe fn $name(
+                xp: *const $t,
+                pk: &Packed<$t>,
+                labels: &mut [u32; NARROW_MR],
+                best: &mut [$t; NARROW_MR],
+            ) {
+                debug_assert!(pk.nb == $lanes && pk.kpad == $lanes);
+                let d = pk.d;
+                let bytes = NARROW_MR * d * core::mem::size_of::<$t>();
+                let next = (xp as *const i8).wrapping_add(bytes);
+                let mut off = 0;
+                while off < bytes {
+                    _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(off));
+                    off += 64;
+                }
+                let p = pk.panel.as_ptr();
+                let mut a = [$zero(); NARROW_MR];
+                for t in 0..d {
+                    let c = $load(p.add(t * $lanes));
+                    for r in 0..NARROW_MR {
+                        a[r] = $fmadd($set1(*xp.add(r * d + t)), c, a[r]);
+                    }
+                }
+                let cn = $load(pk.cn.as_ptr());
+                let (m2, inf) = ($set1(-2.0), $set1(<$t>::INFINITY));
+                for r in 0..NARROW_MR {
+                    // `min(v, inf)` is `v`, or `inf` for a NaN (an overflowed distance): the
+                    // running kernel never takes a NaN either, so both agree, lane 0 included
+                    // when no distance is finite.
+                    let v = $min($fmadd(a[r], m2, cn), inf);
+                    let mn = $reduce_min(v);
+                    let eq = $cmp_mask::<_CMP_EQ_OQ>(v, $set1(mn));
+                    labels[r] = (eq as u32).trailing_zeros();
+                    best[r] = mn;
+                }
+            }
+        };
+    }
+
+    argmin_narrow_kernel!(
+        argmin_narrow_f32,
+        f32,
+        16,
+        _mm512_set1_ps,
+        _mm512_setzero_ps,
+        _mm512_loadu_ps,
+        _mm512_fmadd_ps,
+        _mm512_cmp_ps_mask,
+        _mm512_reduce_min_ps,
+        _mm512_min_ps
+    );
+    argmin_narrow_kernel!(
+        argmin_narrow_f64,
+        f64,
+        8,
+        _mm512_set1_pd,
+        _mm512_setzero_pd,
+        _mm512_loadu_pd,
+        _mm512_fmadd_pd,
+        _mm512_cmp_pd_mask,
+        _mm512_reduce_min_pd,
+        _mm512_min_pd
+    );
 
     /// The FMA chains of one `mr`-row panel against one packed candidate group: `acc[r]` lane
     /// `j` is `sum_t x_rt c_jt`, one chain over `t` in order. The prefetches of the panel at
@@ -573,6 +654,17 @@ pub trait PackedArgmin: Sized + Copy + Plain {
         labels: &mut [u32; MR],
         best: &mut [Self; MR],
     );
+    /// The one-block kernel (`x86::argmin_narrow_f32`) on the `NARROW_MR` rows at `x`.
+    ///
+    /// # Safety
+    /// `x` must point to `NARROW_MR * pk.d` readable values; AVX-512 must be available;
+    /// `pk.nb == pk.kpad == LANES`.
+    unsafe fn argmin_narrow_panel(
+        x: *const Self,
+        pk: &Packed<Self>,
+        labels: &mut [u32; NARROW_MR],
+        best: &mut [Self; NARROW_MR],
+    );
     /// Lanes of one register (candidates per k-means++ seeding panel).
     const LANES: usize;
     /// Raw distances of one `MR`-row panel to one packed candidate group (see
@@ -633,7 +725,8 @@ pub trait PackedArgmin: Sized + Copy + Plain {
 
 /// The trait for one scalar type, forwarding to its kernels in `x86`.
 macro_rules! impl_packed {
-    ($t:ty, $nb:expr, $nb2:expr, $lanes:expr, $dist:ident, $pair:ident, $seed:ident, $argmin:ident) => {
+    ($t:ty, $nb:expr, $nb2:expr, $lanes:expr, $dist:ident, $pair:ident, $seed:ident, $argmin:ident,
+     $narrow:ident) => {
         impl PackedArgmin for $t {
             const NB: usize = $nb;
             const NB_AVX2: usize = $nb2;
@@ -645,6 +738,17 @@ macro_rules! impl_packed {
             ) {
                 #[cfg(target_arch = "x86_64")]
                 super::packed_avx2::x86::$argmin(x, pk, labels, best);
+                #[cfg(not(target_arch = "x86_64"))]
+                unreachable!("packed kernels are x86-64 only");
+            }
+            unsafe fn argmin_narrow_panel(
+                x: *const $t,
+                pk: &Packed<$t>,
+                labels: &mut [u32; NARROW_MR],
+                best: &mut [$t; NARROW_MR],
+            ) {
+                #[cfg(target_arch = "x86_64")]
+                x86::$narrow(x, pk, labels, best);
                 #[cfg(not(target_arch = "x86_64"))]
                 unreachable!("packed kernels are x86-64 only");
             }
@@ -795,7 +899,8 @@ impl_packed!(
     dist_f32,
     pair_f32,
     seed_f32,
-    argmin_f32
+    argmin_f32,
+    argmin_narrow_f32
 );
 impl_packed!(
     f64,
@@ -805,7 +910,8 @@ impl_packed!(
     dist_f64,
     pair_f64,
     seed_f64,
-    argmin_f64
+    argmin_f64,
+    argmin_narrow_f64
 );
 
 /// True when the AVX-512 packed kernels (argmin, seeding, distances) can run here.
@@ -826,10 +932,16 @@ pub fn argmin_available(k: usize) -> bool {
     available() || (super::dispatch::has_avx2_fma() && k < 1 << 24)
 }
 
-/// Centers per block that [`argmin_rows_packed`] takes on this CPU ([`Packed::new`]'s `nb`).
-pub fn argmin_block<T: PackedArgmin>() -> usize {
+/// Centers per block that [`argmin_rows_packed`] takes on this CPU for `k` centers
+/// ([`Packed::new`]'s `nb`): with AVX-512, one register (`LANES`) when all `k` fit in it (the
+/// one-block kernel: no padding lanes, no running minimum), else two.
+pub fn argmin_block<T: PackedArgmin>(k: usize) -> usize {
     if available() {
-        T::NB
+        if k <= T::LANES {
+            T::LANES
+        } else {
+            T::NB
+        }
     } else {
         T::NB_AVX2
     }
@@ -837,7 +949,7 @@ pub fn argmin_block<T: PackedArgmin>() -> usize {
 
 /// Nearest center of each row of the `b x d` tile `x`: `labels[i]`, and `best[i] =
 /// min_j (cn_j - 2 <x_i, c_j>)` (so `D = ||x_i||^2 + best[i]`). Lowest index on ties.
-/// Call only when [`argmin_available`], with `pk` packed in blocks of [`argmin_block`]. Both
+/// Call only when [`argmin_available`], with `pk` packed in blocks of [`argmin_block`]. All
 /// kernels give the same bits.
 pub fn argmin_rows_packed<T: Real>(x: &[T], pk: &Packed<T>, labels: &mut [u32], best: &mut [T]) {
     assert!(
@@ -846,10 +958,15 @@ pub fn argmin_rows_packed<T: Real>(x: &[T], pk: &Packed<T>, labels: &mut [u32], 
     );
     assert_eq!(
         pk.nb,
-        argmin_block::<T>(),
+        argmin_block::<T>(pk.k),
         "centers packed for another kernel"
     );
-    if available() {
+    if available() && pk.nb == T::LANES {
+        // SAFETY: AVX-512 checked; one block of LANES centers; the panels hold NARROW_MR rows.
+        panels::<T, NARROW_MR>(x, pk, labels, best, |xp, pk, l, b| unsafe {
+            T::argmin_narrow_panel(xp, pk, l, b)
+        });
+    } else if available() {
         // SAFETY: AVX-512 checked; the panels hold MR rows.
         panels::<T, MR>(x, pk, labels, best, |xp, pk, l, b| unsafe {
             T::argmin_panel(xp, pk, l, b)

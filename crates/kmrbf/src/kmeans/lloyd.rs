@@ -7,6 +7,7 @@ use crate::init::Prepared;
 use crate::kernels::amx::{self, argmin_rows_amx, AmxCenters, AmxScratch, AmxSums};
 use crate::kernels::argmin::argmin_rows;
 use crate::kernels::distance::row_sq_norms;
+use crate::kernels::lowdim::{self, argmin_rows_lowd};
 use crate::kernels::packed::{self, argmin_rows_packed, Packed};
 use crate::kernels::tiles::{fold_tiles, Blocking};
 use crate::kernels::update::{accumulate_hard, ClusterSums, TileSums};
@@ -45,11 +46,15 @@ pub fn assign_pass_into<T: Real>(
     let mut cn = vec![T::ZERO; k];
     row_sq_norms(centers, d, &mut cn);
     let tr = blocking.tile_rows;
-    let packed = packed::argmin_available(k)
-        .then(|| Packed::new(centers, &cn, k, d, packed::argmin_block::<T>()));
+    // Low dimension: rows in lanes (same labels as the packed kernels).
+    let lowd = lowdim::prefer(d, k);
+    let packed = (!lowd && packed::argmin_available(k))
+        .then(|| Packed::new(centers, &cn, k, d, packed::argmin_block::<T>(k)));
     // f32 on a CPU with AMX: tile screening, same labels as the register kernel.
     let tiles = match (amx::available(), amx::as_f32(centers), amx::as_f32(&cn)) {
-        (true, Some(c), Some(cn)) => Some(AmxCenters::new(c, cn, k, d)).filter(|a| a.in_range()),
+        (true, Some(c), Some(cn)) if !lowd => {
+            Some(AmxCenters::new(c, cn, k, d)).filter(|a| a.in_range())
+        }
         _ => None,
     };
     let mut parts = fold_tiles(
@@ -57,7 +62,7 @@ pub fn assign_pass_into<T: Real>(
         labels,
         1,
         blocking,
-        packed.is_none(),
+        packed.is_none() && !lowd,
         || {
             (
                 ClusterSums::zeros(if accumulate { k } else { 0 }, d),
@@ -91,6 +96,7 @@ pub fn assign_pass_into<T: Real>(
                     summed = sums.is_some();
                     argmin_rows_amx(x, xn, a, lab, sums, scratch)
                 }
+                (None, _) if lowd => argmin_rows_lowd(t.x, d, centers, &cn, lab, &mut best[..b]),
                 (None, Some(pk)) => argmin_rows_packed(t.x, pk, lab, &mut best[..b]),
                 (None, None) => argmin_rows(t.cross, k, &cn, lab, &mut best[..b]),
             }
