@@ -156,8 +156,9 @@ fn check_packed_best_is_the_scalar_chain<T: Real>(b: usize, d: usize, k: usize, 
 
 #[test]
 fn packed_argmin_is_the_scalar_fma_chain_bit_for_bit() {
-    // Shapes for every kernel: two registers of centers, one (k <= lanes), and rows in lanes
-    // (d <= 4; groups of 4 registers, single registers and a padded tail).
+    // Shapes for every kernel: two registers of centers, one (k <= lanes, AVX-512 and AVX2
+    // widths), and rows in lanes (d <= 4; groups of 4 registers, single registers, a padded
+    // tail; per-center and chunked, full and partial chunks).
     for &(b, d, k) in &[
         (13, 32, 64),
         (7, 5, 17),
@@ -166,11 +167,15 @@ fn packed_argmin_is_the_scalar_fma_chain_bit_for_bit() {
         (1, 3, 1),
         (37, 9, 16),
         (45, 70, 8),
+        (30, 40, 4),
+        (25, 13, 7),
         (100, 2, 16),
         (131, 3, 40),
         (77, 4, 256),
         (200, 1, 5),
         (19, 2, 300),
+        (70, 2, 1000),
+        (40, 4, 777),
     ] {
         check_packed_best_is_the_scalar_chain::<f32>(b, d, k, 5 + b as u64);
         check_packed_best_is_the_scalar_chain::<f64>(b, d, k, 7 + d as u64);

@@ -18,6 +18,11 @@ use super::dispatch;
 pub const MAX_D: usize = 4;
 /// Registers of rows per step (independent compare-and-select chains).
 const GROUP: usize = 4;
+/// Centers per chunk of the chunked kernel.
+const CHUNK: usize = 16;
+/// Above this many centers the chunked kernel runs (below, finding the index again per row,
+/// a scan with an unpredictable exit, costs more than the selects it saves).
+const CHUNKED_FROM: usize = 768;
 
 /// Whether [`argmin_rows_lowd`] runs here (AVX-512 or AVX2 + FMA) for `k` centers in `d`
 /// dimensions (`k` below `2^24`: indices ride in float lanes).
@@ -26,12 +31,14 @@ pub fn available(d: usize, k: usize) -> bool {
 }
 
 /// Whether Lloyd's assignment should run here for `k` centers in `d` dimensions: where
-/// [`available`] and measured faster than the packed kernels (AMD Zen 4, one thread, fused
-/// pass with the sums: 2.1x at `d = 2, k = 16`, 1.7x at `k = 64`, 1.15x at `k = 256` and at
-/// `d = 4, k = 256`; even at `d = 8, k = 16..256`; 0.67x at `d = 2, k = 1024`, where the
-/// packed kernel's running minimum is amortized over enough centers).
+/// [`available`] and measured faster than the packed kernels. AMD Zen 4, one thread, fused
+/// pass with the sums (`examples/speed.rs`, `KMRBF_OVERLAP=1`), packed -> rows in lanes: at `d
+/// = 2`, 54 -> 40 ms (8M rows, k = 16), 38 -> 27 (k = 64), 27 -> 21 (k = 128), 22 -> 19 (k =
+/// 256); per-center selects at k = 1024 lost (18 -> 27 ms), chunks of 16 won there and
+/// beyond (18.2 -> 17.6 at k = 1024, 17.3 -> 13.3 at k = 4096; d = 4: 13.2 -> 10.6); between
+/// the two (`d = 3, k = 512`: 16.2 -> 18.6 chunked) the packed kernel stays.
 pub fn prefer(d: usize, k: usize) -> bool {
-    available(d, k) && k <= 256
+    available(d, k) && (k <= 256 || k > CHUNKED_FROM)
 }
 
 /// Scalars with a low-dimensional kernel.
@@ -118,7 +125,7 @@ pub fn argmin_rows_lowd<T: LowDim>(
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::MAX_D;
+    use super::{CHUNK, MAX_D};
     use core::arch::x86_64::*;
 
     /// How the AVX-512 kernels turn `LANES` rows of `D` values (`D` registers, row-major)
@@ -154,17 +161,24 @@ mod x86 {
 
     macro_rules! lowd_kernel {
         ($name:ident, #[$feat:meta], $t:ty, $v:ty, $lanes:expr, $set1:ident, $zero:ident,
-         $fmadd:ident, $add:ident, $prep:expr, $cols:expr, $lt:expr, $blend:expr,
+         $fmadd:ident, $add:ident, $min:ident, $prep:expr, $cols:expr, $lt:expr, $blend:expr,
          $store:ident, $store_idx:expr) => {
             /// `rows` rows (a multiple of `R` registers) at `x` in `D` dimensions against
             /// `k` centers at `c` (row-major) with squared norms `cn`: labels and minima.
+            ///
+            /// `CHUNK = 0`: every center updates the running minimum and its index. `CHUNK >
+            /// 0`: the centers go in chunks of `CHUNK`, each step keeps only a minimum (one
+            /// `min` instead of a compare and two selects), a chunk's minimum updates the
+            /// running one and the chunk's number, and at the end each row finds the first
+            /// center of its chunk whose value equals its minimum by the same scalar FMA
+            /// chain. Same labels and minima either way.
             ///
             /// # Safety
             /// The CPU has the enabled features; `x` holds `rows * D`, `c` `k * D`, `cn` `k`,
             /// `labels` and `best` `rows` values; `k < 2^24`; `1 <= D <= MAX_D`.
             #[$feat]
             #[allow(clippy::too_many_arguments)]
-            pub unsafe fn $name<const D: usize, const R: usize>(
+            pub unsafe fn $name<const D: usize, const R: usize, const CHUNK: usize>(
                 x: *const $t,
                 rows: usize,
                 c: *const $t,
@@ -176,6 +190,7 @@ mod x86 {
                 debug_assert_eq!(rows % (R * $lanes), 0);
                 let prep = $prep(D);
                 let (m2, one) = ($set1(-2.0), $set1(1.0));
+                let inf = $set1(<$t>::INFINITY);
                 let mut r = 0;
                 while r < rows {
                     // R registers of rows: R independent compare-and-select chains (one
@@ -184,31 +199,88 @@ mod x86 {
                     for (g, xg) in xt.iter_mut().enumerate() {
                         $cols(x.add((r + g * $lanes) * D), &prep, xg);
                     }
-                    let mut bv: [$v; R] = [$set1(<$t>::INFINITY); R];
+                    let mut bv: [$v; R] = [inf; R];
                     let mut bi: [$v; R] = [$zero(); R];
                     let mut jv: $v = $zero();
-                    for j in 0..k {
-                        let cj = c.add(j * D);
-                        let mut cb = [$zero(); D];
-                        for (t, v) in cb.iter_mut().enumerate() {
-                            *v = $set1(*cj.add(t));
-                        }
-                        let cnj = $set1(*cn.add(j));
-                        for g in 0..R {
-                            let mut acc = $zero();
-                            for t in 0..D {
-                                acc = $fmadd(xt[g][t], cb[t], acc);
+                    if CHUNK == 0 {
+                        for j in 0..k {
+                            let cj = c.add(j * D);
+                            let mut cb = [$zero(); D];
+                            for (t, v) in cb.iter_mut().enumerate() {
+                                *v = $set1(*cj.add(t));
                             }
-                            let v = $fmadd(acc, m2, cnj);
-                            let m = $lt(v, bv[g]);
-                            bv[g] = $blend(bv[g], v, m);
-                            bi[g] = $blend(bi[g], jv, m);
+                            let cnj = $set1(*cn.add(j));
+                            for g in 0..R {
+                                let mut acc = $zero();
+                                for t in 0..D {
+                                    acc = $fmadd(xt[g][t], cb[t], acc);
+                                }
+                                let v = $fmadd(acc, m2, cnj);
+                                let m = $lt(v, bv[g]);
+                                bv[g] = $blend(bv[g], v, m);
+                                bi[g] = $blend(bi[g], jv, m);
+                            }
+                            jv = $add(jv, one);
                         }
-                        jv = $add(jv, one);
+                    } else {
+                        let mut j0 = 0;
+                        while j0 < k {
+                            let j1 = (j0 + CHUNK).min(k);
+                            let mut mc: [$v; R] = [inf; R];
+                            for j in j0..j1 {
+                                let cj = c.add(j * D);
+                                let mut cb = [$zero(); D];
+                                for (t, v) in cb.iter_mut().enumerate() {
+                                    *v = $set1(*cj.add(t));
+                                }
+                                let cnj = $set1(*cn.add(j));
+                                for g in 0..R {
+                                    let mut acc = $zero();
+                                    for t in 0..D {
+                                        acc = $fmadd(xt[g][t], cb[t], acc);
+                                    }
+                                    // `min(v, mc)` is `mc` when `v` is NaN: a NaN center is
+                                    // never taken, as in the running kernels.
+                                    mc[g] = $min($fmadd(acc, m2, cnj), mc[g]);
+                                }
+                            }
+                            for g in 0..R {
+                                let m = $lt(mc[g], bv[g]);
+                                bv[g] = $blend(bv[g], mc[g], m);
+                                bi[g] = $blend(bi[g], jv, m);
+                            }
+                            jv = $add(jv, one);
+                            j0 = j1;
+                        }
                     }
                     for g in 0..R {
                         $store(best.add(r + g * $lanes), bv[g]);
                         $store_idx(labels.add(r + g * $lanes), bi[g]);
+                    }
+                    if CHUNK > 0 {
+                        // Chunk number -> the first center of the chunk at the minimum.
+                        for i in r..r + R * $lanes {
+                            let b = *best.add(i);
+                            let l = labels.add(i);
+                            if b == <$t>::INFINITY {
+                                // No finite distance: lane start, as the running kernels.
+                                *l = 0;
+                                continue;
+                            }
+                            let j0 = *l as usize * CHUNK;
+                            let xi = x.add(i * D);
+                            for j in j0..(j0 + CHUNK).min(k) {
+                                let cj = c.add(j * D);
+                                let mut acc: $t = 0.0;
+                                for t in 0..D {
+                                    acc = (*xi.add(t)).mul_add(*cj.add(t), acc);
+                                }
+                                if acc.mul_add(-2.0, *cn.add(j)) == b {
+                                    *l = j as u32;
+                                    break;
+                                }
+                            }
+                        }
                     }
                     r += R * $lanes;
                 }
@@ -250,6 +322,7 @@ mod x86 {
         _mm512_setzero_ps,
         _mm512_fmadd_ps,
         _mm512_add_ps,
+        _mm512_min_ps,
         |d: usize| Columns::<i32, 16>::new(d),
         permute_columns!(
             f32,
@@ -277,6 +350,7 @@ mod x86 {
         _mm512_setzero_pd,
         _mm512_fmadd_pd,
         _mm512_add_pd,
+        _mm512_min_pd,
         |d: usize| Columns::<i64, 8>::new(d),
         permute_columns!(
             f64,
@@ -304,6 +378,7 @@ mod x86 {
         _mm256_setzero_ps,
         _mm256_fmadd_ps,
         _mm256_add_ps,
+        _mm256_min_ps,
         |d: usize| _mm256_mullo_epi32(
             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
             _mm256_set1_epi32(d as i32)
@@ -328,6 +403,7 @@ mod x86 {
         _mm256_setzero_pd,
         _mm256_fmadd_pd,
         _mm256_add_pd,
+        _mm256_min_pd,
         |d: usize| _mm_mullo_epi32(_mm_setr_epi32(0, 1, 2, 3), _mm_set1_epi32(d as i32)),
         |xp: *const f64, s: &__m128i, out: &mut [__m256d]| {
             for (t, col) in out.iter_mut().enumerate() {
@@ -342,12 +418,16 @@ mod x86 {
 
     /// `$f::<D, R>(args)` for the run-time `d` in `1..=MAX_D`.
     macro_rules! by_d {
-        ($f:ident, $r:literal, $d:expr, $($arg:expr),*) => {
-            match $d {
-                1 => $f::<1, $r>($($arg),*),
-                2 => $f::<2, $r>($($arg),*),
-                3 => $f::<3, $r>($($arg),*),
-                4 => $f::<4, $r>($($arg),*),
+        ($f:ident, $r:literal, $ch:expr, $d:expr, $($arg:expr),*) => {
+            match ($d, $ch) {
+                (1, 0) => $f::<1, $r, 0>($($arg),*),
+                (2, 0) => $f::<2, $r, 0>($($arg),*),
+                (3, 0) => $f::<3, $r, 0>($($arg),*),
+                (4, 0) => $f::<4, $r, 0>($($arg),*),
+                (1, _) => $f::<1, $r, CHUNK>($($arg),*),
+                (2, _) => $f::<2, $r, CHUNK>($($arg),*),
+                (3, _) => $f::<3, $r, CHUNK>($($arg),*),
+                (4, _) => $f::<4, $r, CHUNK>($($arg),*),
                 _ => unreachable!("d outside 1..=MAX_D"),
             }
         };
@@ -382,12 +462,13 @@ macro_rules! impl_lowdim {
                     let lanes = Self::lanes();
                     let grouped = rows / (GROUP * lanes) * (GROUP * lanes);
                     let (x1, l1, b1) = (x.add(grouped * d), labels.add(grouped), best.add(grouped));
+                    let ch = if k > CHUNKED_FROM { CHUNK } else { 0 };
                     if dispatch::has_avx512() {
-                        by_d!($avx512, 4, d, x, grouped, c, cn, k, labels, best);
-                        by_d!($avx512, 1, d, x1, rows - grouped, c, cn, k, l1, b1);
+                        by_d!($avx512, 4, ch, d, x, grouped, c, cn, k, labels, best);
+                        by_d!($avx512, 1, ch, d, x1, rows - grouped, c, cn, k, l1, b1);
                     } else {
-                        by_d!($avx2, 4, d, x, grouped, c, cn, k, labels, best);
-                        by_d!($avx2, 1, d, x1, rows - grouped, c, cn, k, l1, b1);
+                        by_d!($avx2, 4, ch, d, x, grouped, c, cn, k, labels, best);
+                        by_d!($avx2, 1, ch, d, x1, rows - grouped, c, cn, k, l1, b1);
                     }
                 }
                 #[cfg(not(target_arch = "x86_64"))]

@@ -12,7 +12,7 @@
 //! values `c_{b*NB + j, t}`; padding centers have zero coordinates and `cn = +inf`.
 
 use super::aligned::{Aligned, Plain};
-use super::packed_avx2::{self, MR as AVX2_MR};
+use super::packed_avx2::{self, MR as AVX2_MR, NARROW_MR as AVX2_NARROW_MR};
 use crate::real::Real;
 
 /// Centers packed for the kernels of this module.
@@ -665,6 +665,17 @@ pub trait PackedArgmin: Sized + Copy + Plain {
         labels: &mut [u32; NARROW_MR],
         best: &mut [Self; NARROW_MR],
     );
+    /// The AVX2 one-block kernel on the `packed_avx2::NARROW_MR` rows at `x`.
+    ///
+    /// # Safety
+    /// `x` must point to `packed_avx2::NARROW_MR * pk.d` readable values; AVX2 and FMA must
+    /// be available; `pk.nb == pk.kpad == NB_AVX2 / 2`.
+    unsafe fn argmin_narrow_panel_avx2(
+        x: *const Self,
+        pk: &Packed<Self>,
+        labels: &mut [u32; AVX2_NARROW_MR],
+        best: &mut [Self; AVX2_NARROW_MR],
+    );
     /// Lanes of one register (candidates per k-means++ seeding panel).
     const LANES: usize;
     /// Raw distances of one `MR`-row panel to one packed candidate group (see
@@ -738,6 +749,17 @@ macro_rules! impl_packed {
             ) {
                 #[cfg(target_arch = "x86_64")]
                 super::packed_avx2::x86::$argmin(x, pk, labels, best);
+                #[cfg(not(target_arch = "x86_64"))]
+                unreachable!("packed kernels are x86-64 only");
+            }
+            unsafe fn argmin_narrow_panel_avx2(
+                x: *const $t,
+                pk: &Packed<$t>,
+                labels: &mut [u32; AVX2_NARROW_MR],
+                best: &mut [$t; AVX2_NARROW_MR],
+            ) {
+                #[cfg(target_arch = "x86_64")]
+                super::packed_avx2::x86::$narrow(x, pk, labels, best);
                 #[cfg(not(target_arch = "x86_64"))]
                 unreachable!("packed kernels are x86-64 only");
             }
@@ -933,17 +955,14 @@ pub fn argmin_available(k: usize) -> bool {
 }
 
 /// Centers per block that [`argmin_rows_packed`] takes on this CPU for `k` centers
-/// ([`Packed::new`]'s `nb`): with AVX-512, one register (`LANES`) when all `k` fit in it (the
-/// one-block kernel: no padding lanes, no running minimum), else two.
+/// ([`Packed::new`]'s `nb`): one register when all `k` fit in it (the one-block kernels: no
+/// padding lanes, no running minimum), else two.
 pub fn argmin_block<T: PackedArgmin>(k: usize) -> usize {
-    if available() {
-        if k <= T::LANES {
-            T::LANES
-        } else {
-            T::NB
-        }
+    let nb = if available() { T::NB } else { T::NB_AVX2 };
+    if k <= nb / 2 {
+        nb / 2
     } else {
-        T::NB_AVX2
+        nb
     }
 }
 
@@ -970,6 +989,11 @@ pub fn argmin_rows_packed<T: Real>(x: &[T], pk: &Packed<T>, labels: &mut [u32], 
         // SAFETY: AVX-512 checked; the panels hold MR rows.
         panels::<T, MR>(x, pk, labels, best, |xp, pk, l, b| unsafe {
             T::argmin_panel(xp, pk, l, b)
+        });
+    } else if pk.nb == T::NB_AVX2 / 2 {
+        // SAFETY: AVX2 and FMA checked; one block of one register; AVX2_NARROW_MR rows.
+        panels::<T, AVX2_NARROW_MR>(x, pk, labels, best, |xp, pk, l, b| unsafe {
+            T::argmin_narrow_panel_avx2(xp, pk, l, b)
         });
     } else {
         // SAFETY: AVX2 and FMA checked; the panels hold AVX2_MR rows.

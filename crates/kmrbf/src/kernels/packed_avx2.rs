@@ -18,6 +18,8 @@ use super::packed::Packed;
 /// Rows per register panel (6 rows x 2 vectors = 12 accumulators; 2 center vectors and a
 /// broadcast make 15 of the 16 registers).
 pub const MR: usize = 6;
+/// Rows per register panel of the one-block kernel (`k <=` one register: 12 accumulators).
+pub const NARROW_MR: usize = 12;
 /// Centers per packed block for f32 (two 8-lane registers).
 pub const NB_F32: usize = 16;
 /// Centers per packed block for f64 (two 4-lane registers).
@@ -25,7 +27,7 @@ pub const NB_F64: usize = 8;
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86 {
-    use super::{Packed, MR};
+    use super::{Packed, MR, NARROW_MR};
     use crate::kernels::packed::MR as PANEL_MR;
     use core::arch::x86_64::*;
 
@@ -227,6 +229,92 @@ pub(crate) mod x86 {
             }
         };
     }
+
+    macro_rules! argmin_narrow_kernel {
+        ($name:ident, $t:ty, $v:ty, $lanes:expr, $set1:ident, $zero:ident, $load:ident,
+         $fmadd:ident, $min:ident, $cmp_eq:expr, $hmin:expr, $first:ident, $movemask:ident) => {
+            /// Nearest of the at most `lanes` centers packed in one block (`pk.nb ==
+            /// pk.kpad == lanes`) for the `NARROW_MR` rows at `xp` (row stride `pk.d`): one
+            /// register of centers, no padding lanes, no running minimum; the lowest lane
+            /// holding the row's minimum. The same bits as [`argmin_f32`].
+            ///
+            /// # Safety
+            /// AVX2 and FMA available; `xp` points to `NARROW_MR * pk.d` readable values.
+            #[target_feature(enable = "avx2,fma")]
+            pub unsafe fn $name(
+                xp: *const $t,
+                pk: &Packed<$t>,
+                labels: &mut [u32; NARROW_MR],
+                best: &mut [$t; NARROW_MR],
+            ) {
+                debug_assert!(pk.nb == $lanes && pk.kpad == $lanes);
+                let d = pk.d;
+                let bytes = NARROW_MR * d * core::mem::size_of::<$t>();
+                let next = (xp as *const i8).wrapping_add(bytes);
+                let mut off = 0;
+                while off < bytes {
+                    _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(off));
+                    off += 64;
+                }
+                let p = pk.panel.as_ptr();
+                let mut a = [$zero(); NARROW_MR];
+                for t in 0..d {
+                    let c = $load(p.add(t * $lanes));
+                    for r in 0..NARROW_MR {
+                        a[r] = $fmadd($set1(*xp.add(r * d + t)), c, a[r]);
+                    }
+                }
+                let cn = $load(pk.cn.as_ptr());
+                let (m2, inf) = ($set1(-2.0), $set1(<$t>::INFINITY));
+                for r in 0..NARROW_MR {
+                    // A NaN distance becomes `inf` (never taken, as in the running kernel).
+                    let v = $min($fmadd(a[r], m2, cn), inf);
+                    let mv = $hmin(v);
+                    let eq = $movemask($cmp_eq(v, mv)) as u32;
+                    labels[r] = eq.trailing_zeros();
+                    best[r] = $first(mv);
+                }
+            }
+        };
+    }
+
+    argmin_narrow_kernel!(
+        argmin_narrow_f32,
+        f32,
+        __m256,
+        8,
+        _mm256_set1_ps,
+        _mm256_setzero_ps,
+        _mm256_loadu_ps,
+        _mm256_fmadd_ps,
+        _mm256_min_ps,
+        |a, b| _mm256_cmp_ps::<_CMP_EQ_OQ>(a, b),
+        |v: __m256| {
+            let v = _mm256_min_ps(v, _mm256_permute2f128_ps::<1>(v, v));
+            let v = _mm256_min_ps(v, _mm256_shuffle_ps::<0b01_00_11_10>(v, v));
+            _mm256_min_ps(v, _mm256_shuffle_ps::<0b10_11_00_01>(v, v))
+        },
+        _mm256_cvtss_f32,
+        _mm256_movemask_ps
+    );
+    argmin_narrow_kernel!(
+        argmin_narrow_f64,
+        f64,
+        __m256d,
+        4,
+        _mm256_set1_pd,
+        _mm256_setzero_pd,
+        _mm256_loadu_pd,
+        _mm256_fmadd_pd,
+        _mm256_min_pd,
+        |a, b| _mm256_cmp_pd::<_CMP_EQ_OQ>(a, b),
+        |v: __m256d| {
+            let v = _mm256_min_pd(v, _mm256_permute2f128_pd::<1>(v, v));
+            _mm256_min_pd(v, _mm256_shuffle_pd::<0b0101>(v, v))
+        },
+        _mm256_cvtsd_f64,
+        _mm256_movemask_pd
+    );
 
     argmin_kernel!(
         argmin_f32,
