@@ -125,7 +125,7 @@ pub fn argmin_rows_lowd<T: LowDim>(
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{CHUNK, MAX_D};
+    use super::MAX_D;
     use core::arch::x86_64::*;
 
     /// How the AVX-512 kernels turn `LANES` rows of `D` values (`D` registers, row-major)
