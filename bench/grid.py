@@ -186,10 +186,11 @@ def markdown(results):
     for (dtype, threads), rs in groups.items():
         ds = sorted({r["d"] for r in rs})
         ks = sorted({r["k"] for r in rs})
-        peak = rs[0]["peak_gflops"]
+        lo, hi = min(r["peak_gflops"] for r in rs), max(r["peak_gflops"] for r in rs)
+        peak = f"{lo:.0f}" if round(lo) == round(hi) else f"{lo:.0f}-{hi:.0f}"
         out.append("")
         out.append(f"{dtype}, {threads} thread(s): kmrbf ms / iteration, its speedup over the faster "
-                   f"peer, and % of the {peak:.0f} GFLOP/s GEMM peak")
+                   f"peer, and % of the GEMM peak measured beside it ({peak} GFLOP/s)")
         out.append("")
         out.append("| d \\ k | " + " | ".join(str(k) for k in ks) + " |")
         out.append("|---|" + "---|" * len(ks))
