@@ -202,22 +202,28 @@ mod x86 {
                     let mut bv: [$v; R] = [inf; R];
                     let mut bi: [$v; R] = [$zero(); R];
                     let mut jv: $v = $zero();
+                    // `fma(acc, -2, cn_j)` of center `j` for the R registers of rows.
+                    let dists = |j: usize| -> [$v; R] {
+                        let cj = c.add(j * D);
+                        let mut cb = [$zero(); D];
+                        for (t, v) in cb.iter_mut().enumerate() {
+                            *v = $set1(*cj.add(t));
+                        }
+                        let cnj = $set1(*cn.add(j));
+                        core::array::from_fn(|g| {
+                            let mut acc = $zero();
+                            for t in 0..D {
+                                acc = $fmadd(xt[g][t], cb[t], acc);
+                            }
+                            $fmadd(acc, m2, cnj)
+                        })
+                    };
                     if CHUNK == 0 {
                         for j in 0..k {
-                            let cj = c.add(j * D);
-                            let mut cb = [$zero(); D];
-                            for (t, v) in cb.iter_mut().enumerate() {
-                                *v = $set1(*cj.add(t));
-                            }
-                            let cnj = $set1(*cn.add(j));
+                            let v = dists(j);
                             for g in 0..R {
-                                let mut acc = $zero();
-                                for t in 0..D {
-                                    acc = $fmadd(xt[g][t], cb[t], acc);
-                                }
-                                let v = $fmadd(acc, m2, cnj);
-                                let m = $lt(v, bv[g]);
-                                bv[g] = $blend(bv[g], v, m);
+                                let m = $lt(v[g], bv[g]);
+                                bv[g] = $blend(bv[g], v[g], m);
                                 bi[g] = $blend(bi[g], jv, m);
                             }
                             jv = $add(jv, one);
@@ -228,20 +234,11 @@ mod x86 {
                             let j1 = (j0 + CHUNK).min(k);
                             let mut mc: [$v; R] = [inf; R];
                             for j in j0..j1 {
-                                let cj = c.add(j * D);
-                                let mut cb = [$zero(); D];
-                                for (t, v) in cb.iter_mut().enumerate() {
-                                    *v = $set1(*cj.add(t));
-                                }
-                                let cnj = $set1(*cn.add(j));
+                                let v = dists(j);
                                 for g in 0..R {
-                                    let mut acc = $zero();
-                                    for t in 0..D {
-                                        acc = $fmadd(xt[g][t], cb[t], acc);
-                                    }
                                     // `min(v, mc)` is `mc` when `v` is NaN: a NaN center is
                                     // never taken, as in the running kernels.
-                                    mc[g] = $min($fmadd(acc, m2, cnj), mc[g]);
+                                    mc[g] = $min(v[g], mc[g]);
                                 }
                             }
                             for g in 0..R {
