@@ -2,8 +2,10 @@
 kmrbf.torch against plain PyTorch (softmax of the negative distances) and PyTorch + the
 `entmax` package (entmax15), same input, same thread count, one run; medians of three.
 
-The loss is sum(R * G) for a fixed random G (so the backward pass carries a full upstream
-gradient), differentiated with respect to the rows and the centers.
+Two measurements per map: the layer alone (`R.backward(G)` for a fixed random upstream
+gradient G: the forward and the vector-Jacobian product to the rows and the centers), and the
+layer inside the loss `sum(R * G)` (torch's multiply, sum and their backward added on both
+sides). One untimed call of each side first.
 
 Run through bench/run_torch.sh (it makes the venv with torch and entmax).
 """
@@ -22,14 +24,18 @@ def plain(z, c, t, kind):
     return torch.softmax(-d / t, dim=1) if kind == "softmax" else entmax15(-d / t, dim=1)
 
 
-def timed(f, z, c, g):
+def timed(f, z, c, g, loss):
     ts = []
-    for _ in range(3):
+    for rep in range(4):
         z.grad = c.grad = None
         t = time.perf_counter()
         r = f()
-        (r * g).sum().backward()
-        ts.append(time.perf_counter() - t)
+        if loss:
+            (r * g).sum().backward()
+        else:
+            r.backward(g)
+        if rep > 0:
+            ts.append(time.perf_counter() - t)
     return float(np.median(ts))
 
 
@@ -48,11 +54,13 @@ def main():
     for threads in [int(t) for t in a.threads.split(",")]:
         torch.set_num_threads(threads)
         for kind in ("softmax", "entmax15"):
-            t_ours = timed(lambda: kt.responsibilities(z, c, temp, kind, n_threads=threads), z, c, g)
-            t_torch = timed(lambda: plain(z, c, temp, kind), z, c, g)
-            peer = "PyTorch" if kind == "softmax" else "PyTorch + entmax"
-            print(f"{threads} thread(s) {kind:9}: kmrbf.torch {t_ours * 1e3:8.1f} ms, {peer} {t_torch * 1e3:8.1f} ms "
-                  f"-> {t_torch / t_ours:5.1f}x", flush=True)
+            for loss in (False, True):
+                t_ours = timed(lambda: kt.responsibilities(z, c, temp, kind, n_threads=threads), z, c, g, loss)
+                t_torch = timed(lambda: plain(z, c, temp, kind), z, c, g, loss)
+                peer = "PyTorch" if kind == "softmax" else "PyTorch + entmax"
+                what = "sum(R * G)" if loss else "R.backward(G)"
+                print(f"{threads} thread(s) {kind:9} {what:13}: kmrbf.torch {t_ours * 1e3:8.1f} ms, "
+                      f"{peer} {t_torch * 1e3:8.1f} ms -> {t_torch / t_ours:5.1f}x", flush=True)
 
 
 if __name__ == "__main__":

@@ -112,6 +112,79 @@ fn fused_passes_agree_with_the_tile_pipeline() {
     assert_eq!(compared, 3 * 2 * 3 * 3);
 }
 
+/// The fused softmax pass writing the responsibilities (`RowOut::Resp`, f32, `k <= 64`)
+/// against the tile pipeline's rows: every entry within f32 rounding of the exponent, rows on
+/// the simplex, and the same objectives.
+#[test]
+fn fused_softmax_rows_agree_with_the_tile_pipeline() {
+    let _one = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
+    if !available(64) {
+        eprintln!("fused passes: no fused kernels on this CPU");
+        return;
+    }
+    let mut compared = 0;
+    for &(n, d, k) in &[
+        (20_011usize, 32usize, 64usize),
+        (3_001, 7, 17),
+        (999, 40, 1),
+    ] {
+        let x = kmrbf::synth::bench_blobs_f32(n, d, k.max(2), 5);
+        let xn: Vec<f32> = x.chunks(d).map(|r| r.iter().map(|v| v * v).sum()).collect();
+        let c: Vec<f32> = x[..k * d].to_vec();
+        let p = Prepared {
+            x: &x,
+            d,
+            xn: &xn,
+            w: None,
+        };
+        for temp in [8.0f32, 2.0, 0.2, 1e-3] {
+            let req = PassRequest {
+                map: MapKind::Softmax,
+                temp,
+                resp_sums: false,
+                loss_sums: false,
+            };
+            let mut tile_r = vec![f32::NAN; n * k];
+            let mut fused_r = vec![f32::NAN; n * k];
+            set_fused_kernels(false);
+            let tile = soft_pass(&p, &c, k, req, RowOut::Resp(&mut tile_r));
+            set_fused_kernels(true);
+            let fused = soft_pass(&p, &c, k, req, RowOut::Resp(&mut fused_r));
+            let ctx = format!("n {n} d {d} k {k} temp {temp}");
+            let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1.0);
+            assert!(rel(fused.j, tile.j) < 1e-5, "J {ctx}");
+            assert!(rel(fused.l, tile.l) < 1e-5, "L {ctx}");
+            let cmax = c
+                .chunks(d)
+                .map(|r| r.iter().map(|v| v * v).sum::<f32>())
+                .fold(0f32, f32::max) as f64;
+            for i in 0..n {
+                let (fr, tr) = (&fused_r[i * k..(i + 1) * k], &tile_r[i * k..(i + 1) * k]);
+                // The tile pipeline rounds D = xn + cn - 2 x.c in f32 before dividing by temp:
+                // an exponent error of a few ulps of the norms over temp.
+                let dscale = 8.0 * f32::EPSILON as f64 * (xn[i] as f64 + cmax) / temp as f64;
+                let total: f64 = fr.iter().map(|&v| v as f64).sum();
+                assert!(
+                    (total - 1.0).abs() < 1e-5,
+                    "row {i} sums to {total} ({ctx})"
+                );
+                for j in 0..k {
+                    let (a, b) = (fr[j] as f64, tr[j] as f64);
+                    // The exponent's f32 rounding scales with it; entries the two cut at
+                    // different points below 2^-125 differ by less than 1e-36.
+                    let tol = b * (1e-5 + dscale + 1e-6 * b.max(1e-300).log2().abs()) + 1e-36;
+                    assert!(
+                        a.is_finite() && (a - b).abs() <= tol,
+                        "r[{i}][{j}] {a} {b} ({ctx})"
+                    );
+                }
+            }
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 3 * 4);
+}
+
 /// The fused f64 sparse passes (entmax-1.5, sparsemax; AVX-512, `k <= 64`) against the tile
 /// pipeline's f64 path: objectives, support, one-hot rows and soft-lloyd sums to f64 rounding
 /// (relative 1e-10; the two compute `D - Dmin` by other roundings).

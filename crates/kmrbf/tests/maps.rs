@@ -357,10 +357,15 @@ fn fused_kernel_matches_the_row_map(map: MapKind) {
                     temp,
                 };
                 let out = Some((&mut sums[..], &mut col[..]));
+                // Softmax also writes its rows (NaN first: every entry must be written).
+                let mut resp = vec![f32::NAN; b * k];
                 let tot = match map {
-                    MapKind::Softmax => {
-                        softmax_sums(&rows, Some((&mut sums_t[..], &mut col[..])), &mut scratch)
-                    }
+                    MapKind::Softmax => softmax_sums(
+                        &rows,
+                        Some((&mut sums_t[..], &mut col[..])),
+                        Some(&mut resp[..]),
+                        &mut scratch,
+                    ),
                     MapKind::Entmax15 => sparse_sums(SparseMap::Entmax15, &rows, out, &mut sparse),
                     MapKind::Sparsemax => {
                         sparse_sums(SparseMap::Sparsemax, &rows, out, &mut sparse)
@@ -406,6 +411,20 @@ fn fused_kernel_matches_the_row_map(map: MapKind) {
                     let mut r = vec![0.0; k];
                     let mut s = vec![0.0; k];
                     let terms = map_row(map, &dist, temp as f64, &mut r, None, &mut s);
+                    if map == MapKind::Softmax {
+                        // f32 exponents: the error grows with |log2 r| (r ~ 2^t); the
+                        // kernel flushes e below 2^-125 to 0.
+                        for jj in 0..k {
+                            let got = resp[i * k + jj] as f64;
+                            let rel = 2e-6 + 3e-7 * r[jj].max(1e-300).log2().abs();
+                            let tol = r[jj] * rel + 1e-36;
+                            assert!(
+                                (got - r[jj]).abs() <= tol,
+                                "r[{i}][{jj}] {got} vs {} (b {b} d {d} k {k} temp {temp})",
+                                r[jj]
+                            );
+                        }
+                    }
                     let sup = if map == MapKind::Softmax {
                         u.iter().filter(|&&v| (v - umin) * a >= -125.0).count()
                     } else {

@@ -10,6 +10,7 @@
 pub mod aligned;
 pub mod amx;
 pub mod argmin;
+pub mod backward;
 pub mod cross_f32;
 pub mod dispatch;
 pub mod distance;

@@ -23,13 +23,14 @@ use super::softmax_fused_f32::{FusedRows, FusedScratch};
 pub(crate) unsafe fn run(
     rows: &FusedRows<'_>,
     sums: Option<(&mut [f64], &mut [f32])>,
+    resp: Option<&mut [f32]>,
     s: &mut FusedScratch,
 ) -> RowTotals {
     match rows.pack.k().div_ceil(16) {
-        1 => imp::run_nc::<1>(rows, sums, s),
-        2 => imp::run_nc::<2>(rows, sums, s),
-        3 => imp::run_nc::<3>(rows, sums, s),
-        _ => imp::run_nc::<4>(rows, sums, s),
+        1 => imp::run_nc::<1>(rows, sums, resp, s),
+        2 => imp::run_nc::<2>(rows, sums, resp, s),
+        3 => imp::run_nc::<3>(rows, sums, resp, s),
+        _ => imp::run_nc::<4>(rows, sums, resp, s),
     }
 }
 
@@ -38,6 +39,7 @@ pub(crate) unsafe fn run(
 pub(crate) unsafe fn run(
     _: &FusedRows<'_>,
     _: Option<(&mut [f64], &mut [f32])>,
+    _: Option<&mut [f32]>,
     _: &mut FusedScratch,
 ) -> RowTotals {
     unreachable!("AVX2 only")
@@ -59,6 +61,7 @@ pub(crate) mod imp {
     pub(super) unsafe fn run_nc<const NC: usize>(
         rows: &FusedRows<'_>,
         sums: Option<(&mut [f64], &mut [f32])>,
+        mut resp: Option<&mut [f32]>,
         s: &mut FusedScratch,
     ) -> RowTotals {
         let FusedRows {
@@ -111,6 +114,19 @@ pub(crate) mod imp {
                         *stats.add(i + r) = (xn6[r] + umin).max(0.0);
                         *stats.add(b + i + r) = sum;
                         *stats.add(2 * b + i + r) = sdist * norm;
+                        if let Some(out) = resp.as_deref_mut() {
+                            // r_ij = e_ij / sum over the row's k lanes.
+                            let dst = &mut out[(i + r) * k..(i + r + 1) * k];
+                            let nv = _mm256_set1_ps(norm);
+                            let full = k / 8;
+                            for v in 0..full {
+                                let e = _mm256_loadu_ps(u.add(8 * v));
+                                _mm256_storeu_ps(dst.as_mut_ptr().add(8 * v), _mm256_mul_ps(e, nv));
+                            }
+                            for (j, o) in dst.iter_mut().enumerate().skip(8 * full) {
+                                *o = *u.add(j) * norm;
+                            }
+                        }
                     }
                     if col.is_some() {
                         // The weights w r = e (w / sum): into the group buffer and the column

@@ -80,16 +80,20 @@ impl FusedRows<'_> {
 /// given, adds `sum_i w_i r_ij x_i` (one f32 FMA chain per entry over the rows in order,
 /// widened once) into its first slice, *transposed* and in f64 (`d x 64`, entry `t * 64 +
 /// j`; entries past `k` get zeros), and `sum_i w_i r_ij` into `colsum` (`k`, f32, rows in
-/// order); returns the totals (`J`, `L`, `F`, weight, support) of the rows. Call only when
-/// [`available`]`(k)`.
+/// order); when `resp` is given, writes the rows `r_i` there (`b x k`, row-major); returns the
+/// totals (`J`, `L`, `F`, weight, support) of the rows. Call only when [`available`]`(k)`.
 pub fn softmax_sums(
     rows: &FusedRows<'_>,
     sums: Option<(&mut [f64], &mut [f32])>,
+    resp: Option<&mut [f32]>,
     scratch: &mut FusedScratch,
 ) -> RowTotals {
     let (k, d, b) = rows.shape();
     if let Some((s, c)) = &sums {
         assert!(s.len() == d * MAX_K && c.len() == k);
+    }
+    if let Some(r) = &resp {
+        assert_eq!(r.len(), b * k, "one row of responsibilities per row");
     }
     scratch.stats.resize(3 * b, 0.0);
     scratch.pbuf.resize(GROUP * MAX_K);
@@ -97,10 +101,10 @@ pub fn softmax_sums(
     scratch.sums_t.reset(d * MAX_K);
     if !super::dispatch::has_avx512() {
         // SAFETY: AVX2 and FMA checked by `available`, shapes asserted, buffers sized above.
-        return unsafe { super::softmax_fused_avx2::run(rows, sums, scratch) };
+        return unsafe { super::softmax_fused_avx2::run(rows, sums, resp, scratch) };
     }
     // SAFETY: AVX-512 checked, shapes asserted.
-    unsafe { imp::run(rows, sums, scratch) }
+    unsafe { imp::run(rows, sums, resp, scratch) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -121,6 +125,10 @@ pub(crate) mod imp {
         /// `-log2(e) / temp`.
         a: __m512,
         sums: Option<(*mut f64, *mut f32)>,
+        /// `b x k` responsibilities out, or null.
+        resp: *mut f32,
+        /// `k`: the row stride of `resp`.
+        k: usize,
         pbuf: *mut f32,
     }
 
@@ -128,13 +136,14 @@ pub(crate) mod imp {
     pub unsafe fn run(
         rows: &FusedRows<'_>,
         sums: Option<(&mut [f64], &mut [f32])>,
+        resp: Option<&mut [f32]>,
         s: &mut FusedScratch,
     ) -> RowTotals {
         match rows.pack.k().div_ceil(16) {
-            1 => run_nv::<1>(rows, sums, s),
-            2 => run_nv::<2>(rows, sums, s),
-            3 => run_nv::<3>(rows, sums, s),
-            _ => run_nv::<4>(rows, sums, s),
+            1 => run_nv::<1>(rows, sums, resp, s),
+            2 => run_nv::<2>(rows, sums, resp, s),
+            3 => run_nv::<3>(rows, sums, resp, s),
+            _ => run_nv::<4>(rows, sums, resp, s),
         }
     }
 
@@ -142,6 +151,7 @@ pub(crate) mod imp {
     unsafe fn run_nv<const NV: usize>(
         rows: &FusedRows<'_>,
         sums: Option<(&mut [f64], &mut [f32])>,
+        resp: Option<&mut [f32]>,
         s: &mut FusedScratch,
     ) -> RowTotals {
         let FusedRows {
@@ -165,6 +175,8 @@ pub(crate) mod imp {
             valid,
             a: _mm512_set1_ps(-std::f32::consts::LOG2_E / temp),
             sums: sums.map(|(s, c)| (s.as_mut_ptr(), c.as_mut_ptr())),
+            resp: resp.map_or(core::ptr::null_mut(), |r| r.as_mut_ptr()),
+            k,
             pbuf: s.pbuf.as_mut_ptr(),
         };
         debug_assert!(s.pbuf.len() >= GROUP * MAX_K && s.sums_t.len() == d * MAX_K);
@@ -307,6 +319,15 @@ pub(crate) mod imp {
                 *stats.add(2 * b + i + r) = sdist[r] * norm;
             }
             wn[r] = _mm512_set1_ps(w6[r] * norm);
+            if r < real && !c.resp.is_null() {
+                // r_ij = e_ij / sum: the real lanes of the row.
+                let nv = _mm512_set1_ps(norm);
+                let dst = c.resp.add((i + r) * c.k);
+                for v in 0..NV {
+                    let rv = _mm512_mul_ps(acc[r][v], nv);
+                    _mm512_mask_storeu_ps(dst.add(16 * v), c.valid[v], rv);
+                }
+            }
         }
         let Some((_, col)) = c.sums else {
             return (support, onehot);
@@ -524,7 +545,8 @@ mod imp {
     use super::{FusedRows, FusedScratch, RowTotals};
     pub unsafe fn run(
         _: &FusedRows<'_>,
-        _: Option<(&mut [f32], &mut [f32])>,
+        _: Option<(&mut [f64], &mut [f32])>,
+        _: Option<&mut [f32]>,
         _: &mut FusedScratch,
     ) -> RowTotals {
         unreachable!("AVX-512 only")

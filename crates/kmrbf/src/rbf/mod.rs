@@ -4,9 +4,11 @@
 //! `params` holds the map, kernel convention and temperature; `pass` is the fused soft pass
 //! (distance tile -> row map -> weighted sums) shared by objectives, gradients and steps;
 //! `objective` gives J, L, F and the gradients; `step` the center updates; `anneal` the
-//! temperature schedule that lands on the K-Means fixed point.
+//! temperature schedule that lands on the K-Means fixed point; `backward` the gradients
+//! through the responsibilities that an autograd layer needs.
 
 pub mod anneal;
+pub mod backward;
 pub mod codebook;
 pub mod objective;
 pub mod params;
@@ -14,6 +16,7 @@ pub mod pass;
 pub mod step;
 
 pub use crate::kernels::maps::MapKind;
+pub use backward::{responsibilities_backward, ResponsibilityGrads};
 pub use objective::{center_gradient, input_gradient, objectives, GradientKind, Objectives};
 pub use params::{Kernel, Temperature};
 pub use pass::{soft_pass, PassOutput, PassRequest};

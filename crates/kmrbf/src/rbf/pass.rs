@@ -445,10 +445,11 @@ pub fn soft_pass_biased<T: Real>(
             *c += v;
         }
     }
+    let mut out = out;
+    if let Some(o) = fused_pass(p, centers, k, req, &cn, &mut out) {
+        return o;
+    }
     if matches!(out, RowOut::None) {
-        if let Some(o) = fused_pass(p, centers, k, req, &cn) {
-            return o;
-        }
         if let Some(o) = fused_pass_f64(p, centers, k, req, &cn) {
             return o;
         }
@@ -563,15 +564,17 @@ struct FusedAcc {
     sparse: SparseScratch,
 }
 
-/// A softmax, entmax-1.5 or sparsemax pass without per-row output and without the loss sums,
-/// f32 with AVX-512 or AVX2 + FMA and `k <= 64`: through [`softmax_fused_f32`] or [`sparse_fused_f32`] (no
-/// distance tile); `None` when it does not apply.
+/// A softmax, entmax-1.5 or sparsemax pass without the loss sums, f32 with AVX-512 or AVX2 +
+/// FMA and `k <= 64`: through [`softmax_fused_f32`] or [`sparse_fused_f32`] (no distance
+/// tile). Per-row output: none, or the responsibilities for softmax. `None` (and `out`
+/// untouched) when it does not apply.
 fn fused_pass<T: Real>(
     p: &Prepared<'_, T>,
     centers: &[T],
     k: usize,
     req: PassRequest<T>,
     cn: &[T],
+    out: &mut RowOut<'_, T>,
 ) -> Option<PassOutput> {
     let sparse = match req.map {
         MapKind::Softmax => None,
@@ -582,6 +585,11 @@ fn fused_pass<T: Real>(
     if req.loss_sums || !fused_enabled() {
         return None;
     }
+    let (buf, stride): (&mut [T], usize) = match out {
+        RowOut::None => (&mut [], 0),
+        RowOut::Resp(r) if sparse.is_none() => (&mut **r, k),
+        _ => return None,
+    };
     let here = match sparse {
         None => softmax_fused_f32::available(k),
         Some(_) => sparse_fused_f32::available(k),
@@ -605,8 +613,8 @@ fn fused_pass<T: Real>(
     let zs = if sparse.is_some() { zk } else { 0 };
     let mut parts = fold_tiles(
         p.against(centers, k),
-        &mut [] as &mut [T],
-        0,
+        buf,
+        stride,
         Blocking::of::<T>(k),
         false,
         || FusedAcc {
@@ -618,8 +626,9 @@ fn fused_pass<T: Real>(
             scratch: FusedScratch::default(),
             sparse: SparseScratch::default(),
         },
-        |acc, t, _| {
+        |acc, t, o| {
             let (x, xn) = (as_f32(t.x).expect("f32"), as_f32(t.xn).expect("f32"));
+            let resp = (stride > 0).then(|| as_f32_mut(o).expect("f32"));
             let w = t.w.and_then(as_f32);
             if req.resp_sums {
                 acc.col.fill(0.0);
@@ -637,7 +646,7 @@ fn fused_pass<T: Real>(
                     let sums = req
                         .resp_sums
                         .then_some((&mut acc.rs_t[..], &mut acc.col[..]));
-                    softmax_fused_f32::softmax_sums(&rows, sums, &mut acc.scratch)
+                    softmax_fused_f32::softmax_sums(&rows, sums, resp, &mut acc.scratch)
                 }
                 Some(map) => {
                     let sums = req
