@@ -8,6 +8,7 @@ use crate::model_file::{rows_of, ModelFile};
 use crate::npy;
 use crate::outputs::{list, Outputs};
 use crate::progress::Progress;
+use kmrbf::kmeans::MiniBatchParams;
 use kmrbf::{Algorithm, Init, KMeansParams, MatView, Real};
 use std::path::{Path, PathBuf};
 
@@ -102,9 +103,10 @@ pub struct FitArgs {
     /// Iteration cap per restart.
     #[arg(long, default_value_t = 300)]
     pub max_iter: usize,
-    /// Relative tolerance on the center shift (times the mean feature variance).
-    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
-    pub tol: f64,
+    /// Relative tolerance on the center shift (times the mean feature variance); default 1e-4,
+    /// and 0 (off) with --mini-batch, as scikit-learn.
+    #[arg(long, allow_negative_numbers = true)]
+    pub tol: Option<f64>,
     /// The K-Means algorithm (all give the same centers).
     #[arg(long, value_enum, default_value = "auto")]
     pub algorithm: AlgorithmArg,
@@ -127,9 +129,30 @@ pub struct FitArgs {
     /// Rows of the uniform sample that k-means++ / random seed from when streaming.
     #[arg(long, default_value_t = 100_000)]
     pub init_sample: usize,
+    /// Mini-batch K-Means with batches of this many rows (scikit-learn's MiniBatchKMeans:
+    /// per-center learning rates, reassignment of light centers, early stopping on the smoothed
+    /// batch inertia); --max-iter then caps the passes over the data. In memory only.
+    #[arg(long)]
+    pub mini_batch: Option<usize>,
+    /// With --mini-batch: centers lighter than this fraction of the heaviest move to random
+    /// rows of the batch.
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
+    pub reassignment_ratio: f64,
+    /// With --mini-batch: stop after this many batches without a new minimum of the smoothed
+    /// batch inertia (0: never).
+    #[arg(long, default_value_t = 10)]
+    pub max_no_improvement: usize,
     /// No progress and no summary line (the global `--quiet`).
     #[arg(skip)]
     pub quiet: bool,
+}
+
+impl FitArgs {
+    /// The relative tolerance: as given, else 1e-4 (0 with --mini-batch).
+    fn tol(&self) -> f64 {
+        self.tol
+            .unwrap_or(if self.mini_batch.is_some() { 0.0 } else { 1e-4 })
+    }
 }
 
 /// Arguments of `predict`.
@@ -186,7 +209,17 @@ pub fn fit(a: FitArgs) -> CliResult<()> {
     if a.k == 0 {
         return Err(bad_input("--k = 0 is invalid: need at least one cluster"));
     }
+    if a.mini_batch == Some(0) {
+        return Err(bad_input(
+            "--mini-batch = 0 is invalid: need at least one row per batch",
+        ));
+    }
     if let Some(s) = crate::stream::should_stream(&a.data, a.block_rows)? {
+        if a.mini_batch.is_some() {
+            return Err(bad_input(
+                "--mini-batch runs in memory: it cannot be combined with a streamed fit (--block-rows, or a file larger than half the available memory)",
+            ));
+        }
         return fit_streamed(&a, outs, out_model, out_labels, &init, s);
     }
     let cd = Centered::new(load_matrix(&a.data)?);
@@ -242,15 +275,15 @@ fn fit_streamed(
         random: matches!(init, InitArg::Random),
         seed: a.seed,
         max_iter: a.max_iter,
-        tol: a.tol,
+        tol: a.tol(),
         weights: weights.as_deref(),
         block_rows: a.block_rows,
         sample_rows: a.init_sample,
     };
-    if !(a.tol.is_finite() && a.tol >= 0.0) {
+    if !(a.tol().is_finite() && a.tol() >= 0.0) {
         return Err(bad_input(format!(
             "--tol = {} is invalid: must be finite and >= 0",
-            a.tol
+            a.tol()
         )));
     }
     if a.max_iter == 0 {
@@ -309,7 +342,7 @@ fn streamed_model<T: Real>(
             "n_init": 1,
             "seed": a.seed,
             "max_iter": a.max_iter,
-            "tol": a.tol,
+            "tol": a.tol(),
             "algorithm": "lloyd",
             "weights": a.weights.as_ref().map(|p| p.display().to_string()),
             "threads": rayon::current_num_threads(),
@@ -327,6 +360,9 @@ fn fit_error(a: &FitArgs, e: kmrbf::Error) -> CliError {
     let what = match &e {
         e if about_weights(e) => weights_flag(a.weights.as_deref()),
         kmrbf::Error::BadK { .. } => "--k".to_string(),
+        kmrbf::Error::BadParam {
+            name: "batch_size", ..
+        } => "--mini-batch".to_string(),
         kmrbf::Error::BadParam { name, .. } => format!("--{}", name.replace('_', "-")),
         kmrbf::Error::InitShape { .. } => format!("--init {}", a.init),
         _ => a.data.display().to_string(),
@@ -345,12 +381,15 @@ fn run_fit<T: Real>(
     algorithm: Algorithm,
     progress: &Progress,
 ) -> CliResult<Fitted> {
+    if let Some(batch) = a.mini_batch {
+        return run_minibatch::<T>(a, cd, x, weights, init, given, batch, progress);
+    }
     let m = &cd.m;
     let mut params = KMeansParams::<T>::new(a.k)
         .init(init.to_init(cd, given.as_ref()))
         .seed(a.seed)
         .max_iter(a.max_iter)
-        .tol(a.tol)
+        .tol(a.tol())
         .algorithm(algorithm);
     if let Some(n) = a.n_init {
         params = params.n_init(n);
@@ -374,7 +413,7 @@ fn run_fit<T: Real>(
         "n_init": params.effective_n_init(),
         "seed": a.seed,
         "max_iter": a.max_iter,
-        "tol": a.tol,
+        "tol": a.tol(),
         "algorithm": format!("{:?}", model.algorithm()).to_lowercase(),
         "weights": a.weights.as_ref().map(|p| p.display().to_string()),
         "threads": rayon::current_num_threads(),
@@ -400,6 +439,73 @@ fn run_fit<T: Real>(
         labels: model.labels().to_vec(),
         n_iter: model.n_iter(),
         inertia: model.inertia(),
+        dtype: T::NAME,
+    })
+}
+
+/// `fit --mini-batch`: scikit-learn's mini-batch K-Means on the centered data.
+#[allow(clippy::too_many_arguments)]
+fn run_minibatch<T: Real>(
+    a: &FitArgs,
+    cd: &Centered,
+    x: &[T],
+    weights: Option<Vec<f64>>,
+    init: &InitArg,
+    given: Option<UserCenters>,
+    batch: usize,
+    progress: &Progress,
+) -> CliResult<Fitted> {
+    let m = &cd.m;
+    let mut p = MiniBatchParams::<T>::new(a.k);
+    p.init = init.to_init(cd, given.as_ref());
+    p.n_init = a.n_init;
+    p.max_iter = a.max_iter;
+    p.batch_size = batch;
+    p.tol = a.tol();
+    p.max_no_improvement = (a.max_no_improvement > 0).then_some(a.max_no_improvement);
+    p.reassignment_ratio = a.reassignment_ratio;
+    p.seed = a.seed;
+    let w: Option<Vec<T>> = weights.map(|w| w.into_iter().map(T::from_f64).collect());
+    let view =
+        MatView::new(x, m.n, m.d).map_err(|e| lib_error(&a.data.display().to_string(), e))?;
+    progress.set(format!("mini-batch K-Means, batches of {batch} rows"));
+    let t0 = std::time::Instant::now();
+    let fit = p.fit(view, w.as_deref()).map_err(|e| fit_error(a, e))?;
+    let settings = serde_json::json!({
+        "command": "fit",
+        "data": a.data.display().to_string(),
+        "n": m.n,
+        "init": a.init,
+        "seed": a.seed,
+        "max_iter": a.max_iter,
+        "tol": a.tol(),
+        "algorithm": "mini-batch",
+        "weights": a.weights.as_ref().map(|p| p.display().to_string()),
+        "threads": rayon::current_num_threads(),
+        "mini_batch": {
+            "batch_size": batch.min(m.n),
+            "n_steps": fit.n_steps,
+            "reassignment_ratio": a.reassignment_ratio,
+            "max_no_improvement": a.max_no_improvement,
+            "seconds": t0.elapsed().as_secs_f64(),
+        },
+    });
+    let file = ModelFile {
+        format: "kmrbf-model".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        k: a.k,
+        d: m.d,
+        dtype: T::NAME.into(),
+        centers: rows_of(&cd.user(&fit.state.centers), m.d),
+        inertia: fit.inertia,
+        n_iter: fit.n_iter,
+        settings,
+    };
+    Ok(Fitted {
+        model: file.to_bytes(),
+        labels: fit.labels,
+        n_iter: fit.n_iter,
+        inertia: fit.inertia,
         dtype: T::NAME,
     })
 }

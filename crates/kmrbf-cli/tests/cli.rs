@@ -742,3 +742,113 @@ fn f32_data_far_from_the_origin_clusters_like_f64() {
     let p = read_labels(&d.path("p.npy"));
     assert!(p.iter().zip(&l64).filter(|(a, b)| a == b).count() >= 1998);
 }
+
+#[test]
+fn fit_mini_batch_writes_a_model_whose_labels_predict_agrees_with() {
+    let d = Dir::new("minibatch");
+    let data = blobs_csv(&d, "x.csv");
+    let r = run(&[
+        "fit",
+        "--data",
+        &data,
+        "--k",
+        "4",
+        "--mini-batch",
+        "64",
+        "--seed",
+        "2",
+        "--out",
+        &d.s("m.json"),
+        "--labels",
+        &d.s("l.npy"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let m = json(&d.path("m.json"));
+    assert_eq!(m["settings"]["algorithm"], "mini-batch");
+    assert_eq!(m["settings"]["mini_batch"]["batch_size"], 64);
+    assert_eq!(m["settings"]["tol"], 0.0);
+    assert!(m["settings"]["mini_batch"]["n_steps"].as_u64().unwrap() >= 1);
+    // Blobs of radius 0.5 in 3-D: near the optimum (inertia per row ~ 3 * 0.25).
+    assert!(
+        m["inertia"].as_f64().unwrap() / 300.0 < 1.5,
+        "{}",
+        m["inertia"]
+    );
+    let labels = read_labels(&d.path("l.npy"));
+    let r = run(&[
+        "predict",
+        "--model",
+        &d.s("m.json"),
+        "--data",
+        &data,
+        "--out",
+        &d.s("p.npy"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(read_labels(&d.path("p.npy")), labels);
+    // The same seed gives the same model.
+    let r = run(&[
+        "fit",
+        "--data",
+        &data,
+        "--k",
+        "4",
+        "--mini-batch",
+        "64",
+        "--seed",
+        "2",
+        "--out",
+        &d.s("m2.json"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json(&d.path("m2.json"))["centers"], m["centers"]);
+}
+
+#[test]
+fn fit_mini_batch_bad_parameters() {
+    let d = Dir::new("minibatch_bad");
+    let data = blobs_csv(&d, "x.csv");
+    fails(
+        &d,
+        &["fit", "--data", &data, "--k", "4", "--mini-batch", "0"],
+        &["--mini-batch"],
+    );
+    fails(
+        &d,
+        &[
+            "fit",
+            "--data",
+            &data,
+            "--k",
+            "4",
+            "--mini-batch",
+            "10",
+            "--reassignment-ratio",
+            "-1",
+        ],
+        &["--reassignment-ratio", "-1"],
+    );
+    fails(
+        &d,
+        &["fit", "--data", &data, "--k", "400", "--mini-batch", "10"],
+        &["--k"],
+    );
+    let npy = d.path("x.npy");
+    let x = kmrbf::synth::blobs(100, 2, 2, 0.5, 1).x;
+    write_npy_f64(&npy, &x, "(100, 2)", false);
+    fails(
+        &d,
+        &[
+            "fit",
+            "--data",
+            &d.s("x.npy"),
+            "--k",
+            "2",
+            "--mini-batch",
+            "10",
+            "--block-rows",
+            "50",
+        ],
+        &["--mini-batch"],
+    );
+}

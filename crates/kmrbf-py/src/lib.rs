@@ -8,6 +8,7 @@
 mod arrays;
 mod kmeans;
 mod layer;
+mod minibatch;
 mod rbf;
 mod run;
 mod shard;
@@ -20,6 +21,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kmeans::kmeans_fit, m)?)?;
     m.add_function(wrap_pyfunction!(kmeans::initial_centers, m)?)?;
     m.add_function(wrap_pyfunction!(kmeans::assign, m)?)?;
+    m.add_function(wrap_pyfunction!(minibatch::minibatch_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(minibatch::minibatch_step, m)?)?;
     m.add_function(wrap_pyfunction!(rbf::anneal, m)?)?;
     m.add_function(wrap_pyfunction!(rbf::responsibilities, m)?)?;
     m.add_function(wrap_pyfunction!(rbf::objectives, m)?)?;

@@ -1,6 +1,6 @@
 """kmrbf: exact, fast K-Means and its differentiable RBF-network form.
 
-``KMeans`` is a drop-in replacement for scikit-learn's on dense data; ``RBFKMeans`` anneals
+``KMeans`` and ``MiniBatchKMeans`` are drop-in replacements for scikit-learn's on dense data; ``RBFKMeans`` anneals
 the RBF model to its K-Means limit and records the equivalence in ``trace_``; the functions
 give the row maps (softmax, entmax15, sparsemax, entmax), the responsibilities and the
 objectives with their exact gradients. Every computation releases the GIL and runs on
@@ -10,10 +10,12 @@ objectives with their exact gradients. Every computation releases the GIL and ru
 from ._core import __version__
 from ._functions import entmax, entmax15, objectives, responsibilities, softmax, sparsemax
 from ._kmeans import KMeans
+from ._minibatch import MiniBatchKMeans
 from ._rbf import RBFKMeans
 
 __all__ = [
     "KMeans",
+    "MiniBatchKMeans",
     "RBFKMeans",
     "entmax",
     "entmax15",

@@ -50,6 +50,55 @@ class KMeans:
     def get_params(self, deep: bool = ...) -> Dict[str, Any]: ...
     def set_params(self, **params: Any) -> "KMeans": ...
 
+class MiniBatchKMeans:
+    n_clusters: int
+    init: Union[Literal["k-means++", "random"], ArrayLike]
+    max_iter: int
+    batch_size: int
+    verbose: int
+    compute_labels: bool
+    random_state: RandomState
+    tol: float
+    max_no_improvement: Optional[int]
+    init_size: Optional[int]
+    n_init: Union[Literal["auto"], int]
+    reassignment_ratio: float
+    n_threads: Optional[int]
+    cluster_centers_: NDArray[Any]
+    labels_: NDArray[np.int32]
+    inertia_: float
+    n_iter_: int
+    n_steps_: int
+    batch_inertia_: NDArray[np.float64]
+    n_features_in_: int
+    feature_names_in_: NDArray[Any]
+    def __init__(
+        self,
+        n_clusters: int = ...,
+        *,
+        init: Union[Literal["k-means++", "random"], ArrayLike] = ...,
+        max_iter: int = ...,
+        batch_size: int = ...,
+        verbose: int = ...,
+        compute_labels: bool = ...,
+        random_state: RandomState = ...,
+        tol: float = ...,
+        max_no_improvement: Optional[int] = ...,
+        init_size: Optional[int] = ...,
+        n_init: Union[Literal["auto"], int] = ...,
+        reassignment_ratio: float = ...,
+        n_threads: Optional[int] = ...,
+    ) -> None: ...
+    def fit(self, X: ArrayLike, y: Any = ..., sample_weight: Optional[ArrayLike] = ...) -> "MiniBatchKMeans": ...
+    def partial_fit(self, X: ArrayLike, y: Any = ..., sample_weight: Optional[ArrayLike] = ...) -> "MiniBatchKMeans": ...
+    def predict(self, X: ArrayLike) -> NDArray[np.int32]: ...
+    def fit_predict(self, X: ArrayLike, y: Any = ..., sample_weight: Optional[ArrayLike] = ...) -> NDArray[np.int32]: ...
+    def transform(self, X: ArrayLike) -> NDArray[Any]: ...
+    def fit_transform(self, X: ArrayLike, y: Any = ..., sample_weight: Optional[ArrayLike] = ...) -> NDArray[Any]: ...
+    def score(self, X: ArrayLike, y: Any = ..., sample_weight: Optional[ArrayLike] = ...) -> float: ...
+    def get_params(self, deep: bool = ...) -> Dict[str, Any]: ...
+    def set_params(self, **params: Any) -> "MiniBatchKMeans": ...
+
 class RBFKMeans:
     n_clusters: int
     map: Map

@@ -31,6 +31,32 @@ def initial_centers(
     n_threads: Optional[int],
 ) -> NDArray[Any]: ...
 def assign(x: NDArray[Any], centers: NDArray[Any], n_threads: Optional[int]) -> NDArray[np.int32]: ...
+def minibatch_fit(
+    x: NDArray[Any],
+    n_clusters: int,
+    init: Union[str, NDArray[Any]],
+    n_init: Optional[int],
+    max_iter: int,
+    batch_size: int,
+    tol: float,
+    max_no_improvement: Optional[int],
+    init_size: Optional[int],
+    reassignment_ratio: float,
+    seed: int,
+    sample_weight: Optional[NDArray[Any]],
+    n_threads: Optional[int],
+) -> Dict[str, Any]: ...
+def minibatch_step(
+    x: NDArray[Any],
+    sample_weight: Optional[NDArray[Any]],
+    centers: NDArray[Any],
+    counts: NDArray[Any],
+    since_reassign: int,
+    reassignment_ratio: float,
+    seed: int,
+    labels_after: bool,
+    n_threads: Optional[int],
+) -> Dict[str, Any]: ...
 def anneal(
     x: NDArray[Any],
     init: NDArray[Any],

@@ -2,15 +2,17 @@
 //!
 //! `params` validates once; `lloyd` and `hamerly` run one restart from given centers;
 //! `step` holds what both share (M-step, empty-cluster relocation, inertia); `model` holds
-//! the fitted, immutable result.
+//! the fitted, immutable result; `minibatch` is scikit-learn's mini-batch K-Means.
 
 pub mod hamerly;
 pub mod lloyd;
+pub mod minibatch;
 mod model;
 mod params;
 pub mod shard;
 pub mod step;
 
+pub use minibatch::{BatchStep, MiniBatchFit, MiniBatchParams, MiniBatchState};
 pub use model::{predict, KMeans};
 pub use params::{Algorithm, Init, IterInfo, KMeansParams, Timings};
 pub use step::RunResult;

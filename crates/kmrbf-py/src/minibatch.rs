@@ -1,0 +1,225 @@
+//! Mini-batch K-Means: the whole fit, and one step for `partial_fit`.
+
+use crate::arrays::{dtype_of, matrix, value_error, view1, view2, Dtype, Float};
+use crate::run::compute;
+use kmrbf::kmeans::{MiniBatchParams, MiniBatchState};
+use kmrbf::rng::Rng;
+use kmrbf::{Init, MatView};
+use numpy::PyArray1;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// Mini-batch settings as the Python estimator passes them.
+struct Settings {
+    k: usize,
+    n_init: Option<usize>,
+    max_iter: usize,
+    batch_size: usize,
+    tol: f64,
+    max_no_improvement: Option<usize>,
+    init_size: Option<usize>,
+    reassignment_ratio: f64,
+    seed: u64,
+}
+
+fn init_of<T: Float>(init: &Bound<'_, PyAny>, k: usize, d: usize) -> PyResult<Init<T>> {
+    if let Ok(s) = init.extract::<String>() {
+        return match s.as_str() {
+            "k-means++" => Ok(Init::KMeansPlusPlus),
+            "random" => Ok(Init::Random),
+            other => Err(PyValueError::new_err(format!(
+                "init = {other:?} is invalid: expected 'k-means++', 'random' or an array of shape (n_clusters, n_features)"
+            ))),
+        };
+    }
+    let (c, rows, cols) = view2::<T>(init, "init")?;
+    if (rows, cols) != (k, d) {
+        return Err(PyValueError::new_err(format!(
+            "init: expected centers of shape ({k}, {d}), got ({rows}, {cols})"
+        )));
+    }
+    Ok(Init::Centers(c.as_slice()?.to_vec()))
+}
+
+fn fit_typed<'py, T: Float>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    init: &Bound<'py, PyAny>,
+    s: Settings,
+    sample_weight: Option<&Bound<'py, PyAny>>,
+    n_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (xr, n, d) = view2::<T>(x, "X")?;
+    let init = init_of::<T>(init, s.k, d)?;
+    let w = view1::<T>(sample_weight, "sample_weight")?;
+    let w = w.as_ref().map(|w| w.as_slice()).transpose()?;
+    let xs = xr.as_slice()?;
+    let fit = compute(py, n_threads, |stop| {
+        let mut p = MiniBatchParams::new(s.k);
+        p.init = init;
+        p.n_init = s.n_init;
+        p.max_iter = s.max_iter;
+        p.batch_size = s.batch_size;
+        p.tol = s.tol;
+        p.max_no_improvement = s.max_no_improvement;
+        p.init_size = s.init_size;
+        p.reassignment_ratio = s.reassignment_ratio;
+        p.seed = s.seed;
+        p.stop = Some(stop);
+        p.fit(MatView::new(xs, n, d)?, w)
+    })?
+    .map_err(value_error)?;
+    let out = PyDict::new(py);
+    out.set_item("centers", matrix(py, fit.state.centers, s.k, d)?)?;
+    out.set_item("counts", PyArray1::from_vec(py, fit.state.counts))?;
+    out.set_item("since_reassign", fit.state.since_reassign)?;
+    let labels: Vec<i32> = fit.labels.into_iter().map(|l| l as i32).collect();
+    out.set_item("labels", PyArray1::from_vec(py, labels))?;
+    out.set_item("inertia", fit.inertia)?;
+    out.set_item("n_steps", fit.n_steps)?;
+    out.set_item("n_iter", fit.n_iter)?;
+    out.set_item("batch_inertia", PyArray1::from_vec(py, fit.batch_inertia))?;
+    Ok(out)
+}
+
+/// Fits mini-batch K-Means; returns a dict with `centers` (X's dtype), `counts`,
+/// `since_reassign`, `labels` (int32), `inertia`, `n_steps`, `n_iter` and `batch_inertia` (the
+/// mean inertia per row of each batch).
+#[pyfunction]
+#[pyo3(signature = (x, n_clusters, init, n_init, max_iter, batch_size, tol, max_no_improvement, init_size, reassignment_ratio, seed, sample_weight, n_threads))]
+#[allow(clippy::too_many_arguments)]
+pub fn minibatch_fit<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    n_clusters: usize,
+    init: &Bound<'py, PyAny>,
+    n_init: Option<usize>,
+    max_iter: usize,
+    batch_size: usize,
+    tol: f64,
+    max_no_improvement: Option<usize>,
+    init_size: Option<usize>,
+    reassignment_ratio: f64,
+    seed: u64,
+    sample_weight: Option<&Bound<'py, PyAny>>,
+    n_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let s = Settings {
+        k: n_clusters,
+        n_init,
+        max_iter,
+        batch_size,
+        tol,
+        max_no_improvement,
+        init_size,
+        reassignment_ratio,
+        seed,
+    };
+    match dtype_of(x, "X")? {
+        Dtype::F32 => fit_typed::<f32>(py, x, init, s, sample_weight, n_threads),
+        Dtype::F64 => fit_typed::<f64>(py, x, init, s, sample_weight, n_threads),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn step_typed<'py, T: Float>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    sample_weight: Option<&Bound<'py, PyAny>>,
+    centers: &Bound<'py, PyAny>,
+    counts: &Bound<'py, PyAny>,
+    since_reassign: usize,
+    reassignment_ratio: f64,
+    seed: u64,
+    labels_after: bool,
+    n_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (xr, n, d) = view2::<T>(x, "X")?;
+    let (cr, k, dc) = view2::<T>(centers, "cluster_centers_")?;
+    if dc != d {
+        return Err(PyValueError::new_err(format!(
+            "X has {d} features, but the model is fitted on {dc} features"
+        )));
+    }
+    let counts: Vec<T> = counts
+        .extract::<numpy::PyReadonlyArray1<'py, T>>()
+        .map_err(|_| PyValueError::new_err("counts must be a 1-D array of X's dtype"))?
+        .as_slice()?
+        .to_vec();
+    let w = view1::<T>(sample_weight, "sample_weight")?;
+    let w = w.as_ref().map(|w| w.as_slice()).transpose()?;
+    let (xs, cs) = (xr.as_slice()?, cr.as_slice()?);
+    let (state, step, (labels, after)) = compute(py, n_threads, |_| -> kmrbf::Result<_> {
+        let mut st = MiniBatchState::from_parts(cs.to_vec(), counts, since_reassign, k, d)?;
+        let mut rng = Rng::new(seed);
+        let due = st.reassign_due(n);
+        let batch = MatView::new(xs, n, d)?;
+        let step = st.step(batch, w, due.then_some((reassignment_ratio, &mut rng)))?;
+        let after = if labels_after {
+            st.assign(batch, w)?
+        } else {
+            (Vec::new(), f64::NAN)
+        };
+        Ok((st, step, after))
+    })?
+    .map_err(value_error)?;
+    let out = PyDict::new(py);
+    let labels: Vec<i32> = labels.into_iter().map(|l| l as i32).collect();
+    out.set_item("labels", PyArray1::from_vec(py, labels))?;
+    out.set_item("inertia_after", after)?;
+    out.set_item("centers", matrix(py, state.centers, k, d)?)?;
+    out.set_item("counts", PyArray1::from_vec(py, state.counts))?;
+    out.set_item("since_reassign", state.since_reassign)?;
+    out.set_item("inertia", step.inertia)?;
+    out.set_item("reassigned", step.reassigned)?;
+    Ok(out)
+}
+
+/// One mini-batch step on `X` from `centers` (`k x d`) and their weights `counts` (`k`, X's
+/// dtype); `since_reassign` rows since the last reassignment check; `seed` drives the
+/// reassignment's draws. Returns a dict with the new `centers`, `counts`, `since_reassign`,
+/// the batch's `inertia` before the update, how many centers were `reassigned`, and with
+/// `labels_after` the batch's `labels` (int32) and `inertia_after` under the new centers.
+#[pyfunction]
+#[pyo3(signature = (x, sample_weight, centers, counts, since_reassign, reassignment_ratio, seed, labels_after, n_threads))]
+#[allow(clippy::too_many_arguments)]
+pub fn minibatch_step<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    sample_weight: Option<&Bound<'py, PyAny>>,
+    centers: &Bound<'py, PyAny>,
+    counts: &Bound<'py, PyAny>,
+    since_reassign: usize,
+    reassignment_ratio: f64,
+    seed: u64,
+    labels_after: bool,
+    n_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    match dtype_of(x, "X")? {
+        Dtype::F32 => step_typed::<f32>(
+            py,
+            x,
+            sample_weight,
+            centers,
+            counts,
+            since_reassign,
+            reassignment_ratio,
+            seed,
+            labels_after,
+            n_threads,
+        ),
+        Dtype::F64 => step_typed::<f64>(
+            py,
+            x,
+            sample_weight,
+            centers,
+            counts,
+            since_reassign,
+            reassignment_ratio,
+            seed,
+            labels_after,
+            n_threads,
+        ),
+    }
+}
