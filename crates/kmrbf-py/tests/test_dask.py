@@ -99,3 +99,21 @@ def test_a_worker_restarted_mid_fit_changes_nothing():
     np.testing.assert_array_equal(m.cluster_centers_, clean.cluster_centers_)
     np.testing.assert_array_equal(m.labels_.compute(), clean.labels_.compute())
     assert m.inertia_ == clean.inertia_ and m.n_iter_ == clean.n_iter_
+
+
+def test_a_worker_with_another_kmrbf_version_is_refused(data):
+    X, c0 = data
+    dX = da.from_array(X, chunks=(1000, 5))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
+        w = sorted(client.scheduler_info()["workers"])[0]
+        # That worker now reports another version (lambdas travel by value: no test module
+        # needs to be importable there).
+        client.run(lambda: setattr(__import__("kmrbf")._core, "__version__", "0.0.0-other"), workers=[w])
+        with pytest.raises(RuntimeError, match=r"other versions on 1 of 2 workers") as e:
+            kd.KMeans(8, init=c0).fit(dX)
+        assert w in str(e.value) and "0.0.0-other" in str(e.value) and kmrbf.__version__ in str(e.value)
+        mine = kmrbf.__version__
+        client.run(lambda v=mine: setattr(__import__("kmrbf")._core, "__version__", v), workers=[w])
+        m = kd.KMeans(8, init=c0).fit(dX)
+        assert m.n_iter_ >= 1

@@ -71,6 +71,39 @@ def _pass(block, weight, centers, mean, offset, prev):
                             offset, _aligned(prev))
 
 
+def _kmrbf_version():
+    """The kmrbf version this process runs (called on every worker)."""
+    return _core.__version__
+
+
+def check_worker_versions():
+    """Raise ``RuntimeError`` when a worker of the active distributed client runs another kmrbf
+    version than this process, or cannot import kmrbf; the message names each such worker.
+
+    Without a distributed client (dask's local schedulers) the tasks run in this process and
+    there is nothing to check. ``KMeans.fit`` and ``predict`` call it first.
+    """
+    try:
+        from distributed import get_client
+    except ImportError:
+        return
+    try:
+        client = get_client()
+    except ValueError:
+        return
+    found = client.run(_kmrbf_version, on_error="return")
+    bad = {w: v for w, v in found.items() if v != _core.__version__}
+    if bad:
+        lines = "; ".join(
+            f"{w}: {v}" if isinstance(v, str) else f"{w}: kmrbf not importable ({type(v).__name__}: {v})"
+            for w, v in sorted(bad.items(), key=lambda item: item[0])
+        )
+        raise RuntimeError(
+            f"kmrbf {_core.__version__} here, but other versions on {len(bad)} of {len(found)} "
+            f"workers ({lines}); install the same kmrbf wheel on every worker"
+        )
+
+
 def _first(r):
     return r[0]
 
@@ -139,6 +172,7 @@ class KMeans(ClusterMixin, BaseEstimator):
         self
         """
         X = self._prepare(X)
+        check_worker_versions()
         n, d = X.shape
         k = check_int("n_clusters", self.n_clusters, 1)
         if n < k:
@@ -221,6 +255,7 @@ class KMeans(ClusterMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = self._prepare(X)
+        check_worker_versions()
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but KMeans is expecting {self.n_features_in_} features as input."
