@@ -167,6 +167,11 @@ pub struct PredictArgs {
     /// Labels to write (int64 .npy).
     #[arg(long)]
     pub out: PathBuf,
+    /// Read a .npy from disk in blocks of about this many rows and write the labels as they
+    /// come (for data larger than memory; the same labels). Default: stream only a file
+    /// larger than half the available memory.
+    #[arg(long)]
+    pub block_rows: Option<usize>,
 }
 
 /// What a fit produced, for the files and the summary line.
@@ -515,6 +520,9 @@ pub fn predict(a: &PredictArgs, quiet: bool) -> CliResult<()> {
     let (model, data, out) = (a.model.as_path(), a.data.as_path(), a.out.as_path());
     let mut outs = Outputs::new();
     let id = outs.reserve("--out", out)?;
+    if let Some(s) = crate::stream::should_stream(data, a.block_rows)? {
+        return predict_streamed(a, outs, id, s, quiet);
+    }
     let (mf, cd, c) = crate::model_file::load_for_prediction(model, data)?;
     let ctx = |e| lib_error(&data.display().to_string(), e);
     let m = &cd.m;
@@ -538,6 +546,46 @@ pub fn predict(a: &PredictArgs, quiet: bool) -> CliResult<()> {
         eprintln!(
             "kmrbf predict: {} rows labelled with {} centers; wrote {}",
             m.n,
+            mf.k,
+            list(&written)
+        );
+    }
+    Ok(())
+}
+
+/// `predict` on a `.npy` streamed in blocks, the labels written as they come.
+fn predict_streamed(
+    a: &PredictArgs,
+    mut outs: Outputs,
+    id: crate::outputs::OutId,
+    s: crate::stream::RowStream,
+    quiet: bool,
+) -> CliResult<()> {
+    let mf = ModelFile::load(&a.model)?;
+    if s.d != mf.d {
+        return Err(bad_input(format!(
+            "{}: has {} columns but the model {} has d = {}",
+            a.data.display(),
+            s.d,
+            a.model.display(),
+            mf.d
+        )));
+    }
+    let c = UserCenters::from_rows(mf.flat_centers(), mf.k, mf.d);
+    let progress = Progress::new(quiet);
+    outs.write_with(id, |w| {
+        if s.is_f32() {
+            crate::stream::predict::<f32>(&s, &c, mf.k, a.block_rows, w, &progress)
+        } else {
+            crate::stream::predict::<f64>(&s, &c, mf.k, a.block_rows, w, &progress)
+        }
+    })?;
+    progress.finish();
+    let written = outs.commit()?;
+    if !quiet {
+        eprintln!(
+            "kmrbf predict: {} rows labelled with {} centers (streamed); wrote {}",
+            s.n,
             mf.k,
             list(&written)
         );

@@ -721,8 +721,13 @@ pub fn encode_f32(values: &[f32], shape: &[usize]) -> Vec<u8> {
 }
 
 /// Encodes labels as a 1-D int64 `.npy`.
+/// The header of an int64 `.npy` of `n` labels (the values follow as little-endian i64).
+pub fn labels_header(n: usize) -> Vec<u8> {
+    header_bytes("<i8", &[n])
+}
+
 pub fn encode_labels(labels: &[u32]) -> Vec<u8> {
-    let mut out = header_bytes("<i8", &[labels.len()]);
+    let mut out = labels_header(labels.len());
     out.reserve(labels.len() * 8);
     for &l in labels {
         out.extend_from_slice(&(l as i64).to_le_bytes());

@@ -8,6 +8,7 @@
 
 use crate::fail::{bad_input, internal, CliResult};
 use crate::interrupt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Names an output reserved with [`Outputs::reserve`].
@@ -21,6 +22,8 @@ struct Slot {
     canonical: PathBuf,
     tmp: PathBuf,
     bytes: Option<Vec<u8>>,
+    /// Already written to `tmp` by [`Outputs::write_with`].
+    streamed: bool,
 }
 
 /// The outputs of one command.
@@ -94,6 +97,7 @@ impl Outputs {
             canonical,
             tmp,
             bytes: None,
+            streamed: false,
         });
         Ok(OutId(self.slots.len() - 1))
     }
@@ -108,6 +112,34 @@ impl Outputs {
         self.slots[id.0].bytes = Some(bytes);
     }
 
+    /// Writes output `id` through `f` straight into its temporary (for outputs too large to
+    /// hold in memory); it is still renamed into place only by [`Outputs::commit`].
+    pub fn write_with(
+        &mut self,
+        id: OutId,
+        f: impl FnOnce(&mut dyn std::io::Write) -> CliResult<()>,
+    ) -> CliResult<()> {
+        let s = &mut self.slots[id.0];
+        let cannot = |e: std::io::Error| {
+            bad_input(format!(
+                "{} {}: cannot write: {e}",
+                s.flag,
+                s.path.display()
+            ))
+        };
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&s.tmp)
+            .map_err(cannot)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        f(&mut w)?;
+        w.flush().map_err(cannot)?;
+        s.bytes = Some(Vec::new());
+        s.streamed = true;
+        Ok(())
+    }
+
     /// Writes every output to its temporary, then renames them all into place, with
     /// interrupts held off. Returns the paths written.
     pub fn commit(mut self) -> CliResult<Vec<PathBuf>> {
@@ -119,6 +151,9 @@ impl Outputs {
                     s.path.display()
                 )));
             };
+            if s.streamed {
+                continue;
+            }
             std::fs::write(&s.tmp, bytes).map_err(|e| {
                 bad_input(format!(
                     "{} {}: cannot write: {e}",

@@ -328,6 +328,63 @@ pub struct StreamSettings<'a> {
     pub sample_rows: usize,
 }
 
+/// The column means of the streamed file, summed in f64 in row order from the values in `T`
+/// (one pass in blocks of `b` rows): the in-memory shift's bits.
+fn column_shift<T: Real>(s: &RowStream, b: usize, progress: &Progress) -> CliResult<Shift> {
+    let (n, d) = (s.n, s.d);
+    let mut block: Vec<T> = Vec::new();
+    let mut mean = vec![0.0f64; d];
+    s.for_each_block(b, |r0, m, bytes| {
+        s.decode::<T>(r0, m, bytes, None, &mut block)?;
+        for r in block.chunks_exact(d) {
+            for (a, v) in mean.iter_mut().zip(r) {
+                *a += v.to_f64();
+            }
+        }
+        progress.set(format!("means: rows {}", r0 + m));
+        Ok(())
+    })?;
+    mean.iter_mut().for_each(|m| *m /= n as f64);
+    Ok(Shift::from_mean(mean))
+}
+
+/// The nearest of the `k` model `centers` for every row of the streamed file, written to `out`
+/// as an int64 `.npy` block by block (one pass for the shift, one for the labels; one block
+/// of rows and its labels in memory at a time): the in-memory `predict`'s labels.
+pub fn predict<T: Real>(
+    s: &RowStream,
+    centers: &crate::matrix::UserCenters,
+    k: usize,
+    block_rows: Option<usize>,
+    out: &mut dyn std::io::Write,
+    progress: &Progress,
+) -> CliResult<()> {
+    let (n, d) = (s.n, s.d);
+    let b = self::block_rows::<T>(block_rows, d, k);
+    let shift = column_shift::<T>(s, b, progress)?;
+    let cw: Vec<T> = centers.shifted(&shift);
+    let name = s.path.display().to_string();
+    let write = |out: &mut dyn std::io::Write, bytes: &[u8]| {
+        out.write_all(bytes)
+            .map_err(|e| bad_input(format!("--out: cannot write: {e}")))
+    };
+    write(out, &crate::npy::labels_header(n))?;
+    let mut block: Vec<T> = Vec::new();
+    let mut bytes: Vec<u8> = Vec::new();
+    s.for_each_block(b, |r0, m, raw| {
+        s.decode::<T>(r0, m, raw, Some(&shift), &mut block)?;
+        let view = MatView::new(&block, m, d).map_err(|e| lib_error(&name, e))?;
+        let labels = kmrbf::kmeans::predict(&cw, k, view).map_err(|e| lib_error(&name, e))?;
+        bytes.clear();
+        for l in labels {
+            bytes.extend_from_slice(&(l as i64).to_le_bytes());
+        }
+        write(out, &bytes)?;
+        progress.set(format!("labels: rows {}", r0 + m));
+        Ok(())
+    })
+}
+
 /// Lloyd on the streamed file with the in-memory fit's semantics.
 pub fn fit<T: Real>(
     s: &mut RowStream,
@@ -345,20 +402,7 @@ pub fn fit<T: Real>(
     }
     let b = block_rows::<T>(st.block_rows, d, k);
     let mut block: Vec<T> = Vec::new();
-    // Pass 1: the column means, in row order (the in-memory shift's bits).
-    let mut mean = vec![0.0f64; d];
-    s.for_each_block(b, |r0, m, bytes| {
-        s.decode::<T>(r0, m, bytes, None, &mut block)?;
-        for r in block.chunks_exact(d) {
-            for (a, v) in mean.iter_mut().zip(r) {
-                *a += v.to_f64();
-            }
-        }
-        progress.set(format!("means: rows {}", r0 + m));
-        Ok(())
-    })?;
-    mean.iter_mut().for_each(|m| *m /= n as f64);
-    let shift = Shift::from_mean(mean);
+    let shift = column_shift::<T>(s, b, progress)?;
     // Passes 2 and 3: the mean variance of the centered data (scikit-learn's tolerance scale).
     let mut cmean = vec![0.0f64; d];
     let mut var = vec![0.0f64; d];

@@ -179,3 +179,98 @@ fn streamed_bad_input_exits_2_and_writes_nothing() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("one restart"), "{}", r.stderr);
 }
+
+#[test]
+fn streamed_predict_writes_the_in_memory_labels() {
+    let dir = Dir::new("stream-predict");
+    let (n, d, k) = (30_001, 4, 6);
+    let (x, init) = blobs(n, d, k);
+    write_npy_f64(&dir.path("x64.npy"), &x, &format!("({n}, {d})"), false);
+    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    write_npy_f32(&dir.path("x32.npy"), &x32, &format!("({n}, {d})"));
+    write_npy_f64(&dir.path("c.npy"), &init, &format!("({k}, {d})"), false);
+    let (c, m) = (dir.s("c.npy"), dir.s("m.json"));
+    ok(&[
+        "--quiet",
+        "fit",
+        "--data",
+        &dir.s("x64.npy"),
+        "--k",
+        "6",
+        "--init",
+        &c,
+        "--out",
+        &m,
+    ]);
+    for data in ["x64.npy", "x32.npy"] {
+        let data = dir.s(data);
+        let (mem, st) = (dir.s("mem.npy"), dir.s("st.npy"));
+        ok(&[
+            "--quiet", "predict", "--model", &m, "--data", &data, "--out", &mem,
+        ]);
+        // Blocks of 8192 rows (100 rounded up to the kernel's chunk): four, the last short.
+        let r = ok(&[
+            "predict",
+            "--model",
+            &m,
+            "--data",
+            &data,
+            "--out",
+            &st,
+            "--block-rows",
+            "100",
+        ]);
+        assert!(r.stderr.contains("streamed"), "{}", r.stderr);
+        let (a, b) = (
+            read_labels(&dir.path("mem.npy")),
+            read_labels(&dir.path("st.npy")),
+        );
+        assert_eq!(a.len(), n);
+        assert_eq!(a, b, "{data}");
+        assert!(a.iter().all(|&l| (0..k as i64).contains(&l)));
+    }
+    // Bad input: exit 2, the row named, nothing written (the labels' temporary removed).
+    let mut bad = x.clone();
+    bad[20_000 * d + 1] = f64::NAN;
+    write_npy_f64(&dir.path("nan.npy"), &bad, &format!("({n}, {d})"), false);
+    let out = dir.s("out.npy");
+    let r = run(&[
+        "predict",
+        "--model",
+        &m,
+        "--data",
+        &dir.s("nan.npy"),
+        "--out",
+        &out,
+        "--block-rows",
+        "100",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("row 20000, column 1"), "{}", r.stderr);
+    assert!(!dir.path("out.npy").exists());
+    assert!(
+        dir.files().iter().all(|f| !f.contains(".tmp")),
+        "{:?}",
+        dir.files()
+    );
+    write_npy_f64(
+        &dir.path("wide.npy"),
+        &x[..n / 5 * 5],
+        &format!("({}, 5)", n / 5),
+        false,
+    );
+    let r = run(&[
+        "predict",
+        "--model",
+        &m,
+        "--data",
+        &dir.s("wide.npy"),
+        "--out",
+        &out,
+        "--block-rows",
+        "100",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("columns"), "{}", r.stderr);
+    assert!(!dir.path("out.npy").exists());
+}
