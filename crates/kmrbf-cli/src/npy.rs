@@ -721,6 +721,11 @@ pub fn encode_f32(values: &[f32], shape: &[usize]) -> Vec<u8> {
 }
 
 /// Encodes labels as a 1-D int64 `.npy`.
+/// The header of a C-order `.npy` of little-endian f32 (`f32 = true`) or f64 values of `shape`.
+pub fn float_header(f32: bool, shape: &[usize]) -> Vec<u8> {
+    header_bytes(if f32 { "<f4" } else { "<f8" }, shape)
+}
+
 /// The header of an int64 `.npy` of `n` labels (the values follow as little-endian i64).
 pub fn labels_header(n: usize) -> Vec<u8> {
     header_bytes("<i8", &[n])

@@ -104,6 +104,11 @@ pub struct TransformArgs {
     /// Responsibilities to write (.npy, the data's precision).
     #[arg(long)]
     pub out: PathBuf,
+    /// Read a .npy from disk in blocks of about this many rows and write the responsibilities
+    /// as they come (for data larger than memory; the same values). Default: stream only a
+    /// file larger than half the available memory.
+    #[arg(long)]
+    pub block_rows: Option<usize>,
 }
 
 /// `transform`: responsibilities of the rows of `data` under the model's centers.
@@ -113,6 +118,9 @@ pub fn transform(a: &TransformArgs, quiet: bool) -> CliResult<()> {
     let id = outs.reserve("--out", out)?;
     let map = flags.map()?;
     let t = temperature("--sigma", sigma, flags.kernel()?)?;
+    if let Some(s) = crate::stream::should_stream(data, a.block_rows)? {
+        return transform_streamed(a, outs, id, s, map, t, quiet);
+    }
     let (mf, cd, c) = crate::model_file::load_for_prediction(model, data)?;
     let bytes = match &cd.m.values {
         Values::F32(x) => {
@@ -137,6 +145,96 @@ pub fn transform(a: &TransformArgs, quiet: bool) -> CliResult<()> {
     Ok(())
 }
 
+/// `transform` on a `.npy` streamed in blocks, the rows of responsibilities written as they
+/// come (the data's precision, as in memory).
+fn transform_streamed(
+    a: &TransformArgs,
+    mut outs: Outputs,
+    id: crate::outputs::OutId,
+    s: crate::stream::RowStream,
+    map: MapKind,
+    t: Temperature,
+    quiet: bool,
+) -> CliResult<()> {
+    let mf = ModelFile::load(&a.model)?;
+    if s.d != mf.d {
+        return Err(bad_input(format!(
+            "{}: has {} columns but the model {} has d = {}",
+            a.data.display(),
+            s.d,
+            a.model.display(),
+            mf.d
+        )));
+    }
+    let c = UserCenters::from_rows(mf.flat_centers(), mf.k, mf.d);
+    let header = npy::float_header(s.is_f32(), &[s.n, mf.k]);
+    let progress = Progress::new(quiet);
+    let data = a.data.as_path();
+    outs.write_with(id, |w| {
+        if s.is_f32() {
+            crate::stream::write_blocks::<f32>(
+                &s,
+                &c,
+                mf.k,
+                a.block_rows,
+                &header,
+                w,
+                &progress,
+                |x, cw, bytes| {
+                    for v in block_responsibilities(x, cw, mf.k, map, t, data)? {
+                        bytes.extend_from_slice(&v.to_le_bytes());
+                    }
+                    Ok(())
+                },
+            )
+        } else {
+            crate::stream::write_blocks::<f64>(
+                &s,
+                &c,
+                mf.k,
+                a.block_rows,
+                &header,
+                w,
+                &progress,
+                |x, cw, bytes| {
+                    for v in block_responsibilities(x, cw, mf.k, map, t, data)? {
+                        bytes.extend_from_slice(&v.to_le_bytes());
+                    }
+                    Ok(())
+                },
+            )
+        }
+    })?;
+    progress.finish();
+    let written = outs.commit()?;
+    if !quiet {
+        eprintln!(
+            "kmrbf transform: {} rows x {} centers, {} at temperature {:e} (streamed); wrote {}",
+            s.n,
+            mf.k,
+            map.name(),
+            t.effective(),
+            list(&written)
+        );
+    }
+    Ok(())
+}
+
+/// The responsibilities of one block of centered rows, errors named as in memory.
+fn block_responsibilities<T: Real>(
+    x: MatView<'_, T>,
+    cw: &[T],
+    k: usize,
+    map: MapKind,
+    t: Temperature,
+    data: &Path,
+) -> CliResult<Vec<T>> {
+    responsibilities(x, cw, k, map, t).map_err(|e| match e {
+        e @ kmrbf::Error::BadTemperature { .. } => lib_error("--sigma", e),
+        e => lib_error(&data.display().to_string(), e),
+    })
+}
+
 fn transform_typed<T: Real>(
     cd: &Centered,
     x: &[T],
@@ -145,10 +243,14 @@ fn transform_typed<T: Real>(
     t: Temperature,
     data: &Path,
 ) -> CliResult<Vec<T>> {
-    responsibilities(view(&cd.m, x, data)?, &cd.working::<T>(c), c.k, map, t).map_err(|e| match e {
-        e @ kmrbf::Error::BadTemperature { .. } => lib_error("--sigma", e),
-        e => lib_error(&data.display().to_string(), e),
-    })
+    block_responsibilities(
+        view(&cd.m, x, data)?,
+        &cd.working::<T>(c),
+        c.k,
+        map,
+        t,
+        data,
+    )
 }
 
 /// Arguments of `objective`.

@@ -348,18 +348,22 @@ fn column_shift<T: Real>(s: &RowStream, b: usize, progress: &Progress) -> CliRes
     Ok(Shift::from_mean(mean))
 }
 
-/// The nearest of the `k` model `centers` for every row of the streamed file, written to `out`
-/// as an int64 `.npy` block by block (one pass for the shift, one for the labels; one block
-/// of rows and its labels in memory at a time): the in-memory `predict`'s labels.
-pub fn predict<T: Real>(
+/// Streams the file through `f` and writes what it makes to `out` after `header`: one pass for
+/// the shift, then per block of rows `f(rows, centers, bytes)` with the rows centered as in
+/// memory and the model's `centers` moved by the same shift (`T`, `k x d`), appending the
+/// block's output to `bytes`. One block of rows and its output are in memory at a time.
+#[allow(clippy::too_many_arguments)]
+pub fn write_blocks<T: Real>(
     s: &RowStream,
     centers: &crate::matrix::UserCenters,
     k: usize,
     block_rows: Option<usize>,
+    header: &[u8],
     out: &mut dyn std::io::Write,
     progress: &Progress,
+    mut f: impl FnMut(MatView<'_, T>, &[T], &mut Vec<u8>) -> CliResult<()>,
 ) -> CliResult<()> {
-    let (n, d) = (s.n, s.d);
+    let d = s.d;
     let b = self::block_rows::<T>(block_rows, d, k);
     let shift = column_shift::<T>(s, b, progress)?;
     let cw: Vec<T> = centers.shifted(&shift);
@@ -368,21 +372,48 @@ pub fn predict<T: Real>(
         out.write_all(bytes)
             .map_err(|e| bad_input(format!("--out: cannot write: {e}")))
     };
-    write(out, &crate::npy::labels_header(n))?;
+    write(out, header)?;
     let mut block: Vec<T> = Vec::new();
     let mut bytes: Vec<u8> = Vec::new();
     s.for_each_block(b, |r0, m, raw| {
         s.decode::<T>(r0, m, raw, Some(&shift), &mut block)?;
         let view = MatView::new(&block, m, d).map_err(|e| lib_error(&name, e))?;
-        let labels = kmrbf::kmeans::predict(&cw, k, view).map_err(|e| lib_error(&name, e))?;
         bytes.clear();
-        for l in labels {
-            bytes.extend_from_slice(&(l as i64).to_le_bytes());
-        }
+        f(view, &cw, &mut bytes)?;
         write(out, &bytes)?;
-        progress.set(format!("labels: rows {}", r0 + m));
+        progress.set(format!("rows {}", r0 + m));
         Ok(())
     })
+}
+
+/// The nearest of the `k` model `centers` for every row of the streamed file, written to `out`
+/// as an int64 `.npy` block by block: the in-memory `predict`'s labels.
+pub fn predict<T: Real>(
+    s: &RowStream,
+    centers: &crate::matrix::UserCenters,
+    k: usize,
+    block_rows: Option<usize>,
+    out: &mut dyn std::io::Write,
+    progress: &Progress,
+) -> CliResult<()> {
+    let name = s.path.display().to_string();
+    let header = crate::npy::labels_header(s.n);
+    write_blocks::<T>(
+        s,
+        centers,
+        k,
+        block_rows,
+        &header,
+        out,
+        progress,
+        |x, cw, bytes| {
+            let labels = kmrbf::kmeans::predict(cw, k, x).map_err(|e| lib_error(&name, e))?;
+            for l in labels {
+                bytes.extend_from_slice(&(l as i64).to_le_bytes());
+            }
+            Ok(())
+        },
+    )
 }
 
 /// Lloyd on the streamed file with the in-memory fit's semantics.

@@ -274,3 +274,62 @@ fn streamed_predict_writes_the_in_memory_labels() {
     assert!(r.stderr.contains("columns"), "{}", r.stderr);
     assert!(!dir.path("out.npy").exists());
 }
+
+#[test]
+fn streamed_transform_writes_the_in_memory_responsibilities() {
+    let dir = Dir::new("stream-transform");
+    let (n, d, k) = (20_003, 3, 5);
+    let (x, init) = blobs(n, d, k);
+    write_npy_f64(&dir.path("x64.npy"), &x, &format!("({n}, {d})"), false);
+    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    write_npy_f32(&dir.path("x32.npy"), &x32, &format!("({n}, {d})"));
+    write_npy_f64(&dir.path("c.npy"), &init, &format!("({k}, {d})"), false);
+    let (c, m) = (dir.s("c.npy"), dir.s("m.json"));
+    ok(&[
+        "--quiet",
+        "fit",
+        "--data",
+        &dir.s("x64.npy"),
+        "--k",
+        "5",
+        "--init",
+        &c,
+        "--out",
+        &m,
+    ]);
+    for data in ["x64.npy", "x32.npy"] {
+        for map in ["softmax", "entmax15"] {
+            let data = dir.s(data);
+            let (mem, st) = (dir.s("mem.npy"), dir.s("st.npy"));
+            let common = [
+                "transform",
+                "--model",
+                &m,
+                "--data",
+                &data,
+                "--map",
+                map,
+                "--sigma",
+                "2",
+            ];
+            let mut a = common.to_vec();
+            a.extend(["--out", &mem]);
+            ok(&a);
+            let mut b = common.to_vec();
+            b.extend(["--out", &st, "--block-rows", "100"]);
+            let r = ok(&b);
+            assert!(r.stderr.contains("streamed"), "{}", r.stderr);
+            // The same file, byte for byte (header, dtype and values).
+            let (bm, bs) = (
+                std::fs::read(dir.path("mem.npy")).unwrap(),
+                std::fs::read(dir.path("st.npy")).unwrap(),
+            );
+            assert!(bm == bs, "{data} {map}: streamed responsibilities differ");
+            let (vals, _) = read_npy(&dir.path("st.npy"));
+            assert_eq!(vals.len(), n * k);
+            for row in vals.chunks(k) {
+                assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-5);
+            }
+        }
+    }
+}
