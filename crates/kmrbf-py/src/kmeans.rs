@@ -213,9 +213,8 @@ fn init_typed<'py, T: Float>(
     let xs = xr.as_slice()?;
     let c = compute(py, n_threads, |_| -> kmrbf::Result<Vec<T>> {
         MatView::new(xs, n, d)?.validate("X")?;
-        let mut own = xs.to_vec();
-        let shift = Shift::of_rows(&own, d);
-        shift.apply(&mut own);
+        let shift = Shift::of_rows(xs, d);
+        let own = shift.applied(xs);
         let c = KMeansParams::new(k)
             .init(init)
             .seed(seed)
@@ -265,9 +264,8 @@ fn assign_typed<'py, T: Float>(
     let (xs, cs) = (xr.as_slice()?, cr.as_slice()?);
     let labels = compute(py, n_threads, |_| -> kmrbf::Result<Vec<i32>> {
         MatView::new(xs, n, d)?.validate("X")?;
-        let mut own = xs.to_vec();
-        let shift = Shift::of_rows(&own, d);
-        shift.apply(&mut own);
+        let shift = Shift::of_rows(xs, d);
+        let own = shift.applied(xs);
         let c64: Vec<f64> = cs.iter().map(|v| v.to_f64()).collect();
         let c: Vec<T> = shift.to_working(&c64);
         let labels = kmrbf::kmeans::predict(&c, k, MatView::new(&own, n, d)?)?;

@@ -33,9 +33,8 @@ fn temperature_of(t: f64, kernel: Kernel) -> PyResult<Temperature> {
 /// A centered copy of `x` (`n x d`, checked finite) and the shift.
 fn centered<T: Float>(x: &[T], n: usize, d: usize) -> kmrbf::Result<(Vec<T>, Shift)> {
     MatView::new(x, n, d)?.validate("X")?;
-    let mut own = x.to_vec();
-    let shift = Shift::of_rows(&own, d);
-    shift.apply(&mut own);
+    let shift = Shift::of_rows(x, d);
+    let own = shift.applied(x);
     Ok((own, shift))
 }
 

@@ -70,6 +70,25 @@ impl Shift {
         }
     }
 
+    /// `data` (rows of `d` values) moved by the shift into a new vector: [`Shift::apply`]'s
+    /// arithmetic on a copy, in one sweep, in parallel over blocks of rows (the same bits).
+    pub fn applied<T: Real>(&self, data: &[T]) -> Vec<T> {
+        use rayon::prelude::*;
+        let d = self.d().max(1);
+        let mut out = vec![T::ZERO; data.len()];
+        let block = 4096 * d;
+        out.par_chunks_mut(block)
+            .zip(data.par_chunks(block))
+            .for_each(|(o, x)| {
+                for (orow, xrow) in o.chunks_exact_mut(d).zip(x.chunks_exact(d)) {
+                    for ((o, x), m) in orow.iter_mut().zip(xrow).zip(&self.mean) {
+                        *o = T::from_f64(x.to_f64() - m);
+                    }
+                }
+            });
+        out
+    }
+
     /// `data[i, j] += mean[j]`: undoes [`Self::apply`] up to one rounding per value.
     pub fn undo<T: Real>(&self, data: &mut [T]) {
         let d = self.d().max(1);

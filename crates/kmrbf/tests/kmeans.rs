@@ -531,3 +531,19 @@ fn streamed_blocks_of_whole_chunks_give_the_in_memory_bits() {
         assert_eq!(it, want.n_iter(), "block {block}");
     }
 }
+
+#[test]
+fn a_shifted_copy_equals_shifting_in_place() {
+    for &(n, d) in &[(10_001usize, 7usize), (3, 1), (0, 4)] {
+        let x: Vec<f32> = (0..n * d)
+            .map(|i| ((i * 7919) % 1000) as f32 * 0.37 + 100.0)
+            .collect();
+        let shift = kmrbf::Shift::of_rows(&x, d);
+        let mut inplace = x.clone();
+        shift.apply(&mut inplace);
+        for threads in [1, 2] {
+            let copy = with_threads(threads, || shift.applied(&x));
+            assert_eq!(copy, inplace, "n {n} d {d} threads {threads}");
+        }
+    }
+}
