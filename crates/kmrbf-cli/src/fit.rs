@@ -561,17 +561,7 @@ fn predict_streamed(
     s: crate::stream::RowStream,
     quiet: bool,
 ) -> CliResult<()> {
-    let mf = ModelFile::load(&a.model)?;
-    if s.d != mf.d {
-        return Err(bad_input(format!(
-            "{}: has {} columns but the model {} has d = {}",
-            a.data.display(),
-            s.d,
-            a.model.display(),
-            mf.d
-        )));
-    }
-    let c = UserCenters::from_rows(mf.flat_centers(), mf.k, mf.d);
+    let (mf, c) = crate::model_file::load_for_streaming(&a.model, &a.data, s.d)?;
     let progress = Progress::new(quiet);
     outs.write_with(id, |w| {
         if s.is_f32() {

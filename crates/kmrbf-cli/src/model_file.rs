@@ -93,6 +93,26 @@ pub fn rows_of<T: Copy + Into<f64>>(flat: &[T], d: usize) -> Vec<Vec<f64>> {
 
 /// Loads a model and data for labelling or transforming: checks the columns agree and centers
 /// the data in place; the model's centers stay in the user's coordinates.
+/// The model at `model` and its centers, checked against a streamed `data` file of `d`
+/// columns (as [`load_for_prediction`] checks a loaded one).
+pub fn load_for_streaming(
+    model: &Path,
+    data: &Path,
+    d: usize,
+) -> CliResult<(ModelFile, crate::matrix::UserCenters)> {
+    let mf = ModelFile::load(model)?;
+    if d != mf.d {
+        return Err(bad_input(format!(
+            "{}: has {d} columns but the model {} has d = {}",
+            data.display(),
+            model.display(),
+            mf.d
+        )));
+    }
+    let c = crate::matrix::UserCenters::from_rows(mf.flat_centers(), mf.k, mf.d);
+    Ok((mf, c))
+}
+
 pub fn load_for_prediction(
     model: &Path,
     data: &Path,

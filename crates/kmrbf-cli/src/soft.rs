@@ -156,17 +156,7 @@ fn transform_streamed(
     t: Temperature,
     quiet: bool,
 ) -> CliResult<()> {
-    let mf = ModelFile::load(&a.model)?;
-    if s.d != mf.d {
-        return Err(bad_input(format!(
-            "{}: has {} columns but the model {} has d = {}",
-            a.data.display(),
-            s.d,
-            a.model.display(),
-            mf.d
-        )));
-    }
-    let c = UserCenters::from_rows(mf.flat_centers(), mf.k, mf.d);
+    let (mf, c) = crate::model_file::load_for_streaming(&a.model, &a.data, s.d)?;
     let header = npy::float_header(s.is_f32(), &[s.n, mf.k]);
     let progress = Progress::new(quiet);
     let data = a.data.as_path();

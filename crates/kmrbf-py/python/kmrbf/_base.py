@@ -6,7 +6,7 @@ from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _core
-from ._validation import _FLOATS, check_n_threads, unchanged_on_error
+from ._validation import _FLOATS, check_n_threads, check_sample_weight, unchanged_on_error
 
 
 class CentersEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
@@ -102,3 +102,23 @@ class CentersEstimator(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Cluste
         distances : ndarray of shape (n_samples, n_clusters)
         """
         return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the (weighted) inertia of X under the fitted centers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+            ``-sum_i w_i min_k ||x_i - c_k||^2``.
+        """
+        X = self._test_data(X)
+        w = check_sample_weight(sample_weight, X)
+        o = _core.objectives(X, self._centers_as(X), 1.0, "hard", None, "temperature", None, w,
+                             check_n_threads(self.n_threads))
+        return -float(o["J"])

@@ -215,22 +215,3 @@ class MiniBatchKMeans(CentersEstimator):
             self.labels_ = r["labels"]
             self.inertia_ = float(r["inertia_after"])
         return self
-
-    def score(self, X, y=None, sample_weight=None):
-        """Opposite of the (weighted) inertia of X under the fitted centers.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        score : float
-        """
-        X = self._test_data(X)
-        w = check_sample_weight(sample_weight, X)
-        o = _core.objectives(X, self._centers_as(X), 1.0, "hard", None, "temperature", None, w,
-                             check_n_threads(self.n_threads))
-        return -float(o["J"])

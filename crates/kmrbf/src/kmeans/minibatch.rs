@@ -134,30 +134,8 @@ impl<T: Real> MiniBatchState<T> {
         w: Option<&[T]>,
         reassign: Option<(f64, &mut Rng)>,
     ) -> Result<BatchStep> {
-        let (b, d, k) = (batch.n(), self.d, self.k);
-        if batch.d() != d {
-            return Err(Error::ColumnMismatch {
-                what: "batch (the centers)",
-                expected: d,
-                got: batch.d(),
-            });
-        }
-        batch.validate("batch")?;
-        if let Some(w) = w {
-            check_weights(w, b)?;
-        }
-        let mut xn = vec![T::ZERO; b];
-        row_sq_norms(batch.data(), d, &mut xn);
-        let p = Prepared {
-            x: batch.data(),
-            d,
-            xn: &xn,
-            w,
-        };
-        let blocking = batch_blocking::<T>(b, k);
-        let mut labels = vec![0u32; b];
-        assign_pass(&p, &self.centers, k, &mut labels, false, blocking);
-        let batch_inertia = inertia(&p, &labels, &self.centers, blocking.chunk_rows);
+        let (d, k) = (self.d, self.k);
+        let (labels, batch_inertia) = self.assign(batch, w)?;
         let old = self.centers.clone();
         // Per center: the batch's weight, then c n_k + sum w x (rows in order) over the new
         // weight, as scikit-learn's dense update.
