@@ -13,7 +13,9 @@
 //! Layers: [`kernels`] are pure numerics over slices (the fused GEMM + epilogue kernel and
 //! naive references); [`kmeans`] is the model API with validated params and typed [`Error`]s.
 //! Every number is defined in `docs/DESIGN.md`; same inputs and seed give the same bits for any
-//! thread count.
+//! thread count. `examples/quickstart.rs` fits and predicts K-Means, runs mini-batch K-Means
+//! and anneals the RBF model onto the K-Means fixed point
+//! (`cargo run --release -p kmrbf --example quickstart`).
 
 pub mod center;
 pub mod data;

@@ -53,7 +53,8 @@ class MiniBatchKMeans(CentersEstimator):
     max_no_improvement : int or None, default=10
         Stop after this many batches without a new minimum of the smoothed inertia (None: off).
     init_size : int or None, default=None
-        Rows the initialization sees; None: ``3 * batch_size`` (at least ``3 * n_clusters``).
+        Rows the initialization sees; None: ``3 * batch_size`` (at least ``3 * n_clusters``);
+        a size below ``n_clusters`` becomes ``3 * n_clusters``, as in scikit-learn.
     n_init : 'auto' or int, default='auto'
         Initializations tried, the best on a validation subset kept; 'auto': 1 for
         'k-means++' and arrays, 3 for 'random'.

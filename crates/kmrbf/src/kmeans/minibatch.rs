@@ -298,7 +298,8 @@ pub struct MiniBatchParams<T> {
     pub tol: f64,
     /// Stop after this many batches without a new minimum of the smoothed inertia.
     pub max_no_improvement: Option<usize>,
-    /// Rows of the initialization subset; `None`: `3 batch_size` (at least `3 k`), at most `n`.
+    /// Rows of the initialization subset; `None`: `3 batch_size` (at least `3 k`); a size below
+    /// `k` becomes `3 k` (scikit-learn's rule); at most `n`.
     pub init_size: Option<usize>,
     /// Initializations tried (the one with the lowest inertia on a validation subset is kept);
     /// `None`: 1 for k-means++ and given centers, 3 for random.
@@ -404,7 +405,8 @@ impl<T: Real> MiniBatchParams<T> {
         }
         let batch = self.batch_size.min(n);
         let init_size = match self.init_size {
-            Some(s) => s.max(k),
+            Some(s) if s >= k => s,
+            Some(_) => 3 * k,
             None if 3 * batch < k => 3 * k,
             None => 3 * batch,
         }

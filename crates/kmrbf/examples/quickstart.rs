@@ -1,0 +1,69 @@
+//! The library in one page: K-Means (fit, predict), mini-batch K-Means, and the RBF model
+//! annealed onto the K-Means fixed point from the same start.
+//!
+//! `cargo run --release -p kmrbf --example quickstart`
+
+use kmrbf::kmeans::MiniBatchParams;
+use kmrbf::rbf::anneal::{anneal, AnnealParams};
+use kmrbf::rbf::MapKind;
+use kmrbf::{KMeansParams, MatView, Shift};
+
+fn main() -> kmrbf::Result<()> {
+    // 20,000 rows around 8 centers in 5-D (row-major n x d), far from the origin.
+    let (n, d, k) = (20_000, 5, 8);
+    let mut x = kmrbf::synth::blobs(n, d, k, 1.0, 7).x;
+    x.iter_mut().for_each(|v| *v += 100.0);
+    // Center the data (what the CLI and the Python package do): distances do not change, the
+    // `|x|^2 - 2 x.c + |c|^2` expansion stays accurate; results go back through the shift.
+    let shift = Shift::of_rows(&x, d);
+    shift.apply(&mut x);
+    let view = MatView::new(&x, n, d)?;
+
+    let params = KMeansParams::new(k).seed(3);
+    let km = params.fit(view, None)?;
+    println!(
+        "K-Means: {} iterations, inertia {:.1}",
+        km.n_iter(),
+        km.inertia()
+    );
+    let user_centers = shift.to_user(km.centers());
+    println!(
+        "first center (your coordinates): {:.3?}",
+        &user_centers[..d]
+    );
+    let new_rows = &x[..3 * d];
+    println!(
+        "labels of 3 rows: {:?}",
+        km.predict(MatView::new(new_rows, 3, d)?)?
+    );
+
+    let mut mb = MiniBatchParams::new(k);
+    mb.seed = 3;
+    mb.batch_size = 1024;
+    let fit = mb.fit(view, None)?;
+    println!(
+        "mini-batch: {} batches, inertia {:.1} ({:+.2}% of K-Means)",
+        fit.n_steps,
+        fit.inertia,
+        100.0 * (fit.inertia / km.inertia() - 1.0)
+    );
+
+    // The RBF model from K-Means' initial centers, annealed with entmax-1.5 responsibilities.
+    let init = params.initial_centers(view, None)?;
+    let res = anneal(
+        view,
+        None,
+        &init,
+        k,
+        &AnnealParams::new(MapKind::Entmax15),
+        &mut |_| {},
+    )?;
+    let last = res.stages.last().expect("at least one stage");
+    println!(
+        "annealing: {} stages from sigma0 = {:.3e}; distance to the K-Means fixed point {:.1e}",
+        res.stages.len(),
+        res.sigma0,
+        last.discrepancy.unwrap_or(f64::NAN)
+    );
+    Ok(())
+}
