@@ -16,12 +16,12 @@ type Fitted<'py, T> = (
 );
 
 /// How the initial centers are given: a method name or `k x d` centers (user coordinates).
-enum InitArg {
+pub(crate) enum InitArg {
     Method(String),
     Centers(Vec<f64>),
 }
 
-fn init_arg<T: Float>(init: &Bound<'_, PyAny>, k: usize, d: usize) -> PyResult<InitArg> {
+pub(crate) fn init_arg<T: Float>(init: &Bound<'_, PyAny>, k: usize, d: usize) -> PyResult<InitArg> {
     if let Ok(s) = init.extract::<String>() {
         return match s.as_str() {
             "k-means++" | "random" => Ok(InitArg::Method(s)),
@@ -41,7 +41,7 @@ fn init_arg<T: Float>(init: &Bound<'_, PyAny>, k: usize, d: usize) -> PyResult<I
     ))
 }
 
-fn init_of<T: Float>(a: &InitArg, shift: &Shift) -> Init<T> {
+pub(crate) fn init_of<T: Float>(a: &InitArg, shift: &Shift) -> Init<T> {
     match a {
         InitArg::Method(m) if m == "random" => Init::Random,
         InitArg::Method(_) => Init::KMeansPlusPlus,

@@ -4,7 +4,7 @@ use crate::arrays::{dtype_of, matrix, value_error, view1, view2, Dtype, Float};
 use crate::run::compute;
 use kmrbf::kmeans::{MiniBatchParams, MiniBatchState};
 use kmrbf::rng::Rng;
-use kmrbf::{Init, MatView};
+use kmrbf::{Init, MatView, Shift};
 use numpy::PyArray1;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -23,23 +23,10 @@ struct Settings {
     seed: u64,
 }
 
+/// `init` as K-Means parses it, in the user's coordinates (mini-batch does not center).
 fn init_of<T: Float>(init: &Bound<'_, PyAny>, k: usize, d: usize) -> PyResult<Init<T>> {
-    if let Ok(s) = init.extract::<String>() {
-        return match s.as_str() {
-            "k-means++" => Ok(Init::KMeansPlusPlus),
-            "random" => Ok(Init::Random),
-            other => Err(PyValueError::new_err(format!(
-                "init = {other:?} is invalid: expected 'k-means++', 'random' or an array of shape (n_clusters, n_features)"
-            ))),
-        };
-    }
-    let (c, rows, cols) = view2::<T>(init, "init")?;
-    if (rows, cols) != (k, d) {
-        return Err(PyValueError::new_err(format!(
-            "init: expected centers of shape ({k}, {d}), got ({rows}, {cols})"
-        )));
-    }
-    Ok(Init::Centers(c.as_slice()?.to_vec()))
+    let a = crate::kmeans::init_arg::<T>(init, k, d)?;
+    Ok(crate::kmeans::init_of(&a, &Shift::zero(d)))
 }
 
 fn fit_typed<'py, T: Float>(

@@ -7,10 +7,11 @@ from . import _core
 from ._base import CentersEstimator
 from ._validation import (
     _FLOATS,
-    as_dtype,
+    check_centers,
     check_choice,
     check_float,
     check_int,
+    check_n_clusters,
     check_n_threads,
     check_sample_weight,
     seed_of,
@@ -115,9 +116,7 @@ class MiniBatchKMeans(CentersEstimator):
         self.n_threads = n_threads
 
     def _check_params(self, X):
-        k = check_int("n_clusters", self.n_clusters, 1)
-        if X.shape[0] < k:
-            raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={k}.")
+        k = check_n_clusters(self.n_clusters, X)
         check_int("max_iter", self.max_iter, 1)
         check_int("batch_size", self.batch_size, 1)
         check_float("tol", self.tol, nonnegative=True)
@@ -133,12 +132,7 @@ class MiniBatchKMeans(CentersEstimator):
         elif callable(init):
             raise TypeError("init: a callable is not supported by MiniBatchKMeans; pass the centers")
         else:
-            init = as_dtype(init, X.dtype, "init")
-            if init.shape != (k, X.shape[1]):
-                raise ValueError(
-                    f"The shape of the initial centers {init.shape} does not match the number "
-                    f"of clusters {k} and features {X.shape[1]}."
-                )
+            init = check_centers(init, X, k)
         if isinstance(self.n_init, str):
             check_choice("n_init", self.n_init, ("auto",))
             n_init = None

@@ -8,10 +8,11 @@ from ._base import CentersEstimator
 from ._kmeans import KMeans
 from ._validation import (
     _FLOATS,
-    as_dtype,
+    check_centers,
     check_choice,
     check_float,
     check_int,
+    check_n_clusters,
     check_n_threads,
     check_sample_weight,
     seed_of,
@@ -225,19 +226,11 @@ class RBFKMeans(CentersEstimator):
             return _core.initial_centers(X, k, init, seed, w, threads)
         if callable(init):
             init = init(X, k, np.random.RandomState(seed % (2**32)))
-        c = as_dtype(init, X.dtype, "init")
-        if c.shape != (k, X.shape[1]):
-            raise ValueError(
-                f"The shape of the initial centers {c.shape} does not match the number "
-                f"of clusters {k} and features {X.shape[1]}."
-            )
-        return c
+        return check_centers(init, X, k)
 
     def _fit(self, X, sample_weight):
         X = validate_data(self, X, dtype=_FLOATS, order="C")
-        k = check_int("n_clusters", self.n_clusters, 1)
-        if X.shape[0] < k:
-            raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={k}.")
+        k = check_n_clusters(self.n_clusters, X)
         settings = self._settings()
         w = check_sample_weight(sample_weight, X)
         seed = seed_of(self.random_state)

@@ -113,3 +113,22 @@ class unchanged_on_error:
                 elif hasattr(self.estimator, k):
                     delattr(self.estimator, k)
         return False
+
+
+def check_n_clusters(n_clusters, X):
+    """``n_clusters`` as an int in ``[1, n_samples]``."""
+    k = check_int("n_clusters", n_clusters, 1)
+    if X.shape[0] < k:
+        raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={k}.")
+    return k
+
+
+def check_centers(init, X, k):
+    """Initial centers as an array of X's dtype and shape ``(k, n_features)``."""
+    c = as_dtype(init, X.dtype, "init")
+    if c.shape != (k, X.shape[1]):
+        raise ValueError(
+            f"The shape of the initial centers {c.shape} does not match the number "
+            f"of clusters {k} and features {X.shape[1]}."
+        )
+    return c

@@ -128,3 +128,19 @@ pub fn lanes16(n: usize) -> u16 {
         ((1u32 << n) - 1) as u16
     }
 }
+
+/// Hints the `bytes` bytes that follow `p` into L1 (a kernel's next panel of rows while it
+/// scores this one; a hint past the end of the data is harmless on x86).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub fn prefetch_following<T>(p: *const T, bytes: usize) {
+    use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+    let next = (p as *const i8).wrapping_add(bytes);
+    let mut off = 0;
+    while off < bytes {
+        // SAFETY: a prefetch never faults and reads nothing the program sees; SSE is part of
+        // the x86-64 baseline.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(off)) };
+        off += 64;
+    }
+}

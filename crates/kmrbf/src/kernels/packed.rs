@@ -98,13 +98,10 @@ mod x86 {
                 let m2 = $set1(-2.0);
                 // Prefetch the next panel's rows (rows are contiguous; a prefetch past the end
                 // of the data is a harmless hint on x86). Measured ~5-8% on the thin shape.
-                let bytes = MR * d * core::mem::size_of::<$t>();
-                let next = (xp as *const i8).wrapping_add(bytes);
-                let mut off = 0;
-                while off < bytes {
-                    _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(off));
-                    off += 64;
-                }
+                crate::kernels::dispatch::prefetch_following(
+                    xp,
+                    MR * d * core::mem::size_of::<$t>(),
+                );
                 for b in 0..pk.kpad / nb {
                     let mut a0 = [$zero(); MR];
                     let mut a1 = [$zero(); MR];
@@ -165,13 +162,10 @@ mod x86 {
             ) {
                 debug_assert!(pk.nb == $lanes && pk.kpad == $lanes);
                 let d = pk.d;
-                let bytes = NARROW_MR * d * core::mem::size_of::<$t>();
-                let next = (xp as *const i8).wrapping_add(bytes);
-                let mut off = 0;
-                while off < bytes {
-                    _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(off));
-                    off += 64;
-                }
+                crate::kernels::dispatch::prefetch_following(
+                    xp,
+                    NARROW_MR * d * core::mem::size_of::<$t>(),
+                );
                 let p = pk.panel.as_ptr();
                 let mut a = [$zero(); NARROW_MR];
                 for t in 0..d {
