@@ -91,3 +91,78 @@ choice! {
         Full => "full",
     }
 }
+
+choice! {
+    /// `--isa`: the instruction-set tier the kernels run on.
+    IsaArg {
+        /// The widest tier this CPU runs.
+        Auto => "auto",
+        /// Plain loops (baseline x86-64, or any architecture).
+        Portable => "portable",
+        /// AVX2 + FMA (x86-64-v3).
+        Avx2 => "avx2",
+        /// AVX-512 (x86-64-v4).
+        Avx512 => "avx512",
+        /// AVX-512 with AMX tiles for the f32 assignment.
+        Amx => "amx",
+    }
+}
+
+/// The environment variable read when `--isa` is absent.
+pub const ISA_ENV: &str = "KMRBF_ISA";
+
+impl IsaArg {
+    /// The tier: `auto` detects; a tier this CPU does not run is refused (exit 2).
+    pub fn resolve(self) -> crate::fail::CliResult<kmrbf::Isa> {
+        let tier = match self {
+            IsaArg::Auto => return Ok(kmrbf::Isa::detect()),
+            IsaArg::Portable => kmrbf::Tier::Portable,
+            IsaArg::Avx2 => kmrbf::Tier::Avx2,
+            IsaArg::Avx512 => kmrbf::Tier::Avx512,
+            IsaArg::Amx => kmrbf::Tier::Amx,
+        };
+        kmrbf::Isa::new(tier).map_err(|e| {
+            crate::fail::bad_input(format!(
+                "--isa: {e} (the widest tier here is {})",
+                kmrbf::Isa::detect()
+            ))
+        })
+    }
+
+    /// `--isa` when given, else `KMRBF_ISA` when set (a name of `--isa`), else `auto`.
+    pub fn from_flag_or_env(flag: Option<IsaArg>) -> crate::fail::CliResult<kmrbf::Isa> {
+        if let Some(a) = flag {
+            return a.resolve();
+        }
+        match std::env::var(ISA_ENV) {
+            Ok(v) => {
+                let a = <IsaArg as clap::ValueEnum>::from_str(&v, false).map_err(|_| {
+                    crate::fail::bad_input(format!(
+                        "{ISA_ENV} = {v} is invalid: expected auto, portable, avx2, avx512 or amx"
+                    ))
+                })?;
+                a.resolve()
+            }
+            Err(_) => Ok(kmrbf::Isa::detect()),
+        }
+    }
+}
+
+/// What every command takes from the global flags.
+#[derive(Clone, Copy, Debug)]
+pub struct Global {
+    /// `--quiet`: no progress output and no summary line.
+    pub quiet: bool,
+    /// `--isa` (or `KMRBF_ISA`), resolved.
+    pub isa: kmrbf::Isa,
+}
+
+impl Default for Global {
+    /// Not quiet, the widest tier here.
+    fn default() -> Self {
+        Self {
+            quiet: false,
+            isa: kmrbf::Isa::detect(),
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! `kmrbf fit` and `kmrbf predict`.
 
-use crate::args::AlgorithmArg;
+use crate::args::{AlgorithmArg, Global};
 use crate::fail::{about_weights, bad_input, lib_error, weights_flag, CliError, CliResult};
 use crate::files::{load_matrix, load_weights};
 use crate::matrix::{Centered, UserCenters, Values};
@@ -142,9 +142,9 @@ pub struct FitArgs {
     /// batch inertia (0: never).
     #[arg(long, default_value_t = 10)]
     pub max_no_improvement: usize,
-    /// No progress and no summary line (the global `--quiet`).
+    /// The global flags (`--quiet`, `--isa`).
     #[arg(skip)]
-    pub quiet: bool,
+    pub global: Global,
 }
 
 impl FitArgs {
@@ -172,6 +172,9 @@ pub struct PredictArgs {
     /// larger than half the available memory.
     #[arg(long)]
     pub block_rows: Option<usize>,
+    /// The global flags (`--quiet`, `--isa`).
+    #[arg(skip)]
+    pub global: Global,
 }
 
 /// What a fit produced, for the files and the summary line.
@@ -230,7 +233,7 @@ pub fn fit(a: FitArgs) -> CliResult<()> {
     let cd = Centered::new(load_matrix(&a.data)?);
     let weights = a.weights.as_deref().map(load_weights).transpose()?;
     let given = init.centers(a.k, cd.m.d)?;
-    let progress = Progress::new(a.quiet);
+    let progress = Progress::new(a.global.quiet);
     let f = match &cd.m.values {
         Values::F32(x) => run_fit::<f32>(&a, &cd, x, weights, &init, given, algorithm, &progress)?,
         Values::F64(x) => run_fit::<f64>(&a, &cd, x, weights, &init, given, algorithm, &progress)?,
@@ -242,7 +245,7 @@ pub fn fit(a: FitArgs) -> CliResult<()> {
         outs.put(id, npy::encode_labels(&f.labels));
     }
     let written = outs.commit()?;
-    if !a.quiet {
+    if !a.global.quiet {
         eprintln!(
             "kmrbf fit: k = {} on {} rows x {} columns ({}): {} iterations, inertia {:.6e}; wrote {}",
             a.k,
@@ -273,7 +276,7 @@ fn fit_streamed(
     }
     let weights = a.weights.as_deref().map(load_weights).transpose()?;
     let given = init.centers(a.k, s.d)?;
-    let progress = Progress::new(a.quiet);
+    let progress = Progress::new(a.global.quiet);
     let st = crate::stream::StreamSettings {
         k: a.k,
         given: given.as_ref(),
@@ -284,6 +287,7 @@ fn fit_streamed(
         weights: weights.as_deref(),
         block_rows: a.block_rows,
         sample_rows: a.init_sample,
+        isa: a.global.isa,
     };
     if !(a.tol().is_finite() && a.tol() >= 0.0) {
         return Err(bad_input(format!(
@@ -312,7 +316,7 @@ fn fit_streamed(
         outs.put(id, npy::encode_labels(&labels));
     }
     let written = outs.commit()?;
-    if !a.quiet {
+    if !a.global.quiet {
         eprintln!(
             "kmrbf fit: k = {} on {n} rows x {d} columns ({dtype}, streamed): {n_iter} iterations, inertia {inertia:.6e}; wrote {}",
             a.k,
@@ -391,6 +395,7 @@ fn run_fit<T: Real>(
     }
     let m = &cd.m;
     let mut params = KMeansParams::<T>::new(a.k)
+        .isa(a.global.isa)
         .init(init.to_init(cd, given.as_ref()))
         .seed(a.seed)
         .max_iter(a.max_iter)
@@ -461,7 +466,7 @@ fn run_minibatch<T: Real>(
     progress: &Progress,
 ) -> CliResult<Fitted> {
     let m = &cd.m;
-    let mut p = MiniBatchParams::<T>::new(a.k);
+    let mut p = MiniBatchParams::<T>::new(a.k).isa(a.global.isa);
     p.init = init.to_init(cd, given.as_ref());
     p.n_init = a.n_init;
     p.max_iter = a.max_iter;
@@ -516,7 +521,8 @@ fn run_minibatch<T: Real>(
 }
 
 /// Runs `predict`: labels of the rows of `data` under the model's centers.
-pub fn predict(a: &PredictArgs, quiet: bool) -> CliResult<()> {
+pub fn predict(a: &PredictArgs) -> CliResult<()> {
+    let quiet = a.global.quiet;
     let (model, data, out) = (a.model.as_path(), a.data.as_path(), a.out.as_path());
     let mut outs = Outputs::new();
     let id = outs.reserve("--out", out)?;
@@ -528,12 +534,14 @@ pub fn predict(a: &PredictArgs, quiet: bool) -> CliResult<()> {
     let m = &cd.m;
     let labels = match &m.values {
         Values::F32(x) => kmrbf::kmeans::predict(
+            a.global.isa,
             &cd.working::<f32>(&c),
             mf.k,
             MatView::new(x, m.n, m.d).map_err(ctx)?,
         )
         .map_err(ctx)?,
         Values::F64(x) => kmrbf::kmeans::predict(
+            a.global.isa,
             &cd.working::<f64>(&c),
             mf.k,
             MatView::new(x, m.n, m.d).map_err(ctx)?,
@@ -565,9 +573,9 @@ fn predict_streamed(
     let progress = Progress::new(quiet);
     outs.write_with(id, |w| {
         if s.is_f32() {
-            crate::stream::predict::<f32>(&s, &c, mf.k, a.block_rows, w, &progress)
+            crate::stream::predict::<f32>(a.global.isa, &s, &c, mf.k, a.block_rows, w, &progress)
         } else {
-            crate::stream::predict::<f64>(&s, &c, mf.k, a.block_rows, w, &progress)
+            crate::stream::predict::<f64>(a.global.isa, &s, &c, mf.k, a.block_rows, w, &progress)
         }
     })?;
     progress.finish();

@@ -1,6 +1,7 @@
 //! `kmrbf`: the command line of kmrbf (DESIGN.md section 3).
 
 use clap::{Parser, Subcommand};
+use kmrbf_cli::args::{Global, IsaArg};
 use kmrbf_cli::fail::{self, CliResult};
 use kmrbf_cli::{fit, reproduce, soft};
 
@@ -17,6 +18,11 @@ struct Cli {
     /// No progress output and no summary line (errors and warnings still go to stderr).
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Instruction-set tier of the kernels (default: the widest this CPU runs; the
+    /// environment variable KMRBF_ISA is read when the flag is absent). Every tier gives the
+    /// same labels and centers; the soft maps agree to rounding.
+    #[arg(long, global = true, value_enum)]
+    isa: Option<IsaArg>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -47,22 +53,17 @@ fn run(cli: Cli) -> CliResult<()> {
             .build_global()
             .map_err(|e| fail::internal(format!("cannot start {t} threads: {e}")))?;
     }
+    let global = Global {
+        quiet: cli.quiet,
+        isa: IsaArg::from_flag_or_env(cli.isa)?,
+    };
     match cli.cmd {
-        Cmd::Fit(a) => fit::fit(fit::FitArgs {
-            quiet: cli.quiet,
-            ..a
-        }),
-        Cmd::Predict(a) => fit::predict(&a, cli.quiet),
-        Cmd::Transform(a) => soft::transform(&a, cli.quiet),
-        Cmd::Objective(a) => soft::objective(&a, cli.quiet),
-        Cmd::Reproduce(a) => reproduce::reproduce(reproduce::ReproduceArgs {
-            quiet: cli.quiet,
-            ..a
-        }),
-        Cmd::Anneal(a) => soft::run_anneal(soft::AnnealArgs {
-            quiet: cli.quiet,
-            ..a
-        }),
+        Cmd::Fit(a) => fit::fit(fit::FitArgs { global, ..a }),
+        Cmd::Predict(a) => fit::predict(&fit::PredictArgs { global, ..a }),
+        Cmd::Transform(a) => soft::transform(&soft::TransformArgs { global, ..a }),
+        Cmd::Objective(a) => soft::objective(&soft::ObjectiveArgs { global, ..a }),
+        Cmd::Reproduce(a) => reproduce::reproduce(reproduce::ReproduceArgs { global, ..a }),
+        Cmd::Anneal(a) => soft::run_anneal(soft::AnnealArgs { global, ..a }),
     }
 }
 

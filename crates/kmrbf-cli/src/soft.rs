@@ -1,6 +1,6 @@
 //! `kmrbf transform`, `kmrbf objective` and `kmrbf anneal`: the RBF model on the command line.
 
-use crate::args::{GradientArg, KernelArg, MapArg, ScheduleArg, StepArg};
+use crate::args::{Global, GradientArg, KernelArg, MapArg, ScheduleArg, StepArg};
 use crate::fail::{about_weights, bad_input, lib_error, weights_flag, CliError, CliResult};
 use crate::files::{load_matrix, load_weights};
 use crate::fit::{warn_distinct, InitArg};
@@ -15,7 +15,7 @@ use kmrbf::rbf::objective::{responsibilities, Objectives};
 use kmrbf::rbf::params::parse_map;
 use kmrbf::rbf::step::StepKind;
 use kmrbf::rbf::{center_gradient, GradientKind, Kernel, Temperature};
-use kmrbf::{KMeansParams, MatView, Real};
+use kmrbf::{Isa, KMeansParams, MatView, Real};
 use std::path::{Path, PathBuf};
 
 /// The map, alpha and kernel flags shared by the soft commands.
@@ -109,10 +109,14 @@ pub struct TransformArgs {
     /// file larger than half the available memory.
     #[arg(long)]
     pub block_rows: Option<usize>,
+    /// The global flags (`--quiet`, `--isa`).
+    #[arg(skip)]
+    pub global: Global,
 }
 
 /// `transform`: responsibilities of the rows of `data` under the model's centers.
-pub fn transform(a: &TransformArgs, quiet: bool) -> CliResult<()> {
+pub fn transform(a: &TransformArgs) -> CliResult<()> {
+    let quiet = a.global.quiet;
     let (model, data, flags, sigma, out) = (&a.model, &a.data, &a.flags, a.sigma, &a.out);
     let mut outs = Outputs::new();
     let id = outs.reserve("--out", out)?;
@@ -123,12 +127,14 @@ pub fn transform(a: &TransformArgs, quiet: bool) -> CliResult<()> {
     }
     let (mf, cd, c) = crate::model_file::load_for_prediction(model, data)?;
     let bytes = match &cd.m.values {
-        Values::F32(x) => {
-            npy::encode_f32(&transform_typed(&cd, x, &c, map, t, data)?, &[cd.m.n, mf.k])
-        }
-        Values::F64(x) => {
-            npy::encode_f64(&transform_typed(&cd, x, &c, map, t, data)?, &[cd.m.n, mf.k])
-        }
+        Values::F32(x) => npy::encode_f32(
+            &transform_typed(a.global.isa, &cd, x, &c, map, t, data)?,
+            &[cd.m.n, mf.k],
+        ),
+        Values::F64(x) => npy::encode_f64(
+            &transform_typed(a.global.isa, &cd, x, &c, map, t, data)?,
+            &[cd.m.n, mf.k],
+        ),
     };
     outs.put(id, bytes);
     let written = outs.commit()?;
@@ -171,7 +177,7 @@ fn transform_streamed(
                 w,
                 &progress,
                 |x, cw, bytes| {
-                    for v in block_responsibilities(x, cw, mf.k, map, t, data)? {
+                    for v in block_responsibilities(a.global.isa, x, cw, mf.k, map, t, data)? {
                         bytes.extend_from_slice(&v.to_le_bytes());
                     }
                     Ok(())
@@ -187,7 +193,7 @@ fn transform_streamed(
                 w,
                 &progress,
                 |x, cw, bytes| {
-                    for v in block_responsibilities(x, cw, mf.k, map, t, data)? {
+                    for v in block_responsibilities(a.global.isa, x, cw, mf.k, map, t, data)? {
                         bytes.extend_from_slice(&v.to_le_bytes());
                     }
                     Ok(())
@@ -212,6 +218,7 @@ fn transform_streamed(
 
 /// The responsibilities of one block of centered rows, errors named as in memory.
 fn block_responsibilities<T: Real>(
+    isa: Isa,
     x: MatView<'_, T>,
     cw: &[T],
     k: usize,
@@ -219,13 +226,14 @@ fn block_responsibilities<T: Real>(
     t: Temperature,
     data: &Path,
 ) -> CliResult<Vec<T>> {
-    responsibilities(x, cw, k, map, t).map_err(|e| match e {
+    responsibilities(isa, x, cw, k, map, t).map_err(|e| match e {
         e @ kmrbf::Error::BadTemperature { .. } => lib_error("--sigma", e),
         e => lib_error(&data.display().to_string(), e),
     })
 }
 
 fn transform_typed<T: Real>(
+    isa: Isa,
     cd: &Centered,
     x: &[T],
     c: &UserCenters,
@@ -234,6 +242,7 @@ fn transform_typed<T: Real>(
     data: &Path,
 ) -> CliResult<Vec<T>> {
     block_responsibilities(
+        isa,
         view(&cd.m, x, data)?,
         &cd.working::<T>(c),
         c.k,
@@ -266,10 +275,14 @@ pub struct ObjectiveArgs {
     /// JSON to write.
     #[arg(long)]
     pub out: PathBuf,
+    /// The global flags (`--quiet`, `--isa`).
+    #[arg(skip)]
+    pub global: Global,
 }
 
 /// `objective`: J, L, F, the bounds and the center gradient, as JSON.
-pub fn objective(a: &ObjectiveArgs, quiet: bool) -> CliResult<()> {
+pub fn objective(a: &ObjectiveArgs) -> CliResult<()> {
+    let quiet = a.global.quiet;
     let (data, centers, weights, flags, sigma, out) = (
         &a.data,
         &a.centers,
@@ -296,8 +309,12 @@ pub fn objective(a: &ObjectiveArgs, quiet: bool) -> CliResult<()> {
         }
     };
     let (o, g) = match &cd.m.values {
-        Values::F32(x) => objective_typed(&cd, x, w, &c, map, t, kind).map_err(wctx)?,
-        Values::F64(x) => objective_typed(&cd, x, w, &c, map, t, kind).map_err(wctx)?,
+        Values::F32(x) => {
+            objective_typed(a.global.isa, &cd, x, w, &c, map, t, kind).map_err(wctx)?
+        }
+        Values::F64(x) => {
+            objective_typed(a.global.isa, &cd, x, w, &c, map, t, kind).map_err(wctx)?
+        }
     };
     let json = serde_json::json!({
         "format": "kmrbf-objective",
@@ -348,6 +365,7 @@ pub fn objective(a: &ObjectiveArgs, quiet: bool) -> CliResult<()> {
 /// centers, so it is the same in both coordinate systems.
 #[allow(clippy::too_many_arguments)]
 fn objective_typed<T: Real>(
+    isa: Isa,
     cd: &Centered,
     x: &[T],
     w: Option<Vec<f64>>,
@@ -358,7 +376,7 @@ fn objective_typed<T: Real>(
 ) -> Result<(Objectives, Vec<f64>), kmrbf::Error> {
     let v = MatView::new(x, cd.m.n, cd.m.d)?;
     let w: Option<Vec<T>> = w.map(|w| w.iter().map(|&v| T::from_f64(v)).collect());
-    center_gradient(v, w.as_deref(), &cd.working::<T>(c), c.k, map, t, kind)
+    center_gradient(isa, v, w.as_deref(), &cd.working::<T>(c), c.k, map, t, kind)
 }
 
 /// Arguments of `anneal`.
@@ -431,9 +449,9 @@ pub struct AnnealArgs {
     /// Hard labels under the final centers (int64 .npy).
     #[arg(long)]
     pub labels: Option<PathBuf>,
-    /// No progress and no summary line (the global `--quiet`).
+    /// The global flags (`--quiet`, `--isa`).
     #[arg(skip)]
-    pub quiet: bool,
+    pub global: Global,
 }
 
 fn positive(flag: &str, v: f64) -> CliResult<f64> {
@@ -546,8 +564,9 @@ pub fn run_anneal(a: AnnealArgs) -> CliResult<()> {
         reference: a.reference,
         seed: a.seed,
         stop: None,
+        isa: a.global.isa,
     };
-    let progress = Progress::new(a.quiet);
+    let progress = Progress::new(a.global.quiet);
     let r = match &cd.m.values {
         Values::F32(x) => {
             anneal_typed::<f32>(&a, &cd, x, weights, &init, given, &params, &progress)?
@@ -566,7 +585,7 @@ pub fn run_anneal(a: AnnealArgs) -> CliResult<()> {
         outs.put(id, npy::encode_labels(&r.labels));
     }
     let written = outs.commit()?;
-    if !a.quiet {
+    if !a.global.quiet {
         eprintln!(
             "kmrbf anneal: {} from sigma0 {:e}, {} stages, {} steps, J {:.6e}{}; wrote {}",
             map.name(),
@@ -621,6 +640,7 @@ fn anneal_typed<T: Real>(
         }
     };
     let kp = KMeansParams::<T>::new(a.k)
+        .isa(a.global.isa)
         .init(init.to_init(cd, given.as_ref()))
         .seed(a.seed);
     let init_centers = kp.initial_centers(v, w.as_deref()).map_err(lib_ctx)?;

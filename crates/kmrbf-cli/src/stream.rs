@@ -13,7 +13,7 @@ use crate::npy::{element_count, read_header, Dtype, Header};
 use crate::progress::Progress;
 use kmrbf::kernels::tiles::Blocking;
 use kmrbf::kmeans::shard::{shard_pass_into, update, ShardStats};
-use kmrbf::{Init, KMeansParams, MatView, Real, Shift};
+use kmrbf::{Init, Isa, KMeansParams, MatView, Real, Shift};
 use rayon::prelude::*;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -326,6 +326,8 @@ pub struct StreamSettings<'a> {
     pub block_rows: Option<usize>,
     /// Rows of the initialization sample.
     pub sample_rows: usize,
+    /// The instruction-set tier of the kernels.
+    pub isa: Isa,
 }
 
 /// The column means of the streamed file, summed in f64 in row order from the values in `T`
@@ -389,6 +391,7 @@ pub fn write_blocks<T: Real>(
 /// The nearest of the `k` model `centers` for every row of the streamed file, written to `out`
 /// as an int64 `.npy` block by block: the in-memory `predict`'s labels.
 pub fn predict<T: Real>(
+    isa: Isa,
     s: &RowStream,
     centers: &crate::matrix::UserCenters,
     k: usize,
@@ -407,7 +410,7 @@ pub fn predict<T: Real>(
         out,
         progress,
         |x, cw, bytes| {
-            let labels = kmrbf::kmeans::predict(cw, k, x).map_err(|e| lib_error(&name, e))?;
+            let labels = kmrbf::kmeans::predict(isa, cw, k, x).map_err(|e| lib_error(&name, e))?;
             for l in labels {
                 bytes.extend_from_slice(&(l as i64).to_le_bytes());
             }
@@ -480,6 +483,7 @@ pub fn fit<T: Real>(
                 Init::KMeansPlusPlus
             };
             let c = KMeansParams::<T>::new(k)
+                .isa(st.isa)
                 .init(init)
                 .seed(st.seed)
                 .initial_centers(
@@ -504,6 +508,7 @@ pub fn fit<T: Real>(
             let v = MatView::new(&block, m, d).map_err(|e| lib_error("--data", e))?;
             let w = wt.as_deref().map(|w| &w[r0..r0 + m]);
             shard_pass_into(
+                st.isa,
                 v,
                 w,
                 centers,

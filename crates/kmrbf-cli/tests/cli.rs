@@ -852,3 +852,108 @@ fn fit_mini_batch_bad_parameters() {
         &["--mini-batch"],
     );
 }
+
+/// `--isa` (or `KMRBF_ISA`) picks the kernels' tier: every tier this CPU runs writes the same
+/// labels on digits; a tier it does not run, an unknown name in the variable, and an unknown
+/// value of the flag are refused with exit 2 and nothing written.
+#[test]
+fn isa_flag_and_variable_pick_the_tier() {
+    let d = Dir::new("isa");
+    let fit = |tier: &str, out: &str| {
+        ok(&[
+            "fit",
+            "--data",
+            "builtin:digits",
+            "--k",
+            "10",
+            "--isa",
+            tier,
+            "--out",
+            &d.s(&format!("{out}.json")),
+            "--labels",
+            &d.s(&format!("{out}.npy")),
+        ]);
+        read_labels(&d.path(&format!("{out}.npy")))
+    };
+    let auto = fit("auto", "auto");
+    for tier in kmrbf::Isa::supported() {
+        assert_eq!(fit(tier.tier().name(), tier.tier().name()), auto, "{tier}");
+    }
+    let missing: Vec<&str> = kmrbf::Tier::ALL
+        .iter()
+        .filter(|t| !t.supported())
+        .map(|t| t.name())
+        .collect();
+    match missing.first() {
+        Some(&tier) => {
+            let out = d.s("no.json");
+            let r = run(&[
+                "fit",
+                "--data",
+                "builtin:iris",
+                "--k",
+                "3",
+                "--isa",
+                tier,
+                "--out",
+                &out,
+            ]);
+            assert_eq!(r.code, 2, "{}", r.stderr);
+            assert!(
+                r.stderr.contains("--isa") && r.stderr.contains(tier),
+                "{}",
+                r.stderr
+            );
+            assert!(!d.path("no.json").exists());
+        }
+        None => eprintln!("isa_flag_and_variable_pick_the_tier: this CPU runs every tier"),
+    }
+    let out = bin()
+        .env("KMRBF_ISA", "avx1024")
+        .args([
+            "fit",
+            "--data",
+            "builtin:iris",
+            "--k",
+            "3",
+            "--out",
+            &d.s("env.json"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("KMRBF_ISA") && err.contains("avx1024"),
+        "{err}"
+    );
+    assert!(!d.path("env.json").exists());
+    let out = bin()
+        .env("KMRBF_ISA", "portable")
+        .args([
+            "fit",
+            "--data",
+            "builtin:digits",
+            "--k",
+            "10",
+            "--out",
+            &d.s("p.json"),
+        ])
+        .args(["--labels", &d.s("p.npy")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(read_labels(&d.path("p.npy")), auto);
+    let r = run(&[
+        "fit",
+        "--data",
+        "builtin:iris",
+        "--k",
+        "3",
+        "--isa",
+        "sse9",
+        "--out",
+        &d.s("x.json"),
+    ]);
+    assert_eq!(r.code, 2);
+}

@@ -57,6 +57,7 @@ struct FitSettings {
     tol: f64,
     seed: u64,
     algorithm: Algorithm,
+    isa: kmrbf::Isa,
 }
 
 /// Centers `x` (in place: the caller owns it), fits, and returns the user-coordinate centers.
@@ -75,6 +76,7 @@ fn fit_centered<T: Float>(
     let shift = Shift::of_rows(x, d);
     shift.apply(x);
     let r = KMeansParams::new(s.k)
+        .isa(s.isa)
         .init(init_of(init, &shift))
         .max_iter(s.max_iter)
         .tol(s.tol)
@@ -178,6 +180,7 @@ pub fn kmeans_fit<'py>(
         tol,
         seed,
         algorithm: algorithm_of(algorithm)?,
+        isa: crate::run::isa()?,
     };
     Ok(match dtype_of(x, "X")? {
         Dtype::F32 => fit_typed::<f32>(py, x, init, s, sample_weight, n_threads, copy_x)?
@@ -211,11 +214,13 @@ fn init_typed<'py, T: Float>(
     let w = view1::<T>(sample_weight, "sample_weight")?;
     let w = w.as_ref().map(|w| w.as_slice()).transpose()?;
     let xs = xr.as_slice()?;
+    let isa = crate::run::isa()?;
     let c = compute(py, n_threads, |_| -> kmrbf::Result<Vec<T>> {
         MatView::new(xs, n, d)?.validate("X")?;
         let shift = Shift::of_rows(xs, d);
         let own = shift.applied(xs);
         let c = KMeansParams::new(k)
+            .isa(isa)
             .init(init)
             .seed(seed)
             .initial_centers(MatView::new(&own, n, d)?, w)?;
@@ -262,13 +267,14 @@ fn assign_typed<'py, T: Float>(
         )));
     }
     let (xs, cs) = (xr.as_slice()?, cr.as_slice()?);
+    let isa = crate::run::isa()?;
     let labels = compute(py, n_threads, |_| -> kmrbf::Result<Vec<i32>> {
         MatView::new(xs, n, d)?.validate("X")?;
         let shift = Shift::of_rows(xs, d);
         let own = shift.applied(xs);
         let c64: Vec<f64> = cs.iter().map(|v| v.to_f64()).collect();
         let c: Vec<T> = shift.to_working(&c64);
-        let labels = kmrbf::kmeans::predict(&c, k, MatView::new(&own, n, d)?)?;
+        let labels = kmrbf::kmeans::predict(isa, &c, k, MatView::new(&own, n, d)?)?;
         Ok(labels.into_iter().map(|l| l as i32).collect())
     })?
     .map_err(value_error)?;

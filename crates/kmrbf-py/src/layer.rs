@@ -42,8 +42,9 @@ fn backward_typed<'py, T: Float>(
         rr.as_slice()?,
         gr.as_slice()?,
     );
+    let isa = crate::run::isa()?;
     let grads = compute(py, n_threads, |_| {
-        kmrbf::rbf::responsibilities_backward(MatView::new(z, n, d)?, c, k, map, temp, r, g)
+        kmrbf::rbf::responsibilities_backward(isa, MatView::new(z, n, d)?, c, k, map, temp, r, g)
     })?
     .map_err(value_error)?;
     Ok((

@@ -42,8 +42,9 @@ fn fit_typed<'py, T: Float>(
     let w = view1::<T>(sample_weight, "sample_weight")?;
     let w = w.as_ref().map(|w| w.as_slice()).transpose()?;
     let xs = xr.as_slice()?;
+    let isa = crate::run::isa()?;
     let fit = compute(py, n_threads, |stop| {
-        let mut p = MiniBatchParams::new(s.k);
+        let mut p = MiniBatchParams::new(s.k).isa(isa);
         p.init = init;
         p.n_init = s.n_init;
         p.max_iter = s.max_iter;
@@ -137,8 +138,10 @@ fn step_typed<'py, T: Float>(
     let w = view1::<T>(sample_weight, "sample_weight")?;
     let w = w.as_ref().map(|w| w.as_slice()).transpose()?;
     let (xs, cs) = (xr.as_slice()?, cr.as_slice()?);
+    let isa = crate::run::isa()?;
     let (state, step, (labels, after)) = compute(py, n_threads, |_| -> kmrbf::Result<_> {
-        let mut st = MiniBatchState::from_parts(cs.to_vec(), counts, since_reassign, k, d)?;
+        let mut st =
+            MiniBatchState::from_parts(cs.to_vec(), counts, since_reassign, k, d)?.with_isa(isa);
         let mut rng = Rng::new(seed);
         let due = st.reassign_due(n);
         let batch = MatView::new(xs, n, d)?;

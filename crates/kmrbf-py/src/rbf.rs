@@ -78,6 +78,7 @@ fn anneal_params(s: &Bound<'_, PyDict>) -> PyResult<AnnealParams> {
         .parse()
         .map_err(value_error)?;
     let mut p = AnnealParams::new(map);
+    p.isa = crate::run::isa()?;
     p.kernel = kernel_of(&g("kernel")?.extract::<String>()?)?;
     p.sigma0 = sigma0_of(&g("sigma0")?)?;
     p.sigma_min = g("sigma_min")?.extract()?;
@@ -242,10 +243,12 @@ fn responsibilities_typed<'py, T: Float>(
     let (xr, n, d) = view2::<T>(x, "X")?;
     let (c, k) = centers_of::<T>(centers, d)?;
     let xs = xr.as_slice()?;
+    let isa = crate::run::isa()?;
     let r = compute(py, n_threads, |_| -> kmrbf::Result<Vec<T>> {
         let (own, shift) = centered(xs, n, d)?;
         let cw: Vec<T> = shift.to_working(&c);
-        kmrbf::rbf::objective::responsibilities(MatView::new(&own, n, d)?, &cw, k, map, temp)
+        let v = MatView::new(&own, n, d)?;
+        kmrbf::rbf::objective::responsibilities(isa, v, &cw, k, map, temp)
     })?
     .map_err(value_error)?;
     Ok(matrix(py, r, n, k)?.into_any())
@@ -289,15 +292,16 @@ fn objectives_typed<'py, T: Float>(
     let w = view1::<T>(sample_weight, "sample_weight")?;
     let w = w.as_ref().map(|w| w.as_slice()).transpose()?;
     let xs = xr.as_slice()?;
+    let isa = crate::run::isa()?;
     let (o, grads) = compute(py, n_threads, |_| -> kmrbf::Result<_> {
         let (own, shift) = centered(xs, n, d)?;
         let cw: Vec<T> = shift.to_working(&c);
         let v = MatView::new(&own, n, d)?;
         match gradient {
-            None => Ok((kmrbf::rbf::objectives(v, w, &cw, k, map, temp)?, None)),
+            None => Ok((kmrbf::rbf::objectives(isa, v, w, &cw, k, map, temp)?, None)),
             Some(kind) => {
-                let (o, gc) = kmrbf::rbf::center_gradient(v, w, &cw, k, map, temp, kind)?;
-                let gx = kmrbf::rbf::input_gradient(v, w, &cw, k, map, temp, kind)?;
+                let (o, gc) = kmrbf::rbf::center_gradient(isa, v, w, &cw, k, map, temp, kind)?;
+                let gx = kmrbf::rbf::input_gradient(isa, v, w, &cw, k, map, temp, kind)?;
                 Ok((o, Some((gc, gx))))
             }
         }

@@ -85,3 +85,16 @@ where
         None => Ok(out),
     }
 }
+
+/// The instruction-set tier the kernels run on: the environment variable `KMRBF_ISA` when set
+/// (`auto`, `portable`, `avx2`, `avx512` or `amx`; read at each call, as the command line
+/// reads it), else the widest tier this CPU runs. A tier the CPU lacks raises `ValueError`.
+pub fn isa() -> PyResult<kmrbf::Isa> {
+    match std::env::var("KMRBF_ISA") {
+        Err(_) => Ok(kmrbf::Isa::detect()),
+        Ok(v) if v == "auto" => Ok(kmrbf::Isa::detect()),
+        Ok(v) => kmrbf::Tier::parse(&v)
+            .and_then(kmrbf::Isa::new)
+            .map_err(|e| PyValueError::new_err(format!("KMRBF_ISA: {e}"))),
+    }
+}

@@ -46,12 +46,21 @@ fn pass_typed<'py, T: Float>(
         )));
     }
     let (xs, cs) = (xr.as_slice()?, cr.as_slice()?);
+    let isa = crate::run::isa()?;
     let stats = py
         .detach(|| -> kmrbf::Result<ShardStats> {
             MatView::new(xs, n, d)?.validate("data")?;
             let mut own = xs.to_vec();
             Shift::from_mean(mean).apply(&mut own);
-            pass(MatView::new(&own, n, d)?, w, cs, k, offset, &mut labels)
+            pass(
+                isa,
+                MatView::new(&own, n, d)?,
+                w,
+                cs,
+                k,
+                offset,
+                &mut labels,
+            )
         })
         .map_err(|e| match e {
             kmrbf::Error::NonFinite {

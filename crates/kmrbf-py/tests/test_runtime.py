@@ -1,4 +1,5 @@
-"""The GIL is released while kmrbf computes, and Ctrl-C stops a long fit."""
+"""The GIL is released while kmrbf computes, Ctrl-C stops a long fit, and KMRBF_ISA picks the
+kernels' instruction-set tier."""
 
 import os
 import signal
@@ -73,3 +74,24 @@ def test_ctrl_c_interrupts_a_long_fit():
     assert "KeyboardInterrupt" in err, err
     assert p.returncode != 0
     assert waited < 30, waited
+
+
+def test_kmrbf_isa_picks_the_tier(monkeypatch):
+    from sklearn.datasets import make_blobs
+    X, _ = make_blobs(5000, 16, centers=12, random_state=3)
+    X = X.astype(np.float32)
+    monkeypatch.delenv("KMRBF_ISA", raising=False)
+    widest = kmrbf.KMeans(12, random_state=0).fit(X)
+    monkeypatch.setenv("KMRBF_ISA", "portable")
+    portable = kmrbf.KMeans(12, random_state=0).fit(X)
+    # The portable tier computes distances by a blocked GEMM: the same labels, centers to
+    # rounding.
+    np.testing.assert_array_equal(portable.labels_, widest.labels_)
+    np.testing.assert_allclose(portable.cluster_centers_, widest.cluster_centers_, atol=1e-4)
+    monkeypatch.setenv("KMRBF_ISA", "avx1024")
+    try:
+        kmrbf.KMeans(12, random_state=0).fit(X)
+    except ValueError as e:
+        assert "KMRBF_ISA" in str(e) and "avx1024" in str(e)
+    else:
+        raise AssertionError("an unknown tier was accepted")

@@ -35,6 +35,7 @@ fn lloyd_pass<T: Real>(bencher: Bencher, (n, d, k): (usize, usize, usize)) {
         d,
         xn: &xn,
         w: None,
+        isa: kmrbf::Isa::detect(),
     };
     let c = x[..k * d].to_vec();
     let mut labels = vec![0u32; n];
@@ -62,6 +63,7 @@ fn kmeans_plus_plus_f32(bencher: Bencher, (n, d, k): (usize, usize, usize)) {
         d,
         xn: &xn,
         w: None,
+        isa: kmrbf::Isa::detect(),
     };
     bencher.bench_local(|| kmeans_plus_plus(p, k, &mut Rng::new(0)));
 }

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 fn main() {
     let a = common::args("ROWS D K REPS", 4);
+    let isa = common::isa();
     let (b, d, k, reps) = (a[0], a[1], a[2], a[3]);
     let mut rng = kmrbf::rng::Rng::new(3);
     let x: Vec<f32> = (0..b * d).map(|_| rng.normal() as f32).collect();
@@ -20,10 +21,10 @@ fn main() {
         "faer: {:.1} GFLOP/s",
         flops / t.elapsed().as_secs_f64() / 1e9
     );
-    let pk = kmrbf::kernels::cross_f32::CrossPack::new(&c, k, d).expect("AVX-512");
+    let pk = kmrbf::kernels::cross_f32::CrossPack::new(isa, &c, k, d).expect("AVX-512");
     let t = Instant::now();
     for _ in 0..reps {
-        kmrbf::kernels::cross_f32::cross_tile(&x, &pk, &mut out);
+        kmrbf::kernels::cross_f32::cross_tile(isa, &x, &pk, &mut out);
     }
     let s1: f32 = out.iter().sum();
     println!(

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 fn main() {
     let a = common::args("ROWS K REPS", 3);
+    let isa = common::isa();
     let (b, k, reps) = (a[0], a[1], a[2]);
     let mut rng = kmrbf::rng::Rng::new(3);
     let xn: Vec<f32> = (0..b).map(|_| 30.0 + rng.uniform() as f32).collect();
@@ -21,6 +22,7 @@ fn main() {
     for _ in 0..reps {
         cross.copy_from_slice(&cross0);
         let tot = soft_rows(
+            isa,
             SoftMap::Softmax,
             &mut cross,
             &xn,

@@ -20,6 +20,7 @@ fn main() {
         d,
         xn: &xn,
         w: None,
+        isa: common::isa(),
     };
     let pool = common::pool(th);
     let only_kernel = std::env::var_os("KMRBF_KERNEL_ONLY").is_some();
@@ -73,7 +74,13 @@ fn main() {
             .flat_map(|&i| x[i * d..(i + 1) * d].to_vec())
             .collect()
     };
-    let pc = PairCandidates::new(&rows(&idx[..2]), &rows(&idx[2..8]), &rows(&idx[8..]), d);
+    let pc = PairCandidates::new(
+        p.isa,
+        &rows(&idx[..2]),
+        &rows(&idx[2..8]),
+        &rows(&idx[8..]),
+        d,
+    );
     let w = pc.width();
     let cr = 2048;
     // Median of 7 passes of the kernel over `n` rows in chunks of `cr`: chunk `ci` is rows

@@ -56,6 +56,7 @@ fn main() {
                 d: *d,
                 xn: &xn,
                 w: None,
+                isa: kmrbf::Isa::detect(),
             };
             let g = median_gap(&p, &init, *k);
             let mut gaps: Vec<f64> = (0..*n)

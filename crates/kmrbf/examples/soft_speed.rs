@@ -27,6 +27,7 @@ fn main() {
         d,
         xn: &xn,
         w: None,
+        isa: common::isa(),
     };
     let c0: Vec<f32> = x[..k * d].to_vec();
     let pool = common::pool(th);

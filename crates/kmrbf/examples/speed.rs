@@ -23,6 +23,7 @@ fn main() {
         d,
         xn: &xn,
         w: None,
+        isa: common::isa(),
     };
     let c: Vec<f32> = x[..k * d].to_vec();
     let pool = common::pool(th);

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 fn main() {
     let a = common::args("ROWS D K REPS", 4);
+    let isa = common::isa();
     let (b, d, k, reps) = (a[0], a[1], a[2], a[3]);
     let mut rng = kmrbf::rng::Rng::new(3);
     let x: Vec<f32> = (0..b * d).map(|_| rng.normal() as f32).collect();
@@ -25,7 +26,7 @@ fn main() {
     );
     let t = Instant::now();
     for _ in 0..reps {
-        kmrbf::kernels::soft_rows_f32::dense_weighted_sums(&mut sums, d, k, &x, &w);
+        kmrbf::kernels::soft_rows_f32::dense_weighted_sums(isa, &mut sums, d, k, &x, &w);
     }
     println!(
         "dense_weighted_sums: {:.1} GFLOP/s",

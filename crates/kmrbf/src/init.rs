@@ -1,6 +1,7 @@
 //! Initial centers: greedy k-means++ (scikit-learn's variant) and random rows.
 
 use crate::kernels::distance::sq_dist;
+use crate::kernels::isa::Isa;
 use crate::kernels::seeding::{seed_rows, seed_rows_pair, PairCandidates, SeedCandidates};
 use crate::kernels::tiles::Problem;
 use crate::real::Real;
@@ -18,6 +19,8 @@ pub struct Prepared<'a, T> {
     pub xn: &'a [T],
     /// `n` weights, `None` for unit weights.
     pub w: Option<&'a [T]>,
+    /// The instruction-set tier every kernel on these rows runs on.
+    pub isa: Isa,
 }
 
 impl<'a, T: Real> Prepared<'a, T> {
@@ -38,6 +41,7 @@ impl<'a, T: Real> Prepared<'a, T> {
             w: self.w,
             centers,
             k,
+            isa: self.isa,
         }
     }
     /// Row `i`.
@@ -133,7 +137,7 @@ pub fn kmeans_plus_plus<T: Real>(p: Prepared<'_, T>, k: usize, rng: &mut Rng) ->
     // `pending` (at most two) are applied by the next pass, or early to the chunk a draw lands
     // in (`fresh[ci]` says whether chunk `ci` has seen them).
     let mut closest = crate::memory::vec_filled(n, T::INFINITY);
-    let first_c = SeedCandidates::new(p.row(first), 1, d, true);
+    let first_c = SeedCandidates::new(p.isa, p.row(first), 1, d, true);
     let pots = seed_pass(&p, &mut closest, cr, &first_c);
     let mut chunk_mass: Vec<f64> = pots.iter().map(|v| v[0]).collect();
     let mut fresh = vec![true; n_chunks];
@@ -149,6 +153,7 @@ pub fn kmeans_plus_plus<T: Real>(p: Prepared<'_, T>, k: usize, rng: &mut Rng) ->
             fresh: &mut fresh,
             cr,
             pending: PairCandidates::new(
+                p.isa,
                 &pending
                     .iter()
                     .flat_map(|&i| p.row(i).to_vec())
@@ -200,7 +205,13 @@ pub fn kmeans_plus_plus<T: Real>(p: Prepared<'_, T>, k: usize, rng: &mut Rng) ->
             .collect();
         let gather =
             |idx: &[usize]| -> Vec<T> { idx.iter().flat_map(|&i| p.row(i).to_vec()).collect() };
-        let pc = PairCandidates::new(&gather(&pending), &gather(&cand_idx), &gather(&u_rows), d);
+        let pc = PairCandidates::new(
+            p.isa,
+            &gather(&pending),
+            &gather(&cand_idx),
+            &gather(&u_rows),
+            d,
+        );
         let parts = pair_pass(&p, &mut closest, cr, &pc, trials);
         // Totals over the chunks (in chunk order) of a trial's sum, or of a second-step sum.
         let pot_of = |t: usize| -> f64 { parts.iter().map(|v| v.0[t]).sum() };

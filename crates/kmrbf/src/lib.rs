@@ -33,5 +33,6 @@ pub mod synth;
 pub use center::Shift;
 pub use data::MatView;
 pub use error::{Error, Result};
+pub use kernels::isa::{Isa, Tier};
 pub use kmeans::{Algorithm, Init, IterInfo, KMeans, KMeansParams, RunResult};
 pub use real::Real;

@@ -11,14 +11,14 @@ const HUGE_MIN_BYTES: usize = 4 << 20;
 
 /// An empty `Vec` with room for `count` values whose not-yet-touched pages are advised to be
 /// backed by transparent huge pages (Linux `madvise(MADV_HUGEPAGE)`, only for buffers of
-/// 4 MiB and more, unless `KMRBF_NO_HUGE_PAGES` is set; elsewhere, or when the advice is
-/// refused, a plain `Vec::with_capacity`).
+/// 4 MiB and more; elsewhere, or when the advice is refused, a plain `Vec::with_capacity`).
+/// The system's switch, `/sys/kernel/mm/transparent_hugepage/enabled = never`, turns it off.
 /// Fill it with `push` / `extend` after this call: the advice applies to pages first touched
 /// afterwards.
 pub fn vec_with_capacity<V>(count: usize) -> Vec<V> {
     let v: Vec<V> = Vec::with_capacity(count);
     let bytes = v.capacity().saturating_mul(std::mem::size_of::<V>());
-    if bytes >= HUGE_MIN_BYTES && std::env::var_os("KMRBF_NO_HUGE_PAGES").is_none() {
+    if bytes >= HUGE_MIN_BYTES {
         advise_huge(v.as_ptr() as usize, bytes);
     }
     v

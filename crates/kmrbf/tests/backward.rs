@@ -22,7 +22,15 @@ fn temp(t: f64) -> Temperature {
 }
 
 fn resp(x: &[f64], d: usize, c: &[f64], k: usize, map: MapKind, t: f64) -> Vec<f64> {
-    responsibilities(MatView::new(x, x.len() / d, d).unwrap(), c, k, map, temp(t)).unwrap()
+    responsibilities(
+        kmrbf::Isa::detect(),
+        MatView::new(x, x.len() / d, d).unwrap(),
+        c,
+        k,
+        map,
+        temp(t),
+    )
+    .unwrap()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -37,7 +45,7 @@ fn backward(
     g: &[f64],
 ) -> ResponsibilityGrads<f64> {
     let v = MatView::new(x, x.len() / d, d).unwrap();
-    responsibilities_backward(v, c, k, map, temp(t), r, g).unwrap()
+    responsibilities_backward(kmrbf::Isa::detect(), v, c, k, map, temp(t), r, g).unwrap()
 }
 
 /// Rows around `k` centers, the centers, and an upstream gradient, all offset by `offset`.
@@ -186,7 +194,17 @@ fn backward_gives_the_same_bits_for_any_thread_count() {
         let run = |threads| {
             with_threads(threads, || {
                 let v = MatView::new(&x32, n, d).unwrap();
-                let a = responsibilities_backward(v, &c32, k, map, temp(1.0), &r32, &g32).unwrap();
+                let a = responsibilities_backward(
+                    kmrbf::Isa::detect(),
+                    v,
+                    &c32,
+                    k,
+                    map,
+                    temp(1.0),
+                    &r32,
+                    &g32,
+                )
+                .unwrap();
                 let b = backward(&x, d, &c, k, map, 1.0, &r, &g);
                 (a.rows, a.centers, b.rows, b.centers)
             })
@@ -207,7 +225,16 @@ fn bad_shapes_and_temperatures_are_typed_errors() {
     let r = resp(&x, 2, &c, 3, MapKind::Softmax, 1.0);
     let v = MatView::new(&x, 10, 2).unwrap();
     let call = |c: &[f64], k, r: &[f64], g: &[f64]| {
-        responsibilities_backward(v, c, k, MapKind::Softmax, temp(1.0), r, g)
+        responsibilities_backward(
+            kmrbf::Isa::detect(),
+            v,
+            c,
+            k,
+            MapKind::Softmax,
+            temp(1.0),
+            r,
+            g,
+        )
     };
     assert!(matches!(
         call(&c[..4], 3, &r, &g),
@@ -232,7 +259,17 @@ fn bad_shapes_and_temperatures_are_typed_errors() {
         Err(Error::BadK { k: 0, .. })
     ));
     let tiny = Temperature::new(1e-320, Kernel::Temperature).unwrap();
-    let e = responsibilities_backward(v, &c, 3, MapKind::Softmax, tiny, &r, &g).unwrap_err();
+    let e = responsibilities_backward(
+        kmrbf::Isa::detect(),
+        v,
+        &c,
+        3,
+        MapKind::Softmax,
+        tiny,
+        &r,
+        &g,
+    )
+    .unwrap_err();
     assert!(matches!(e, Error::BadTemperature { .. }), "{e}");
     assert!(Temperature::new(0.0, Kernel::Temperature).is_err());
 }

@@ -54,12 +54,14 @@ fn biased_pass_is_an_extra_coordinate<T: Real>(tol: f64) {
         d,
         xn: &xn,
         w: None,
+        isa: kmrbf::Isa::detect(),
     };
     let pw = Prepared {
         x: &xw,
         d: d + 1,
         xn: &xnw,
         w: None,
+        isa: kmrbf::Isa::detect(),
     };
     for map in [MapKind::Softmax, MapKind::Entmax15, MapKind::Sparsemax] {
         for temp in [0.3, 2.0, 20.0] {
@@ -68,6 +70,7 @@ fn biased_pass_is_an_extra_coordinate<T: Real>(tol: f64) {
                 temp: T::from_f64(temp),
                 resp_sums: false,
                 loss_sums: false,
+                fused: true,
             };
             let mut r = vec![T::ZERO; n * k];
             let mut rw = vec![T::ZERO; n * k];
@@ -143,6 +146,7 @@ fn codebook_splits_past_the_critical_temperature_and_merges_above_it() {
         d: 2,
         xn: &xn,
         w: None,
+        isa: kmrbf::Isa::detect(),
     };
     let mut rng = Rng::new(2);
     let mut cb = Codebook::new(&p, 2, 1e-3);
@@ -184,6 +188,7 @@ fn codebook_splits_past_the_critical_temperature_and_merges_above_it() {
         d: 2,
         xn: &xn,
         w: None,
+        isa: kmrbf::Isa::detect(),
     };
     let mut cb = Codebook::new(&p, 3, 1e-3);
     assert_eq!(cb.grow(&p, 1.5, &mut rng), 1);

@@ -1,33 +1,54 @@
 //! The fused soft passes (f32 softmax, entmax-1.5, sparsemax; f64 entmax-1.5, sparsemax;
 //! `k <= 64`) against the tile pipeline they replace, through the public pass: same
-//! objectives, support and soft-lloyd sums to f32 (f64) rounding. Its own test binary: it switches the fused kernels off and on for
-//! the whole process.
+//! objectives, support and soft-lloyd sums to f32 (f64) rounding, on every tier with a fused
+//! kernel (`PassRequest::fused` chooses the path).
 
+mod common;
 use kmrbf::init::Prepared;
 use kmrbf::kernels::maps::MapKind;
 use kmrbf::kernels::softmax_fused_f32::available;
-use kmrbf::rbf::pass::{set_fused_kernels, soft_pass, PassOutput, PassRequest, RowOut};
+use kmrbf::rbf::pass::{soft_pass, PassOutput, PassRequest, RowOut};
+use kmrbf::Isa;
 
-/// Both tests flip the process-wide switch: one at a time.
-static SWITCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn pass(p: &Prepared<'_, f32>, c: &[f32], k: usize, map: MapKind, temp: f32) -> PassOutput {
+fn pass(
+    p: &Prepared<'_, f32>,
+    c: &[f32],
+    k: usize,
+    map: MapKind,
+    temp: f32,
+    fused: bool,
+) -> PassOutput {
     let req = PassRequest {
         map,
         temp,
         resp_sums: true,
         loss_sums: false,
+        fused,
     };
     soft_pass(p, c, k, req, RowOut::None)
 }
 
+/// The tiers of this CPU with a fused f32 kernel (AVX2 and wider).
+fn fused_tiers(test: &str) -> Vec<Isa> {
+    let t: Vec<Isa> = common::tiers(test)
+        .into_iter()
+        .filter(|&i| available(i, 64))
+        .collect();
+    assert!(
+        !t.is_empty() || !Isa::detect().avx2(),
+        "a tier with AVX2 runs the fused kernels"
+    );
+    t
+}
+
 #[test]
 fn fused_passes_agree_with_the_tile_pipeline() {
-    let _one = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
-    if !available(64) {
-        eprintln!("fused passes: no fused kernels on this CPU");
-        return;
+    for isa in fused_tiers("fused_passes_agree_with_the_tile_pipeline") {
+        fused_passes_agree_on(isa);
     }
+}
+
+fn fused_passes_agree_on(isa: Isa) {
     let mut compared = 0;
     // Shapes with tail lanes, a short last block, several chunks (threads) and d past 32.
     for &(n, d, k) in &[
@@ -45,14 +66,13 @@ fn fused_passes_agree_with_the_tile_pipeline() {
                 d,
                 xn: &xn,
                 w: weights,
+                isa,
             };
             for map in [MapKind::Softmax, MapKind::Entmax15, MapKind::Sparsemax] {
                 for temp in [8.0f32, 2.0, 0.2] {
-                    set_fused_kernels(false);
-                    let tile = pass(&p, &c, k, map, temp);
-                    set_fused_kernels(true);
-                    let fused = pass(&p, &c, k, map, temp);
-                    let ctx = format!("{map:?} n {n} d {d} k {k} temp {temp}");
+                    let tile = pass(&p, &c, k, map, temp, false);
+                    let fused = pass(&p, &c, k, map, temp, true);
+                    let ctx = format!("{map:?} n {n} d {d} k {k} temp {temp} {isa}");
                     let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1.0);
                     assert!(
                         rel(fused.j, tile.j) < 1e-5,
@@ -78,7 +98,7 @@ fn fused_passes_agree_with_the_tile_pipeline() {
                     // down to e^-87 ~ 2^-125.5, the kernels down to 2^-125: at low temperature
                     // that band holds ~1% of the entries.
                     let ds = (fused.support - tile.support).abs();
-                    let band = if kmrbf::kernels::soft_rows_f32::available() {
+                    let band = if kmrbf::kernels::soft_rows_f32::available(isa) {
                         1e-4 * n as f64
                     } else {
                         1e-2 * tile.support
@@ -117,11 +137,12 @@ fn fused_passes_agree_with_the_tile_pipeline() {
 /// the simplex, and the same objectives.
 #[test]
 fn fused_softmax_rows_agree_with_the_tile_pipeline() {
-    let _one = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
-    if !available(64) {
-        eprintln!("fused passes: no fused kernels on this CPU");
-        return;
+    for isa in fused_tiers("fused_softmax_rows_agree_with_the_tile_pipeline") {
+        fused_softmax_rows_agree_on(isa);
     }
+}
+
+fn fused_softmax_rows_agree_on(isa: Isa) {
     let mut compared = 0;
     for &(n, d, k) in &[
         (20_011usize, 32usize, 64usize),
@@ -136,6 +157,7 @@ fn fused_softmax_rows_agree_with_the_tile_pipeline() {
             d,
             xn: &xn,
             w: None,
+            isa,
         };
         for temp in [8.0f32, 2.0, 0.2, 1e-3] {
             let req = PassRequest {
@@ -143,14 +165,14 @@ fn fused_softmax_rows_agree_with_the_tile_pipeline() {
                 temp,
                 resp_sums: false,
                 loss_sums: false,
+                fused: false,
             };
             let mut tile_r = vec![f32::NAN; n * k];
             let mut fused_r = vec![f32::NAN; n * k];
-            set_fused_kernels(false);
             let tile = soft_pass(&p, &c, k, req, RowOut::Resp(&mut tile_r));
-            set_fused_kernels(true);
+            let req = PassRequest { fused: true, ..req };
             let fused = soft_pass(&p, &c, k, req, RowOut::Resp(&mut fused_r));
-            let ctx = format!("n {n} d {d} k {k} temp {temp}");
+            let ctx = format!("n {n} d {d} k {k} temp {temp} {isa}");
             let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1.0);
             assert!(rel(fused.j, tile.j) < 1e-5, "J {ctx}");
             assert!(rel(fused.l, tile.l) < 1e-5, "L {ctx}");
@@ -190,11 +212,17 @@ fn fused_softmax_rows_agree_with_the_tile_pipeline() {
 /// (relative 1e-10; the two compute `D - Dmin` by other roundings).
 #[test]
 fn fused_f64_sparse_passes_agree_with_the_tile_pipeline() {
-    let _one = SWITCH.lock().unwrap_or_else(|e| e.into_inner());
-    if !kmrbf::kernels::sparse_fused_f64::available(64) {
-        eprintln!("fused f64 passes: no AVX-512 on this CPU");
-        return;
+    let tiers = common::tiers("fused_f64_sparse_passes_agree_with_the_tile_pipeline");
+    // The f64 kernel runs on the AVX-512 tiers (those missing here are printed).
+    for isa in tiers
+        .into_iter()
+        .filter(|&i| kmrbf::kernels::sparse_fused_f64::available(i, 64))
+    {
+        fused_f64_sparse_passes_agree_on(isa);
     }
+}
+
+fn fused_f64_sparse_passes_agree_on(isa: Isa) {
     let mut compared = 0;
     let mut spread_rows = 0.0;
     for &(n, d, k) in &[
@@ -216,6 +244,7 @@ fn fused_f64_sparse_passes_agree_with_the_tile_pipeline() {
                 d,
                 xn: &xn,
                 w: weights,
+                isa,
             };
             for map in [MapKind::Entmax15, MapKind::Sparsemax] {
                 for temp in [30.0f64, 8.0, 2.0, 0.2] {
@@ -224,12 +253,12 @@ fn fused_f64_sparse_passes_agree_with_the_tile_pipeline() {
                         temp,
                         resp_sums: true,
                         loss_sums: false,
+                        fused: false,
                     };
-                    set_fused_kernels(false);
                     let tile = soft_pass(&p, &c, k, req, RowOut::None);
-                    set_fused_kernels(true);
+                    let req = PassRequest { fused: true, ..req };
                     let fused = soft_pass(&p, &c, k, req, RowOut::None);
-                    let ctx = format!("{map:?} n {n} d {d} k {k} temp {temp}");
+                    let ctx = format!("{map:?} n {n} d {d} k {k} temp {temp} {isa}");
                     let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1.0);
                     for (name, a, b) in [
                         ("J", fused.j, tile.j),

@@ -7,15 +7,22 @@ use kmrbf::kernels::lowdim;
 use kmrbf::kernels::packed::{self, argmin_rows_packed, Packed};
 use kmrbf::kernels::reference;
 use kmrbf::rng::Rng;
-use kmrbf::Real;
+use kmrbf::{Isa, Real};
 
 fn random(n: usize, seed: u64) -> Vec<f64> {
     let mut r = Rng::new(seed);
     (0..n).map(|_| r.normal()).collect()
 }
 
-/// Labels from the GEMM + epilogue path and from the packed kernel, for a tile in `T`.
-fn both_paths<T: Real>(x: &[T], c: &[T], d: usize, k: usize) -> (Vec<u32>, Option<Vec<u32>>) {
+/// Labels from the GEMM + epilogue path and from the packed kernel, for a tile in `T`, on
+/// tier `isa`.
+fn both_paths<T: Real>(
+    isa: Isa,
+    x: &[T],
+    c: &[T],
+    d: usize,
+    k: usize,
+) -> (Vec<u32>, Option<Vec<u32>>) {
     let b = x.len() / d;
     let mut cn = vec![T::ZERO; k];
     row_sq_norms(c, d, &mut cn);
@@ -23,11 +30,11 @@ fn both_paths<T: Real>(x: &[T], c: &[T], d: usize, k: usize) -> (Vec<u32>, Optio
     neg2_cross_tile(x, d, c, k, &mut cross);
     let mut l1 = vec![0u32; b];
     let mut best = vec![T::ZERO; b];
-    argmin_rows(&cross, k, &cn, &mut l1, &mut best);
-    let l2 = packed::argmin_available(k).then(|| {
-        let pk = Packed::new(c, &cn, k, d, packed::argmin_block::<T>(k));
+    argmin_rows(isa, &cross, k, &cn, &mut l1, &mut best);
+    let l2 = packed::argmin_available(isa, k).then(|| {
+        let pk = Packed::new(c, &cn, k, d, packed::argmin_block::<T>(isa, k));
         let mut l2 = vec![0u32; b];
-        argmin_rows_packed(x, &pk, &mut l2, &mut best);
+        argmin_rows_packed(isa, x, &pk, &mut l2, &mut best);
         l2
     });
     (l1, l2)
@@ -35,6 +42,12 @@ fn both_paths<T: Real>(x: &[T], c: &[T], d: usize, k: usize) -> (Vec<u32>, Optio
 
 #[test]
 fn argmin_matches_reference_for_many_shapes() {
+    for isa in common::tiers("argmin_matches_reference_for_many_shapes") {
+        argmin_matches_reference_on(isa);
+    }
+}
+
+fn argmin_matches_reference_on(isa: Isa) {
     for &(b, d, k) in &[
         (1, 1, 1),
         (7, 3, 5),
@@ -46,18 +59,18 @@ fn argmin_matches_reference_for_many_shapes() {
         let x = random(b * d, 1 + b as u64);
         let c = random(k * d, 2 + k as u64);
         let (want, _) = reference::assign(&x, d, &c);
-        let (l1, l2) = both_paths(&x, &c, d, k);
-        assert_eq!(l1, want, "gemm path, shape {b} x {d}, k = {k}");
+        let (l1, l2) = both_paths(isa, &x, &c, d, k);
+        assert_eq!(l1, want, "gemm path, shape {b} x {d}, k = {k}, {isa}");
         if let Some(l2) = l2 {
-            assert_eq!(l2, want, "packed path, shape {b} x {d}, k = {k}");
+            assert_eq!(l2, want, "packed path, shape {b} x {d}, k = {k}, {isa}");
         }
         let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
         let c32: Vec<f32> = c.iter().map(|&v| v as f32).collect();
-        let (l1, l2) = both_paths(&x32, &c32, d, k);
+        let (l1, l2) = both_paths(isa, &x32, &c32, d, k);
         // f32 may flip true near-ties; on random normal data there are none at this size.
-        assert_eq!(l1, want, "f32 gemm path, shape {b} x {d}, k = {k}");
+        assert_eq!(l1, want, "f32 gemm path, shape {b} x {d}, k = {k}, {isa}");
         if let Some(l2) = l2 {
-            assert_eq!(l2, want, "f32 packed path, shape {b} x {d}, k = {k}");
+            assert_eq!(l2, want, "f32 packed path, shape {b} x {d}, k = {k}, {isa}");
         }
     }
 }
@@ -73,10 +86,12 @@ fn argmin_ties_go_to_the_lowest_index() {
     let x = random(50 * d, 10);
     let (want, _) = reference::assign(&x, d, &c);
     assert!(want.iter().all(|&l| l < 20));
-    let (l1, l2) = both_paths(&x, &c, d, k);
-    assert_eq!(l1, want);
-    if let Some(l2) = l2 {
-        assert_eq!(l2, want);
+    for isa in common::tiers("argmin_ties_go_to_the_lowest_index") {
+        let (l1, l2) = both_paths(isa, &x, &c, d, k);
+        assert_eq!(l1, want, "{isa}");
+        if let Some(l2) = l2 {
+            assert_eq!(l2, want, "{isa}");
+        }
     }
 }
 
@@ -90,14 +105,16 @@ fn fma<T: Real>(a: T, b: T, c: T) -> T {
     }
 }
 
-/// The packed argmin kernel (AVX-512 or AVX2, whichever this CPU runs) returns as `best` the
-/// scalar chain `fma(sum_t fma(x_t, c_t, .), -2, cn)` bit for bit, and the lowest index of
-/// that minimum: so both kernels give the same labels and values on any machine.
-fn check_packed_best_is_the_scalar_chain<T: Real>(b: usize, d: usize, k: usize, seed: u64) {
-    if !packed::argmin_available(k) {
-        eprintln!("no packed argmin kernel on this CPU (portable run)");
-        return;
-    }
+/// The packed argmin kernel of tier `isa` (AVX-512 or AVX2) returns as `best` the scalar
+/// chain `fma(sum_t fma(x_t, c_t, .), -2, cn)` bit for bit, and the lowest index of that
+/// minimum: so both kernels give the same labels and values on any machine.
+fn check_packed_best_is_the_scalar_chain<T: Real>(
+    isa: Isa,
+    b: usize,
+    d: usize,
+    k: usize,
+    seed: u64,
+) {
     let x: Vec<T> = random(b * d, seed)
         .iter()
         .map(|&v| T::from_f64(v))
@@ -124,18 +141,18 @@ fn check_packed_best_is_the_scalar_chain<T: Real>(b: usize, d: usize, k: usize, 
     }
     let mut cn = vec![T::ZERO; k];
     row_sq_norms(&c, d, &mut cn);
-    let pk = Packed::new(&c, &cn, k, d, packed::argmin_block::<T>(k));
+    let pk = Packed::new(&c, &cn, k, d, packed::argmin_block::<T>(isa, k));
     let (mut labels, mut best) = (vec![0u32; b], vec![T::ZERO; b]);
-    argmin_rows_packed(&x, &pk, &mut labels, &mut best);
+    argmin_rows_packed(isa, &x, &pk, &mut labels, &mut best);
     // The low-dimensional kernel (rows in lanes), where it runs: the same bits.
-    let lowd = lowdim::available(d, k).then(|| {
+    let lowd = lowdim::available(isa, d, k).then(|| {
         let (mut l, mut v) = (vec![0u32; b], vec![T::ZERO; b]);
-        lowdim::argmin_rows_lowd(&x, d, &c, &cn, &mut l, &mut v);
+        lowdim::argmin_rows_lowd(isa, &x, d, &c, &cn, &mut l, &mut v);
         (l, v)
     });
     for i in 0..b {
         if let Some((l, v)) = &lowd {
-            assert_eq!(l[i], labels[i], "low-d row {i}, {b} x {d}, k = {k}");
+            assert_eq!(l[i], labels[i], "low-d row {i}, {b} x {d}, k = {k}, {isa}");
             assert_eq!(v[i].to_f64().to_bits(), best[i].to_f64().to_bits());
         }
         let (mut bj, mut bv) = (0usize, T::INFINITY);
@@ -149,7 +166,7 @@ fn check_packed_best_is_the_scalar_chain<T: Real>(b: usize, d: usize, k: usize, 
                 (bj, bv) = (j, v);
             }
         }
-        assert_eq!(labels[i] as usize, bj, "row {i}, {b} x {d}, k = {k}");
+        assert_eq!(labels[i] as usize, bj, "row {i}, {b} x {d}, k = {k}, {isa}");
         assert_eq!(best[i].to_f64().to_bits(), bv.to_f64().to_bits(), "row {i}");
     }
 }
@@ -177,15 +194,20 @@ fn packed_argmin_is_the_scalar_fma_chain_bit_for_bit() {
         (70, 2, 1000),
         (40, 4, 777),
     ] {
-        check_packed_best_is_the_scalar_chain::<f32>(b, d, k, 5 + b as u64);
-        check_packed_best_is_the_scalar_chain::<f64>(b, d, k, 7 + d as u64);
+        for isa in common::tiers("packed_argmin_is_the_scalar_fma_chain_bit_for_bit") {
+            if !packed::argmin_available(isa, k) {
+                continue; // The portable tier has no packed kernel.
+            }
+            check_packed_best_is_the_scalar_chain::<f32>(isa, b, d, k, 5 + b as u64);
+            check_packed_best_is_the_scalar_chain::<f64>(isa, b, d, k, 7 + d as u64);
+        }
     }
 }
 
 /// The seeding pass's distances on the packed kernels (AVX-512 or AVX2) are the scalar chain
 /// `max((cn - 2 sum_t fma(x_t, c_t, .)) + xn, 0)` bit for bit: a pending candidate applied to
 /// `closest = +inf` leaves exactly that, and the potentials are its weighted sums.
-fn check_seed_distances<T: Real>(b: usize, d: usize, m: usize, seed: u64) {
+fn check_seed_distances<T: Real>(isa: Isa, b: usize, d: usize, m: usize, seed: u64) {
     use kmrbf::kernels::distance::sq_norm;
     use kmrbf::kernels::seeding::{seed_rows, SeedCandidates};
     let x: Vec<T> = random(b * d, seed)
@@ -198,13 +220,13 @@ fn check_seed_distances<T: Real>(b: usize, d: usize, m: usize, seed: u64) {
         .collect();
     let mut xn = vec![T::ZERO; b];
     row_sq_norms(&x, d, &mut xn);
-    let cands = SeedCandidates::new(&c, m, d, true);
+    let cands = SeedCandidates::new(isa, &c, m, d, true);
     let mut closest = vec![T::INFINITY; b];
     let mut pot = vec![0f64; m];
     seed_rows(&x, &xn, None, &mut closest, &cands, &mut pot);
     let cn0 = sq_norm(&c[..d]);
     for i in 0..b {
-        if !kmrbf::kernels::packed::dist_available() {
+        if !kmrbf::kernels::packed::dist_available(isa) {
             // The portable pass takes the difference form; only to rounding.
             let direct = kmrbf::kernels::distance::sq_dist(&x[i * d..(i + 1) * d], &c[..d]);
             assert_eq!(closest[i].to_f64().to_bits(), direct.to_f64().to_bits());
@@ -219,7 +241,7 @@ fn check_seed_distances<T: Real>(b: usize, d: usize, m: usize, seed: u64) {
         assert_eq!(
             closest[i].to_f64().to_bits(),
             want.to_f64().to_bits(),
-            "row {i} of {b} x {d}, m = {m}"
+            "row {i} of {b} x {d}, m = {m}, {isa}"
         );
     }
     let total: f64 = closest.iter().map(|v| v.to_f64()).sum();
@@ -233,8 +255,10 @@ fn check_seed_distances<T: Real>(b: usize, d: usize, m: usize, seed: u64) {
 #[test]
 fn seeding_distances_are_the_scalar_fma_chain_bit_for_bit() {
     for &(b, d, m) in &[(13, 32, 9), (8, 5, 16), (21, 40, 20), (3, 1, 1)] {
-        check_seed_distances::<f32>(b, d, m, 31 + b as u64);
-        check_seed_distances::<f64>(b, d, m, 41 + d as u64);
+        for isa in common::tiers("seeding_distances_are_the_scalar_fma_chain_bit_for_bit") {
+            check_seed_distances::<f32>(isa, b, d, m, 31 + b as u64);
+            check_seed_distances::<f64>(isa, b, d, m, 41 + d as u64);
+        }
     }
 }
 
@@ -255,14 +279,14 @@ fn squared_norms_match_direct_sums() {
 /// rows placed at midpoints between two centers (near-ties down to f32 rounding).
 #[test]
 fn amx_labels_equal_the_register_kernel_bit_for_bit() {
-    use kmrbf::kernels::amx::{self, argmin_rows_amx, AmxCenters, AmxScratch, AmxSums};
+    use kmrbf::kernels::amx::{argmin_rows_amx, AmxCenters, AmxScratch, AmxSums};
     use kmrbf::kernels::update::{accumulate_hard, TileSums};
-    if !amx::available() {
-        // Not a pass in disguise: the comparison needs AMX hardware; the CLI and library
-        // fall back to the register kernel tested above.
-        eprintln!("amx_labels_equal_the_register_kernel_bit_for_bit: no AMX on this CPU");
+    let tiers = common::tiers("amx_labels_equal_the_register_kernel_bit_for_bit");
+    let Some(&isa) = tiers.iter().find(|i| i.amx()) else {
+        // Not a pass in disguise: the comparison needs AMX hardware (the missing tier is
+        // printed above); the library falls back to the register kernel tested above.
         return;
-    }
+    };
     let mut compared = 0;
     for &(b, d, k, scale, offset, seed) in &[
         (300usize, 32usize, 64usize, 1.0f64, 0.0f64, 1u64),
@@ -301,11 +325,19 @@ fn amx_labels_equal_the_register_kernel_bit_for_bit() {
         let pk = Packed::new(&c, &cn, k, d, packed::NB_F32);
         let mut want = vec![0u32; b];
         let mut best = vec![0f32; b];
-        argmin_rows_packed(&x, &pk, &mut want, &mut best);
+        argmin_rows_packed(isa, &x, &pk, &mut want, &mut best);
         let ac = AmxCenters::new(&c, &cn, k, d);
         assert!(ac.in_range());
         let mut got = vec![0u32; b];
-        argmin_rows_amx(&x, &xn, &ac, &mut got, None, &mut AmxScratch::default());
+        argmin_rows_amx(
+            isa,
+            &x,
+            &xn,
+            &ac,
+            &mut got,
+            None,
+            &mut AmxScratch::default(),
+        );
         assert_eq!(got, want, "b={b} d={d} k={k} scale={scale} offset={offset}");
         // The fused M-step sums equal the separate pass bit for bit, with and without weights.
         let w: Vec<f32> = (0..b).map(|i| 0.25 + (i % 5) as f32 * 0.5).collect();
@@ -319,6 +351,7 @@ fn amx_labels_equal_the_register_kernel_bit_for_bit() {
             };
             let mut lab = vec![0u32; b];
             argmin_rows_amx(
+                isa,
                 &x,
                 &xn,
                 &ac,
@@ -326,8 +359,8 @@ fn amx_labels_equal_the_register_kernel_bit_for_bit() {
                 Some(acc),
                 &mut AmxScratch::default(),
             );
-            let mut tile = TileSums::<f32>::zeros(k, d);
-            accumulate_hard(&x, d, weights, &want, &mut tile);
+            let mut tile = TileSums::<f32>::zeros(isa, k, d);
+            accumulate_hard(isa, &x, d, weights, &want, &mut tile);
             assert!(sums
                 .iter()
                 .zip(&tile.sums)
@@ -343,7 +376,8 @@ fn amx_labels_equal_the_register_kernel_bit_for_bit() {
 fn cross_kernel_is_one_fma_chain_per_entry_for_many_shapes() {
     use kmrbf::kernels::cross_f32::{cross_tile, CrossPack};
     let mut seen = 0;
-    for &(b, d, k) in &[
+    let tiers = common::tiers("cross_kernel_is_one_fma_chain_per_entry_for_many_shapes");
+    for (&(b, d, k), &isa) in [
         (1, 1, 1),
         (5, 3, 15),
         (6, 32, 64),
@@ -351,15 +385,18 @@ fn cross_kernel_is_one_fma_chain_per_entry_for_many_shapes() {
         (13, 33, 17),
         (40, 32, 65),
         (19, 16, 130),
-    ] {
+    ]
+    .iter()
+    .flat_map(|s| tiers.iter().map(move |i| (s, i)))
+    {
         let x: Vec<f32> = random(b * d, 11).iter().map(|&v| v as f32).collect();
         let c: Vec<f32> = random(k * d, 12).iter().map(|&v| v as f32).collect();
-        let Some(pk) = CrossPack::new(&c, k, d) else {
+        let Some(pk) = CrossPack::new(isa, &c, k, d) else {
             continue;
         };
         seen += 1;
         let mut out = vec![f32::NAN; b * k];
-        cross_tile(&x, &pk, &mut out);
+        cross_tile(isa, &x, &pk, &mut out);
         for i in 0..b {
             for j in 0..k {
                 // The same chain in scalar code: acc = x_t (-2 c_t) + acc, t in order.
@@ -381,13 +418,8 @@ fn cross_kernel_is_one_fma_chain_per_entry_for_many_shapes() {
             assert!((a - f).abs() <= 1e-4 * (1.0 + f.abs()), "{a} vs {f}");
         }
     }
-    // The kernel runs wherever AVX-512 does (the portable run, KMRBF_NO_SIMD, has none).
-    let expected = if kmrbf::kernels::dispatch::has_avx512() {
-        7
-    } else {
-        0
-    };
-    assert_eq!(seen, expected);
+    // The kernel runs on every AVX-512 tier (AVX-512, AMX) and on no other.
+    assert_eq!(seen, 7 * tiers.iter().filter(|i| i.avx512()).count());
 }
 
 /// One two-step seeding pass (`seed_rows_pair`) against naive f64 sums of the same rows:
@@ -395,6 +427,20 @@ fn cross_kernel_is_one_fma_chain_per_entry_for_many_shapes() {
 /// fused kernel specializes (8, 16, 24, 32, 48, 64, 96, 128) and others, 0-2 pending centers, one register group
 /// (the fused kernel) and several, a ragged tail, with and without weights.
 fn check_pair_pass<T: Real>(n: usize, d: usize, np: usize, nt: usize, nu: usize, seed: u64) {
+    for isa in common::tiers("two_step_seeding_pass_matches_naive_sums_for_many_shapes") {
+        check_pair_pass_on::<T>(isa, n, d, np, nt, nu, seed);
+    }
+}
+
+fn check_pair_pass_on<T: Real>(
+    isa: Isa,
+    n: usize,
+    d: usize,
+    np: usize,
+    nt: usize,
+    nu: usize,
+    seed: u64,
+) {
     use kmrbf::kernels::seeding::{seed_rows_pair, PairCandidates};
     let mut rng = Rng::new(seed);
     let xs: Vec<T> = random(n * d, seed).into_iter().map(T::from_f64).collect();
@@ -425,7 +471,7 @@ fn check_pair_pass<T: Real>(n: usize, d: usize, np: usize, nt: usize, nu: usize,
         1e-10
     };
     for weighted in [false, true] {
-        let pc = PairCandidates::new(&pend, &trials, &u, d);
+        let pc = PairCandidates::new(isa, &pend, &trials, &u, d);
         let width = pc.width();
         let mut closest = closest0.clone();
         let mut pot = vec![0.0; nt];
@@ -439,7 +485,7 @@ fn check_pair_pass<T: Real>(n: usize, d: usize, np: usize, nt: usize, nu: usize,
             let wi = if weighted { w[i].to_f64() } else { 1.0 };
             let cl = (0..np).fold(closest0[i].to_f64(), |m, p| m.min(dist(i, &pend, p)));
             let tol = eps * (1.0 + xn[i].to_f64() + d as f64);
-            let case = format!("n={n} d={d} np={np} nt={nt} nu={nu} row {i}");
+            let case = format!("n={n} d={d} np={np} nt={nt} nu={nu} row {i}, {isa}");
             assert!((closest[i].to_f64() - cl).abs() <= tol, "{case}: closest");
             scale += wi * cl;
             for t in 0..nt {
@@ -454,13 +500,13 @@ fn check_pair_pass<T: Real>(n: usize, d: usize, np: usize, nt: usize, nu: usize,
         for t in 0..nt {
             assert!(
                 (pot[t] - want[t]).abs() <= tol,
-                "d={d} np={np} nt={nt} nu={nu} pot[{t}]"
+                "d={d} np={np} nt={nt} nu={nu} pot[{t}], {isa}"
             );
             for j in 0..nu {
                 let got = pot2[pc.at(t, j)];
                 assert!(
                     (got - want2[t * nu + j]).abs() <= tol,
-                    "d={d} np={np} nt={nt} nu={nu} weighted={weighted} pot2[{t}][{j}]: {got} vs {}",
+                    "d={d} np={np} nt={nt} nu={nu} weighted={weighted} pot2[{t}][{j}], {isa}: {got} vs {}",
                     want2[t * nu + j]
                 );
             }
@@ -490,10 +536,16 @@ fn two_step_seeding_pass_matches_naive_sums_for_many_shapes() {
 /// mask and widths with a masked tail, on weights with 0-3 nonzeros a row.
 #[test]
 fn sparse_weighted_sums_equal_the_plain_loop_bit_for_bit() {
-    use kmrbf::kernels::soft_rows_f32::{available, sparse_weighted_sums};
-    if !available() {
-        return;
+    use kmrbf::kernels::soft_rows_f32::available;
+    let tiers = common::tiers("sparse_weighted_sums_equal_the_plain_loop_bit_for_bit");
+    // The kernel runs on the AVX-512 tiers (the missing ones are printed).
+    for isa in tiers.into_iter().filter(|&i| available(i)) {
+        sparse_weighted_sums_on(isa);
     }
+}
+
+fn sparse_weighted_sums_on(isa: Isa) {
+    use kmrbf::kernels::soft_rows_f32::sparse_weighted_sums;
     let mut rng = Rng::new(5);
     for (b, k, d) in [
         (50, 5, 3),
@@ -522,38 +574,52 @@ fn sparse_weighted_sums_equal_the_plain_loop_bit_for_bit() {
             }
         }
         let mut got = start.clone();
-        sparse_weighted_sums(&mut got, d, k, &x, &a);
+        sparse_weighted_sums(isa, &mut got, d, k, &x, &a);
         let same = got
             .iter()
             .zip(&want)
             .all(|(g, w)| g.to_bits() == w.to_bits());
-        assert!(same, "b={b} k={k} d={d}");
+        assert!(same, "b={b} k={k} d={d}, {isa}");
     }
 }
 
-/// Every `#[target_feature(enable = "...")]` under `src/kernels` enables only features of its
-/// tier, which `has_avx512` / `has_avx2_fma` detect (the AMX kernel adds `avx512bf16`, which
-/// `amx::supported` detects itself). A kernel that enabled more would run on CPUs without it.
+/// Every `#[target_feature(enable = "...")]` under `src/kernels` (all folders) enables only
+/// features of its tier, which `Isa` detects (`kernels/isa.rs`: the AVX2, AVX-512 and AMX
+/// lists). A kernel that enabled more would run on CPUs without it.
 #[test]
 fn every_enabled_target_feature_is_detected_by_its_tier() {
-    use kmrbf::kernels::dispatch::{AVX2_FEATURES, AVX512_FEATURES};
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/kernels");
+    use kmrbf::kernels::isa::{AMX_FEATURES, AVX2_FEATURES, AVX512_FEATURES};
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    files(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/kernels"),
+        &mut paths,
+    );
     let mut seen = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
+    for path in paths {
         let text = std::fs::read_to_string(&path).unwrap();
         for (i, _) in text.match_indices("target_feature(enable = \"") {
             let rest = &text[i + "target_feature(enable = \"".len()..];
             let list = &rest[..rest.find('"').unwrap()];
-            let tier = if list.contains("avx512") {
+            let tier = if list.contains("avx512bf16") {
+                AMX_FEATURES
+            } else if list.contains("avx512") {
                 AVX512_FEATURES
             } else {
                 AVX2_FEATURES
             };
-            let amx = path.file_name().unwrap() == "amx.rs";
             for f in list.split(',') {
                 assert!(
-                    tier.split(',').any(|t| t == f) || (amx && f == "avx512bf16"),
+                    tier.split(',').any(|t| t == f),
                     "{}: enables {f}, which its tier ({tier}) does not detect",
                     path.display()
                 );
@@ -566,17 +632,23 @@ fn every_enabled_target_feature_is_detected_by_its_tier() {
 
 /// `top2_rows` against the scalar `top2` on every row of a `b x k` tile.
 fn top2_agrees<T: Real>(cross: &[T], cn: &[T], k: usize) {
+    for isa in common::tiers("top2_rows_matches_the_scalar_top2") {
+        top2_agrees_on(isa, cross, cn, k);
+    }
+}
+
+fn top2_agrees_on<T: Real>(isa: Isa, cross: &[T], cn: &[T], k: usize) {
     use kmrbf::kernels::argmin::{top2, top2_rows};
     let b = cross.len() / k;
     let (mut lab, mut v1, mut v2) = (vec![0u32; b], vec![T::ZERO; b], vec![T::ZERO; b]);
-    top2_rows(cross, k, cn, &mut lab, &mut v1, &mut v2);
+    top2_rows(isa, cross, k, cn, &mut lab, &mut v1, &mut v2);
     for i in 0..b {
         let row = &cross[i * k..(i + 1) * k];
         let (b1, w1, w2) = top2(k, |j| row[j] + cn[j]);
         assert_eq!(
             (lab[i] as usize, v1[i], v2[i]),
             (b1, w1, w2),
-            "{} k {k} row {i}",
+            "{} k {k} row {i}, {isa}",
             T::NAME
         );
     }

@@ -140,6 +140,52 @@ fn fit_threads_f32(threads: usize, alg: Algorithm, init: Init<f32>) -> (Vec<f32>
     })
 }
 
+/// Every tier this CPU runs fits the same model: the vector tiers (AVX2, AVX-512, AMX) share
+/// one FMA chain per distance, so centers, labels and inertia are the same bits; the portable
+/// tier computes `-2 x . c` by a blocked GEMM, so it agrees to rounding (the same labels on
+/// data without near-ties).
+#[test]
+fn every_tier_fits_the_same_model() {
+    let ds = kmrbf::synth::blobs(20_000, 24, 30, 4.0, 12);
+    let x32: Vec<f32> = ds.x.iter().map(|&v| v as f32).collect();
+    let tiers = common::tiers("every_tier_fits_the_same_model");
+    for alg in [Algorithm::Lloyd, Algorithm::Hamerly] {
+        let fit = |isa| {
+            KMeansParams::new(30)
+                .isa(isa)
+                .seed(3)
+                .algorithm(alg)
+                .fit(MatView::new(&x32, 20_000, 24).unwrap(), None)
+                .unwrap()
+        };
+        let fits: Vec<_> = tiers.iter().map(|&isa| (isa, fit(isa))).collect();
+        let (_, widest) = fits.last().unwrap();
+        for (isa, m) in &fits {
+            assert_eq!(m.isa(), *isa);
+            assert_eq!(m.labels(), widest.labels(), "{alg:?} {isa}: labels");
+            if isa.avx2() {
+                let same = m
+                    .centers()
+                    .iter()
+                    .zip(widest.centers())
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{alg:?} {isa}: centers differ in bits");
+                assert_eq!(m.inertia().to_bits(), widest.inertia().to_bits(), "{isa}");
+            } else {
+                let worst = m
+                    .centers()
+                    .iter()
+                    .zip(widest.centers())
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0f32, f32::max);
+                assert!(worst <= 1e-4, "{alg:?} {isa}: centers differ by {worst}");
+                let rel = (m.inertia() - widest.inertia()).abs() / widest.inertia();
+                assert!(rel <= 1e-5, "{alg:?} {isa}: inertia differs by {rel}");
+            }
+        }
+    }
+}
+
 #[test]
 fn same_bits_for_1_2_and_4_threads() {
     for alg in [Algorithm::Lloyd, Algorithm::Hamerly] {
@@ -210,6 +256,7 @@ fn n_init_keeps_the_lowest_inertia() {
             d: 2,
             xn: &xn,
             w: None,
+            isa: kmrbf::Isa::detect(),
         };
         let init = kmrbf::init::random_rows(p, 8, &mut rng);
         let single = fit_given(&ds.x, 2000, 2, &init, Algorithm::Lloyd, None);
@@ -330,6 +377,7 @@ fn kmeans_plus_plus_picks_the_same_rows_as_the_plain_reference() {
                 d,
                 xn: &xn,
                 w: weights.map(|v| v.as_slice()),
+                isa: kmrbf::Isa::detect(),
             };
             let got = kmrbf::init::kmeans_plus_plus(p, k, &mut kmrbf::rng::Rng::new(11));
             let ones = vec![1.0; n];
@@ -407,6 +455,7 @@ fn sharded_lloyd(
             let r0 = bi * block;
             let v = MatView::new(&x[r0 * d..(r0 + lab.len()) * d], lab.len(), d).unwrap();
             let s = shard_pass(
+                kmrbf::Isa::detect(),
                 v,
                 w.map(|w| &w[r0..r0 + lab.len()]),
                 centers,
@@ -510,7 +559,18 @@ fn streamed_blocks_of_whole_chunks_give_the_in_memory_bits() {
             for (bi, lab) in labels.chunks_mut(block).enumerate() {
                 let r0 = bi * block;
                 let v = MatView::new(&x[r0 * d..(r0 + lab.len()) * d], lab.len(), d).unwrap();
-                shard_pass_into(v, None, centers, k, r0 as u64, lab, &mut s, true).unwrap();
+                shard_pass_into(
+                    kmrbf::Isa::detect(),
+                    v,
+                    None,
+                    centers,
+                    k,
+                    r0 as u64,
+                    lab,
+                    &mut s,
+                    true,
+                )
+                .unwrap();
             }
             s
         };

@@ -1,6 +1,7 @@
 //! Row maps: simplex, order, exactness against the bisection reference, sparsity threshold,
 //! and numerical safety at extreme temperatures and distances.
 
+mod common;
 use kmrbf::kernels::maps::{map_row, MapKind};
 use proptest::prelude::*;
 
@@ -227,79 +228,80 @@ impl TileCase {
 #[test]
 fn softmax_f32_tile_kernel_matches_the_row_map() {
     use kmrbf::kernels::soft_rows_f32::{available, soft_rows, SoftMap};
-    if !available() {
-        eprintln!("softmax_f32_tile_kernel_matches_the_row_map: no AVX-512 on this CPU");
-        return;
-    }
-    let mut rng = kmrbf::rng::Rng::new(5);
-    let mut checked = 0;
-    for &(b, k) in &[(37usize, 64usize), (20, 5), (33, 17), (9, 130), (1, 1)] {
-        for &temp in &[50.0f32, 2.0, 0.05, 1e-6] {
-            let case = TileCase::random(&mut rng, b, k);
-            let TileCase { xn, cn, cross, w } = &case;
-            let mut c2 = cross.clone();
-            let mut weighted = vec![0f32; b * k];
-            let mut resp = vec![0f32; b * k];
-            let mut colsum = vec![0f32; k];
-            let tot = soft_rows(
-                SoftMap::Softmax,
-                &mut c2,
-                xn,
-                cn,
-                Some(w),
-                temp,
-                Some(&mut weighted),
-                Some(&mut resp),
-                Some(&mut colsum),
-            );
-            let (mut j, mut l, mut f, mut support) = (0.0, 0.0, 0.0, 0usize);
-            for i in 0..b {
-                let dist = case.dist(i);
-                for c in 0..k {
-                    assert_eq!(c2[i * k + c] as f64, dist[c], "distances");
+    let tiers = common::tiers("softmax_f32_tile_kernel_matches_the_row_map");
+    // The kernel runs on the AVX-512 tiers (the missing ones are printed).
+    for isa in tiers.into_iter().filter(|&i| available(i)) {
+        let mut rng = kmrbf::rng::Rng::new(5);
+        let mut checked = 0;
+        for &(b, k) in &[(37usize, 64usize), (20, 5), (33, 17), (9, 130), (1, 1)] {
+            for &temp in &[50.0f32, 2.0, 0.05, 1e-6] {
+                let case = TileCase::random(&mut rng, b, k);
+                let TileCase { xn, cn, cross, w } = &case;
+                let mut c2 = cross.clone();
+                let mut weighted = vec![0f32; b * k];
+                let mut resp = vec![0f32; b * k];
+                let mut colsum = vec![0f32; k];
+                let tot = soft_rows(
+                    isa,
+                    SoftMap::Softmax,
+                    &mut c2,
+                    xn,
+                    cn,
+                    Some(w),
+                    temp,
+                    Some(&mut weighted),
+                    Some(&mut resp),
+                    Some(&mut colsum),
+                );
+                let (mut j, mut l, mut f, mut support) = (0.0, 0.0, 0.0, 0usize);
+                for i in 0..b {
+                    let dist = case.dist(i);
+                    for c in 0..k {
+                        assert_eq!(c2[i * k + c] as f64, dist[c], "distances");
+                    }
+                    let mut r = vec![0.0; k];
+                    let mut s = vec![0.0; k];
+                    let terms = map_row(MapKind::Softmax, &dist, temp as f64, &mut r, None, &mut s);
+                    let dmin = dist.iter().cloned().fold(f64::INFINITY, f64::min);
+                    for c in 0..k {
+                        // f32 rounding of the exponent argument a = (D - Dmin) / temp costs a
+                        // relative error of about |a| eps in exp(-a).
+                        let arg = (dist[c] - dmin) / temp as f64;
+                        let rel = 3e-6 + 2.4e-7 * arg;
+                        let got = resp[i * k + c] as f64;
+                        assert!((got - r[c]).abs() <= rel * r[c] + 1e-37, "r {got} {}", r[c]);
+                        let gw = weighted[i * k + c] as f64;
+                        let want = w[i] as f64 * r[c];
+                        assert!((gw - want).abs() <= (rel + 1e-6) * want + 1e-37);
+                    }
+                    j += w[i] as f64 * terms.dmin;
+                    l += w[i] as f64 * terms.loss;
+                    f += w[i] as f64 * terms.free;
+                    support += (0..k).filter(|&c| resp[i * k + c] > 0.0).count();
                 }
-                let mut r = vec![0.0; k];
-                let mut s = vec![0.0; k];
-                let terms = map_row(MapKind::Softmax, &dist, temp as f64, &mut r, None, &mut s);
-                let dmin = dist.iter().cloned().fold(f64::INFINITY, f64::min);
+                let scale = j.abs().max(1.0);
+                assert!((tot.j - j).abs() <= 1e-6 * scale);
+                assert!((tot.l - l).abs() <= 1e-5 * scale, "L {} {l}", tot.l);
+                assert!(
+                    (tot.f - f).abs() <= 1e-5 * scale,
+                    "F {} {f} temp {temp}",
+                    tot.f
+                );
+                assert_eq!(tot.support as usize, support);
+                // Column sums of the weighted rows, row by row in f32: bit for bit.
                 for c in 0..k {
-                    // f32 rounding of the exponent argument a = (D - Dmin) / temp costs a
-                    // relative error of about |a| eps in exp(-a).
-                    let arg = (dist[c] - dmin) / temp as f64;
-                    let rel = 3e-6 + 2.4e-7 * arg;
-                    let got = resp[i * k + c] as f64;
-                    assert!((got - r[c]).abs() <= rel * r[c] + 1e-37, "r {got} {}", r[c]);
-                    let gw = weighted[i * k + c] as f64;
-                    let want = w[i] as f64 * r[c];
-                    assert!((gw - want).abs() <= (rel + 1e-6) * want + 1e-37);
+                    let want = (0..b).fold(0f32, |s, i| s + weighted[i * k + c]);
+                    assert_eq!(colsum[c].to_bits(), want.to_bits(), "column {c}");
                 }
-                j += w[i] as f64 * terms.dmin;
-                l += w[i] as f64 * terms.loss;
-                f += w[i] as f64 * terms.free;
-                support += (0..k).filter(|&c| resp[i * k + c] > 0.0).count();
+                checked += 1;
             }
-            let scale = j.abs().max(1.0);
-            assert!((tot.j - j).abs() <= 1e-6 * scale);
-            assert!((tot.l - l).abs() <= 1e-5 * scale, "L {} {l}", tot.l);
-            assert!(
-                (tot.f - f).abs() <= 1e-5 * scale,
-                "F {} {f} temp {temp}",
-                tot.f
-            );
-            assert_eq!(tot.support as usize, support);
-            // Column sums of the weighted rows, row by row in f32: bit for bit.
-            for c in 0..k {
-                let want = (0..b).fold(0f32, |s, i| s + weighted[i * k + c]);
-                assert_eq!(colsum[c].to_bits(), want.to_bits(), "column {c}");
-            }
-            checked += 1;
         }
+        assert_eq!(checked, 20);
     }
-    assert_eq!(checked, 20);
 }
 
-/// The fused kernels (cross products, rows and sums in one pass; AVX-512, or the AVX2 tier under
-/// `KMRBF_NO_AVX512` or on an AVX2 CPU) against the portable
+/// The fused kernels (cross products, rows and sums in one pass; on every AVX2 and AVX-512 tier
+/// of this CPU) against the portable
 /// row map in f64 on the kernels' own f32 distances (the `cn - 2 x . c` FMA chain is replayed
 /// here in scalar f32, bit for bit): the weighted sums `sum_i w_i r_ij x_i`, their column
 /// sums, J / L / F, the support and the one-hot rows, for several shapes (tail lanes, short
@@ -309,199 +311,206 @@ fn fused_kernel_matches_the_row_map(map: MapKind) {
     use kmrbf::kernels::cross_f32::CrossPack;
     use kmrbf::kernels::softmax_fused_f32::{available, softmax_sums, FusedRows, FusedScratch};
     use kmrbf::kernels::sparse_fused_f32::{sparse_sums, SparseMap, SparseScratch};
-    let here = if map == MapKind::Softmax {
-        available(64)
-    } else {
-        kmrbf::kernels::sparse_fused_f32::available(64)
+    let here = |isa| {
+        if map == MapKind::Softmax {
+            available(isa, 64)
+        } else {
+            kmrbf::kernels::sparse_fused_f32::available(isa, 64)
+        }
     };
-    if !here {
-        eprintln!("fused {map:?} kernel: not on this CPU");
-        return;
-    }
-    let mut rng = kmrbf::rng::Rng::new(11);
-    let mut scratch = FusedScratch::default();
-    let mut sparse = SparseScratch::default();
-    let mut checked = 0;
-    let (mut onehot_seen, mut spread_seen, mut wide_seen) = (0, 0, 0);
-    let shapes = [
-        (37usize, 32usize, 64usize),
-        (50, 7, 5),
-        (13, 40, 17),
-        (6, 1, 64),
-        (1, 3, 1),
-        (100, 33, 48),
-        (49, 16, 33),
-    ];
-    for &(b, d, k) in &shapes {
-        for &temp in &[50.0f32, 2.0, 0.3, 0.05, 1e-6] {
-            for weighted in [false, true] {
-                let x: Vec<f32> = (0..b * d).map(|_| rng.normal() as f32).collect();
-                let c: Vec<f32> = (0..k * d).map(|_| rng.normal() as f32).collect();
-                let sq = |v: &[f32]| v.iter().fold(0f32, |s, &a| a.mul_add(a, s));
-                let xn: Vec<f32> = x.chunks(d).map(sq).collect();
-                let cn: Vec<f32> = c.chunks(d).map(sq).collect();
-                let w: Option<Vec<f32>> =
-                    weighted.then(|| (0..b).map(|_| 0.5 + rng.uniform() as f32).collect());
-                let pack = CrossPack::packed(&c, k, d);
-                // The sparse kernels add into `k x d` f32 sums, the softmax kernel into `d x
-                // 64` f64 sums, transposed; both start at 0.25 here (it must add).
-                let mut sums = vec![0.25f32; k * d];
-                let mut sums_t = vec![0.25f64; d * 64];
-                let mut col = vec![0f32; k];
-                let rows = FusedRows {
-                    x: &x,
-                    xn: &xn,
-                    w: w.as_deref(),
-                    pack: &pack,
-                    cn: &cn,
-                    temp,
-                };
-                let out = Some((&mut sums[..], &mut col[..]));
-                // Softmax also writes its rows (NaN first: every entry must be written).
-                let mut resp = vec![f32::NAN; b * k];
-                let tot = match map {
-                    MapKind::Softmax => softmax_sums(
-                        &rows,
-                        Some((&mut sums_t[..], &mut col[..])),
-                        Some(&mut resp[..]),
-                        &mut scratch,
-                    ),
-                    MapKind::Entmax15 => sparse_sums(SparseMap::Entmax15, &rows, out, &mut sparse),
-                    MapKind::Sparsemax => {
-                        sparse_sums(SparseMap::Sparsemax, &rows, out, &mut sparse)
-                    }
-                    _ => unreachable!(),
-                };
-                let got = |e: usize| {
+    // The kernels run on the AVX2 and AVX-512 tiers (the missing ones are printed).
+    for isa in common::tiers("fused_kernel_matches_the_row_map")
+        .into_iter()
+        .filter(|&i| here(i))
+    {
+        let mut rng = kmrbf::rng::Rng::new(11);
+        let mut scratch = FusedScratch::default();
+        let mut sparse = SparseScratch::default();
+        let mut checked = 0;
+        let (mut onehot_seen, mut spread_seen, mut wide_seen) = (0, 0, 0);
+        let shapes = [
+            (37usize, 32usize, 64usize),
+            (50, 7, 5),
+            (13, 40, 17),
+            (6, 1, 64),
+            (1, 3, 1),
+            (100, 33, 48),
+            (49, 16, 33),
+        ];
+        for &(b, d, k) in &shapes {
+            for &temp in &[50.0f32, 2.0, 0.3, 0.05, 1e-6] {
+                for weighted in [false, true] {
+                    let x: Vec<f32> = (0..b * d).map(|_| rng.normal() as f32).collect();
+                    let c: Vec<f32> = (0..k * d).map(|_| rng.normal() as f32).collect();
+                    let sq = |v: &[f32]| v.iter().fold(0f32, |s, &a| a.mul_add(a, s));
+                    let xn: Vec<f32> = x.chunks(d).map(sq).collect();
+                    let cn: Vec<f32> = c.chunks(d).map(sq).collect();
+                    let w: Option<Vec<f32>> =
+                        weighted.then(|| (0..b).map(|_| 0.5 + rng.uniform() as f32).collect());
+                    let pack = CrossPack::packed(&c, k, d);
+                    // The sparse kernels add into `k x d` f32 sums, the softmax kernel into `d x
+                    // 64` f64 sums, transposed; both start at 0.25 here (it must add).
+                    let mut sums = vec![0.25f32; k * d];
+                    let mut sums_t = vec![0.25f64; d * 64];
+                    let mut col = vec![0f32; k];
+                    let rows = FusedRows {
+                        x: &x,
+                        xn: &xn,
+                        w: w.as_deref(),
+                        pack: &pack,
+                        cn: &cn,
+                        temp,
+                        isa,
+                    };
+                    let out = Some((&mut sums[..], &mut col[..]));
+                    // Softmax also writes its rows (NaN first: every entry must be written).
+                    let mut resp = vec![f32::NAN; b * k];
+                    let tot = match map {
+                        MapKind::Softmax => softmax_sums(
+                            &rows,
+                            Some((&mut sums_t[..], &mut col[..])),
+                            Some(&mut resp[..]),
+                            &mut scratch,
+                        ),
+                        MapKind::Entmax15 => {
+                            sparse_sums(SparseMap::Entmax15, &rows, out, &mut sparse)
+                        }
+                        MapKind::Sparsemax => {
+                            sparse_sums(SparseMap::Sparsemax, &rows, out, &mut sparse)
+                        }
+                        _ => unreachable!(),
+                    };
+                    let got = |e: usize| {
+                        if map == MapKind::Softmax {
+                            sums_t[(e % d) * 64 + e / d]
+                        } else {
+                            sums[e] as f64
+                        }
+                    };
                     if map == MapKind::Softmax {
-                        sums_t[(e % d) * 64 + e / d]
-                    } else {
-                        sums[e] as f64
-                    }
-                };
-                if map == MapKind::Softmax {
-                    // Past k the transposed sums only got zeros.
-                    for t in 0..d {
-                        assert!(sums_t[t * 64 + k..(t + 1) * 64].iter().all(|&v| v == 0.25));
-                    }
-                }
-                let mut want_sums = vec![0.25f64; k * d];
-                let mut abs_sums = vec![0.25f64; k * d];
-                let mut abs_x = vec![0f64; d];
-                let mut want_col = vec![0f64; k];
-                let (mut j, mut l, mut f, mut wsum) = (0.0, 0.0, 0.0, 0.0);
-                let (mut support, mut onehot) = (0usize, 0usize);
-                let a = -std::f32::consts::LOG2_E / temp;
-                for i in 0..b {
-                    let xi = &x[i * d..(i + 1) * d];
-                    // The kernel's shifted distances u = cn - 2 x . c (one FMA chain from cn),
-                    // D = xn + u; for softmax its exponent (u - umin) (-log2 e / temp) decides
-                    // the support.
-                    let u: Vec<f32> = (0..k)
-                        .map(|jj| {
-                            let cr = &c[jj * d..(jj + 1) * d];
-                            (0..d).fold(cn[jj], |s, t| xi[t].mul_add(-2.0 * cr[t], s))
-                        })
-                        .collect();
-                    let umin = u.iter().cloned().fold(f32::INFINITY, f32::min);
-                    let dist: Vec<f64> = u
-                        .iter()
-                        .map(|&v| (xn[i] as f64 + v as f64).max(0.0))
-                        .collect();
-                    let mut r = vec![0.0; k];
-                    let mut s = vec![0.0; k];
-                    let terms = map_row(map, &dist, temp as f64, &mut r, None, &mut s);
-                    if map == MapKind::Softmax {
-                        // f32 exponents: the error grows with |log2 r| (r ~ 2^t); the
-                        // kernel flushes e below 2^-125 to 0.
-                        for jj in 0..k {
-                            let got = resp[i * k + jj] as f64;
-                            let rel = 2e-6 + 3e-7 * r[jj].max(1e-300).log2().abs();
-                            let tol = r[jj] * rel + 1e-36;
-                            assert!(
-                                (got - r[jj]).abs() <= tol,
-                                "r[{i}][{jj}] {got} vs {} (b {b} d {d} k {k} temp {temp})",
-                                r[jj]
-                            );
+                        // Past k the transposed sums only got zeros.
+                        for t in 0..d {
+                            assert!(sums_t[t * 64 + k..(t + 1) * 64].iter().all(|&v| v == 0.25));
                         }
                     }
-                    let sup = if map == MapKind::Softmax {
-                        u.iter().filter(|&&v| (v - umin) * a >= -125.0).count()
-                    } else {
-                        terms.support
-                    };
-                    support += sup;
-                    onehot += (sup == 1) as usize;
-                    if map != MapKind::Softmax {
-                        let scale = if map == MapKind::Entmax15 {
-                            2.0 * temp
+                    let mut want_sums = vec![0.25f64; k * d];
+                    let mut abs_sums = vec![0.25f64; k * d];
+                    let mut abs_x = vec![0f64; d];
+                    let mut want_col = vec![0f64; k];
+                    let (mut j, mut l, mut f, mut wsum) = (0.0, 0.0, 0.0, 0.0);
+                    let (mut support, mut onehot) = (0usize, 0usize);
+                    let a = -std::f32::consts::LOG2_E / temp;
+                    for i in 0..b {
+                        let xi = &x[i * d..(i + 1) * d];
+                        // The kernel's shifted distances u = cn - 2 x . c (one FMA chain from cn),
+                        // D = xn + u; for softmax its exponent (u - umin) (-log2 e / temp) decides
+                        // the support.
+                        let u: Vec<f32> = (0..k)
+                            .map(|jj| {
+                                let cr = &c[jj * d..(jj + 1) * d];
+                                (0..d).fold(cn[jj], |s, t| xi[t].mul_add(-2.0 * cr[t], s))
+                            })
+                            .collect();
+                        let umin = u.iter().cloned().fold(f32::INFINITY, f32::min);
+                        let dist: Vec<f64> = u
+                            .iter()
+                            .map(|&v| (xn[i] as f64 + v as f64).max(0.0))
+                            .collect();
+                        let mut r = vec![0.0; k];
+                        let mut s = vec![0.0; k];
+                        let terms = map_row(map, &dist, temp as f64, &mut r, None, &mut s);
+                        if map == MapKind::Softmax {
+                            // f32 exponents: the error grows with |log2 r| (r ~ 2^t); the
+                            // kernel flushes e below 2^-125 to 0.
+                            for jj in 0..k {
+                                let got = resp[i * k + jj] as f64;
+                                let rel = 2e-6 + 3e-7 * r[jj].max(1e-300).log2().abs();
+                                let tol = r[jj] * rel + 1e-36;
+                                assert!(
+                                    (got - r[jj]).abs() <= tol,
+                                    "r[{i}][{jj}] {got} vs {} (b {b} d {d} k {k} temp {temp})",
+                                    r[jj]
+                                );
+                            }
+                        }
+                        let sup = if map == MapKind::Softmax {
+                            u.iter().filter(|&&v| (v - umin) * a >= -125.0).count()
                         } else {
-                            temp
+                            terms.support
                         };
-                        let cands = u.iter().filter(|&&v| (v - umin) / scale < 1.0).count();
-                        onehot_seen += (cands == 1) as usize;
-                        spread_seen += (cands > 1) as usize;
-                        wide_seen += (cands > 16) as usize;
+                        support += sup;
+                        onehot += (sup == 1) as usize;
+                        if map != MapKind::Softmax {
+                            let scale = if map == MapKind::Entmax15 {
+                                2.0 * temp
+                            } else {
+                                temp
+                            };
+                            let cands = u.iter().filter(|&&v| (v - umin) / scale < 1.0).count();
+                            onehot_seen += (cands == 1) as usize;
+                            spread_seen += (cands > 1) as usize;
+                            wide_seen += (cands > 16) as usize;
+                        }
+                        let wi = w.as_ref().map_or(1.0, |w| w[i] as f64);
+                        for t in 0..d {
+                            abs_x[t] += wi * (xi[t] as f64).abs();
+                        }
+                        for jj in 0..k {
+                            want_col[jj] += wi * r[jj];
+                            for t in 0..d {
+                                want_sums[jj * d + t] += wi * r[jj] * xi[t] as f64;
+                                abs_sums[jj * d + t] += (wi * r[jj] * xi[t] as f64).abs();
+                            }
+                        }
+                        j += wi * terms.dmin;
+                        l += wi * terms.loss;
+                        f += wi * terms.free;
+                        wsum += wi;
                     }
-                    let wi = w.as_ref().map_or(1.0, |w| w[i] as f64);
-                    for t in 0..d {
-                        abs_x[t] += wi * (xi[t] as f64).abs();
+                    // Softmax: relative to the sum of |terms|. The sparse maps: besides, f32
+                    // logits near the support boundary (absolute 2e-5 in r, as the tile kernels).
+                    let r_abs = if map == MapKind::Softmax { 0.0 } else { 2e-5 };
+                    let ctx = format!("{map:?} b {b} d {d} k {k} temp {temp} weighted {weighted}");
+                    for e in 0..k * d {
+                        let err = (got(e) - want_sums[e]).abs();
+                        let tol = 1e-5 * abs_sums[e] + r_abs * abs_x[e % d];
+                        assert!(
+                            err <= tol,
+                            "sums[{e}]: {} vs {} ({ctx})",
+                            got(e),
+                            want_sums[e]
+                        );
                     }
                     for jj in 0..k {
-                        want_col[jj] += wi * r[jj];
-                        for t in 0..d {
-                            want_sums[jj * d + t] += wi * r[jj] * xi[t] as f64;
-                            abs_sums[jj * d + t] += (wi * r[jj] * xi[t] as f64).abs();
-                        }
+                        let err = (col[jj] as f64 - want_col[jj]).abs();
+                        let tol = 1e-5 * want_col[jj] + r_abs * wsum + 1e-30;
+                        assert!(err <= tol, "col {jj} ({ctx})");
                     }
-                    j += wi * terms.dmin;
-                    l += wi * terms.loss;
-                    f += wi * terms.free;
-                    wsum += wi;
-                }
-                // Softmax: relative to the sum of |terms|. The sparse maps: besides, f32
-                // logits near the support boundary (absolute 2e-5 in r, as the tile kernels).
-                let r_abs = if map == MapKind::Softmax { 0.0 } else { 2e-5 };
-                let ctx = format!("{map:?} b {b} d {d} k {k} temp {temp} weighted {weighted}");
-                for e in 0..k * d {
-                    let err = (got(e) - want_sums[e]).abs();
-                    let tol = 1e-5 * abs_sums[e] + r_abs * abs_x[e % d];
+                    // F carries -temp H: its rounding scales with |F| at high temperatures.
+                    let scale = j.abs().max(1.0);
+                    let fscale = scale.max(f.abs());
+                    assert!((tot.j - j).abs() <= 1e-6 * scale, "J {} {j} ({ctx})", tot.j);
+                    assert!((tot.l - l).abs() <= 1e-5 * scale, "L {} {l} ({ctx})", tot.l);
                     assert!(
-                        err <= tol,
-                        "sums[{e}]: {} vs {} ({ctx})",
-                        got(e),
-                        want_sums[e]
+                        (tot.f - f).abs() <= 1e-5 * fscale,
+                        "F {} {f} ({ctx})",
+                        tot.f
                     );
+                    assert!((tot.w - wsum).abs() <= 1e-9 * wsum, "W ({ctx})");
+                    assert_eq!(tot.support as usize, support, "support ({ctx})");
+                    assert_eq!(tot.onehot, onehot, "one-hot rows ({ctx})");
+                    checked += 1;
                 }
-                for jj in 0..k {
-                    let err = (col[jj] as f64 - want_col[jj]).abs();
-                    let tol = 1e-5 * want_col[jj] + r_abs * wsum + 1e-30;
-                    assert!(err <= tol, "col {jj} ({ctx})");
-                }
-                // F carries -temp H: its rounding scales with |F| at high temperatures.
-                let scale = j.abs().max(1.0);
-                let fscale = scale.max(f.abs());
-                assert!((tot.j - j).abs() <= 1e-6 * scale, "J {} {j} ({ctx})", tot.j);
-                assert!((tot.l - l).abs() <= 1e-5 * scale, "L {} {l} ({ctx})", tot.l);
-                assert!(
-                    (tot.f - f).abs() <= 1e-5 * fscale,
-                    "F {} {f} ({ctx})",
-                    tot.f
-                );
-                assert!((tot.w - wsum).abs() <= 1e-9 * wsum, "W ({ctx})");
-                assert_eq!(tot.support as usize, support, "support ({ctx})");
-                assert_eq!(tot.onehot, onehot, "one-hot rows ({ctx})");
-                checked += 1;
             }
         }
-    }
-    assert_eq!(checked, shapes.len() * 10);
-    if map != MapKind::Softmax {
-        // One-hot rows, the vector threshold and the sorted scan were all exercised.
-        assert!(
-            onehot_seen > 10 && spread_seen > 10 && wide_seen > 10,
-            "{onehot_seen} {spread_seen} {wide_seen}"
-        );
+        assert_eq!(checked, shapes.len() * 10);
+        if map != MapKind::Softmax {
+            // One-hot rows, the vector threshold and the sorted scan were all exercised.
+            assert!(
+                onehot_seen > 10 && spread_seen > 10 && wide_seen > 10,
+                "{onehot_seen} {spread_seen} {wide_seen}"
+            );
+        }
     }
 }
 
@@ -544,75 +553,78 @@ fn threshold_kernel_matches_the_row_map(
     map: MapKind,
 ) {
     use kmrbf::kernels::soft_rows_f32::{available, soft_rows};
-    if !available() {
-        eprintln!("{map:?} f32 tile kernel: no AVX-512 on this CPU");
-        return;
-    }
-    let mut rng = kmrbf::rng::Rng::new(9);
-    let mut onehot_seen = 0;
-    let mut spread_seen = 0;
-    for &(b, k) in &[(37usize, 64usize), (20, 5), (33, 17), (9, 130), (3, 1)] {
-        for &temp in &[50.0f32, 2.0, 0.3, 1e-6] {
-            let case = TileCase::random(&mut rng, b, k);
-            let TileCase { xn, cn, cross, w } = &case;
-            let mut c2 = cross.clone();
-            let mut weighted = vec![0f32; b * k];
-            let mut resp = vec![0f32; b * k];
-            let mut colsum = vec![0f32; k];
-            let tot = soft_rows(
-                fast,
-                &mut c2,
-                xn,
-                cn,
-                Some(w),
-                temp,
-                Some(&mut weighted),
-                Some(&mut resp),
-                Some(&mut colsum),
-            );
-            let (mut j, mut l, mut f, mut onehot) = (0.0, 0.0, 0.0, 0usize);
-            for i in 0..b {
-                let dist = case.dist(i);
-                let mut r = vec![0.0; k];
-                let mut s = vec![0.0; k];
-                let terms = map_row(map, &dist, temp as f64, &mut r, None, &mut s);
-                for c in 0..k {
-                    let got = resp[i * k + c] as f64;
-                    assert!(
-                        (got - r[c]).abs() <= 2e-5,
-                        "r {got} {} (k {k} temp {temp})",
-                        r[c]
-                    );
-                    let gw = weighted[i * k + c] as f64;
-                    assert!((gw - w[i] as f64 * r[c]).abs() <= 4e-5);
+    // The kernel runs on the AVX-512 tiers (the missing ones are printed).
+    for isa in common::tiers("threshold_kernel_matches_the_row_map")
+        .into_iter()
+        .filter(|&i| available(i))
+    {
+        let mut rng = kmrbf::rng::Rng::new(9);
+        let mut onehot_seen = 0;
+        let mut spread_seen = 0;
+        for &(b, k) in &[(37usize, 64usize), (20, 5), (33, 17), (9, 130), (3, 1)] {
+            for &temp in &[50.0f32, 2.0, 0.3, 1e-6] {
+                let case = TileCase::random(&mut rng, b, k);
+                let TileCase { xn, cn, cross, w } = &case;
+                let mut c2 = cross.clone();
+                let mut weighted = vec![0f32; b * k];
+                let mut resp = vec![0f32; b * k];
+                let mut colsum = vec![0f32; k];
+                let tot = soft_rows(
+                    isa,
+                    fast,
+                    &mut c2,
+                    xn,
+                    cn,
+                    Some(w),
+                    temp,
+                    Some(&mut weighted),
+                    Some(&mut resp),
+                    Some(&mut colsum),
+                );
+                let (mut j, mut l, mut f, mut onehot) = (0.0, 0.0, 0.0, 0usize);
+                for i in 0..b {
+                    let dist = case.dist(i);
+                    let mut r = vec![0.0; k];
+                    let mut s = vec![0.0; k];
+                    let terms = map_row(map, &dist, temp as f64, &mut r, None, &mut s);
+                    for c in 0..k {
+                        let got = resp[i * k + c] as f64;
+                        assert!(
+                            (got - r[c]).abs() <= 2e-5,
+                            "r {got} {} (k {k} temp {temp})",
+                            r[c]
+                        );
+                        let gw = weighted[i * k + c] as f64;
+                        assert!((gw - w[i] as f64 * r[c]).abs() <= 4e-5);
+                    }
+                    j += w[i] as f64 * terms.dmin;
+                    l += w[i] as f64 * terms.loss;
+                    f += w[i] as f64 * terms.free;
+                    onehot += (terms.support == 1) as usize;
                 }
-                j += w[i] as f64 * terms.dmin;
-                l += w[i] as f64 * terms.loss;
-                f += w[i] as f64 * terms.free;
-                onehot += (terms.support == 1) as usize;
+                let scale = j.abs().max(1.0);
+                assert!((tot.j - j).abs() <= 1e-6 * scale);
+                assert!((tot.l - l).abs() <= 1e-5 * scale, "L {} {l}", tot.l);
+                assert!(
+                    (tot.f - f).abs() <= 1e-5 * scale,
+                    "F {} {f} temp {temp}",
+                    tot.f
+                );
+                assert_eq!(tot.onehot, onehot);
+                for c in 0..k {
+                    let want = (0..b).fold(0f32, |s, i| s + weighted[i * k + c]);
+                    assert_eq!(colsum[c].to_bits(), want.to_bits(), "column {c}");
+                }
+                onehot_seen += onehot;
+                spread_seen += b - onehot;
             }
-            let scale = j.abs().max(1.0);
-            assert!((tot.j - j).abs() <= 1e-6 * scale);
-            assert!((tot.l - l).abs() <= 1e-5 * scale, "L {} {l}", tot.l);
-            assert!(
-                (tot.f - f).abs() <= 1e-5 * scale,
-                "F {} {f} temp {temp}",
-                tot.f
-            );
-            assert_eq!(tot.onehot, onehot);
-            for c in 0..k {
-                let want = (0..b).fold(0f32, |s, i| s + weighted[i * k + c]);
-                assert_eq!(colsum[c].to_bits(), want.to_bits(), "column {c}");
-            }
-            onehot_seen += onehot;
-            spread_seen += b - onehot;
         }
+        // Both branches (one-hot rows and sorted candidates) were exercised.
+        assert!(
+            onehot_seen > 10 && spread_seen > 10,
+            "{onehot_seen} {spread_seen}"
+        );
     }
-    // Both branches (one-hot rows and sorted candidates) were exercised.
-    assert!(
-        onehot_seen > 10 && spread_seen > 10,
-        "{onehot_seen} {spread_seen}"
-    );
 }
 
 /// The f32 threshold kernels on rows with tied candidates (the unsorted 16-lane threshold
@@ -621,50 +633,53 @@ fn threshold_kernel_matches_the_row_map(
 #[test]
 fn threshold_kernels_match_the_row_map_on_tied_candidates() {
     use kmrbf::kernels::soft_rows_f32::{available, soft_rows, SoftMap};
-    if !available() {
-        eprintln!("threshold kernels: no AVX-512 on this CPU");
-        return;
-    }
-    let mut rng = kmrbf::rng::Rng::new(21);
-    let (b, k) = (40usize, 24usize);
-    for (fast, map) in [
-        (SoftMap::Entmax15, MapKind::Entmax15),
-        (SoftMap::Sparsemax, MapKind::Sparsemax),
-    ] {
-        for &temp in &[0.25f32, 1.0, 4.0] {
-            // Distances on a grid of 0.25 (exact in f32): many exact ties.
-            let xn = vec![2.0f32; b];
-            let cn = vec![2.0f32; k];
-            let cross: Vec<f32> = (0..b * k)
-                .map(|_| -4.0 + 0.25 * (rng.uniform() * 12.0).floor() as f32)
-                .collect();
-            let mut c2 = cross.clone();
-            let mut resp = vec![0f32; b * k];
-            soft_rows(
-                fast,
-                &mut c2,
-                &xn,
-                &cn,
-                None,
-                temp,
-                None,
-                Some(&mut resp),
-                None,
-            );
-            for i in 0..b {
-                let dist: Vec<f64> = (0..k)
-                    .map(|c| (xn[i] + cn[c] + cross[i * k + c]).max(0.0) as f64)
+    // The kernel runs on the AVX-512 tiers (the missing ones are printed).
+    for isa in common::tiers("threshold_kernels_match_the_row_map_on_tied_candidates")
+        .into_iter()
+        .filter(|&i| available(i))
+    {
+        let mut rng = kmrbf::rng::Rng::new(21);
+        let (b, k) = (40usize, 24usize);
+        for (fast, map) in [
+            (SoftMap::Entmax15, MapKind::Entmax15),
+            (SoftMap::Sparsemax, MapKind::Sparsemax),
+        ] {
+            for &temp in &[0.25f32, 1.0, 4.0] {
+                // Distances on a grid of 0.25 (exact in f32): many exact ties.
+                let xn = vec![2.0f32; b];
+                let cn = vec![2.0f32; k];
+                let cross: Vec<f32> = (0..b * k)
+                    .map(|_| -4.0 + 0.25 * (rng.uniform() * 12.0).floor() as f32)
                     .collect();
-                let mut r = vec![0.0; k];
-                let mut s = vec![0.0; k];
-                map_row(map, &dist, temp as f64, &mut r, None, &mut s);
-                for c in 0..k {
-                    let got = resp[i * k + c] as f64;
-                    assert!(
-                        (got - r[c]).abs() <= 2e-6,
-                        "{map:?} temp {temp} row {i} col {c}: {got} vs {}",
-                        r[c]
-                    );
+                let mut c2 = cross.clone();
+                let mut resp = vec![0f32; b * k];
+                soft_rows(
+                    isa,
+                    fast,
+                    &mut c2,
+                    &xn,
+                    &cn,
+                    None,
+                    temp,
+                    None,
+                    Some(&mut resp),
+                    None,
+                );
+                for i in 0..b {
+                    let dist: Vec<f64> = (0..k)
+                        .map(|c| (xn[i] + cn[c] + cross[i * k + c]).max(0.0) as f64)
+                        .collect();
+                    let mut r = vec![0.0; k];
+                    let mut s = vec![0.0; k];
+                    map_row(map, &dist, temp as f64, &mut r, None, &mut s);
+                    for c in 0..k {
+                        let got = resp[i * k + c] as f64;
+                        assert!(
+                            (got - r[c]).abs() <= 2e-6,
+                            "{map:?} temp {temp} row {i} col {c}: {got} vs {}",
+                            r[c]
+                        );
+                    }
                 }
             }
         }
@@ -677,41 +692,43 @@ fn threshold_kernels_match_the_row_map_on_tied_candidates() {
 #[test]
 fn dense_weighted_sums_equal_one_fma_chain_per_entry() {
     use kmrbf::kernels::soft_rows_f32::{available, dense_weighted_sums};
-    if !available() {
-        eprintln!("dense_weighted_sums_equal_one_fma_chain_per_entry: no AVX-512 on this CPU");
-        return;
-    }
-    let mut rng = kmrbf::rng::Rng::new(9);
-    for &(b, d, k) in &[
-        (1usize, 1usize, 1usize),
-        (70, 33, 9),
-        (130, 32, 64),
-        (65, 17, 20),
-        (3, 50, 8),
-    ] {
-        let x: Vec<f32> = (0..b * d).map(|_| rng.normal() as f32).collect();
-        let a: Vec<f32> = (0..b * k)
-            .map(|_| {
-                if rng.uniform() < 0.3 {
-                    0.0
-                } else {
-                    rng.uniform() as f32
+    // The kernel runs on the AVX-512 tiers (the missing ones are printed).
+    for isa in common::tiers("dense_weighted_sums_equal_one_fma_chain_per_entry")
+        .into_iter()
+        .filter(|&i| available(i))
+    {
+        let mut rng = kmrbf::rng::Rng::new(9);
+        for &(b, d, k) in &[
+            (1usize, 1usize, 1usize),
+            (70, 33, 9),
+            (130, 32, 64),
+            (65, 17, 20),
+            (3, 50, 8),
+        ] {
+            let x: Vec<f32> = (0..b * d).map(|_| rng.normal() as f32).collect();
+            let a: Vec<f32> = (0..b * k)
+                .map(|_| {
+                    if rng.uniform() < 0.3 {
+                        0.0
+                    } else {
+                        rng.uniform() as f32
+                    }
+                })
+                .collect();
+            let start: Vec<f32> = (0..k * d).map(|_| rng.normal() as f32).collect();
+            let mut got = start.clone();
+            dense_weighted_sums(isa, &mut got, d, k, &x, &a);
+            for j in 0..k {
+                for t in 0..d {
+                    let want = (0..b).fold(start[j * d + t], |s, i| {
+                        a[i * k + j].mul_add(x[i * d + t], s)
+                    });
+                    assert_eq!(
+                        got[j * d + t].to_bits(),
+                        want.to_bits(),
+                        "b={b} d={d} k={k} j={j} t={t}"
+                    );
                 }
-            })
-            .collect();
-        let start: Vec<f32> = (0..k * d).map(|_| rng.normal() as f32).collect();
-        let mut got = start.clone();
-        dense_weighted_sums(&mut got, d, k, &x, &a);
-        for j in 0..k {
-            for t in 0..d {
-                let want = (0..b).fold(start[j * d + t], |s, i| {
-                    a[i * k + j].mul_add(x[i * d + t], s)
-                });
-                assert_eq!(
-                    got[j * d + t].to_bits(),
-                    want.to_bits(),
-                    "b={b} d={d} k={k} j={j} t={t}"
-                );
             }
         }
     }
@@ -744,8 +761,17 @@ fn temperature_range_holds<T: kmrbf::Real>(log_sigma: f64, bandwidth: bool, log_
     let (lo, hi) = temperature_range::<T>();
     let inside = t.effective() >= lo && t.effective() <= hi;
     for map in MAPS {
-        let r = responsibilities(v, &c, k, map, t);
-        let g = center_gradient(v, None, &c, k, map, t, GradientKind::Full);
+        let r = responsibilities(kmrbf::Isa::detect(), v, &c, k, map, t);
+        let g = center_gradient(
+            kmrbf::Isa::detect(),
+            v,
+            None,
+            &c,
+            k,
+            map,
+            t,
+            GradientKind::Full,
+        );
         if !inside {
             assert!(matches!(r, Err(kmrbf::Error::BadTemperature { .. })));
             assert!(matches!(g, Err(kmrbf::Error::BadTemperature { .. })));

@@ -36,6 +36,7 @@ fn obj(
     s: f64,
 ) -> kmrbf::rbf::Objectives {
     objectives(
+        kmrbf::Isa::detect(),
         MatView::new(x, n, d).unwrap(),
         w,
         c,
@@ -80,17 +81,34 @@ fn center_gradients_match_finite_differences() {
     let v = MatView::new(&x, n, d).unwrap();
     for map in SOFT {
         for sigma in [0.5, 3.0, 20.0] {
-            let (_, gs) =
-                center_gradient(v, Some(&w), &c, 4, map, temp(sigma), GradientKind::Stopgrad)
-                    .unwrap();
+            let (_, gs) = center_gradient(
+                kmrbf::Isa::detect(),
+                v,
+                Some(&w),
+                &c,
+                4,
+                map,
+                temp(sigma),
+                GradientKind::Stopgrad,
+            )
+            .unwrap();
             let want_f = fd(&c, 1e-5, |cc| obj(&x, n, d, Some(&w), cc, map, sigma).f);
             let e = rel_err(&gs, &want_f);
             assert!(
                 e < 1e-4,
                 "{map:?} sigma {sigma}: stopgrad vs dF/dc rel err {e}"
             );
-            let (_, gf) =
-                center_gradient(v, Some(&w), &c, 4, map, temp(sigma), GradientKind::Full).unwrap();
+            let (_, gf) = center_gradient(
+                kmrbf::Isa::detect(),
+                v,
+                Some(&w),
+                &c,
+                4,
+                map,
+                temp(sigma),
+                GradientKind::Full,
+            )
+            .unwrap();
             let want_l = fd(&c, 1e-5, |cc| obj(&x, n, d, Some(&w), cc, map, sigma).l);
             let e = rel_err(&gf, &want_l);
             assert!(e < 1e-4, "{map:?} sigma {sigma}: full vs dL/dc rel err {e}");
@@ -98,6 +116,7 @@ fn center_gradients_match_finite_differences() {
     }
     // Hard: F = L = J and the stopgrad gradient is J's (Danskin).
     let (_, g) = center_gradient(
+        kmrbf::Isa::detect(),
         v,
         Some(&w),
         &c,
@@ -121,6 +140,7 @@ fn input_gradients_match_finite_differences() {
     for map in SOFT {
         for (kind, which) in [(GradientKind::Stopgrad, 'F'), (GradientKind::Full, 'L')] {
             let g = input_gradient(
+                kmrbf::Isa::detect(),
                 MatView::new(&x, n, d).unwrap(),
                 None,
                 &c,
@@ -184,6 +204,7 @@ fn soft_lloyd_never_increases_the_free_energy() {
         d,
         xn: &xn,
         w: None,
+        isa: kmrbf::Isa::detect(),
     };
     for map in SOFT {
         for sigma in [0.05, 0.5, 5.0] {
@@ -215,6 +236,7 @@ fn at_zero_temperature_soft_lloyd_is_lloyd() {
         d,
         xn: &xn,
         w: None,
+        isa: kmrbf::Isa::detect(),
     };
     let w = vec![1.0; n];
     let init = pick_rows(&x, n, d, 6, 2);
@@ -325,6 +347,7 @@ fn soft_pass_gives_the_same_bits_for_any_thread_count() {
         with_threads(t, || {
             let v = MatView::new(&x, 20_000, 8).unwrap();
             let (o, g) = center_gradient(
+                kmrbf::Isa::detect(),
                 v,
                 None,
                 &c,
@@ -358,6 +381,7 @@ fn soft_lloyd_steps_thread_parity<T: kmrbf::Real>() {
         d: 8,
         xn: &xn,
         w: None,
+        isa: kmrbf::Isa::detect(),
     };
     for map in [MapKind::Softmax, MapKind::Entmax15, MapKind::Sparsemax] {
         let run = |t| {
@@ -411,7 +435,16 @@ fn bad_soft_parameters_are_typed_errors() {
         kmrbf::rbf::params::parse_map("gumbel", None),
         Err(Error::BadParam { name: "map", .. })
     ));
-    let e = objectives(v, None, &c[..5], 3, MapKind::Softmax, temp(1.0)).unwrap_err();
+    let e = objectives(
+        kmrbf::Isa::detect(),
+        v,
+        None,
+        &c[..5],
+        3,
+        MapKind::Softmax,
+        temp(1.0),
+    )
+    .unwrap_err();
     assert!(matches!(e, Error::InitShape { .. }), "{e}");
     let mut p = AnnealParams::new(MapKind::Softmax);
     p.schedule = Schedule::Geometric { gamma: 1.0 };
@@ -493,6 +526,7 @@ fn a_soft_step_at_the_one_hot_limit_is_a_lloyd_step_bit_for_bit_in_f32() {
         d,
         xn: &xn,
         w: None,
+        isa: kmrbf::Isa::detect(),
     };
     let ties = near_ties(&x, &c0, d, 1e-6);
     assert!(
@@ -511,6 +545,7 @@ fn a_soft_step_at_the_one_hot_limit_is_a_lloyd_step_bit_for_bit_in_f32() {
         // two nearest distances round to the same value, but the step is Lloyd's.
         let temp = 1e-30;
         let o = objectives(
+            kmrbf::Isa::detect(),
             MatView::new(&x, n, d).unwrap(),
             None,
             &c0,
@@ -595,4 +630,33 @@ fn annealing_data_without_spread_stays_in_range() {
     run::<f32>(&[3.5], 1, 1);
     run::<f64>(&[2.0; 5], 5, 2);
     run::<f32>(&[-7.0; 5], 5, 2);
+}
+
+/// The objectives of every map agree across the tiers this CPU runs (f32, to rounding: the
+/// tiers run different kernels, fused or tile by tile, for the same numbers).
+#[test]
+fn every_tier_gives_the_same_objectives() {
+    let ds = kmrbf::synth::blobs(5_000, 16, 12, 3.0, 4);
+    let x: Vec<f32> = ds.x.iter().map(|&v| v as f32).collect();
+    let c: Vec<f32> = x[..12 * 16].to_vec();
+    let v = MatView::new(&x, 5_000, 16).unwrap();
+    let tiers = common::tiers("every_tier_gives_the_same_objectives");
+    for map in [MapKind::Softmax, MapKind::Entmax15, MapKind::Sparsemax] {
+        for sigma in [10.0, 1.0, 0.1] {
+            let all: Vec<_> = tiers
+                .iter()
+                .map(|&isa| objectives(isa, v, None, &c, 12, map, temp(sigma)).unwrap())
+                .collect();
+            let base = &all[0];
+            for (o, isa) in all.iter().zip(&tiers) {
+                for (name, a, b) in [("J", o.j, base.j), ("L", o.l, base.l), ("F", o.f, base.f)] {
+                    let rel = (a - b).abs() / b.abs().max(1.0);
+                    assert!(
+                        rel <= 1e-5,
+                        "{map:?} sigma {sigma} {isa}: {name} {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
 }

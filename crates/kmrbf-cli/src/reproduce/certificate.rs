@@ -8,7 +8,7 @@ use kmrbf::kernels::maps::MapKind;
 use kmrbf::kmeans::lloyd::lloyd_run;
 use kmrbf::metrics::{adjusted_rand_index, center_discrepancy};
 use kmrbf::rbf::anneal::{anneal, auto_factor, lloyd_gaps, AnnealParams, Sigma0};
-use kmrbf::{KMeansParams, MatView, Real};
+use kmrbf::{Isa, KMeansParams, MatView, Real};
 use serde::Serialize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -45,20 +45,23 @@ pub struct Certificate {
     pub seconds: f64,
 }
 
-/// Certificates of every map of `maps` from the init of `seed` on all of `cd`'s rows.
+/// Certificates of every map of `maps` from the init of `seed` on all of `cd`'s rows, the
+/// kernels on tier `isa`.
 pub fn certify(
+    isa: Isa,
     cd: &Centered,
     k: usize,
     seed: u64,
     maps: &[MapKind],
 ) -> Result<Vec<Certificate>, kmrbf::Error> {
     match &cd.m.values {
-        Values::F32(x) => certify_typed(cd, x, k, seed, maps),
-        Values::F64(x) => certify_typed(cd, x, k, seed, maps),
+        Values::F32(x) => certify_typed(isa, cd, x, k, seed, maps),
+        Values::F64(x) => certify_typed(isa, cd, x, k, seed, maps),
     }
 }
 
 fn certify_typed<T: Real>(
+    isa: Isa,
     cd: &Centered,
     x: &[T],
     k: usize,
@@ -68,6 +71,7 @@ fn certify_typed<T: Real>(
     let (n, d) = (cd.m.n, cd.m.d);
     let v = MatView::new(x, n, d)?;
     let init = KMeansParams::<T>::new(k)
+        .isa(isa)
         .seed(seed)
         .initial_centers(v, None)?;
     let mut xn = vec![T::ZERO; n];
@@ -77,6 +81,7 @@ fn certify_typed<T: Real>(
         d,
         xn: &xn,
         w: None,
+        isa,
     };
     let relocated = AtomicUsize::new(0);
     let km = lloyd_run(
@@ -101,6 +106,7 @@ fn certify_typed<T: Real>(
     for &map in maps {
         let t0 = std::time::Instant::now();
         let mut prm = AnnealParams::new(map);
+        prm.isa = isa;
         prm.reference = false;
         prm.sigma0 = if gap_min > 0.0 && gap_min.is_finite() {
             Sigma0::Value(auto_factor(map) * gap_min)

@@ -8,7 +8,7 @@ use kmrbf::rbf::anneal::{
 };
 use kmrbf::rbf::step::{StepKind, Stepper};
 use kmrbf::synth::Dataset;
-use kmrbf::{Algorithm, Init, KMeansParams, MatView};
+use kmrbf::{Algorithm, Init, Isa, KMeansParams, MatView};
 use serde::Serialize;
 
 /// The maps the reproduction compares.
@@ -110,7 +110,7 @@ pub fn grid(gap_min: f64, gap_median: f64, points: usize) -> Vec<f64> {
 }
 
 /// Runs the whole experiment on `ds` from the k-means++ init of `seed`.
-pub fn run(ds: &Dataset, seed: u64, points: usize) -> Run {
+pub fn run(isa: Isa, ds: &Dataset, seed: u64, points: usize) -> Run {
     let (n, d, k) = (ds.n, ds.d, ds.k);
     let x = &ds.x;
     let v = MatView::new(x, n, d).expect("shape");
@@ -129,16 +129,19 @@ pub fn run(ds: &Dataset, seed: u64, points: usize) -> Run {
         d,
         xn: &xn,
         w: None,
+        isa,
     };
     let mut skipped = 0;
     let (init, km) = loop {
         let draw = seed + 1000 * skipped as u64;
         let init = KMeansParams::<f64>::new(k)
+            .isa(isa)
             .seed(draw)
             .initial_centers(v, None)
             .expect("valid");
         let relocated = std::sync::atomic::AtomicUsize::new(0);
         let km = KMeansParams::new(k)
+            .isa(isa)
             .init(Init::Centers(init.clone()))
             .tol(0.0)
             .max_iter(10_000)
@@ -162,6 +165,7 @@ pub fn run(ds: &Dataset, seed: u64, points: usize) -> Run {
     for map in MAPS {
         let t0 = std::time::Instant::now();
         let mut base = AnnealParams::new(map);
+        base.isa = isa;
         base.reference = false;
         base.stage_cap = 500;
         base.tol = 1e-14;
@@ -213,7 +217,7 @@ pub fn run(ds: &Dataset, seed: u64, points: usize) -> Run {
             }
             trajectory.push((s, worst));
         }
-        let labels = kmrbf::kmeans::predict(&r.centers, k, v).expect("valid");
+        let labels = kmrbf::kmeans::predict(isa, &r.centers, k, v).expect("valid");
         maps.push(MapRun {
             map: map.name(),
             sweep,
@@ -232,6 +236,7 @@ pub fn run(ds: &Dataset, seed: u64, points: usize) -> Run {
     }
     let da_j = {
         let mut prm = AnnealParams::new(MapKind::Softmax);
+        prm.isa = isa;
         prm.sigma0 = Sigma0::Critical;
         prm.schedule = Schedule::Geometric { gamma: 0.8 };
         prm.polish = true;

@@ -11,6 +11,7 @@ mod experiment;
 mod figures;
 mod report;
 
+use crate::args::Global;
 use crate::fail::{bad_input, internal, CliResult};
 use experiment::Run;
 use kmrbf::synth::Dataset;
@@ -39,9 +40,9 @@ pub struct ReproduceArgs {
     /// Rows of --data the sweeps and figures run on (a uniform sample when it has more).
     #[arg(long, default_value_t = 10_000)]
     pub sample: usize,
-    /// No progress and no summary line (the global `--quiet`).
+    /// The global flags (`--quiet`, `--isa`).
     #[arg(skip)]
-    pub quiet: bool,
+    pub global: Global,
 }
 
 /// `n * d * k` up to which the whole-data certificate runs from every seed (beyond it, from
@@ -194,13 +195,13 @@ pub fn reproduce(a: ReproduceArgs) -> CliResult<()> {
                 }
             }
         }
-        let progress = crate::progress::Progress::new(a.quiet);
+        let progress = crate::progress::Progress::new(a.global.quiet);
         let done = std::sync::atomic::AtomicUsize::new(0);
         let total = jobs.len();
         let runs: Vec<Run> = jobs
             .par_iter()
             .map(|(ds, s)| {
-                let r = experiment::run(ds, *s, points);
+                let r = experiment::run(a.global.isa, ds, *s, points);
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 progress.set(format!("{n}/{total} runs ({} seed {s})", ds.name));
                 r
@@ -217,7 +218,7 @@ pub fn reproduce(a: ReproduceArgs) -> CliResult<()> {
                 let mut certs = Vec::new();
                 for s in 0..cert_seeds as u64 {
                     progress.set(format!("the whole data set ({n} rows), seed {s}"));
-                    let c = certificate::certify(&u.full, k, s, &experiment::MAPS)
+                    let c = certificate::certify(a.global.isa, &u.full, k, s, &experiment::MAPS)
                         .map_err(|e| crate::fail::lib_error(&u.name, e))?;
                     certs.extend(c);
                 }
@@ -263,7 +264,7 @@ pub fn reproduce(a: ReproduceArgs) -> CliResult<()> {
         moved
     };
     moved?;
-    if !a.quiet {
+    if !a.global.quiet {
         eprintln!(
             "kmrbf reproduce: {} seeds in {:.1} s; wrote {}",
             a.seeds,

@@ -32,3 +32,16 @@ pub fn pool(threads: usize) -> rayon::ThreadPool {
         .build()
         .expect("thread pool")
 }
+
+/// The tier to time: `KMRBF_ISA` (`portable`, `avx2`, `avx512`, `amx`) when set, else the
+/// widest here; printed so every timing names its tier.
+pub fn isa() -> kmrbf::Isa {
+    let isa = match std::env::var("KMRBF_ISA") {
+        Ok(v) if v != "auto" => kmrbf::Tier::parse(&v)
+            .and_then(kmrbf::Isa::new)
+            .unwrap_or_else(|e| panic!("KMRBF_ISA: {e}")),
+        _ => kmrbf::Isa::detect(),
+    };
+    eprintln!("tier: {isa}");
+    isa
+}

@@ -12,20 +12,10 @@
 //! [`super::packed::argmin_rows_packed`], only faster.
 //!
 //! Only labels come out (Lloyd does not need the distances). Linux on x86-64 only: the
-//! process must ask the kernel for the tile state once (`arch_prctl`). `KMRBF_NO_AMX` (or
-//! `KMRBF_NO_SIMD`) turns the path off.
+//! process must ask the kernel for the tile state once (`arch_prctl`), which
+//! [`super::isa::Isa::detect`] does; an [`Isa`] of tier AMX is the proof this path needs.
 
-/// True when the AMX path can run here (checked once: CPU flags, AVX-512, OS permission).
-pub fn available() -> bool {
-    static OK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *OK.get_or_init(|| {
-        if std::env::var_os("KMRBF_NO_AMX").is_some() || !super::dispatch::has_avx512() {
-            return false;
-        }
-        imp::supported()
-    })
-}
-
+use super::isa::Isa;
 pub use crate::real::{as_f32, as_f32_mut};
 
 /// One cache line. Tile rows must not straddle lines: unaligned tile loads measured ~6x slower.
@@ -199,8 +189,9 @@ pub struct AmxSums<'a> {
 
 /// Labels of the `b x d` rows `x` (squared norms `xn`), lowest index on ties, equal to the
 /// register kernel's; with `sums`, also the M-step sums of the rows. Call only when
-/// [`available`], with `max(xn) <= MAX_SQ_NORM` and centers [`AmxCenters::in_range`].
+/// `isa` has AMX, with `max(xn) <= MAX_SQ_NORM` and centers [`AmxCenters::in_range`].
 pub fn argmin_rows_amx(
+    isa: Isa,
     x: &[f32],
     xn: &[f32],
     ac: &AmxCenters,
@@ -212,13 +203,14 @@ pub fn argmin_rows_amx(
         assert!(s.sums.len() == ac.k * ac.d && s.weight.len() == ac.k);
         assert!(s.w.is_none_or(|w| w.len() == labels.len()));
     }
-    assert!(available(), "AMX path not available");
+    assert!(isa.amx(), "the AMX path needs the AMX tier");
     let b = labels.len();
     assert!(x.len() == b * ac.d && xn.len() == b);
     scratch.a1.ensure(RING * 16 * ac.dpad * 2);
     scratch.a2.ensure(RING * 16 * ac.dpad * 2);
     scratch.dots.ensure(RING * 16 * ac.kpad * 4);
-    // SAFETY: available() checked the CPU, the OS permission and AVX-512; shapes asserted.
+    // SAFETY: the `Isa` proves the CPU features, AVX-512 and the OS permission; shapes
+    // asserted.
     unsafe { imp::argmin_rows(x, xn, ac, labels, sums.as_mut(), scratch) }
 }
 
@@ -227,27 +219,6 @@ mod imp {
     use super::{AmxCenters, AmxScratch, AmxSums, RING, SPLIT_AHEAD};
     use core::arch::asm;
     use core::arch::x86_64::*;
-
-    pub fn supported() -> bool {
-        // CPUID.(7,0):EDX bit 22 AMX-BF16, bit 24 AMX-TILE.
-        let l7 = __cpuid_count(7, 0);
-        if (l7.edx >> 22) & 1 == 0 || (l7.edx >> 24) & 1 == 0 {
-            return false;
-        }
-        // The bf16 splitting uses AVX512-BF16 conversions.
-        if !std::is_x86_feature_detected!("avx512bf16") {
-            return false;
-        }
-        // arch_prctl(ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18): the process
-        // asks for the tile state once; it then holds for every thread.
-        let ret: i64;
-        // SAFETY: a plain Linux system call without pointers.
-        unsafe {
-            asm!("syscall", inlateout("rax") 158i64 => ret, in("rdi") 0x1023i64,
-                 in("rsi") 18i64, lateout("rcx") _, lateout("r11") _, options(nostack));
-        }
-        ret == 0
-    }
 
     /// Palette 1, all eight tiles 16 rows x 64 bytes.
     #[repr(C, align(64))]
@@ -702,9 +673,6 @@ mod imp {
 #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
 mod imp {
     use super::{AmxCenters, AmxScratch, AmxSums};
-    pub fn supported() -> bool {
-        false
-    }
     pub unsafe fn argmin_rows(
         _: &[f32],
         _: &[f32],

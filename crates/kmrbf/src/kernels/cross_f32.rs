@@ -9,7 +9,7 @@
 //! the tile's size or position (same bits for any thread count).
 
 use super::aligned::AlignedF32;
-use super::dispatch::has_avx512;
+use super::isa::Isa;
 
 /// Centers in 64-wide blocks: block `q` holds `d x 64` values, `panel[(q d + t) 64 + l] =
 /// -2 c_{64 q + l, t}` (zero past `k`).
@@ -27,16 +27,17 @@ const MR: usize = 6;
 const PREFETCH_ROWS: usize = 192;
 
 impl CrossPack {
-    /// Packs the `k x d` row-major `centers` for [`cross_tile`], or `None` without AVX-512.
-    pub fn new(centers: &[f32], k: usize, d: usize) -> Option<Self> {
-        if !has_avx512() {
+    /// Packs the `k x d` row-major `centers` for [`cross_tile`], or `None` when `isa` has no
+    /// AVX-512.
+    pub fn new(isa: Isa, centers: &[f32], k: usize, d: usize) -> Option<Self> {
+        if !isa.avx512() {
             return None;
         }
         Some(Self::packed(centers, k, d))
     }
 
     /// Packs the `k x d` row-major `centers` on any CPU (the fused soft kernels read the
-    /// panels with AVX-512 or AVX2; [`cross_tile`] needs [`CrossPack::new`]).
+    /// panels with AVX-512 or AVX2; [`cross_tile`] needs an AVX-512 tier).
     pub fn packed(centers: &[f32], k: usize, d: usize) -> Self {
         assert_eq!(centers.len(), k * d);
         let blocks = k.div_ceil(NB);
@@ -67,14 +68,18 @@ impl CrossPack {
 }
 
 /// `out[i k + j] = -2 <x_i, c_j>` for the `b x d` tile `x` (`out`: `b x k`, row-major).
-pub fn cross_tile(x: &[f32], pack: &CrossPack, out: &mut [f32]) {
+///
+/// # Panics
+/// When `isa` has no AVX-512 or the shapes disagree.
+pub fn cross_tile(isa: Isa, x: &[f32], pack: &CrossPack, out: &mut [f32]) {
     let (k, d) = (pack.k, pack.d);
     let b = out.len() / k.max(1);
+    assert!(isa.avx512(), "cross_tile needs the AVX-512 tier");
     assert!(x.len() == b * d && out.len() == b * k);
     if b == 0 || k == 0 {
         return;
     }
-    // SAFETY: `CrossPack::new` checked AVX-512; shapes asserted.
+    // SAFETY: the `Isa` proves AVX-512; shapes asserted.
     unsafe { imp::cross_tile(x, pack, out, b) }
 }
 

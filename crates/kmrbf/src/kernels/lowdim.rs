@@ -12,7 +12,7 @@
 //! fma(x_t, c_jt, acc)` over `t` in order from zero, and ties go to the lowest index (strict
 //! `<` over `j` in order), so labels and minima are the same bits as theirs on every tier.
 
-use super::dispatch;
+use super::isa::Isa;
 
 /// Widest data this kernel takes.
 pub const MAX_D: usize = 4;
@@ -26,8 +26,8 @@ const CHUNKED_FROM: usize = 768;
 
 /// Whether [`argmin_rows_lowd`] runs here (AVX-512 or AVX2 + FMA) for `k` centers in `d`
 /// dimensions (`k` below `2^24`: indices ride in float lanes).
-pub fn available(d: usize, k: usize) -> bool {
-    (1..=MAX_D).contains(&d) && k < 1 << 24 && (dispatch::has_avx512() || dispatch::has_avx2_fma())
+pub fn available(isa: Isa, d: usize, k: usize) -> bool {
+    (1..=MAX_D).contains(&d) && k < 1 << 24 && isa.avx2()
 }
 
 /// Whether Lloyd's assignment should run here for `k` centers in `d` dimensions: where
@@ -37,21 +37,23 @@ pub fn available(d: usize, k: usize) -> bool {
 /// 256); per-center selects at k = 1024 lost (18 -> 27 ms), chunks of 16 won there and
 /// beyond (18.2 -> 17.6 at k = 1024, 17.3 -> 13.3 at k = 4096; d = 4: 13.2 -> 10.6); between
 /// the two (`d = 3, k = 512`: 16.2 -> 18.6 chunked) the packed kernel stays.
-pub fn prefer(d: usize, k: usize) -> bool {
-    available(d, k) && (k <= 256 || k > CHUNKED_FROM)
+pub fn prefer(isa: Isa, d: usize, k: usize) -> bool {
+    available(isa, d, k) && (k <= 256 || k > CHUNKED_FROM)
 }
 
 /// Scalars with a low-dimensional kernel.
 pub trait LowDim: Sized + Copy + Default {
-    /// Rows per panel on this CPU.
-    fn lanes() -> usize;
-    /// Runs the kernel on `rows` rows (a multiple of [`LowDim::lanes`]).
+    /// Rows per panel on tier `isa`.
+    fn lanes(isa: Isa) -> usize;
+    /// Runs the kernel on `rows` rows (a multiple of [`LowDim::lanes`]) with the widest
+    /// path `isa` allows.
     ///
     /// # Safety
-    /// [`available`]; `x` holds `rows * d`, `c` `k * d`, `cn` `k`, `labels` and `best`
+    /// [`available`] for `isa`; `x` holds `rows * d`, `c` `k * d`, `cn` `k`, `labels` and `best`
     /// `rows` values; `1 <= d <= MAX_D`.
     #[allow(clippy::too_many_arguments)]
     unsafe fn panels(
+        isa: Isa,
         x: *const Self,
         rows: usize,
         d: usize,
@@ -68,6 +70,7 @@ pub trait LowDim: Sized + Copy + Default {
 /// ties. The same bits as [`super::packed::argmin_rows_packed`]. Call only when
 /// [`available`].
 pub fn argmin_rows_lowd<T: LowDim>(
+    isa: Isa,
     x: &[T],
     d: usize,
     centers: &[T],
@@ -77,18 +80,19 @@ pub fn argmin_rows_lowd<T: LowDim>(
 ) {
     let k = cn.len();
     assert!(
-        available(d, k),
-        "no low-dimensional kernel for d = {d} here"
+        available(isa, d, k),
+        "no low-dimensional kernel for d = {d} on tier {isa}"
     );
     let b = labels.len();
     assert_eq!(x.len(), b * d);
     assert_eq!(best.len(), b);
     assert_eq!(centers.len(), k * d);
-    let lanes = T::lanes();
+    let lanes = T::lanes(isa);
     let full = b / lanes * lanes;
-    // SAFETY: `available` checked the CPU and `d`; the slices hold `full` rows.
+    // SAFETY: `available` checked the tier and `d`; the slices hold `full` rows.
     unsafe {
         T::panels(
+            isa,
             x.as_ptr(),
             full,
             d,
@@ -108,6 +112,7 @@ pub fn argmin_rows_lowd<T: LowDim>(
         // SAFETY: as above, on one padded panel.
         unsafe {
             T::panels(
+                isa,
                 pad.as_ptr(),
                 lanes,
                 d,
@@ -435,14 +440,15 @@ mod x86 {
 macro_rules! impl_lowdim {
     ($t:ty, $avx512:ident, $avx2:ident, $l512:expr, $l2:expr) => {
         impl LowDim for $t {
-            fn lanes() -> usize {
-                if dispatch::has_avx512() {
+            fn lanes(isa: Isa) -> usize {
+                if isa.avx512() {
                     $l512
                 } else {
                     $l2
                 }
             }
             unsafe fn panels(
+                isa: Isa,
                 x: *const $t,
                 rows: usize,
                 d: usize,
@@ -456,11 +462,11 @@ macro_rules! impl_lowdim {
                 {
                     use x86::*;
                     // Groups of GROUP registers, then single registers.
-                    let lanes = Self::lanes();
+                    let lanes = Self::lanes(isa);
                     let grouped = rows / (GROUP * lanes) * (GROUP * lanes);
                     let (x1, l1, b1) = (x.add(grouped * d), labels.add(grouped), best.add(grouped));
                     let ch = if k > CHUNKED_FROM { CHUNK } else { 0 };
-                    if dispatch::has_avx512() {
+                    if isa.avx512() {
                         by_d!($avx512, 4, ch, d, x, grouped, c, cn, k, labels, best);
                         by_d!($avx512, 1, ch, d, x1, rows - grouped, c, cn, k, l1, b1);
                     } else {
@@ -470,7 +476,7 @@ macro_rules! impl_lowdim {
                 }
                 #[cfg(not(target_arch = "x86_64"))]
                 {
-                    let _ = (x, rows, d, c, cn, k, labels, best);
+                    let _ = (isa, x, rows, d, c, cn, k, labels, best);
                     unreachable!("low-dimensional kernels are x86-64 only");
                 }
             }

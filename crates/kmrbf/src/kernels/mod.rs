@@ -15,6 +15,7 @@ pub mod cross_f32;
 pub mod dispatch;
 pub mod distance;
 pub mod exp;
+pub mod isa;
 pub mod lowdim;
 pub mod maps;
 pub mod packed;

@@ -12,6 +12,7 @@
 //! values `c_{b*NB + j, t}`; padding centers have zero coordinates and `cn = +inf`.
 
 use super::aligned::{Aligned, Plain};
+use super::isa::Isa;
 use super::packed_avx2::{self, MR as AVX2_MR, NARROW_MR as AVX2_NARROW_MR};
 use crate::real::Real;
 
@@ -676,9 +677,12 @@ pub trait PackedArgmin: Sized + Copy + Plain {
     /// `x86::dist_f32`): `out[r * LANES + j]`.
     ///
     /// # Safety
-    /// AVX-512 available; `x` holds `MR * d`, `panel` `d * LANES`, `cn` `LANES`, `out`
-    /// `MR * LANES` values; `prefetch` is a hint (null: none).
+    /// `isa` has AVX2 or wider (the AVX-512 kernel runs where it has AVX-512); `x` holds
+    /// `MR * d`, `panel` `d * LANES`, `cn` `LANES`, `out` `MR * LANES` values; `prefetch` is
+    /// a hint (null: none).
+    #[allow(clippy::too_many_arguments)]
     unsafe fn dist_panel(
+        isa: Isa,
         x: *const Self,
         d: usize,
         xn: &[Self; MR],
@@ -711,10 +715,11 @@ pub trait PackedArgmin: Sized + Copy + Plain {
     /// One `MR`-row panel of the k-means++ seeding kernel (see `x86::seed_f32`).
     ///
     /// # Safety
-    /// AVX-512 available; `x` holds `MR * d`, `panel` `d * LANES`, `cn` `LANES`, `pot`
-    /// `LANES` values.
+    /// `isa` has AVX2 or wider (the AVX-512 kernel runs where it has AVX-512); `x` holds
+    /// `MR * d`, `panel` `d * LANES`, `cn` `LANES`, `pot` `LANES` values.
     #[allow(clippy::too_many_arguments)]
     unsafe fn seed_panel(
+        isa: Isa,
         x: *const Self,
         d: usize,
         xn: &[Self; MR],
@@ -770,6 +775,7 @@ macro_rules! impl_packed {
             }
             const LANES: usize = $lanes;
             unsafe fn dist_panel(
+                isa: Isa,
                 x: *const $t,
                 d: usize,
                 xn: &[$t; MR],
@@ -790,7 +796,7 @@ macro_rules! impl_packed {
                         *mut $t,
                         *const i8,
                     );
-                    let f: Dist = if available() {
+                    let f: Dist = if isa.avx512() {
                         x86::$dist
                     } else {
                         packed_avx2::x86::$dist
@@ -845,6 +851,7 @@ macro_rules! impl_packed {
                 unreachable!("packed kernels are x86-64 only");
             }
             unsafe fn seed_panel(
+                isa: Isa,
                 x: *const $t,
                 d: usize,
                 xn: &[$t; MR],
@@ -871,7 +878,7 @@ macro_rules! impl_packed {
                         *const i8,
                         &mut [$t; $lanes],
                     );
-                    let f: Seed = if available() {
+                    let f: Seed = if isa.avx512() {
                         x86::$seed
                     } else {
                         packed_avx2::x86::$seed
@@ -930,29 +937,24 @@ impl_packed!(
     argmin_narrow_f64
 );
 
-/// True when the AVX-512 packed kernels (argmin, seeding, distances) can run here.
-pub fn available() -> bool {
-    super::dispatch::has_avx512()
-}
-
-/// True when [`PackedArgmin::dist_panel`] and [`PackedArgmin::seed_panel`] run here: on
+/// True when [`PackedArgmin::dist_panel`] and [`PackedArgmin::seed_panel`] run on `isa`: on
 /// AVX-512, or on AVX2 + FMA through [`super::packed_avx2`] (same bits).
-/// [`PackedArgmin::pair_panel`] and [`PackedArgmin::argmin_panel`] need [`available`].
-pub fn dist_available() -> bool {
-    available() || super::dispatch::has_avx2_fma()
+/// [`PackedArgmin::pair_panel`] and [`PackedArgmin::argmin_panel`] need AVX-512.
+pub fn dist_available(isa: Isa) -> bool {
+    isa.avx2()
 }
 
-/// True when [`argmin_rows_packed`] runs here: the AVX-512 kernel, or the AVX2 + FMA one of
-/// [`super::packed_avx2`] for `k` below `2^24` (its indices ride in float lanes).
-pub fn argmin_available(k: usize) -> bool {
-    available() || (super::dispatch::has_avx2_fma() && k < 1 << 24)
+/// True when [`argmin_rows_packed`] runs on `isa`: the AVX-512 kernel, or the AVX2 + FMA one
+/// of [`super::packed_avx2`] for `k` below `2^24` (its indices ride in float lanes).
+pub fn argmin_available(isa: Isa, k: usize) -> bool {
+    isa.avx512() || (isa.avx2() && k < 1 << 24)
 }
 
-/// Centers per block that [`argmin_rows_packed`] takes on this CPU for `k` centers
+/// Centers per block that [`argmin_rows_packed`] takes on `isa` for `k` centers
 /// ([`Packed::new`]'s `nb`): one register when all `k` fit in it (the one-block kernels: no
 /// padding lanes, no running minimum), else two.
-pub fn argmin_block<T: PackedArgmin>(k: usize) -> usize {
-    let nb = if available() { T::NB } else { T::NB_AVX2 };
+pub fn argmin_block<T: PackedArgmin>(isa: Isa, k: usize) -> usize {
+    let nb = if isa.avx512() { T::NB } else { T::NB_AVX2 };
     if k <= nb / 2 {
         nb / 2
     } else {
@@ -962,24 +964,30 @@ pub fn argmin_block<T: PackedArgmin>(k: usize) -> usize {
 
 /// Nearest center of each row of the `b x d` tile `x`: `labels[i]`, and `best[i] =
 /// min_j (cn_j - 2 <x_i, c_j>)` (so `D = ||x_i||^2 + best[i]`). Lowest index on ties.
-/// Call only when [`argmin_available`], with `pk` packed in blocks of [`argmin_block`]. All
-/// kernels give the same bits.
-pub fn argmin_rows_packed<T: Real>(x: &[T], pk: &Packed<T>, labels: &mut [u32], best: &mut [T]) {
+/// Call only when [`argmin_available`], with `pk` packed in blocks of [`argmin_block`] for
+/// the same `isa`. All kernels give the same bits.
+pub fn argmin_rows_packed<T: Real>(
+    isa: Isa,
+    x: &[T],
+    pk: &Packed<T>,
+    labels: &mut [u32],
+    best: &mut [T],
+) {
     assert!(
-        argmin_available(pk.kpad),
+        argmin_available(isa, pk.kpad),
         "packed kernels need AVX-512 or AVX2"
     );
     assert_eq!(
         pk.nb,
-        argmin_block::<T>(pk.k),
+        argmin_block::<T>(isa, pk.k),
         "centers packed for another kernel"
     );
-    if available() && pk.nb == T::LANES {
+    if isa.avx512() && pk.nb == T::LANES {
         // SAFETY: AVX-512 checked; one block of LANES centers; the panels hold NARROW_MR rows.
         panels::<T, NARROW_MR>(x, pk, labels, best, |xp, pk, l, b| unsafe {
             T::argmin_narrow_panel(xp, pk, l, b)
         });
-    } else if available() {
+    } else if isa.avx512() {
         // SAFETY: AVX-512 checked; the panels hold MR rows.
         panels::<T, MR>(x, pk, labels, best, |xp, pk, l, b| unsafe {
             T::argmin_panel(xp, pk, l, b)

@@ -11,6 +11,7 @@
 
 use super::dispatch::simd_dispatch;
 use super::distance::sq_dist;
+use super::isa::Isa;
 use super::packed::{self, MR, PAIR_MR};
 use crate::real::Real;
 
@@ -26,14 +27,18 @@ pub struct SeedCandidates<T> {
     /// `closest` before the others are scored.
     pending: bool,
     /// Per group of `T::LANES` candidates: `d x LANES` panel and `LANES` norms (`+inf` pad).
+    /// Empty when `isa` has no packed kernel.
     groups: Vec<(Vec<T>, Vec<T>)>,
+    /// The tier the pass runs on.
+    isa: Isa,
 }
 
 impl<T: Real> SeedCandidates<T> {
-    /// Packs the `m x d` rows `cands`; `pending` marks row 0 as the previous step's center.
-    pub fn new(cands: &[T], m: usize, d: usize, pending: bool) -> Self {
+    /// Packs the `m x d` rows `cands` for the kernels of `isa`; `pending` marks row 0 as the
+    /// previous step's center.
+    pub fn new(isa: Isa, cands: &[T], m: usize, d: usize, pending: bool) -> Self {
         assert_eq!(cands.len(), m * d);
-        let groups = if packed::dist_available() {
+        let groups = if packed::dist_available(isa) {
             let lanes = T::LANES;
             (0..m.div_ceil(lanes))
                 .map(|g| {
@@ -58,6 +63,7 @@ impl<T: Real> SeedCandidates<T> {
             d,
             pending,
             groups,
+            isa,
         }
     }
 
@@ -167,10 +173,11 @@ fn seed_rows_packed<T: Real>(
         for (g, (panel, cn)) in cands.groups.iter().enumerate() {
             lane_pot.fill(T::ZERO);
             // SAFETY: `xp` holds MR rows of `d` values; the panel holds `d * LANES` values and
-            // `cn` LANES; AVX-512 or AVX2 was checked when the candidates were packed. The prefetch
+            // `cn` LANES; the groups exist only for a tier with AVX2 or wider. The prefetch
             // pointer is only a hint (it may point past the data).
             unsafe {
                 T::seed_panel(
+                    cands.isa,
                     xp,
                     d,
                     &xn_p,
@@ -209,8 +216,9 @@ pub struct PairCandidates<T> {
 }
 
 impl<T: Real> PairCandidates<T> {
-    /// Packs `pending` (`np x d`), `trials` (`nt x d`) and `u` (`nu x d`), row-major.
-    pub fn new(pending: &[T], trials: &[T], u: &[T], d: usize) -> Self {
+    /// Packs `pending` (`np x d`), `trials` (`nt x d`) and `u` (`nu x d`), row-major, for the
+    /// kernels of `isa`.
+    pub fn new(isa: Isa, pending: &[T], trials: &[T], u: &[T], d: usize) -> Self {
         let (np, nt, nu) = (pending.len() / d, trials.len() / d, u.len() / d);
         let m = np + nt + nu;
         let width = m.div_ceil(T::LANES) * T::LANES;
@@ -220,7 +228,7 @@ impl<T: Real> PairCandidates<T> {
         rows.extend_from_slice(u);
         rows.resize(width * d, T::ZERO);
         Self {
-            cands: SeedCandidates::new(&rows, width, d, false),
+            cands: SeedCandidates::new(isa, &rows, width, d, false),
             np,
             nt,
             width,
@@ -270,7 +278,8 @@ pub fn seed_rows_pair<T: Real>(
     let packed = !pc.cands.groups.is_empty();
     // The fused kernel (AVX-512): every candidate in one register group, at most two pending
     // centers. On AVX2 the distance panels and the portable epilogue below.
-    let fused = packed && packed::available() && groups == 1 && pc.np <= 2;
+    let isa = pc.cands.isa;
+    let fused = packed && isa.avx512() && groups == 1 && pc.np <= 2;
     let mut r = 0;
     while r < b {
         let rows = if fused { PAIR_MR } else { MR }.min(b - r);
@@ -289,7 +298,7 @@ pub fn seed_rows_pair<T: Real>(
                        a2: &mut [T]| {
                 // SAFETY: `xp` holds PAIR_MR rows of `d` values, the panel `d * LANES`, `cn` LANES,
                 // `acc1` LANES (= width), `acc2` nt * LANES; np + nt <= LANES (one group), np <= 2;
-                // AVX-512 was checked when the groups were packed.
+                // `isa` has AVX-512 (`fused`).
                 unsafe {
                     T::pair_panel(
                         xp,
@@ -346,11 +355,11 @@ pub fn seed_rows_pair<T: Real>(
                 .wrapping_add((r + PREFETCH_PANELS * MR) * d * std::mem::size_of::<T>());
             for (g, (panel, cn)) in pc.cands.groups.iter().enumerate() {
                 // SAFETY: `xp` holds MR rows of `d` values, the panel `d * LANES`, `cn` LANES,
-                // the destination MR * LANES; AVX-512 or AVX2 was checked when the groups were
-                // packed.
-                // The prefetch pointer is only a hint (it may point past the data).
+                // the destination MR * LANES; the groups exist only for a tier with AVX2 or
+                // wider. The prefetch pointer is only a hint (it may point past the data).
                 unsafe {
                     T::dist_panel(
+                        isa,
                         xp,
                         d,
                         &xn_p,
@@ -376,6 +385,7 @@ pub fn seed_rows_pair<T: Real>(
                 wp[..rows].copy_from_slice(&w[r..r + rows]);
             }
             pair_panel(
+                isa,
                 &dbuf,
                 &wp[..rows],
                 &mut closest[r..r + rows],

@@ -15,6 +15,7 @@
 //! [`super::maps`]. Sparsemax goes the same way with `z = -(D - Dmin) / temp` and its own
 //! threshold.
 
+use super::isa::Isa;
 use crate::real::Real;
 
 /// Coefficients of `2^f` on `[0, 1)`, highest degree first (Horner with FMAs; degree 6,
@@ -125,9 +126,9 @@ impl<T: Real> SpreadRow<T> {
     }
 }
 
-/// True when [`soft_rows`] can run here.
-pub fn available() -> bool {
-    super::dispatch::has_avx512()
+/// True when [`soft_rows`] runs on `isa` (AVX-512).
+pub fn available(isa: Isa) -> bool {
+    isa.avx512()
 }
 
 /// The row maps with a kernel here.
@@ -148,6 +149,7 @@ pub enum SoftMap {
 /// `weighted`) and returns the totals. Call only when [`available`].
 #[allow(clippy::too_many_arguments)]
 pub fn soft_rows(
+    isa: Isa,
     map: SoftMap,
     cross: &mut [f32],
     xn: &[f32],
@@ -158,7 +160,10 @@ pub fn soft_rows(
     resp: Option<&mut [f32]>,
     colsum: Option<&mut [f32]>,
 ) -> RowTotals {
-    assert!(available(), "AVX-512 soft rows need AVX-512");
+    assert!(
+        available(isa),
+        "the soft rows kernel needs the AVX-512 tier"
+    );
     let (b, k) = (xn.len(), cn.len());
     assert!(cross.len() == b * k && w.is_none_or(|w| w.len() == b));
     assert!(weighted.as_ref().is_none_or(|v| v.len() == b * k));
@@ -166,7 +171,7 @@ pub fn soft_rows(
     assert!(colsum
         .as_ref()
         .is_none_or(|c| c.len() == k && weighted.is_some()));
-    // SAFETY: AVX-512 checked, shapes asserted.
+    // SAFETY: the tier has AVX-512, shapes asserted.
     unsafe {
         match map {
             SoftMap::Softmax => imp::softmax_rows(cross, xn, cn, w, temp, weighted, resp, colsum),
@@ -183,9 +188,9 @@ pub fn soft_rows(
 /// `sums[j] += sum_i a_ij x_i` (`sums`: `k x d`) over the nonzeros of the `b x k` weights `a`,
 /// rows `x` (`b x d`), in row order then index order (the portable loop's order). Call only
 /// when [`available`].
-pub fn sparse_weighted_sums(sums: &mut [f32], d: usize, k: usize, x: &[f32], a: &[f32]) {
-    assert!(available() && sums.len() == k * d && a.len() * d == x.len() * k);
-    // SAFETY: AVX-512 checked, shapes asserted.
+pub fn sparse_weighted_sums(isa: Isa, sums: &mut [f32], d: usize, k: usize, x: &[f32], a: &[f32]) {
+    assert!(available(isa) && sums.len() == k * d && a.len() * d == x.len() * k);
+    // SAFETY: the tier has AVX-512, shapes asserted.
     unsafe { imp::sparse_sums(sums, d, k, x, a) }
 }
 
@@ -193,9 +198,9 @@ pub fn sparse_weighted_sums(sums: &mut [f32], d: usize, k: usize, x: &[f32], a: 
 /// (`b x d`): for each entry one f32 FMA chain over the rows in order, starting from the
 /// current sum (`s = fma(a_ij, x_it, s)`). Register blocks of 8 centers x 32 columns over
 /// L1-sized blocks of 64 rows. Call only when [`available`].
-pub fn dense_weighted_sums(sums: &mut [f32], d: usize, k: usize, x: &[f32], a: &[f32]) {
-    assert!(available() && sums.len() == k * d && a.len() * d == x.len() * k);
-    // SAFETY: AVX-512 checked, shapes asserted.
+pub fn dense_weighted_sums(isa: Isa, sums: &mut [f32], d: usize, k: usize, x: &[f32], a: &[f32]) {
+    assert!(available(isa) && sums.len() == k * d && a.len() * d == x.len() * k);
+    // SAFETY: the tier has AVX-512, shapes asserted.
     unsafe { imp::dense_sums(sums, d, k, x, a) }
 }
 

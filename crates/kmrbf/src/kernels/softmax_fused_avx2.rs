@@ -71,6 +71,7 @@ pub(crate) mod imp {
             pack,
             cn,
             temp,
+            ..
         } = *rows;
         let (k, d) = (pack.k(), pack.d());
         let b = xn.len();

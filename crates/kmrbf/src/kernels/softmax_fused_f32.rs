@@ -15,6 +15,7 @@
 
 use super::aligned::AlignedF32;
 use super::cross_f32::CrossPack;
+use super::isa::Isa;
 use super::soft_rows_f32::RowTotals;
 
 /// Most centers the fused kernel takes (four 16-lane vectors per row).
@@ -41,10 +42,10 @@ pub struct FusedScratch {
     pub(crate) xpad: Vec<f32>,
 }
 
-/// True when [`softmax_sums`] takes `k` centers here (AVX-512, or AVX2 + FMA through
+/// True when [`softmax_sums`] takes `k` centers on `isa` (AVX-512, or AVX2 + FMA through
 /// [`super::softmax_fused_avx2`]; `1 <= k <= 64`).
-pub fn available(k: usize) -> bool {
-    (super::dispatch::has_avx512() || super::dispatch::has_avx2_fma()) && (1..=MAX_K).contains(&k)
+pub fn available(isa: Isa, k: usize) -> bool {
+    isa.avx2() && (1..=MAX_K).contains(&k)
 }
 
 /// What a fused kernel reads: the `b x d` rows `x` with squared norms `xn` and weights `w`
@@ -63,6 +64,8 @@ pub struct FusedRows<'a> {
     pub cn: &'a [f32],
     /// Effective temperature (the divisor of `-D`).
     pub temp: f32,
+    /// The tier the kernel runs on.
+    pub isa: Isa,
 }
 
 impl FusedRows<'_> {
@@ -70,7 +73,7 @@ impl FusedRows<'_> {
     pub(crate) fn shape(&self) -> (usize, usize, usize) {
         let (k, d) = (self.pack.k(), self.pack.d());
         let b = self.xn.len();
-        assert!(available(k) && self.cn.len() == k && self.x.len() == b * d);
+        assert!(available(self.isa, k) && self.cn.len() == k && self.x.len() == b * d);
         assert!(self.w.is_none_or(|w| w.len() == b));
         (k, d, b)
     }
@@ -81,7 +84,7 @@ impl FusedRows<'_> {
 /// widened once) into its first slice, *transposed* and in f64 (`d x 64`, entry `t * 64 +
 /// j`; entries past `k` get zeros), and `sum_i w_i r_ij` into `colsum` (`k`, f32, rows in
 /// order); when `resp` is given, writes the rows `r_i` there (`b x k`, row-major); returns the
-/// totals (`J`, `L`, `F`, weight, support) of the rows. Call only when [`available`]`(k)`.
+/// totals (`J`, `L`, `F`, weight, support) of the rows. Call only when [`available`].
 pub fn softmax_sums(
     rows: &FusedRows<'_>,
     sums: Option<(&mut [f64], &mut [f32])>,
@@ -99,11 +102,12 @@ pub fn softmax_sums(
     scratch.pbuf.resize(GROUP * MAX_K);
     scratch.xpad.resize(MR * d, 0.0);
     scratch.sums_t.reset(d * MAX_K);
-    if !super::dispatch::has_avx512() {
-        // SAFETY: AVX2 and FMA checked by `available`, shapes asserted, buffers sized above.
+    if !rows.isa.avx512() {
+        // SAFETY: the tier has AVX2 and FMA (`available`), shapes asserted, buffers sized
+        // above.
         return unsafe { super::softmax_fused_avx2::run(rows, sums, resp, scratch) };
     }
-    // SAFETY: AVX-512 checked, shapes asserted.
+    // SAFETY: the tier has AVX-512, shapes asserted.
     unsafe { imp::run(rows, sums, resp, scratch) }
 }
 
@@ -161,6 +165,7 @@ pub(crate) mod imp {
             pack,
             cn,
             temp,
+            ..
         } = *rows;
         let (k, d) = (pack.k(), pack.d());
         let b = xn.len();

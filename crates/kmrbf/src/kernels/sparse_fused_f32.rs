@@ -15,6 +15,7 @@
 //! as in the tile pipeline from `u - umin` instead of `D - Dmin`, so results agree with it to
 //! f32 rounding.
 
+use super::isa::Isa;
 use super::soft_rows_f32::RowTotals;
 use super::softmax_fused_f32::{FusedRows, MAX_K, MR};
 use crate::real::Real;
@@ -97,15 +98,15 @@ pub struct SparseScratch {
     pub(crate) weight: Vec<f32>,
 }
 
-/// True when [`sparse_sums`] takes `k` centers here (AVX-512, or AVX2 + FMA through
+/// True when [`sparse_sums`] takes `k` centers on `isa` (AVX-512, or AVX2 + FMA through
 /// [`super::sparse_fused_avx2`]; both tiers include BMI1, BMI2 and POPCNT; `1 <= k <= 64`).
-pub fn available(k: usize) -> bool {
-    super::softmax_fused_f32::available(k)
+pub fn available(isa: Isa, k: usize) -> bool {
+    super::softmax_fused_f32::available(isa, k)
 }
 
 /// `map` rows of `rows`, without storing them: adds `sum_i w_i r_ij x_i` into `sums` (`k x
 /// d`) and `sum_i w_i r_ij` into `colsum` (`k`, f32, rows in order) when `sums` is given;
-/// returns the totals of the rows. Call only when [`available`]`(k)`.
+/// returns the totals of the rows. Call only when [`available`].
 pub fn sparse_sums(
     map: SparseMap,
     rows: &FusedRows<'_>,
@@ -116,18 +117,18 @@ pub fn sparse_sums(
     if let Some((s, c)) = &sums {
         assert!(s.len() == k * d && c.len() == k);
     }
-    assert!(available(rows.pack.k()));
+    assert!(available(rows.isa, rows.pack.k()));
     scratch.xpad.resize(MR * d, 0.0);
     scratch.cand.resize(GROUP * SLOT, 0.0);
     scratch.sorted.resize(MAX_K, 0.0);
     scratch.weight.resize(2 * MAX_K + 16, 0.0);
-    if !super::dispatch::has_avx512() {
+    if !rows.isa.avx512() {
         scratch.cidx.resize(GROUP * SLOT, 0);
-        // SAFETY: AVX2, FMA, BMI1 and POPCNT checked by `available`, shapes asserted,
+        // SAFETY: the tier has AVX2, FMA, BMI1 and POPCNT (`available`), shapes asserted,
         // buffers sized above.
         return unsafe { super::sparse_fused_avx2::run(map, rows, sums, scratch) };
     }
-    // SAFETY: AVX-512 checked by `available`, shapes asserted.
+    // SAFETY: the tier has AVX-512, shapes asserted.
     unsafe {
         match map {
             SparseMap::Entmax15 => imp::run::<false>(rows, sums, scratch),
@@ -241,6 +242,7 @@ mod imp {
             pack,
             cn,
             temp,
+            ..
         } = *rows_in;
         let (k, d) = (pack.k(), pack.d());
         let b = xn.len();

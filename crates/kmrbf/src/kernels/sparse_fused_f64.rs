@@ -11,6 +11,7 @@
 //! `threshold16` in f64), then the sums in row order. Results agree with the tile pipeline's
 //! f64 path to f64 rounding.
 
+use super::isa::Isa;
 use super::soft_rows_f32::RowTotals;
 use super::sparse_fused_f32::SparseMap;
 
@@ -23,9 +24,9 @@ const GROUP: usize = 8 * MR;
 /// Values per row slot of the candidate buffers (`k` and 8 of slack).
 const SLOT: usize = MAX_K + 8;
 
-/// True when [`sparse_sums_f64`] takes `k` centers here (AVX-512, `1 <= k <= 64`).
-pub fn available(k: usize) -> bool {
-    super::dispatch::has_avx512() && (1..=MAX_K).contains(&k)
+/// True when [`sparse_sums_f64`] takes `k` centers on `isa` (AVX-512, `1 <= k <= 64`).
+pub fn available(isa: Isa, k: usize) -> bool {
+    isa.avx512() && (1..=MAX_K).contains(&k)
 }
 
 /// `-2 c` transposed for [`sparse_sums_f64`]: `d x 64`, entry `t * 64 + j`, zero past `k`.
@@ -56,6 +57,8 @@ pub struct Rows64<'a> {
     pub cn: &'a [f64],
     /// Effective temperature.
     pub temp: f64,
+    /// The tier the kernel runs on.
+    pub isa: Isa,
 }
 
 /// Buffers of the kernel, reused across calls.
@@ -69,7 +72,7 @@ pub struct Scratch64 {
 
 /// `map` rows of `rows` without storing them: adds `sum_i w_i r_ij x_i` into `sums` (`k x
 /// d`) and `sum_i w_i r_ij` into `colsum` (`k`), rows in order, when `sums` is given; returns
-/// the totals of the rows. Call only when [`available`]`(k)`.
+/// the totals of the rows. Call only when [`available`].
 pub fn sparse_sums_f64(
     map: SparseMap,
     rows: &Rows64<'_>,
@@ -79,7 +82,7 @@ pub fn sparse_sums_f64(
     let k = rows.cn.len();
     let b = rows.xn.len();
     let d = rows.x.len().checked_div(b).unwrap_or(0);
-    assert!(available(k) && rows.x.len() == b * d && rows.panel.len() == d * MAX_K);
+    assert!(available(rows.isa, k) && rows.x.len() == b * d && rows.panel.len() == d * MAX_K);
     assert!(rows.w.is_none_or(|w| w.len() == b));
     if let Some((sm, c)) = &sums {
         assert!(sm.len() == k * d && c.len() == k);
@@ -88,7 +91,7 @@ pub fn sparse_sums_f64(
     s.cand.resize(GROUP * SLOT, 0.0);
     s.cidx.resize(GROUP * SLOT, 0);
     s.weight.resize(MAX_K, 0.0);
-    // SAFETY: AVX-512 checked by `available`, shapes asserted, buffers sized above.
+    // SAFETY: the tier has AVX-512 (`available`), shapes asserted, buffers sized above.
     unsafe {
         match (map, k.div_ceil(16)) {
             (SparseMap::Entmax15, 1) => imp::run::<false, 1>(rows, d, sums, s),

@@ -3,6 +3,7 @@
 use super::aligned::Aligned;
 use super::cross_f32::{cross_tile, CrossPack};
 use super::distance::neg2_cross_tile;
+use super::isa::Isa;
 use crate::real::Real;
 use crate::real::{as_f32, as_f32_mut};
 use rayon::prelude::*;
@@ -52,6 +53,8 @@ pub struct Tile<'a, T> {
     pub w: Option<&'a [T]>,
     /// `b x k`: `-2 <x_i, c_j>` (empty without `gemm`); the epilogue may overwrite it.
     pub cross: &'a mut [T],
+    /// The tier the epilogue's kernels run on (the problem's).
+    pub isa: Isa,
 }
 
 impl<T: Real> Tile<'_, T> {
@@ -86,6 +89,8 @@ pub struct Problem<'a, T> {
     pub centers: &'a [T],
     /// Number of centers.
     pub k: usize,
+    /// The tier every kernel of the pass runs on.
+    pub isa: Isa,
 }
 
 impl<T: Real> Problem<'_, T> {
@@ -126,7 +131,7 @@ where
     let nchunks = n.div_ceil(cr);
     // f32 with AVX-512: the centers packed once for the register cross kernel.
     let pack = if gemm {
-        as_f32(p.centers).and_then(|c| CrossPack::new(c, k, d))
+        as_f32(p.centers).and_then(|c| CrossPack::new(p.isa, c, k, d))
     } else {
         None
     };
@@ -154,7 +159,7 @@ where
                         let c = &mut buf[..b * k];
                         match (&pack, as_f32(xt)) {
                             (Some(pk), Some(x32)) => {
-                                cross_tile(x32, pk, as_f32_mut(c).expect("T is f32"))
+                                cross_tile(p.isa, x32, pk, as_f32_mut(c).expect("T is f32"))
                             }
                             _ => neg2_cross_tile(xt, d, p.centers, k, c),
                         }
@@ -173,6 +178,7 @@ where
                         xn: &p.xn[t0..t1],
                         w: p.w.map(|w| &w[t0..t1]),
                         cross,
+                        isa: p.isa,
                     };
                     tile_fn(&mut acc, tile, o);
                     t0 = t1;

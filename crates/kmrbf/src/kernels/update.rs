@@ -2,6 +2,7 @@
 
 use super::aligned::{Aligned, Plain};
 use super::dispatch::simd_dispatch;
+use super::isa::Isa;
 use crate::real::Real;
 
 /// Per-cluster sufficient statistics: `sums` is `k x d` (`sum_i w_i x_i` over the cluster),
@@ -59,15 +60,18 @@ pub struct TileSums<T: Plain> {
     pub weight: Vec<f64>,
     /// Rows added since the last flush.
     pub rows: usize,
+    /// The tier the flushes run on.
+    pub isa: Isa,
 }
 
 impl<T: Real> TileSums<T> {
-    /// Zeroed tile sums.
-    pub fn zeros(k: usize, d: usize) -> Self {
+    /// Zeroed tile sums, flushed on tier `isa`.
+    pub fn zeros(isa: Isa, k: usize, d: usize) -> Self {
         Self {
             sums: Aligned::zeroed(k * d),
             weight: vec![0.0; k],
             rows: 0,
+            isa,
         }
     }
 
@@ -76,7 +80,7 @@ impl<T: Real> TileSums<T> {
 
     /// Adds the sums into `acc` (f64) and zeroes them.
     pub fn flush_into(&mut self, acc: &mut ClusterSums) {
-        flush_tile(&mut self.sums, &mut self.weight, acc);
+        flush_tile(self.isa, &mut self.sums, &mut self.weight, acc);
         self.rows = 0;
     }
 

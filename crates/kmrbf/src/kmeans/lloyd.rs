@@ -47,11 +47,12 @@ pub fn assign_pass_into<T: Real>(
     row_sq_norms(centers, d, &mut cn);
     let tr = blocking.tile_rows;
     // Low dimension: rows in lanes (same labels as the packed kernels).
-    let lowd = lowdim::prefer(d, k);
-    let packed = (!lowd && packed::argmin_available(k))
-        .then(|| Packed::new(centers, &cn, k, d, packed::argmin_block::<T>(k)));
+    let isa = p.isa;
+    let lowd = lowdim::prefer(isa, d, k);
+    let packed = (!lowd && packed::argmin_available(isa, k))
+        .then(|| Packed::new(centers, &cn, k, d, packed::argmin_block::<T>(isa, k)));
     // f32 on a CPU with AMX: tile screening, same labels as the register kernel.
-    let tiles = match (amx::available(), amx::as_f32(centers), amx::as_f32(&cn)) {
+    let tiles = match (isa.amx(), amx::as_f32(centers), amx::as_f32(&cn)) {
         (true, Some(c), Some(cn)) if !lowd => {
             Some(AmxCenters::new(c, cn, k, d)).filter(|a| a.in_range())
         }
@@ -66,7 +67,7 @@ pub fn assign_pass_into<T: Real>(
         || {
             (
                 ClusterSums::zeros(if accumulate { k } else { 0 }, d),
-                TileSums::<T>::zeros(if accumulate { k } else { 0 }, d),
+                TileSums::<T>::zeros(isa, if accumulate { k } else { 0 }, d),
                 (vec![T::ZERO; tr], AmxScratch::default()),
                 (vec![0u32; tr], 0usize),
             )
@@ -94,11 +95,13 @@ pub fn assign_pass_into<T: Real>(
                         _ => None,
                     };
                     summed = sums.is_some();
-                    argmin_rows_amx(x, xn, a, lab, sums, scratch)
+                    argmin_rows_amx(isa, x, xn, a, lab, sums, scratch)
                 }
-                (None, _) if lowd => argmin_rows_lowd(t.x, d, centers, &cn, lab, &mut best[..b]),
-                (None, Some(pk)) => argmin_rows_packed(t.x, pk, lab, &mut best[..b]),
-                (None, None) => argmin_rows(t.cross, k, &cn, lab, &mut best[..b]),
+                (None, _) if lowd => {
+                    argmin_rows_lowd(isa, t.x, d, centers, &cn, lab, &mut best[..b])
+                }
+                (None, Some(pk)) => argmin_rows_packed(isa, t.x, pk, lab, &mut best[..b]),
+                (None, None) => argmin_rows(isa, t.cross, k, &cn, lab, &mut best[..b]),
             }
             *changed += prev[..b]
                 .iter()
@@ -107,7 +110,7 @@ pub fn assign_pass_into<T: Real>(
                 .count();
             if accumulate {
                 if !summed {
-                    accumulate_hard(t.x, d, t.w, lab, tile_acc);
+                    accumulate_hard(isa, t.x, d, t.w, lab, tile_acc);
                 }
                 tile_acc.tile_done(b, acc);
             }

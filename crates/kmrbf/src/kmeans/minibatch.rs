@@ -21,6 +21,7 @@ use crate::data::{check_finite, check_weights, MatView};
 use crate::error::{Error, Result};
 use crate::init::{kmeans_plus_plus, random_rows, Prepared};
 use crate::kernels::distance::row_sq_norms;
+use crate::kernels::isa::Isa;
 use crate::kernels::tiles::Blocking;
 use crate::real::Real;
 use crate::rng::Rng;
@@ -38,6 +39,7 @@ pub struct MiniBatchState<T> {
     pub since_reassign: usize,
     k: usize,
     d: usize,
+    isa: Isa,
 }
 
 /// What one batch did.
@@ -104,7 +106,20 @@ impl<T: Real> MiniBatchState<T> {
             since_reassign,
             k,
             d,
+            isa: Isa::detect(),
         })
+    }
+
+    /// The same state, its steps run on tier `isa` (default: [`Isa::detect`]; every tier
+    /// gives the same bits).
+    pub fn with_isa(mut self, isa: Isa) -> Self {
+        self.isa = isa;
+        self
+    }
+
+    /// The tier the steps run on.
+    pub fn isa(&self) -> Isa {
+        self.isa
     }
 
     /// Number of centers.
@@ -212,6 +227,7 @@ impl<T: Real> MiniBatchState<T> {
             d,
             xn: &xn,
             w,
+            isa: self.isa,
         };
         let blocking = batch_blocking::<T>(b, k);
         let mut labels = vec![0u32; b];
@@ -310,6 +326,8 @@ pub struct MiniBatchParams<T> {
     pub seed: u64,
     /// Raised by another thread to stop after the current batch ([`Error::Interrupted`]).
     pub stop: Option<Arc<AtomicBool>>,
+    /// The instruction-set tier the kernels run on (default: [`Isa::detect`]).
+    pub isa: Isa,
 }
 
 /// A fitted mini-batch K-Means.
@@ -345,7 +363,14 @@ impl<T: Real> MiniBatchParams<T> {
             reassignment_ratio: 0.01,
             seed: 0,
             stop: None,
+            isa: Isa::detect(),
         }
+    }
+
+    /// Sets the instruction-set tier the kernels run on.
+    pub fn isa(mut self, isa: Isa) -> Self {
+        self.isa = isa;
+        self
     }
 
     fn check(&self, n: usize, d: usize) -> Result<()> {
@@ -430,21 +455,21 @@ impl<T: Real> MiniBatchParams<T> {
                 Init::Centers(c) => c.clone(),
                 method => {
                     let idx: Vec<usize> = (0..init_size).map(|_| rng.below(n)).collect();
-                    let sub = buf.rows(x, sample_weight, &idx);
+                    let sub = buf.rows(x, sample_weight, &idx, self.isa);
                     match method {
                         Init::Random => random_rows(sub, k, &mut rng),
                         _ => kmeans_plus_plus(sub, k, &mut rng),
                     }
                 }
             };
-            let v = buf.rows(x, sample_weight, &valid);
+            let v = buf.rows(x, sample_weight, &valid, self.isa);
             let labels = assign_labels(&v, &c0, k);
             let score = inertia(&v, &labels, &c0, Blocking::of::<T>(k).chunk_rows);
             if best.as_ref().is_none_or(|(s, _)| score < *s) {
                 best = Some((score, c0));
             }
         }
-        let mut state = MiniBatchState::new(best.expect("n_init >= 1").1, k, d)?;
+        let mut state = MiniBatchState::new(best.expect("n_init >= 1").1, k, d)?.with_isa(self.isa);
         let tol_abs = if self.tol > 0.0 {
             self.tol * mean_variance(x)
         } else {
@@ -483,7 +508,7 @@ impl<T: Real> MiniBatchParams<T> {
                     }
                 }
             }
-            let b = buf.rows(x, None, &idx);
+            let b = buf.rows(x, None, &idx, self.isa);
             let due = state.reassign_due(batch);
             let step = state.step(
                 MatView::new(b.x, batch, d)?,
@@ -504,6 +529,7 @@ impl<T: Real> MiniBatchParams<T> {
             d,
             xn: &xn,
             w: sample_weight,
+            isa: self.isa,
         };
         let labels = assign_labels(&p, &state.centers, k);
         let total = inertia(&p, &labels, &state.centers, Blocking::of::<T>(k).chunk_rows);
@@ -582,6 +608,7 @@ impl<T: Real> Gather<T> {
         x: MatView<'_, T>,
         w: Option<&[T]>,
         idx: &[usize],
+        isa: Isa,
     ) -> Prepared<'a, T> {
         let d = x.d();
         self.x.clear();
@@ -599,6 +626,7 @@ impl<T: Real> Gather<T> {
             d,
             xn: &self.xn,
             w: w.map(|_| &self.w[..]),
+            isa,
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::data::MatView;
 use crate::error::{Error, Result};
 use crate::init::Prepared;
 use crate::kernels::distance::row_sq_norms;
+use crate::kernels::isa::Isa;
 use crate::real::Real;
 
 /// The result of [`super::KMeansParams::fit`].
@@ -20,6 +21,7 @@ pub struct KMeans<T> {
     d: usize,
     algorithm: Algorithm,
     timings: Timings,
+    isa: Isa,
 }
 
 impl<T: Real> KMeans<T> {
@@ -29,6 +31,7 @@ impl<T: Real> KMeans<T> {
         d: usize,
         algorithm: Algorithm,
         timings: Timings,
+        isa: Isa,
     ) -> Self {
         Self {
             centers: r.centers,
@@ -39,6 +42,7 @@ impl<T: Real> KMeans<T> {
             d,
             algorithm,
             timings,
+            isa,
         }
     }
 
@@ -81,14 +85,19 @@ impl<T: Real> KMeans<T> {
         self.algorithm
     }
 
+    /// The instruction-set tier the fit ran on (`predict` runs on it too).
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
     /// Nearest center of each row of `x`.
     pub fn predict(&self, x: MatView<'_, T>) -> Result<Vec<u32>> {
-        predict(&self.centers, self.k, x)
+        predict(self.isa, &self.centers, self.k, x)
     }
 }
 
-/// Nearest of the `k x d` `centers` for each row of `x` (validated).
-pub fn predict<T: Real>(centers: &[T], k: usize, x: MatView<'_, T>) -> Result<Vec<u32>> {
+/// Nearest of the `k x d` `centers` for each row of `x` (validated), on tier `isa`.
+pub fn predict<T: Real>(isa: Isa, centers: &[T], k: usize, x: MatView<'_, T>) -> Result<Vec<u32>> {
     let d = centers.len().checked_div(k).unwrap_or(0);
     x.validate("data")?;
     if x.d() != d {
@@ -105,6 +114,7 @@ pub fn predict<T: Real>(centers: &[T], k: usize, x: MatView<'_, T>) -> Result<Ve
         d,
         xn: &xn,
         w: None,
+        isa,
     };
     Ok(assign_labels(&p, centers, k))
 }

@@ -8,6 +8,7 @@ use crate::data::{check_weights, MatView};
 use crate::error::{Error, Result};
 use crate::init::{kmeans_plus_plus, random_rows, Prepared};
 use crate::kernels::distance::row_sq_norms;
+use crate::kernels::isa::Isa;
 use crate::real::Real;
 use crate::rng::Rng;
 use std::sync::atomic::AtomicBool;
@@ -94,6 +95,9 @@ pub struct KMeansParams<T> {
     /// Raised by another thread to stop the fit after the current iteration
     /// ([`Error::Interrupted`]).
     pub stop: Option<Arc<AtomicBool>>,
+    /// The instruction-set tier the kernels run on (default: [`Isa::detect`]). Every tier
+    /// gives the same centers, labels and inertia.
+    pub isa: Isa,
 }
 
 impl<T: Real> KMeansParams<T> {
@@ -108,7 +112,13 @@ impl<T: Real> KMeansParams<T> {
             seed: 0,
             algorithm: Algorithm::Auto,
             stop: None,
+            isa: Isa::detect(),
         }
+    }
+    /// Sets the instruction-set tier the kernels run on.
+    pub fn isa(mut self, isa: Isa) -> Self {
+        self.isa = isa;
+        self
     }
     /// Sets a flag that stops the fit when raised (checked after every iteration).
     pub fn stop_flag(mut self, flag: Arc<AtomicBool>) -> Self {
@@ -223,6 +233,7 @@ impl<T: Real> KMeansParams<T> {
             d: x.d(),
             xn: &xn,
             w: sample_weight,
+            isa: self.isa,
         };
         let mut rng = Rng::fork(self.seed, 0);
         Ok(match &self.init {
@@ -263,6 +274,7 @@ impl<T: Real> KMeansParams<T> {
             d: x.d(),
             xn: &xn,
             w: sample_weight,
+            isa: self.isa,
         };
         let tol_abs = self.tol * mean_variance(x);
         let algorithm = match self.algorithm {
@@ -298,7 +310,14 @@ impl<T: Real> KMeansParams<T> {
             }
         }
         let best = best.expect("n_init >= 1");
-        Ok(KMeans::from_run(best, self.k, x.d(), algorithm, timings))
+        Ok(KMeans::from_run(
+            best,
+            self.k,
+            x.d(),
+            algorithm,
+            timings,
+            self.isa,
+        ))
     }
 }
 

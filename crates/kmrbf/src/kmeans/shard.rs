@@ -10,6 +10,7 @@ use crate::data::{check_finite, MatView};
 use crate::error::{Error, Result};
 use crate::init::Prepared;
 use crate::kernels::distance::{row_sq_norms, sq_dist};
+use crate::kernels::isa::Isa;
 use crate::kernels::tiles::Blocking;
 use crate::kernels::update::ClusterSums;
 use crate::real::Real;
@@ -76,8 +77,9 @@ impl ShardStats {
 
 /// Assigns the rows of `x` (`n x d`, global rows `offset..offset + n`) to `centers` (`k x d`)
 /// and returns the block's statistics. `labels` (`n`) holds the previous labels on entry
-/// (`u32::MAX` where there are none) and the new ones on return.
+/// (`u32::MAX` where there are none) and the new ones on return. The kernels run on `isa`.
 pub fn shard_pass<T: Real>(
+    isa: Isa,
     x: MatView<'_, T>,
     w: Option<&[T]>,
     centers: &[T],
@@ -86,7 +88,7 @@ pub fn shard_pass<T: Real>(
     labels: &mut [u32],
 ) -> Result<ShardStats> {
     let mut s = ShardStats::empty(k, x.d());
-    shard_pass_into(x, w, centers, k, offset, labels, &mut s, true)?;
+    shard_pass_into(isa, x, w, centers, k, offset, labels, &mut s, true)?;
     Ok(s)
 }
 
@@ -99,6 +101,7 @@ pub fn shard_pass<T: Real>(
 /// pass over the data.
 #[allow(clippy::too_many_arguments)]
 pub fn shard_pass_into<T: Real>(
+    isa: Isa,
     x: MatView<'_, T>,
     w: Option<&[T]>,
     centers: &[T],
@@ -153,6 +156,7 @@ pub fn shard_pass_into<T: Real>(
         d,
         xn: &xn,
         w,
+        isa,
     };
     let blocking = Blocking::of::<T>(k);
     if into.sums.weight.len() != k || into.sums.d != d {

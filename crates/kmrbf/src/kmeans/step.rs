@@ -41,12 +41,13 @@ pub fn cluster_sums<T: Real>(
             let r0 = ci * cr;
             let r1 = r0 + lc.len();
             let mut acc = ClusterSums::zeros(k, d);
-            let mut tile = TileSums::zeros(k, d);
+            let mut tile = TileSums::zeros(p.isa, k, d);
             let mut t0 = r0;
             while t0 < r1 {
                 let t1 = (t0 + blocking.tile_rows).min(r1);
                 let w = p.w.map(|w| &w[t0..t1]);
-                accumulate_hard(&p.x[t0 * d..t1 * d], d, w, &lc[t0 - r0..t1 - r0], &mut tile);
+                let x = &p.x[t0 * d..t1 * d];
+                accumulate_hard(p.isa, x, d, w, &lc[t0 - r0..t1 - r0], &mut tile);
                 tile.tile_done(t1 - t0, &mut acc);
                 t0 = t1;
             }

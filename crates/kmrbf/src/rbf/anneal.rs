@@ -12,6 +12,7 @@ use crate::data::MatView;
 use crate::error::{Error, Result};
 use crate::init::Prepared;
 use crate::kernels::distance::sq_dist;
+use crate::kernels::isa::Isa;
 use crate::kernels::maps::MapKind;
 use crate::kmeans::lloyd::{assign_labels, lloyd_run};
 use crate::kmeans::step::mean_variance_of;
@@ -89,6 +90,8 @@ pub struct AnnealParams {
     pub seed: u64,
     /// Raised by another thread to stop after the current step ([`Error::Interrupted`]).
     pub stop: Option<Arc<AtomicBool>>,
+    /// The instruction-set tier the kernels run on (default: [`Isa::detect`]).
+    pub isa: Isa,
 }
 
 impl AnnealParams {
@@ -109,6 +112,7 @@ impl AnnealParams {
             reference: true,
             seed: 0,
             stop: None,
+            isa: Isa::detect(),
         }
     }
 }
@@ -256,7 +260,7 @@ pub fn lloyd_gaps<T: Real>(p: &Prepared<'_, T>, init: &[T], k: usize) -> (f64, u
                 first.resize(b, T::ZERO);
                 second.resize(b, T::ZERO);
                 let cross = &t.cross[..b * k];
-                crate::kernels::argmin::top2_rows(cross, k, &cn, lab, first, second);
+                crate::kernels::argmin::top2_rows(t.isa, cross, k, &cn, lab, first, second);
                 for (&v1, &v2) in first.iter().zip(second.iter()) {
                     let gap = (v2 - v1).to_f64();
                     if gap > 0.0 && gap < *g {
@@ -405,6 +409,7 @@ pub fn anneal<T: Real>(
         d: x.d(),
         xn: &xn,
         w,
+        isa: params.isa,
     };
     let d = x.d();
     let scale = mean_variance_of(x);
@@ -564,6 +569,7 @@ pub fn anneal<T: Real>(
             temp: T::from_f64(temp),
             resp_sums: false,
             loss_sums: false,
+            fused: true,
         };
         let objectives = Objectives::from_pass(
             &soft_pass(&p, &centers, k, req, RowOut::None),

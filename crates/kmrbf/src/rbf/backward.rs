@@ -14,6 +14,7 @@
 use crate::data::MatView;
 use crate::error::{Error, Result};
 use crate::kernels::backward::{add_row_multiples, add_widened, dist_grad_rows, shift_rows};
+use crate::kernels::isa::Isa;
 use crate::kernels::maps::MapKind;
 use crate::rbf::params::Temperature;
 use crate::real::Real;
@@ -37,8 +38,11 @@ pub struct ResponsibilityGrads<T> {
 /// `dLoss/dx` and `dLoss/dcenters` from `grad = dLoss/dR` for `resp = R = map(-D / temp)`
 /// (the responsibilities the forward pass returned for `x` and `centers`; all row-major).
 /// Shapes are checked; values are used as given (a NaN in `grad` gives NaN gradients, as
-/// autograd expects), so the forward pass is where data is validated.
+/// autograd expects), so the forward pass is where data is validated. The kernels run on
+/// `isa`.
+#[allow(clippy::too_many_arguments)]
 pub fn responsibilities_backward<T: Real>(
+    isa: Isa,
     x: MatView<'_, T>,
     centers: &[T],
     k: usize,
@@ -80,7 +84,7 @@ pub fn responsibilities_backward<T: Real>(
     let shift: Vec<T> = mean.iter().map(|&m| T::from_f64(m)).collect();
     let mut cs = vec![T::ZERO; k * d];
     if d > 0 {
-        shift_rows(centers, &shift, &mut cs);
+        shift_rows(isa, centers, &shift, &mut cs);
     }
     let mut dx = vec![T::ZERO; n * d];
     let chunk_rows = BLOCK * CHUNK_BLOCKS;
@@ -94,6 +98,7 @@ pub fn responsibilities_backward<T: Real>(
         k,
         map,
         neg_inv_temp,
+        isa,
     };
     let parts: Vec<(Vec<f64>, Vec<f64>)> = if d == 0 {
         Vec::new()
@@ -130,6 +135,7 @@ struct Job<'a, T> {
     k: usize,
     map: MapKind,
     neg_inv_temp: T,
+    isa: Isa,
 }
 
 impl<T: Real> Job<'_, T> {
@@ -148,8 +154,9 @@ impl<T: Real> Job<'_, T> {
             let b = dxb.len() / d;
             let r0 = lo + bi * BLOCK;
             let (xs, dd, row_sums) = (&mut xs[..b * d], &mut dd[..b * k], &mut row_sums[..b]);
-            shift_rows(&self.x[r0 * d..(r0 + b) * d], self.shift, xs);
+            shift_rows(self.isa, &self.x[r0 * d..(r0 + b) * d], self.shift, xs);
             dist_grad_rows(
+                self.isa,
                 self.map,
                 &self.resp[r0 * k..(r0 + b) * k],
                 &self.grad[r0 * k..(r0 + b) * k],
@@ -168,7 +175,7 @@ impl<T: Real> Job<'_, T> {
                 MatRef::from_row_major_slice(self.cs, k, d),
                 T::from_f64(-2.0),
             );
-            add_row_multiples(dxb, xs, row_sums, T::from_f64(2.0));
+            add_row_multiples(self.isa, dxb, xs, row_sums, T::from_f64(2.0));
             // The block's dD^T xs, widened into the chunk's f64 share.
             matmul(
                 MatMut::from_row_major_slice_mut(&mut part, k, d),
@@ -176,7 +183,7 @@ impl<T: Real> Job<'_, T> {
                 MatRef::from_row_major_slice(xs, b, d),
                 T::ONE,
             );
-            add_widened(&mut acc, &part);
+            add_widened(self.isa, &mut acc, &part);
         }
         (acc, col)
     }

@@ -6,6 +6,7 @@ use crate::data::{check_finite, check_weights, MatView};
 use crate::error::{Error, Result};
 use crate::init::Prepared;
 use crate::kernels::distance::row_sq_norms;
+use crate::kernels::isa::Isa;
 use crate::kernels::maps::MapKind;
 use crate::real::Real;
 
@@ -99,8 +100,10 @@ pub(crate) fn validate<T: Real>(
     Ok(xn)
 }
 
-/// J, L and F of `centers` (`k x d`) on `x` with `map` at temperature `temp`.
+/// J, L and F of `centers` (`k x d`) on `x` with `map` at temperature `temp`, computed on
+/// tier `isa` (as every function here).
 pub fn objectives<T: Real>(
+    isa: Isa,
     x: MatView<'_, T>,
     w: Option<&[T]>,
     centers: &[T],
@@ -114,6 +117,7 @@ pub fn objectives<T: Real>(
         d: x.d(),
         xn: &xn,
         w,
+        isa,
     };
     let tw = temp.working::<T>()?;
     let te = temp.effective();
@@ -122,6 +126,7 @@ pub fn objectives<T: Real>(
         temp: tw,
         resp_sums: false,
         loss_sums: false,
+        fused: true,
     };
     let o = soft_pass(&p, centers, k, req, RowOut::None);
     Ok(Objectives::from_pass(&o, map, te, k))
@@ -130,7 +135,9 @@ pub fn objectives<T: Real>(
 /// The objectives and the `k x d` gradient (f64) of F (`Stopgrad`) or L (`Full`) with
 /// respect to the centers: `g_k = -2 (sum_i w_i a_ik x_i - (sum_i w_i a_ik) c_k)` with
 /// `a = r` or the Jacobian-corrected weights `q` (see `pass::loss_weights`).
+#[allow(clippy::too_many_arguments)]
 pub fn center_gradient<T: Real>(
+    isa: Isa,
     x: MatView<'_, T>,
     w: Option<&[T]>,
     centers: &[T],
@@ -145,6 +152,7 @@ pub fn center_gradient<T: Real>(
         d: x.d(),
         xn: &xn,
         w,
+        isa,
     };
     let tw = temp.working::<T>()?;
     let te = temp.effective();
@@ -153,6 +161,7 @@ pub fn center_gradient<T: Real>(
         temp: tw,
         resp_sums: kind == GradientKind::Stopgrad,
         loss_sums: kind == GradientKind::Full,
+        fused: true,
     };
     let o = soft_pass(&p, centers, k, req, RowOut::None);
     let s = o
@@ -172,7 +181,9 @@ pub fn center_gradient<T: Real>(
 
 /// The `n x d` gradient of F (`Stopgrad`) or L (`Full`) with respect to the inputs:
 /// `2 w_i (x_i - sum_k a_ik c_k)` (for use inside networks).
+#[allow(clippy::too_many_arguments)]
 pub fn input_gradient<T: Real>(
+    isa: Isa,
     x: MatView<'_, T>,
     w: Option<&[T]>,
     centers: &[T],
@@ -187,12 +198,14 @@ pub fn input_gradient<T: Real>(
         d: x.d(),
         xn: &xn,
         w,
+        isa,
     };
     let req = PassRequest {
         map,
         temp: temp.working::<T>()?,
         resp_sums: false,
         loss_sums: false,
+        fused: true,
     };
     let mut out = vec![T::ZERO; x.n() * x.d()];
     soft_pass(
@@ -210,6 +223,7 @@ pub fn input_gradient<T: Real>(
 
 /// The `n x k` responsibilities of `x` under `centers` (the `transform` of DESIGN.md).
 pub fn responsibilities<T: Real>(
+    isa: Isa,
     x: MatView<'_, T>,
     centers: &[T],
     k: usize,
@@ -222,12 +236,14 @@ pub fn responsibilities<T: Real>(
         d: x.d(),
         xn: &xn,
         w: None,
+        isa,
     };
     let req = PassRequest {
         map,
         temp: temp.working::<T>()?,
         resp_sums: false,
         loss_sums: false,
+        fused: true,
     };
     let mut out = vec![T::ZERO; x.n() * k];
     soft_pass(&p, centers, k, req, RowOut::Resp(&mut out));

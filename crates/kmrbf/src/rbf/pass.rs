@@ -29,6 +29,9 @@ pub struct PassRequest<T> {
     pub resp_sums: bool,
     /// Accumulate the same with the weights `q_ik` of the exact gradient of L.
     pub loss_sums: bool,
+    /// Let the fused kernels serve the pass where they apply (f32 or f64 rows, `k <= 64`, no
+    /// loss sums). `false` runs the tile pipeline, for comparisons: both agree to rounding.
+    pub fused: bool,
 }
 
 /// Per-row output a pass may write.
@@ -183,7 +186,8 @@ fn add_weighted_sums<T: Real>(
         return;
     }
     let dense = nonzero > 6 * b;
-    let fast = soft_rows_f32::available() && as_f32(x).is_some();
+    let isa = tile.isa;
+    let fast = soft_rows_f32::available(isa) && as_f32(x).is_some();
     if let (true, true, Some(sums), Some(x32), Some(a32)) = (
         dense,
         fast,
@@ -191,7 +195,7 @@ fn add_weighted_sums<T: Real>(
         as_f32(x),
         as_f32(a),
     ) {
-        soft_rows_f32::dense_weighted_sums(sums, d, k, x32, a32);
+        soft_rows_f32::dense_weighted_sums(isa, sums, d, k, x32, a32);
     } else if dense {
         use faer::{Accum, MatMut, MatRef, Par};
         let lhs = MatRef::from_row_major_slice(a, b, k).transpose();
@@ -199,12 +203,12 @@ fn add_weighted_sums<T: Real>(
         let dst = MatMut::from_row_major_slice_mut(&mut tile.sums, k, d);
         faer::linalg::matmul::matmul(dst, Accum::Add, lhs, rhs, T::ONE, Par::Seq);
     } else if let (true, Some(sums), Some(x32), Some(a32)) = (
-        soft_rows_f32::available(),
+        soft_rows_f32::available(isa),
         as_f32_mut(&mut tile.sums),
         as_f32(x),
         as_f32(a),
     ) {
-        soft_rows_f32::sparse_weighted_sums(sums, d, k, x32, a32);
+        soft_rows_f32::sparse_weighted_sums(isa, sums, d, k, x32, a32);
     } else {
         for (row, ar) in x.chunks_exact(d).zip(a.chunks_exact(k)) {
             // Nonzero positions 16 at a time as a bit mask (one vector compare), then only
@@ -267,7 +271,7 @@ fn soft_tile_body<T: Real>(
         MapKind::Sparsemax => Some(SoftMap::Sparsemax),
         _ => None,
     }
-    .filter(|_| soft_rows_f32::available() && !need_jac && grad_loss.is_none());
+    .filter(|_| soft_rows_f32::available(t.isa) && !need_jac && grad_loss.is_none());
     if fast.is_some_and(|map| soft_f32_tile(map, job, acc, &mut t, o)) {
         let b = t.rows();
         if req.resp_sums {
@@ -391,6 +395,7 @@ fn soft_f32_tile<T: Real>(
         None
     };
     let tot = soft_rows_f32::soft_rows(
+        t.isa,
         map,
         &mut cross[..b * k],
         xn,
@@ -476,9 +481,9 @@ pub fn soft_pass_biased<T: Real>(
             support: 0.0,
             onehot: 0,
             rs: ClusterSums::zeros(zk(req.resp_sums), d),
-            rs_tile: TileSums::zeros(zk(req.resp_sums), d),
+            rs_tile: TileSums::zeros(p.isa, zk(req.resp_sums), d),
             ls: ClusterSums::zeros(zk(req.loss_sums), d),
-            ls_tile: TileSums::zeros(zk(req.loss_sums), d),
+            ls_tile: TileSums::zeros(p.isa, zk(req.loss_sums), d),
             resp: vec![T::ZERO; k],
             rbuf: vec![
                 T::ZERO;
@@ -513,7 +518,7 @@ pub fn soft_pass_biased<T: Real>(
                 grad_loss,
                 need_jac,
             };
-            soft_tile(&job, acc, t, o);
+            soft_tile(t.isa, &job, acc, t, o);
         },
     );
     let mut total = PassOutput::zeros(n, k, d, req.resp_sums, req.loss_sums);
@@ -532,23 +537,6 @@ pub fn soft_pass_biased<T: Real>(
         }
     }
     total
-}
-
-/// Set by [`set_fused_kernels`]`(false)`.
-static FUSED_OFF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Lets the fused kernels serve passes (the default) or not (the tile pipeline then runs:
-/// for comparisons in tests and benchmarks; the environment variable `KMRBF_NO_FUSED` turns
-/// them off for a whole process).
-pub fn set_fused_kernels(on: bool) {
-    FUSED_OFF.store(!on, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// Whether the fused kernels may serve a pass.
-fn fused_enabled() -> bool {
-    static ENV_OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    !*ENV_OFF.get_or_init(|| std::env::var_os("KMRBF_NO_FUSED").is_some())
-        && !FUSED_OFF.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Partial results of one chunk of the fused softmax pass.
@@ -582,7 +570,7 @@ fn fused_pass<T: Real>(
         MapKind::Sparsemax => Some(SparseMap::Sparsemax),
         _ => return None,
     };
-    if req.loss_sums || !fused_enabled() {
+    if req.loss_sums || !req.fused {
         return None;
     }
     let (buf, stride): (&mut [T], usize) = match out {
@@ -591,8 +579,8 @@ fn fused_pass<T: Real>(
         _ => return None,
     };
     let here = match sparse {
-        None => softmax_fused_f32::available(k),
-        Some(_) => sparse_fused_f32::available(k),
+        None => softmax_fused_f32::available(p.isa, k),
+        Some(_) => sparse_fused_f32::available(p.isa, k),
     };
     if !here || p.d == 0 {
         return None;
@@ -620,7 +608,7 @@ fn fused_pass<T: Real>(
         || FusedAcc {
             tot: RowTotals::default(),
             rs: ClusterSums::zeros(zk, d),
-            rs_tile: TileSums::zeros(zs, d),
+            rs_tile: TileSums::zeros(p.isa, zs, d),
             rs_t: Aligned::zeroed(zt),
             col: AlignedF32::zeroed(k),
             scratch: FusedScratch::default(),
@@ -640,6 +628,7 @@ fn fused_pass<T: Real>(
                 pack: &pack,
                 cn: cn32,
                 temp,
+                isa: t.isa,
             };
             let tot = match sparse {
                 None => {
@@ -711,7 +700,7 @@ fn fused_pass_f64<T: Real>(
         MapKind::Sparsemax => SparseMap::Sparsemax,
         _ => return None,
     };
-    if req.loss_sums || !fused_enabled() || !sparse_fused_f64::available(k) || p.d == 0 {
+    if req.loss_sums || !req.fused || !sparse_fused_f64::available(p.isa, k) || p.d == 0 {
         return None;
     }
     let (c64, cn64) = (as_f64(centers)?, as_f64(cn)?);
@@ -740,6 +729,7 @@ fn fused_pass_f64<T: Real>(
                 panel: &panel,
                 cn: cn64,
                 temp,
+                isa: t.isa,
             };
             let sums = req
                 .resp_sums

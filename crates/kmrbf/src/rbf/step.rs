@@ -136,6 +136,7 @@ impl Stepper {
             temp: T::from_f64(temp),
             resp_sums: true,
             loss_sums: gradient == GradientKind::Full,
+            fused: true,
         };
         let o = soft_pass_biased(p, centers, k, bias, req, RowOut::None);
         let before = Objectives::from_pass(&o, map, temp, k);

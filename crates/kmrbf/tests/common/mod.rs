@@ -55,3 +55,22 @@ pub fn with_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R 
         .unwrap()
         .install(f)
 }
+
+/// Every instruction-set tier this machine runs, narrowest first; the tiers it cannot run are
+/// printed once per test (run the tests with `--nocapture` to see them), so a skipped tier is
+/// never silent.
+pub fn tiers(test: &str) -> Vec<kmrbf::Isa> {
+    let here = kmrbf::Isa::supported();
+    let missing: Vec<&str> = kmrbf::Tier::ALL
+        .iter()
+        .filter(|t| !here.iter().any(|i| i.tier() == **t))
+        .map(|t| t.name())
+        .collect();
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
+    if !missing.is_empty() && !said.iter().any(|t| t == test) {
+        said.push(test.to_string());
+        eprintln!("{test}: tiers not run on this CPU: {}", missing.join(", "));
+    }
+    here
+}
