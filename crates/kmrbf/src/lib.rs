@@ -17,6 +17,8 @@
 //! and anneals the RBF model onto the K-Means fixed point
 //! (`cargo run --release -p kmrbf --example quickstart`).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+
 pub mod center;
 pub mod data;
 pub mod error;

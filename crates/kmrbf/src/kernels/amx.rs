@@ -263,6 +263,11 @@ mod imp {
         };
     }
 
+    /// # Safety
+    /// The CPU runs the AMX tier (AVX-512 with BF16, AMX tiles, the OS permission; `Isa::amx`);
+    /// `x` holds `labels.len() * ac.d` values and `xn` `labels.len()`; `sums`, when given, holds
+    /// `ac.k * ac.d` sums, `ac.k` weights and one weight per row; `s` holds the buffers
+    /// `argmin_rows_amx` sizes.
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma,popcnt,bmi1")]
     pub unsafe fn argmin_rows(
         x: &[f32],
@@ -272,86 +277,93 @@ mod imp {
         mut sums: Option<&mut AmxSums<'_>>,
         s: &mut AmxScratch,
     ) {
-        let (dpad, kpad) = (ac.dpad, ac.kpad);
-        let b = labels.len();
-        let panels = b.div_ceil(16);
-        if panels == 0 {
-            return;
-        }
-        asm!("ldtilecfg [{}]", in(reg) CONFIG.0.as_ptr(), options(nostack, readonly));
-        let slack = ac.slack();
-        // Software pipeline over 16-row panels (ring buffers of RING panels), interleaved at
-        // the grain of one 16-center block: the tile work of panel p goes out block by block,
-        // each block followed by a slice of the vector work (scoring rows of panel p - 1,
-        // splitting rows of panel p + 2). Tile instructions run in order on their own unit
-        // and retire late, so small slices let the out-of-order core overlap the two; tile
-        // loads cannot take data from the store buffer, so the A buffers are written two
-        // panels ahead.
-        let a_len = 16 * dpad;
-        let d_len = 16 * kpad;
-        let njb = kpad / 16;
-        let one_kb = dpad == 32;
-        let slice = 16usize.div_ceil(njb);
-        for p in 0..SPLIT_AHEAD.min(panels) {
-            let (a1, a2) = (s.a1.ptr_mut::<u16>(), s.a2.ptr_mut::<u16>());
-            split_panel(
-                x,
-                ac,
-                p * 16,
-                b,
-                a1.add((p % RING) * a_len),
-                a2.add((p % RING) * a_len),
-            );
-        }
-        for p in 0..=panels {
-            let (a1, a2) = (
-                s.a1.ptr::<u16>().add((p % RING) * a_len),
-                s.a2.ptr::<u16>().add((p % RING) * a_len),
-            );
-            let dots_p = s.dots.ptr_mut::<f32>().add((p % RING) * d_len);
-            if p < panels && one_kb {
-                load_a(ac, a1, a2, 0);
+        unsafe {
+            let (dpad, kpad) = (ac.dpad, ac.kpad);
+            let b = labels.len();
+            let panels = b.div_ceil(16);
+            if panels == 0 {
+                return;
             }
-            for jb in 0..njb {
-                if p < panels {
-                    tile_block(ac, a1, a2, dots_p, jb, one_kb);
+            asm!("ldtilecfg [{}]", in(reg) CONFIG.0.as_ptr(), options(nostack, readonly));
+            let slack = ac.slack();
+            // Software pipeline over 16-row panels (ring buffers of RING panels), interleaved at
+            // the grain of one 16-center block: the tile work of panel p goes out block by block,
+            // each block followed by a slice of the vector work (scoring rows of panel p - 1,
+            // splitting rows of panel p + 2). Tile instructions run in order on their own unit
+            // and retire late, so small slices let the out-of-order core overlap the two; tile
+            // loads cannot take data from the store buffer, so the A buffers are written two
+            // panels ahead.
+            let a_len = 16 * dpad;
+            let d_len = 16 * kpad;
+            let njb = kpad / 16;
+            let one_kb = dpad == 32;
+            let slice = 16usize.div_ceil(njb);
+            for p in 0..SPLIT_AHEAD.min(panels) {
+                let (a1, a2) = (s.a1.ptr_mut::<u16>(), s.a2.ptr_mut::<u16>());
+                split_panel(
+                    x,
+                    ac,
+                    p * 16,
+                    b,
+                    a1.add((p % RING) * a_len),
+                    a2.add((p % RING) * a_len),
+                );
+            }
+            for p in 0..=panels {
+                let (a1, a2) = (
+                    s.a1.ptr::<u16>().add((p % RING) * a_len),
+                    s.a2.ptr::<u16>().add((p % RING) * a_len),
+                );
+                let dots_p = s.dots.ptr_mut::<f32>().add((p % RING) * d_len);
+                if p < panels && one_kb {
+                    load_a(ac, a1, a2, 0);
                 }
-                let lo = (jb * slice).min(16);
-                let hi = ((jb + 1) * slice).min(16);
-                if p >= 1 {
-                    let q = p - 1;
-                    let rows = 16.min(b - q * 16);
-                    if lo < rows {
-                        let hi = hi.min(rows);
-                        let dots = s.dots.ptr::<f32>().add((q % RING) * d_len + lo * kpad);
-                        score_panel(x, xn, labels, ac, q * 16 + lo, hi - lo, dots, slack);
-                        if let Some(acc) = sums.as_deref_mut() {
-                            let r0 = q * 16 + lo;
-                            accumulate(x, ac.d, &labels[r0..q * 16 + hi], r0, acc);
+                for jb in 0..njb {
+                    if p < panels {
+                        tile_block(ac, a1, a2, dots_p, jb, one_kb);
+                    }
+                    let lo = (jb * slice).min(16);
+                    let hi = ((jb + 1) * slice).min(16);
+                    if p >= 1 {
+                        let q = p - 1;
+                        let rows = 16.min(b - q * 16);
+                        if lo < rows {
+                            let hi = hi.min(rows);
+                            let dots = s.dots.ptr::<f32>().add((q % RING) * d_len + lo * kpad);
+                            score_panel(x, xn, labels, ac, q * 16 + lo, hi - lo, dots, slack);
+                            if let Some(acc) = sums.as_deref_mut() {
+                                let r0 = q * 16 + lo;
+                                accumulate(x, ac.d, &labels[r0..q * 16 + hi], r0, acc);
+                            }
                         }
                     }
-                }
-                if p + SPLIT_AHEAD < panels {
-                    let r = ((p + SPLIT_AHEAD) % RING) * a_len;
-                    let (a1w, a2w) = (s.a1.ptr_mut::<u16>(), s.a2.ptr_mut::<u16>());
-                    split_rows(
-                        x,
-                        ac,
-                        (p + SPLIT_AHEAD) * 16,
-                        lo..hi,
-                        b,
-                        a1w.add(r),
-                        a2w.add(r),
-                    );
+                    if p + SPLIT_AHEAD < panels {
+                        let r = ((p + SPLIT_AHEAD) % RING) * a_len;
+                        let (a1w, a2w) = (s.a1.ptr_mut::<u16>(), s.a2.ptr_mut::<u16>());
+                        split_rows(
+                            x,
+                            ac,
+                            (p + SPLIT_AHEAD) * 16,
+                            lo..hi,
+                            b,
+                            a1w.add(r),
+                            a2w.add(r),
+                        );
+                    }
                 }
             }
+            asm!("tilerelease", options(nostack, nomem));
         }
-        asm!("tilerelease", options(nostack, nomem));
     }
 
     /// Splits the 16 rows from `r0` (zero rows past `b`) into the A buffers `a1`, `a2`
     /// (`16 x dpad` bf16 each), prefetching the rows two panels ahead on the way (a burst of
     /// prefetches stalls on the fill buffers; a hint past the end is harmless on x86).
+    ///
+    /// # Safety
+    /// The CPU runs the AMX tier (AVX-512 with BF16, AMX tiles, the OS permission; `Isa::amx`);
+    /// `x` holds `b * ac.d` values with `r0 < b`; `a1` and `a2` are writable for `16 * ac.dpad`
+    /// values.
     #[inline(always)]
     unsafe fn split_panel(
         x: &[f32],
@@ -361,10 +373,17 @@ mod imp {
         a1: *mut u16,
         a2: *mut u16,
     ) {
-        split_rows(x, ac, r0, 0..16, b, a1, a2);
+        unsafe {
+            split_rows(x, ac, r0, 0..16, b, a1, a2);
+        }
     }
 
     /// [`split_panel`] for the rows `range` of the panel at `r0` only.
+    ///
+    /// # Safety
+    /// The CPU runs the AMX tier (AVX-512 with BF16, AMX tiles, the OS permission; `Isa::amx`);
+    /// `x` holds `b * ac.d` values with `r0 < b`; `range` lies in `0..16`; `a1` and `a2` are
+    /// writable for `16 * ac.dpad` values.
     #[inline(always)]
     unsafe fn split_rows(
         x: &[f32],
@@ -375,40 +394,54 @@ mod imp {
         a1: *mut u16,
         a2: *mut u16,
     ) {
-        let (d, dpad) = (ac.d, ac.dpad);
-        let rows = 16.min(b - r0);
-        let ahead = (x.as_ptr() as *const i8).wrapping_add((r0 + 32) * d * 4);
-        let row_lines = (d * 4).div_ceil(64);
-        for r in range {
-            let (h, l) = (a1.add(r * dpad), a2.add(r * dpad));
-            for line in 0..row_lines {
-                _mm_prefetch::<_MM_HINT_T1>(ahead.wrapping_add(r * d * 4 + line * 64));
-            }
-            if r < rows {
-                split_row(x.as_ptr().add((r0 + r) * d), d, h, l);
-            } else {
-                core::ptr::write_bytes(h, 0, dpad);
-                core::ptr::write_bytes(l, 0, dpad);
+        unsafe {
+            let (d, dpad) = (ac.d, ac.dpad);
+            let rows = 16.min(b - r0);
+            let ahead = (x.as_ptr() as *const i8).wrapping_add((r0 + 32) * d * 4);
+            let row_lines = (d * 4).div_ceil(64);
+            for r in range {
+                let (h, l) = (a1.add(r * dpad), a2.add(r * dpad));
+                for line in 0..row_lines {
+                    _mm_prefetch::<_MM_HINT_T1>(ahead.wrapping_add(r * d * 4 + line * 64));
+                }
+                if r < rows {
+                    split_row(x.as_ptr().add((r0 + r) * d), d, h, l);
+                } else {
+                    core::ptr::write_bytes(h, 0, dpad);
+                    core::ptr::write_bytes(l, 0, dpad);
+                }
             }
         }
     }
 
     /// Loads the panel's A tiles for column block `kb` into tmm4 (`x1`) and tmm5 (`x2`).
+    ///
+    /// # Safety
+    /// The CPU runs the AMX tier (AVX-512 with BF16, AMX tiles, the OS permission; `Isa::amx`);
+    /// the tile configuration is loaded; `a1` and `a2` hold a `16 x ac.dpad` panel each and `kb <
+    /// ac.dpad / 32`.
     #[inline(always)]
     unsafe fn load_a(ac: &AmxCenters, a1: *const u16, a2: *const u16, kb: usize) {
-        asm!(
-            "tileloadd tmm4, [{a1} + {sa}*1]",
-            "tileloadd tmm5, [{a2} + {sa}*1]",
-            a1 = in(reg) a1.add(kb * 32),
-            a2 = in(reg) a2.add(kb * 32),
-            sa = in(reg) ac.dpad * 2,
-            options(nostack, readonly),
-        );
+        unsafe {
+            asm!(
+                "tileloadd tmm4, [{a1} + {sa}*1]",
+                "tileloadd tmm5, [{a2} + {sa}*1]",
+                a1 = in(reg) a1.add(kb * 32),
+                a2 = in(reg) a2.add(kb * 32),
+                sa = in(reg) ac.dpad * 2,
+                options(nostack, readonly),
+            );
+        }
     }
 
     /// One panel against the 16 centers of block `jb`, into columns `16 jb ..` of `dots`
     /// (row stride `kpad`), accumulating in `tmm(jb % 4)`. With one column block the caller
     /// has loaded the A tiles already (`a_loaded`); otherwise they are loaded per block.
+    ///
+    /// # Safety
+    /// The CPU runs the AMX tier (AVX-512 with BF16, AMX tiles, the OS permission; `Isa::amx`);
+    /// the tile configuration is loaded (and the A tiles, with `a_loaded`); `a1`, `a2` hold a `16
+    /// x ac.dpad` panel each; `jb < ac.kpad / 16`; `dots` is writable for `16 * ac.kpad` values.
     #[inline(always)]
     unsafe fn tile_block(
         ac: &AmxCenters,
@@ -418,74 +451,84 @@ mod imp {
         jb: usize,
         a_loaded: bool,
     ) {
-        let nkb = ac.dpad / 32;
-        let sd = ac.kpad * 4;
-        let (p1, p2) = (ac.b1.ptr::<u16>(), ac.b2.ptr::<u16>());
-        let dst = dots.add(jb * 16);
-        macro_rules! one {
-            ($c:literal) => {{
-                asm!(concat!("tilezero ", $c), options(nostack, nomem));
-                for kb in 0..nkb {
-                    if !a_loaded {
-                        load_a(ac, a1, a2, kb);
+        unsafe {
+            let nkb = ac.dpad / 32;
+            let sd = ac.kpad * 4;
+            let (p1, p2) = (ac.b1.ptr::<u16>(), ac.b2.ptr::<u16>());
+            let dst = dots.add(jb * 16);
+            macro_rules! one {
+                ($c:literal) => {{
+                    asm!(concat!("tilezero ", $c), options(nostack, nomem));
+                    for kb in 0..nkb {
+                        if !a_loaded {
+                            load_a(ac, a1, a2, kb);
+                        }
+                        let at = (jb * nkb + kb) * 512;
+                        block!($c, p1.add(at), p2.add(at));
                     }
-                    let at = (jb * nkb + kb) * 512;
-                    block!($c, p1.add(at), p2.add(at));
-                }
-                store!($c, dst, sd);
-            }};
-        }
-        match jb % 4 {
-            0 => one!("tmm0"),
-            1 => one!("tmm1"),
-            2 => one!("tmm2"),
-            _ => one!("tmm3"),
+                    store!($c, dst, sd);
+                }};
+            }
+            match jb % 4 {
+                0 => one!("tmm0"),
+                1 => one!("tmm1"),
+                2 => one!("tmm2"),
+                _ => one!("tmm3"),
+            }
         }
     }
 
     /// Adds the rows from `r0` (`labels.len()` of them) to their clusters' sums.
+    ///
+    /// # Safety
+    /// The CPU runs the AMX tier (AVX-512 with BF16, AMX tiles, the OS permission; `Isa::amx`);
+    /// `x` holds the rows `r0 .. r0 + labels.len()` of `d` values; every label is below
+    /// `acc.weight.len()`, and `acc.sums` holds `d` values per label; `acc.w`, when given, covers
+    /// the same rows.
     #[inline(always)]
     unsafe fn accumulate(x: &[f32], d: usize, labels: &[u32], r0: usize, acc: &mut AmxSums<'_>) {
-        for (r, &l) in labels.iter().enumerate() {
-            let i = r0 + r;
-            let l = l as usize;
-            let src = x.as_ptr().add(i * d);
-            let dst = acc.sums.as_mut_ptr().add(l * d);
-            match acc.w {
-                None => {
-                    acc.weight[l] += 1.0;
-                    // Full-width stores where possible: a masked store cannot forward to the
-                    // next load of the same cluster's sums.
-                    let mut t = 0;
-                    while t + 16 <= d {
-                        let v = _mm512_loadu_ps(src.add(t));
-                        let a = _mm512_loadu_ps(dst.add(t));
-                        _mm512_storeu_ps(dst.add(t), _mm512_add_ps(a, v));
-                        t += 16;
+        unsafe {
+            for (r, &l) in labels.iter().enumerate() {
+                let i = r0 + r;
+                let l = l as usize;
+                let src = x.as_ptr().add(i * d);
+                let dst = acc.sums.as_mut_ptr().add(l * d);
+                match acc.w {
+                    None => {
+                        acc.weight[l] += 1.0;
+                        // Full-width stores where possible: a masked store cannot forward to the
+                        // next load of the same cluster's sums.
+                        let mut t = 0;
+                        while t + 16 <= d {
+                            let v = _mm512_loadu_ps(src.add(t));
+                            let a = _mm512_loadu_ps(dst.add(t));
+                            _mm512_storeu_ps(dst.add(t), _mm512_add_ps(a, v));
+                            t += 16;
+                        }
+                        if t < d {
+                            let m = lanes(d - t);
+                            let v = _mm512_maskz_loadu_ps(m, src.add(t));
+                            let a = _mm512_maskz_loadu_ps(m, dst.add(t));
+                            _mm512_mask_storeu_ps(dst.add(t), m, _mm512_add_ps(a, v));
+                        }
                     }
-                    if t < d {
-                        let m = lanes(d - t);
-                        let v = _mm512_maskz_loadu_ps(m, src.add(t));
-                        let a = _mm512_maskz_loadu_ps(m, dst.add(t));
-                        _mm512_mask_storeu_ps(dst.add(t), m, _mm512_add_ps(a, v));
-                    }
-                }
-                Some(w) => {
-                    let wi = w[i];
-                    acc.weight[l] += wi as f64;
-                    let wv = _mm512_set1_ps(wi);
-                    let mut t = 0;
-                    while t + 16 <= d {
-                        let v = _mm512_mul_ps(wv, _mm512_loadu_ps(src.add(t)));
-                        let a = _mm512_loadu_ps(dst.add(t));
-                        _mm512_storeu_ps(dst.add(t), _mm512_add_ps(a, v));
-                        t += 16;
-                    }
-                    if t < d {
-                        let m = lanes(d - t);
-                        let v = _mm512_mul_ps(wv, _mm512_maskz_loadu_ps(m, src.add(t)));
-                        let a = _mm512_maskz_loadu_ps(m, dst.add(t));
-                        _mm512_mask_storeu_ps(dst.add(t), m, _mm512_add_ps(a, v));
+                    Some(w) => {
+                        let wi = w[i];
+                        acc.weight[l] += wi as f64;
+                        let wv = _mm512_set1_ps(wi);
+                        let mut t = 0;
+                        while t + 16 <= d {
+                            let v = _mm512_mul_ps(wv, _mm512_loadu_ps(src.add(t)));
+                            let a = _mm512_loadu_ps(dst.add(t));
+                            _mm512_storeu_ps(dst.add(t), _mm512_add_ps(a, v));
+                            t += 16;
+                        }
+                        if t < d {
+                            let m = lanes(d - t);
+                            let v = _mm512_mul_ps(wv, _mm512_maskz_loadu_ps(m, src.add(t)));
+                            let a = _mm512_maskz_loadu_ps(m, dst.add(t));
+                            _mm512_mask_storeu_ps(dst.add(t), m, _mm512_add_ps(a, v));
+                        }
                     }
                 }
             }
@@ -493,6 +536,11 @@ mod imp {
     }
 
     /// Labels of the `rows` rows from `r0` given their approximate dots.
+    ///
+    /// # Safety
+    /// The CPU runs the AMX tier (AVX-512 with BF16, AMX tiles, the OS permission; `Isa::amx`);
+    /// `x` and `xn` hold the rows `r0 .. r0 + rows`, `labels` covers them; `dots` holds `rows *
+    /// ac.kpad` values, 64-byte aligned.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     unsafe fn score_panel(
@@ -505,18 +553,20 @@ mod imp {
         dots: *const f32,
         slack: (f32, f32),
     ) {
-        let (d, kpad) = (ac.d, ac.kpad);
-        match kpad {
-            16 => labels_fixed::<1>(x, xn, labels, ac, r0, rows, dots, slack),
-            32 => labels_fixed::<2>(x, xn, labels, ac, r0, rows, dots, slack),
-            48 => labels_fixed::<3>(x, xn, labels, ac, r0, rows, dots, slack),
-            64 => labels_fixed::<4>(x, xn, labels, ac, r0, rows, dots, slack),
-            _ => {
-                for r in 0..rows {
-                    let i = r0 + r;
-                    let dr = core::slice::from_raw_parts(dots.add(r * kpad), kpad);
-                    let tol = 2.0 * (slack.0 * xn[i].sqrt() + slack.1);
-                    labels[i] = row_label(&x[i * d..(i + 1) * d], tol, ac, dr);
+        unsafe {
+            let (d, kpad) = (ac.d, ac.kpad);
+            match kpad {
+                16 => labels_fixed::<1>(x, xn, labels, ac, r0, rows, dots, slack),
+                32 => labels_fixed::<2>(x, xn, labels, ac, r0, rows, dots, slack),
+                48 => labels_fixed::<3>(x, xn, labels, ac, r0, rows, dots, slack),
+                64 => labels_fixed::<4>(x, xn, labels, ac, r0, rows, dots, slack),
+                _ => {
+                    for r in 0..rows {
+                        let i = r0 + r;
+                        let dr = core::slice::from_raw_parts(dots.add(r * kpad), kpad);
+                        let tol = 2.0 * (slack.0 * xn[i].sqrt() + slack.1);
+                        labels[i] = row_label(&x[i * d..(i + 1) * d], tol, ac, dr);
+                    }
                 }
             }
         }
@@ -525,32 +575,39 @@ mod imp {
     /// Splits the `d` values at `row` into bf16 parts `h`, `l` (`dpad` values each, zero
     /// padded): `h = bf16(v)`, `l = bf16(v - h)`, round to nearest even (denormals flush to
     /// zero; `AmxCenters::slack` accounts for it).
+    ///
+    /// # Safety
+    /// The CPU runs the AMX tier (AVX-512 with BF16, AMX tiles, the OS permission; `Isa::amx`);
+    /// `row` is readable for `d` values; `h` and `l` are writable for `dpad` values, `dpad >= d` a
+    /// multiple of 32.
     #[inline(always)]
     unsafe fn split_row(row: *const f32, d: usize, h: *mut u16, l: *mut u16) {
-        let mut t = 0;
-        while t < d {
-            let m0 = lanes(d - t);
-            let m1 = lanes(d.saturating_sub(t + 16));
-            let v0 = _mm512_maskz_loadu_ps(m0, row.add(t));
-            let v1 = _mm512_maskz_loadu_ps(m1, row.add(t + 16));
-            let hv = _mm512_cvtne2ps_pbh(v1, v0);
-            let h0 = _mm512_cvtpbh_ps(
-                _mm512_castsi512_si256(core::mem::transmute::<__m512bh, __m512i>(hv)).into_bh(),
-            );
-            let h1 = _mm512_cvtpbh_ps(
-                _mm512_extracti64x4_epi64::<1>(core::mem::transmute::<__m512bh, __m512i>(hv))
-                    .into_bh(),
-            );
-            let lv = _mm512_cvtne2ps_pbh(_mm512_sub_ps(v1, h1), _mm512_sub_ps(v0, h0));
-            _mm512_storeu_si512(
-                h.add(t) as *mut _,
-                core::mem::transmute::<__m512bh, __m512i>(hv),
-            );
-            _mm512_storeu_si512(
-                l.add(t) as *mut _,
-                core::mem::transmute::<__m512bh, __m512i>(lv),
-            );
-            t += 32;
+        unsafe {
+            let mut t = 0;
+            while t < d {
+                let m0 = lanes(d - t);
+                let m1 = lanes(d.saturating_sub(t + 16));
+                let v0 = _mm512_maskz_loadu_ps(m0, row.add(t));
+                let v1 = _mm512_maskz_loadu_ps(m1, row.add(t + 16));
+                let hv = _mm512_cvtne2ps_pbh(v1, v0);
+                let h0 = _mm512_cvtpbh_ps(
+                    _mm512_castsi512_si256(core::mem::transmute::<__m512bh, __m512i>(hv)).into_bh(),
+                );
+                let h1 = _mm512_cvtpbh_ps(
+                    _mm512_extracti64x4_epi64::<1>(core::mem::transmute::<__m512bh, __m512i>(hv))
+                        .into_bh(),
+                );
+                let lv = _mm512_cvtne2ps_pbh(_mm512_sub_ps(v1, h1), _mm512_sub_ps(v0, h0));
+                _mm512_storeu_si512(
+                    h.add(t) as *mut _,
+                    core::mem::transmute::<__m512bh, __m512i>(hv),
+                );
+                _mm512_storeu_si512(
+                    l.add(t) as *mut _,
+                    core::mem::transmute::<__m512bh, __m512i>(lv),
+                );
+                t += 32;
+            }
         }
     }
 
@@ -569,6 +626,11 @@ mod imp {
 
     /// Labels of the panel's `rows` rows (from `r0`) for `kpad = 16 NV <= 64`: the approximate
     /// values stay in registers and the candidates form one 64-bit mask.
+    ///
+    /// # Safety
+    /// The CPU runs the AMX tier (AVX-512 with BF16, AMX tiles, the OS permission; `Isa::amx`);
+    /// `ac.kpad == 16 * NV`; `x` and `xn` hold the rows `r0 .. r0 + rows`, `labels` covers them;
+    /// `dots` holds `rows * ac.kpad` values, 64-byte aligned.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     unsafe fn labels_fixed<const NV: usize>(
@@ -581,67 +643,76 @@ mod imp {
         dots: *const f32,
         slack: (f32, f32),
     ) {
-        let d = ac.d;
-        let m2 = _mm512_set1_ps(-2.0);
-        let cnv: [__m512; NV] =
-            core::array::from_fn(|q| _mm512_loadu_ps(ac.cn.as_ptr().add(16 * q)));
-        for r in 0..rows {
-            let i = r0 + r;
-            let mut v = [_mm512_setzero_ps(); NV];
-            let mut vmin = _mm512_set1_ps(f32::INFINITY);
-            for q in 0..NV {
-                v[q] = _mm512_fmadd_ps(_mm512_load_ps(dots.add(r * 16 * NV + 16 * q)), m2, cnv[q]);
-                vmin = _mm512_min_ps(vmin, v[q]);
+        unsafe {
+            let d = ac.d;
+            let m2 = _mm512_set1_ps(-2.0);
+            let cnv: [__m512; NV] =
+                core::array::from_fn(|q| _mm512_loadu_ps(ac.cn.as_ptr().add(16 * q)));
+            for r in 0..rows {
+                let i = r0 + r;
+                let mut v = [_mm512_setzero_ps(); NV];
+                let mut vmin = _mm512_set1_ps(f32::INFINITY);
+                for q in 0..NV {
+                    v[q] =
+                        _mm512_fmadd_ps(_mm512_load_ps(dots.add(r * 16 * NV + 16 * q)), m2, cnv[q]);
+                    vmin = _mm512_min_ps(vmin, v[q]);
+                }
+                let tol = 2.0 * (slack.0 * xn[i].sqrt() + slack.1);
+                let thr = _mm512_set1_ps(_mm512_reduce_min_ps(vmin) + tol);
+                let mut mask = 0u64;
+                for q in 0..NV {
+                    mask |= (_mm512_cmp_ps_mask::<_CMP_LE_OQ>(v[q], thr) as u64) << (16 * q);
+                }
+                labels[i] = if mask.count_ones() == 1 {
+                    mask.trailing_zeros()
+                } else {
+                    let dr = core::slice::from_raw_parts(dots.add(r * 16 * NV), 16 * NV);
+                    rescore(&x[i * d..(i + 1) * d], tol, ac, dr)
+                };
             }
-            let tol = 2.0 * (slack.0 * xn[i].sqrt() + slack.1);
-            let thr = _mm512_set1_ps(_mm512_reduce_min_ps(vmin) + tol);
-            let mut mask = 0u64;
-            for q in 0..NV {
-                mask |= (_mm512_cmp_ps_mask::<_CMP_LE_OQ>(v[q], thr) as u64) << (16 * q);
-            }
-            labels[i] = if mask.count_ones() == 1 {
-                mask.trailing_zeros()
-            } else {
-                let dr = core::slice::from_raw_parts(dots.add(r * 16 * NV), 16 * NV);
-                rescore(&x[i * d..(i + 1) * d], tol, ac, dr)
-            };
         }
     }
 
     /// The label of one row from its `kpad` approximate dots, any `kpad`.
+    ///
+    /// # Safety
+    /// The CPU runs the AMX tier (AVX-512 with BF16, AMX tiles, the OS permission; `Isa::amx`);
+    /// `row` holds `ac.d` values and `dots` `ac.kpad`.
     #[inline(always)]
     unsafe fn row_label(row: &[f32], tol: f32, ac: &AmxCenters, dots: &[f32]) -> u32 {
-        let kpad = ac.kpad;
-        let m2 = _mm512_set1_ps(-2.0);
-        let mut vmin = _mm512_set1_ps(f32::INFINITY);
-        for j in (0..kpad).step_by(16) {
-            let v = _mm512_fmadd_ps(
-                _mm512_loadu_ps(dots.as_ptr().add(j)),
-                m2,
-                _mm512_loadu_ps(ac.cn.as_ptr().add(j)),
-            );
-            vmin = _mm512_min_ps(vmin, v);
-        }
-        let thr = _mm512_reduce_min_ps(vmin) + tol;
-        let thr_v = _mm512_set1_ps(thr);
-        let mut count = 0u32;
-        let mut first = u32::MAX;
-        for j in (0..kpad).step_by(16) {
-            let v = _mm512_fmadd_ps(
-                _mm512_loadu_ps(dots.as_ptr().add(j)),
-                m2,
-                _mm512_loadu_ps(ac.cn.as_ptr().add(j)),
-            );
-            let m = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(v, thr_v) as u32;
-            if m != 0 && first == u32::MAX {
-                first = j as u32 + m.trailing_zeros();
+        unsafe {
+            let kpad = ac.kpad;
+            let m2 = _mm512_set1_ps(-2.0);
+            let mut vmin = _mm512_set1_ps(f32::INFINITY);
+            for j in (0..kpad).step_by(16) {
+                let v = _mm512_fmadd_ps(
+                    _mm512_loadu_ps(dots.as_ptr().add(j)),
+                    m2,
+                    _mm512_loadu_ps(ac.cn.as_ptr().add(j)),
+                );
+                vmin = _mm512_min_ps(vmin, v);
             }
-            count += m.count_ones();
-        }
-        if count == 1 {
-            first
-        } else {
-            rescore(row, tol, ac, dots)
+            let thr = _mm512_reduce_min_ps(vmin) + tol;
+            let thr_v = _mm512_set1_ps(thr);
+            let mut count = 0u32;
+            let mut first = u32::MAX;
+            for j in (0..kpad).step_by(16) {
+                let v = _mm512_fmadd_ps(
+                    _mm512_loadu_ps(dots.as_ptr().add(j)),
+                    m2,
+                    _mm512_loadu_ps(ac.cn.as_ptr().add(j)),
+                );
+                let m = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(v, thr_v) as u32;
+                if m != 0 && first == u32::MAX {
+                    first = j as u32 + m.trailing_zeros();
+                }
+                count += m.count_ones();
+            }
+            if count == 1 {
+                first
+            } else {
+                rescore(row, tol, ac, dots)
+            }
         }
     }
 
@@ -673,6 +744,8 @@ mod imp {
 #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
 mod imp {
     use super::{AmxCenters, AmxScratch, AmxSums};
+    /// # Safety
+    /// Never called: only the x86-64 tiers run this kernel, and the portable tier has none.
     pub unsafe fn argmin_rows(
         _: &[f32],
         _: &[f32],

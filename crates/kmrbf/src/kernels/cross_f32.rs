@@ -89,40 +89,49 @@ mod imp {
     use crate::kernels::dispatch::lanes16 as lanes;
     use core::arch::x86_64::*;
 
+    /// # Safety
+    /// The CPU runs the AVX-512 tier; `x` holds `b * pack.d()` values and `out` `b * pack.k()`.
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma")]
     pub unsafe fn cross_tile(x: &[f32], pack: &CrossPack, out: &mut [f32], b: usize) {
-        let (k, d) = (pack.k, pack.d);
-        for q in 0..k.div_ceil(NB) {
-            let cols = NB.min(k - q * NB);
-            let panel = pack.panels.as_ptr().add(q * d * NB);
-            let o = out.as_mut_ptr().add(q * NB);
-            let mut i = 0;
-            while i < b {
-                let xr = x.as_ptr().add(i * d);
-                let or = o.add(i * k);
-                if q == 0 {
-                    // The rows a few blocks ahead (past the tile's end: the next tile's,
-                    // harmless on x86 if there is none).
-                    let ahead = (xr as *const i8).wrapping_add(PREFETCH_ROWS * d * 4);
-                    for l in 0..(MR * d * 4).div_ceil(64) {
-                        _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64 * l));
+        unsafe {
+            let (k, d) = (pack.k, pack.d);
+            for q in 0..k.div_ceil(NB) {
+                let cols = NB.min(k - q * NB);
+                let panel = pack.panels.as_ptr().add(q * d * NB);
+                let o = out.as_mut_ptr().add(q * NB);
+                let mut i = 0;
+                while i < b {
+                    let xr = x.as_ptr().add(i * d);
+                    let or = o.add(i * k);
+                    if q == 0 {
+                        // The rows a few blocks ahead (past the tile's end: the next tile's,
+                        // harmless on x86 if there is none).
+                        let ahead = (xr as *const i8).wrapping_add(PREFETCH_ROWS * d * 4);
+                        for l in 0..(MR * d * 4).div_ceil(64) {
+                            _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64 * l));
+                        }
                     }
+                    match (b - i).min(MR) {
+                        6 => block::<6>(xr, d, panel, or, k, cols),
+                        5 => block::<5>(xr, d, panel, or, k, cols),
+                        4 => block::<4>(xr, d, panel, or, k, cols),
+                        3 => block::<3>(xr, d, panel, or, k, cols),
+                        2 => block::<2>(xr, d, panel, or, k, cols),
+                        _ => block::<1>(xr, d, panel, or, k, cols),
+                    }
+                    i += MR;
                 }
-                match (b - i).min(MR) {
-                    6 => block::<6>(xr, d, panel, or, k, cols),
-                    5 => block::<5>(xr, d, panel, or, k, cols),
-                    4 => block::<4>(xr, d, panel, or, k, cols),
-                    3 => block::<3>(xr, d, panel, or, k, cols),
-                    2 => block::<2>(xr, d, panel, or, k, cols),
-                    _ => block::<1>(xr, d, panel, or, k, cols),
-                }
-                i += MR;
             }
         }
     }
 
     /// `R` rows at `x` (stride `d`) against one panel: `out[r k + l] = sum_t x_rt p_tl` for
     /// the `cols` first lanes `l` of the block (output row stride `k`).
+    ///
+    /// # Safety
+    /// The CPU runs the AVX-512 tier; `x` is readable for `R` rows of stride `d` (`d` values
+    /// each); `panel` for `d * 64` values; `out` is writable for `R` rows of stride `k` at the
+    /// `cols <= 64` lanes used.
     #[inline(always)]
     unsafe fn block<const R: usize>(
         x: *const f32,
@@ -132,40 +141,43 @@ mod imp {
         k: usize,
         cols: usize,
     ) {
-        let mut acc = [[_mm512_setzero_ps(); 4]; R];
-        let nv = cols.div_ceil(16);
-        if nv == 4 {
-            for t in 0..d {
-                let p = panel.add(t * NB);
-                let c = [
-                    _mm512_loadu_ps(p),
-                    _mm512_loadu_ps(p.add(16)),
-                    _mm512_loadu_ps(p.add(32)),
-                    _mm512_loadu_ps(p.add(48)),
-                ];
-                for r in 0..R {
-                    let xb = _mm512_set1_ps(*x.add(r * d + t));
-                    for v in 0..4 {
-                        acc[r][v] = _mm512_fmadd_ps(xb, c[v], acc[r][v]);
+        unsafe {
+            let mut acc = [[_mm512_setzero_ps(); 4]; R];
+            let nv = cols.div_ceil(16);
+            if nv == 4 {
+                for t in 0..d {
+                    let p = panel.add(t * NB);
+                    let c = [
+                        _mm512_loadu_ps(p),
+                        _mm512_loadu_ps(p.add(16)),
+                        _mm512_loadu_ps(p.add(32)),
+                        _mm512_loadu_ps(p.add(48)),
+                    ];
+                    for r in 0..R {
+                        let xb = _mm512_set1_ps(*x.add(r * d + t));
+                        for v in 0..4 {
+                            acc[r][v] = _mm512_fmadd_ps(xb, c[v], acc[r][v]);
+                        }
+                    }
+                }
+            } else {
+                // A partial last block: only its vectors (the others stay zero, unused).
+                for t in 0..d {
+                    let p = panel.add(t * NB);
+                    for r in 0..R {
+                        let xb = _mm512_set1_ps(*x.add(r * d + t));
+                        for v in 0..nv {
+                            acc[r][v] =
+                                _mm512_fmadd_ps(xb, _mm512_loadu_ps(p.add(16 * v)), acc[r][v]);
+                        }
                     }
                 }
             }
-        } else {
-            // A partial last block: only its vectors (the others stay zero, unused).
-            for t in 0..d {
-                let p = panel.add(t * NB);
-                for r in 0..R {
-                    let xb = _mm512_set1_ps(*x.add(r * d + t));
-                    for v in 0..nv {
-                        acc[r][v] = _mm512_fmadd_ps(xb, _mm512_loadu_ps(p.add(16 * v)), acc[r][v]);
-                    }
+            for (r, row) in acc.iter().enumerate() {
+                for (v, &a) in row.iter().enumerate().take(nv) {
+                    let m = lanes(cols - 16 * v);
+                    _mm512_mask_storeu_ps(out.add(r * k + 16 * v), m, a);
                 }
-            }
-        }
-        for (r, row) in acc.iter().enumerate() {
-            for (v, &a) in row.iter().enumerate().take(nv) {
-                let m = lanes(cols - 16 * v);
-                _mm512_mask_storeu_ps(out.add(r * k + 16 * v), m, a);
             }
         }
     }
@@ -174,6 +186,8 @@ mod imp {
 #[cfg(not(target_arch = "x86_64"))]
 mod imp {
     use super::CrossPack;
+    /// # Safety
+    /// Never called: only the x86-64 tiers run this kernel, and the portable tier has none.
     pub unsafe fn cross_tile(_: &[f32], _: &CrossPack, _: &mut [f32], _: usize) {
         unreachable!("AVX-512 only")
     }

@@ -192,99 +192,101 @@ mod x86 {
                 labels: *mut u32,
                 best: *mut $t,
             ) {
-                debug_assert_eq!(rows % (R * $lanes), 0);
-                let prep = $prep(D);
-                let (m2, one) = ($set1(-2.0), $set1(1.0));
-                let inf = $set1(<$t>::INFINITY);
-                let mut r = 0;
-                while r < rows {
-                    // R registers of rows: R independent compare-and-select chains (one
-                    // chain is latency-bound: each step waits for the previous minimum).
-                    let mut xt = [[$zero(); D]; R];
-                    for (g, xg) in xt.iter_mut().enumerate() {
-                        $cols(x.add((r + g * $lanes) * D), &prep, xg);
-                    }
-                    let mut bv: [$v; R] = [inf; R];
-                    let mut bi: [$v; R] = [$zero(); R];
-                    let mut jv: $v = $zero();
-                    // `fma(acc, -2, cn_j)` of center `j` for the R registers of rows.
-                    let dists = |j: usize| -> [$v; R] {
-                        let cj = c.add(j * D);
-                        let mut cb = [$zero(); D];
-                        for (t, v) in cb.iter_mut().enumerate() {
-                            *v = $set1(*cj.add(t));
+                unsafe {
+                    debug_assert_eq!(rows % (R * $lanes), 0);
+                    let prep = $prep(D);
+                    let (m2, one) = ($set1(-2.0), $set1(1.0));
+                    let inf = $set1(<$t>::INFINITY);
+                    let mut r = 0;
+                    while r < rows {
+                        // R registers of rows: R independent compare-and-select chains (one
+                        // chain is latency-bound: each step waits for the previous minimum).
+                        let mut xt = [[$zero(); D]; R];
+                        for (g, xg) in xt.iter_mut().enumerate() {
+                            $cols(x.add((r + g * $lanes) * D), &prep, xg);
                         }
-                        let cnj = $set1(*cn.add(j));
-                        core::array::from_fn(|g| {
-                            let mut acc = $zero();
-                            for t in 0..D {
-                                acc = $fmadd(xt[g][t], cb[t], acc);
+                        let mut bv: [$v; R] = [inf; R];
+                        let mut bi: [$v; R] = [$zero(); R];
+                        let mut jv: $v = $zero();
+                        // `fma(acc, -2, cn_j)` of center `j` for the R registers of rows.
+                        let dists = |j: usize| -> [$v; R] {
+                            let cj = c.add(j * D);
+                            let mut cb = [$zero(); D];
+                            for (t, v) in cb.iter_mut().enumerate() {
+                                *v = $set1(*cj.add(t));
                             }
-                            $fmadd(acc, m2, cnj)
-                        })
-                    };
-                    if CHUNK == 0 {
-                        for j in 0..k {
-                            let v = dists(j);
-                            for g in 0..R {
-                                let m = $lt(v[g], bv[g]);
-                                bv[g] = $blend(bv[g], v[g], m);
-                                bi[g] = $blend(bi[g], jv, m);
-                            }
-                            jv = $add(jv, one);
-                        }
-                    } else {
-                        let mut j0 = 0;
-                        while j0 < k {
-                            let j1 = (j0 + CHUNK).min(k);
-                            let mut mc: [$v; R] = [inf; R];
-                            for j in j0..j1 {
+                            let cnj = $set1(*cn.add(j));
+                            core::array::from_fn(|g| {
+                                let mut acc = $zero();
+                                for t in 0..D {
+                                    acc = $fmadd(xt[g][t], cb[t], acc);
+                                }
+                                $fmadd(acc, m2, cnj)
+                            })
+                        };
+                        if CHUNK == 0 {
+                            for j in 0..k {
                                 let v = dists(j);
                                 for g in 0..R {
-                                    // `min(v, mc)` is `mc` when `v` is NaN: a NaN center is
-                                    // never taken, as in the running kernels.
-                                    mc[g] = $min(v[g], mc[g]);
+                                    let m = $lt(v[g], bv[g]);
+                                    bv[g] = $blend(bv[g], v[g], m);
+                                    bi[g] = $blend(bi[g], jv, m);
                                 }
+                                jv = $add(jv, one);
                             }
-                            for g in 0..R {
-                                let m = $lt(mc[g], bv[g]);
-                                bv[g] = $blend(bv[g], mc[g], m);
-                                bi[g] = $blend(bi[g], jv, m);
-                            }
-                            jv = $add(jv, one);
-                            j0 = j1;
-                        }
-                    }
-                    for g in 0..R {
-                        $store(best.add(r + g * $lanes), bv[g]);
-                        $store_idx(labels.add(r + g * $lanes), bi[g]);
-                    }
-                    if CHUNK > 0 {
-                        // Chunk number -> the first center of the chunk at the minimum.
-                        for i in r..r + R * $lanes {
-                            let b = *best.add(i);
-                            let l = labels.add(i);
-                            if b == <$t>::INFINITY {
-                                // No finite distance: lane start, as the running kernels.
-                                *l = 0;
-                                continue;
-                            }
-                            let j0 = *l as usize * CHUNK;
-                            let xi = x.add(i * D);
-                            for j in j0..(j0 + CHUNK).min(k) {
-                                let cj = c.add(j * D);
-                                let mut acc: $t = 0.0;
-                                for t in 0..D {
-                                    acc = (*xi.add(t)).mul_add(*cj.add(t), acc);
+                        } else {
+                            let mut j0 = 0;
+                            while j0 < k {
+                                let j1 = (j0 + CHUNK).min(k);
+                                let mut mc: [$v; R] = [inf; R];
+                                for j in j0..j1 {
+                                    let v = dists(j);
+                                    for g in 0..R {
+                                        // `min(v, mc)` is `mc` when `v` is NaN: a NaN center is
+                                        // never taken, as in the running kernels.
+                                        mc[g] = $min(v[g], mc[g]);
+                                    }
                                 }
-                                if acc.mul_add(-2.0, *cn.add(j)) == b {
-                                    *l = j as u32;
-                                    break;
+                                for g in 0..R {
+                                    let m = $lt(mc[g], bv[g]);
+                                    bv[g] = $blend(bv[g], mc[g], m);
+                                    bi[g] = $blend(bi[g], jv, m);
                                 }
+                                jv = $add(jv, one);
+                                j0 = j1;
                             }
                         }
+                        for g in 0..R {
+                            $store(best.add(r + g * $lanes), bv[g]);
+                            $store_idx(labels.add(r + g * $lanes), bi[g]);
+                        }
+                        if CHUNK > 0 {
+                            // Chunk number -> the first center of the chunk at the minimum.
+                            for i in r..r + R * $lanes {
+                                let b = *best.add(i);
+                                let l = labels.add(i);
+                                if b == <$t>::INFINITY {
+                                    // No finite distance: lane start, as the running kernels.
+                                    *l = 0;
+                                    continue;
+                                }
+                                let j0 = *l as usize * CHUNK;
+                                let xi = x.add(i * D);
+                                for j in j0..(j0 + CHUNK).min(k) {
+                                    let cj = c.add(j * D);
+                                    let mut acc: $t = 0.0;
+                                    for t in 0..D {
+                                        acc = (*xi.add(t)).mul_add(*cj.add(t), acc);
+                                    }
+                                    if acc.mul_add(-2.0, *cn.add(j)) == b {
+                                        *l = j as u32;
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                        r += R * $lanes;
                     }
-                    r += R * $lanes;
                 }
             }
         };
@@ -447,6 +449,8 @@ macro_rules! impl_lowdim {
                     $l2
                 }
             }
+            /// # Safety
+            /// As [`LowDim::panels`].
             unsafe fn panels(
                 isa: Isa,
                 x: *const $t,
@@ -458,26 +462,29 @@ macro_rules! impl_lowdim {
                 labels: *mut u32,
                 best: *mut $t,
             ) {
-                #[cfg(target_arch = "x86_64")]
-                {
-                    use x86::*;
-                    // Groups of GROUP registers, then single registers.
-                    let lanes = Self::lanes(isa);
-                    let grouped = rows / (GROUP * lanes) * (GROUP * lanes);
-                    let (x1, l1, b1) = (x.add(grouped * d), labels.add(grouped), best.add(grouped));
-                    let ch = if k > CHUNKED_FROM { CHUNK } else { 0 };
-                    if isa.avx512() {
-                        by_d!($avx512, 4, ch, d, x, grouped, c, cn, k, labels, best);
-                        by_d!($avx512, 1, ch, d, x1, rows - grouped, c, cn, k, l1, b1);
-                    } else {
-                        by_d!($avx2, 4, ch, d, x, grouped, c, cn, k, labels, best);
-                        by_d!($avx2, 1, ch, d, x1, rows - grouped, c, cn, k, l1, b1);
+                unsafe {
+                    #[cfg(target_arch = "x86_64")]
+                    {
+                        use x86::*;
+                        // Groups of GROUP registers, then single registers.
+                        let lanes = Self::lanes(isa);
+                        let grouped = rows / (GROUP * lanes) * (GROUP * lanes);
+                        let (x1, l1, b1) =
+                            (x.add(grouped * d), labels.add(grouped), best.add(grouped));
+                        let ch = if k > CHUNKED_FROM { CHUNK } else { 0 };
+                        if isa.avx512() {
+                            by_d!($avx512, 4, ch, d, x, grouped, c, cn, k, labels, best);
+                            by_d!($avx512, 1, ch, d, x1, rows - grouped, c, cn, k, l1, b1);
+                        } else {
+                            by_d!($avx2, 4, ch, d, x, grouped, c, cn, k, labels, best);
+                            by_d!($avx2, 1, ch, d, x1, rows - grouped, c, cn, k, l1, b1);
+                        }
                     }
-                }
-                #[cfg(not(target_arch = "x86_64"))]
-                {
-                    let _ = (isa, x, rows, d, c, cn, k, labels, best);
-                    unreachable!("low-dimensional kernels are x86-64 only");
+                    #[cfg(not(target_arch = "x86_64"))]
+                    {
+                        let _ = (isa, x, rows, d, c, cn, k, labels, best);
+                        unreachable!("low-dimensional kernels are x86-64 only");
+                    }
                 }
             }
         }

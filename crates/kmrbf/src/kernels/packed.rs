@@ -90,52 +90,54 @@ mod x86 {
                 labels: &mut [u32; MR],
                 best: &mut [$t; MR],
             ) {
-                const L: usize = $lanes;
-                let d = pk.d;
-                let nb = 2 * L;
-                let mut bv = [$set1(<$t>::INFINITY); MR];
-                let mut bi: [$iv; MR] = [$iset1(0); MR];
-                let lane: $iv = $isetr;
-                let m2 = $set1(-2.0);
-                // Prefetch the next panel's rows (rows are contiguous; a prefetch past the end
-                // of the data is a harmless hint on x86). Measured ~5-8% on the thin shape.
-                crate::kernels::dispatch::prefetch_following(
-                    xp,
-                    MR * d * core::mem::size_of::<$t>(),
-                );
-                for b in 0..pk.kpad / nb {
-                    let mut a0 = [$zero(); MR];
-                    let mut a1 = [$zero(); MR];
-                    let p = pk.panel.as_ptr().add(b * d * nb);
-                    for t in 0..d {
-                        let c0 = $load(p.add(t * nb));
-                        let c1 = $load(p.add(t * nb + L));
+                unsafe {
+                    const L: usize = $lanes;
+                    let d = pk.d;
+                    let nb = 2 * L;
+                    let mut bv = [$set1(<$t>::INFINITY); MR];
+                    let mut bi: [$iv; MR] = [$iset1(0); MR];
+                    let lane: $iv = $isetr;
+                    let m2 = $set1(-2.0);
+                    // Prefetch the next panel's rows (rows are contiguous; a prefetch past the end
+                    // of the data is a harmless hint on x86). Measured ~5-8% on the thin shape.
+                    crate::kernels::dispatch::prefetch_following(
+                        xp,
+                        MR * d * core::mem::size_of::<$t>(),
+                    );
+                    for b in 0..pk.kpad / nb {
+                        let mut a0 = [$zero(); MR];
+                        let mut a1 = [$zero(); MR];
+                        let p = pk.panel.as_ptr().add(b * d * nb);
+                        for t in 0..d {
+                            let c0 = $load(p.add(t * nb));
+                            let c1 = $load(p.add(t * nb + L));
+                            for r in 0..MR {
+                                let xb = $set1(*xp.add(r * d + t));
+                                a0[r] = $fmadd(xb, c0, a0[r]);
+                                a1[r] = $fmadd(xb, c1, a1[r]);
+                            }
+                        }
+                        let cn0 = $load(pk.cn.as_ptr().add(b * nb));
+                        let cn1 = $load(pk.cn.as_ptr().add(b * nb + L));
+                        let i0 = $iadd(lane, $iset1((b * nb) as _));
+                        let i1 = $iadd(lane, $iset1((b * nb + L) as _));
                         for r in 0..MR {
-                            let xb = $set1(*xp.add(r * d + t));
-                            a0[r] = $fmadd(xb, c0, a0[r]);
-                            a1[r] = $fmadd(xb, c1, a1[r]);
+                            let v0 = $fmadd(a0[r], m2, cn0);
+                            let m = $cmp_mask::<_CMP_LT_OQ>(v0, bv[r]);
+                            bv[r] = $mask_mov(bv[r], m, v0);
+                            bi[r] = $imask_mov(bi[r], m, i0);
+                            let v1 = $fmadd(a1[r], m2, cn1);
+                            let m = $cmp_mask::<_CMP_LT_OQ>(v1, bv[r]);
+                            bv[r] = $mask_mov(bv[r], m, v1);
+                            bi[r] = $imask_mov(bi[r], m, i1);
                         }
                     }
-                    let cn0 = $load(pk.cn.as_ptr().add(b * nb));
-                    let cn1 = $load(pk.cn.as_ptr().add(b * nb + L));
-                    let i0 = $iadd(lane, $iset1((b * nb) as _));
-                    let i1 = $iadd(lane, $iset1((b * nb + L) as _));
                     for r in 0..MR {
-                        let v0 = $fmadd(a0[r], m2, cn0);
-                        let m = $cmp_mask::<_CMP_LT_OQ>(v0, bv[r]);
-                        bv[r] = $mask_mov(bv[r], m, v0);
-                        bi[r] = $imask_mov(bi[r], m, i0);
-                        let v1 = $fmadd(a1[r], m2, cn1);
-                        let m = $cmp_mask::<_CMP_LT_OQ>(v1, bv[r]);
-                        bv[r] = $mask_mov(bv[r], m, v1);
-                        bi[r] = $imask_mov(bi[r], m, i1);
+                        let mn = $reduce_min(bv[r]);
+                        let eq = $cmp_mask::<_CMP_EQ_OQ>(bv[r], $set1(mn));
+                        labels[r] = $imask_reduce_min(eq, bi[r]) as u32;
+                        best[r] = mn;
                     }
-                }
-                for r in 0..MR {
-                    let mn = $reduce_min(bv[r]);
-                    let eq = $cmp_mask::<_CMP_EQ_OQ>(bv[r], $set1(mn));
-                    labels[r] = $imask_reduce_min(eq, bi[r]) as u32;
-                    best[r] = mn;
                 }
             }
         };
@@ -161,31 +163,33 @@ mod x86 {
                 labels: &mut [u32; NARROW_MR],
                 best: &mut [$t; NARROW_MR],
             ) {
-                debug_assert!(pk.nb == $lanes && pk.kpad == $lanes);
-                let d = pk.d;
-                crate::kernels::dispatch::prefetch_following(
-                    xp,
-                    NARROW_MR * d * core::mem::size_of::<$t>(),
-                );
-                let p = pk.panel.as_ptr();
-                let mut a = [$zero(); NARROW_MR];
-                for t in 0..d {
-                    let c = $load(p.add(t * $lanes));
-                    for r in 0..NARROW_MR {
-                        a[r] = $fmadd($set1(*xp.add(r * d + t)), c, a[r]);
+                unsafe {
+                    debug_assert!(pk.nb == $lanes && pk.kpad == $lanes);
+                    let d = pk.d;
+                    crate::kernels::dispatch::prefetch_following(
+                        xp,
+                        NARROW_MR * d * core::mem::size_of::<$t>(),
+                    );
+                    let p = pk.panel.as_ptr();
+                    let mut a = [$zero(); NARROW_MR];
+                    for t in 0..d {
+                        let c = $load(p.add(t * $lanes));
+                        for r in 0..NARROW_MR {
+                            a[r] = $fmadd($set1(*xp.add(r * d + t)), c, a[r]);
+                        }
                     }
-                }
-                let cn = $load(pk.cn.as_ptr());
-                let (m2, inf) = ($set1(-2.0), $set1(<$t>::INFINITY));
-                for r in 0..NARROW_MR {
-                    // `min(v, inf)` is `v`, or `inf` for a NaN (an overflowed distance): the
-                    // running kernel never takes a NaN either, so both agree, lane 0 included
-                    // when no distance is finite.
-                    let v = $min($fmadd(a[r], m2, cn), inf);
-                    let mn = $reduce_min(v);
-                    let eq = $cmp_mask::<_CMP_EQ_OQ>(v, $set1(mn));
-                    labels[r] = (eq as u32).trailing_zeros();
-                    best[r] = mn;
+                    let cn = $load(pk.cn.as_ptr());
+                    let (m2, inf) = ($set1(-2.0), $set1(<$t>::INFINITY));
+                    for r in 0..NARROW_MR {
+                        // `min(v, inf)` is `v`, or `inf` for a NaN (an overflowed distance): the
+                        // running kernel never takes a NaN either, so both agree, lane 0 included
+                        // when no distance is finite.
+                        let v = $min($fmadd(a[r], m2, cn), inf);
+                        let mn = $reduce_min(v);
+                        let eq = $cmp_mask::<_CMP_EQ_OQ>(v, $set1(mn));
+                        labels[r] = (eq as u32).trailing_zeros();
+                        best[r] = mn;
+                    }
                 }
             }
         };
@@ -276,39 +280,41 @@ mod x86 {
                 prefetch: *const i8,
                 pot: &mut [$t; $lanes],
             ) {
-                let acc = panel_dots!(
-                    MR,
-                    $t,
-                    $lanes,
-                    $set1,
-                    $zero,
-                    $load,
-                    $fmadd,
-                    _MM_HINT_T1,
-                    x,
-                    d,
-                    panel,
-                    prefetch
-                );
-                let cnv = $load(cn);
-                let m2 = $set1(-2.0);
-                let mut pv = $load(pot.as_ptr());
-                for r in 0..MR {
-                    let dist = $max($add($fmadd(acc[r], m2, cnv), $set1(xn[r])), $zero());
-                    let cl = if pending {
-                        let c = $min($bcast0(dist), $set1(closest[r]));
-                        closest[r] = $first(c);
-                        c
-                    } else {
-                        $set1(closest[r])
-                    };
-                    pv = $fmadd($set1(w[r]), $min(dist, cl), pv);
+                unsafe {
+                    let acc = panel_dots!(
+                        MR,
+                        $t,
+                        $lanes,
+                        $set1,
+                        $zero,
+                        $load,
+                        $fmadd,
+                        _MM_HINT_T1,
+                        x,
+                        d,
+                        panel,
+                        prefetch
+                    );
+                    let cnv = $load(cn);
+                    let m2 = $set1(-2.0);
+                    let mut pv = $load(pot.as_ptr());
+                    for r in 0..MR {
+                        let dist = $max($add($fmadd(acc[r], m2, cnv), $set1(xn[r])), $zero());
+                        let cl = if pending {
+                            let c = $min($bcast0(dist), $set1(closest[r]));
+                            closest[r] = $first(c);
+                            c
+                        } else {
+                            $set1(closest[r])
+                        };
+                        pv = $fmadd($set1(w[r]), $min(dist, cl), pv);
+                    }
+                    core::ptr::copy_nonoverlapping(
+                        &pv as *const _ as *const $t,
+                        pot.as_mut_ptr(),
+                        $lanes,
+                    );
                 }
-                core::ptr::copy_nonoverlapping(
-                    &pv as *const _ as *const $t,
-                    pot.as_mut_ptr(),
-                    $lanes,
-                );
             }
         };
     }
@@ -334,25 +340,27 @@ mod x86 {
                 out: *mut $t,
                 prefetch: *const i8,
             ) {
-                let acc = panel_dots!(
-                    MR,
-                    $t,
-                    $lanes,
-                    $set1,
-                    $zero,
-                    $load,
-                    $fmadd,
-                    _MM_HINT_T1,
-                    x,
-                    d,
-                    panel,
-                    prefetch
-                );
-                let cnv = $load(cn);
-                let m2 = $set1(-2.0);
-                for r in 0..MR {
-                    let dist = $max($add($fmadd(acc[r], m2, cnv), $set1(xn[r])), $zero());
-                    $store(out.add(r * $lanes), dist);
+                unsafe {
+                    let acc = panel_dots!(
+                        MR,
+                        $t,
+                        $lanes,
+                        $set1,
+                        $zero,
+                        $load,
+                        $fmadd,
+                        _MM_HINT_T1,
+                        x,
+                        d,
+                        panel,
+                        prefetch
+                    );
+                    let cnv = $load(cn);
+                    let m2 = $set1(-2.0);
+                    for r in 0..MR {
+                        let dist = $max($add($fmadd(acc[r], m2, cnv), $set1(xn[r])), $zero());
+                        $store(out.add(r * $lanes), dist);
+                    }
                 }
             }
         };
@@ -381,26 +389,28 @@ mod x86 {
                 a1: $v,
                 acc2: *mut $t,
             ) -> $v {
-                // vminps(D_p, closest) per pending lane: the smaller, `closest` on ties (as the
-                // seeding kernel, so both apply a pending center with the same bits).
-                let mut clv = $set1(*closest);
-                for p in 0..NP {
-                    clv = $min($lane(dist, p), clv);
+                unsafe {
+                    // vminps(D_p, closest) per pending lane: the smaller, `closest` on ties (as the
+                    // seeding kernel, so both apply a pending center with the same bits).
+                    let mut clv = $set1(*closest);
+                    for p in 0..NP {
+                        clv = $min($lane(dist, p), clv);
+                    }
+                    *closest = $first(clv);
+                    let m = $min(dist, clv);
+                    let wv = $set1(w);
+                    // Trials that beat `closest` on this row (14% of rows on the thin benchmark):
+                    // their second-step sums differ from the common `min(D, closest)` by this much.
+                    let mut beat = ($lt_mask(dist, clv) as u32) & trial_lanes;
+                    while beat != 0 {
+                        let lane = beat.trailing_zeros() as usize;
+                        beat &= beat - 1;
+                        let dst = acc2.add((lane - NP) * $lanes);
+                        let corr = $sub($min(dist, $lane(dist, lane)), m);
+                        $store(dst, $fmadd(wv, corr, $load(dst)));
+                    }
+                    $fmadd(wv, m, a1)
                 }
-                *closest = $first(clv);
-                let m = $min(dist, clv);
-                let wv = $set1(w);
-                // Trials that beat `closest` on this row (14% of rows on the thin benchmark):
-                // their second-step sums differ from the common `min(D, closest)` by this much.
-                let mut beat = ($lt_mask(dist, clv) as u32) & trial_lanes;
-                while beat != 0 {
-                    let lane = beat.trailing_zeros() as usize;
-                    beat &= beat - 1;
-                    let dst = acc2.add((lane - NP) * $lanes);
-                    let corr = $sub($min(dist, $lane(dist, lane)), m);
-                    $store(dst, $fmadd(wv, corr, $load(dst)));
-                }
-                $fmadd(wv, m, a1)
             }
         };
     }
@@ -466,35 +476,37 @@ mod x86 {
                 acc1: *mut $t,
                 acc2: *mut $t,
             ) {
-                // `D > 0`: the width known at compile time, so every row's address is one base
-                // register plus a constant (16 run-time row offsets spill to the stack).
-                let d = if D == 0 { d } else { D };
-                debug_assert_eq!(np, NP);
-                // Into L1: the 16 panels ahead are 16-32 KB.
-                let acc = panel_dots!(
-                    PAIR_MR,
-                    $t,
-                    $lanes,
-                    $set1,
-                    $zero,
-                    $load,
-                    $fmadd,
-                    _MM_HINT_T0,
-                    x,
-                    d,
-                    panel,
-                    prefetch
-                );
-                let cnv = $load(cn);
-                let m2 = $set1(-2.0);
-                let mut a1 = $load(acc1);
-                // Trial lanes np .. np + nt.
-                let trial_lanes: u32 = ((1u32 << nt) - 1) << np;
-                for r in 0..PAIR_MR {
-                    let dist = $max($add($fmadd(acc[r], m2, cnv), $set1(xn[r])), $zero());
-                    a1 = $row::<NP>(dist, trial_lanes, &mut closest[r], w[r], a1, acc2);
+                unsafe {
+                    // `D > 0`: the width known at compile time, so every row's address is one base
+                    // register plus a constant (16 run-time row offsets spill to the stack).
+                    let d = if D == 0 { d } else { D };
+                    debug_assert_eq!(np, NP);
+                    // Into L1: the 16 panels ahead are 16-32 KB.
+                    let acc = panel_dots!(
+                        PAIR_MR,
+                        $t,
+                        $lanes,
+                        $set1,
+                        $zero,
+                        $load,
+                        $fmadd,
+                        _MM_HINT_T0,
+                        x,
+                        d,
+                        panel,
+                        prefetch
+                    );
+                    let cnv = $load(cn);
+                    let m2 = $set1(-2.0);
+                    let mut a1 = $load(acc1);
+                    // Trial lanes np .. np + nt.
+                    let trial_lanes: u32 = ((1u32 << nt) - 1) << np;
+                    for r in 0..PAIR_MR {
+                        let dist = $max($add($fmadd(acc[r], m2, cnv), $set1(xn[r])), $zero());
+                        a1 = $row::<NP>(dist, trial_lanes, &mut closest[r], w[r], a1, acc2);
+                    }
+                    $store(acc1, a1);
                 }
-                $store(acc1, a1);
             }
         };
     }
@@ -740,40 +752,54 @@ macro_rules! impl_packed {
         impl PackedArgmin for $t {
             const NB: usize = $nb;
             const NB_AVX2: usize = $nb2;
+            /// # Safety
+            /// As [`PackedArgmin::argmin_panel_avx2`].
             unsafe fn argmin_panel_avx2(
                 x: *const $t,
                 pk: &Packed<$t>,
                 labels: &mut [u32; AVX2_MR],
                 best: &mut [$t; AVX2_MR],
             ) {
-                #[cfg(target_arch = "x86_64")]
-                super::packed_avx2::x86::$argmin(x, pk, labels, best);
-                #[cfg(not(target_arch = "x86_64"))]
-                unreachable!("packed kernels are x86-64 only");
+                unsafe {
+                    #[cfg(target_arch = "x86_64")]
+                    super::packed_avx2::x86::$argmin(x, pk, labels, best);
+                    #[cfg(not(target_arch = "x86_64"))]
+                    unreachable!("packed kernels are x86-64 only");
+                }
             }
+            /// # Safety
+            /// As [`PackedArgmin::argmin_narrow_panel_avx2`].
             unsafe fn argmin_narrow_panel_avx2(
                 x: *const $t,
                 pk: &Packed<$t>,
                 labels: &mut [u32; AVX2_NARROW_MR],
                 best: &mut [$t; AVX2_NARROW_MR],
             ) {
-                #[cfg(target_arch = "x86_64")]
-                super::packed_avx2::x86::$narrow(x, pk, labels, best);
-                #[cfg(not(target_arch = "x86_64"))]
-                unreachable!("packed kernels are x86-64 only");
+                unsafe {
+                    #[cfg(target_arch = "x86_64")]
+                    super::packed_avx2::x86::$narrow(x, pk, labels, best);
+                    #[cfg(not(target_arch = "x86_64"))]
+                    unreachable!("packed kernels are x86-64 only");
+                }
             }
+            /// # Safety
+            /// As [`PackedArgmin::argmin_narrow_panel`].
             unsafe fn argmin_narrow_panel(
                 x: *const $t,
                 pk: &Packed<$t>,
                 labels: &mut [u32; NARROW_MR],
                 best: &mut [$t; NARROW_MR],
             ) {
-                #[cfg(target_arch = "x86_64")]
-                x86::$narrow(x, pk, labels, best);
-                #[cfg(not(target_arch = "x86_64"))]
-                unreachable!("packed kernels are x86-64 only");
+                unsafe {
+                    #[cfg(target_arch = "x86_64")]
+                    x86::$narrow(x, pk, labels, best);
+                    #[cfg(not(target_arch = "x86_64"))]
+                    unreachable!("packed kernels are x86-64 only");
+                }
             }
             const LANES: usize = $lanes;
+            /// # Safety
+            /// As [`PackedArgmin::dist_panel`].
             unsafe fn dist_panel(
                 isa: Isa,
                 x: *const $t,
@@ -784,28 +810,32 @@ macro_rules! impl_packed {
                 out: *mut $t,
                 prefetch: *const i8,
             ) {
-                #[cfg(target_arch = "x86_64")]
-                {
-                    // The AVX-512 kernel, else its AVX2 twin (same bits).
-                    type Dist = unsafe fn(
-                        *const $t,
-                        usize,
-                        &[$t; MR],
-                        *const $t,
-                        *const $t,
-                        *mut $t,
-                        *const i8,
-                    );
-                    let f: Dist = if isa.avx512() {
-                        x86::$dist
-                    } else {
-                        packed_avx2::x86::$dist
-                    };
-                    f(x, d, xn, panel, cn, out, prefetch);
+                unsafe {
+                    #[cfg(target_arch = "x86_64")]
+                    {
+                        // The AVX-512 kernel, else its AVX2 twin (same bits).
+                        type Dist = unsafe fn(
+                            *const $t,
+                            usize,
+                            &[$t; MR],
+                            *const $t,
+                            *const $t,
+                            *mut $t,
+                            *const i8,
+                        );
+                        let f: Dist = if isa.avx512() {
+                            x86::$dist
+                        } else {
+                            packed_avx2::x86::$dist
+                        };
+                        f(x, d, xn, panel, cn, out, prefetch);
+                    }
+                    #[cfg(not(target_arch = "x86_64"))]
+                    unreachable!("packed kernels are x86-64 only");
                 }
-                #[cfg(not(target_arch = "x86_64"))]
-                unreachable!("packed kernels are x86-64 only");
             }
+            /// # Safety
+            /// As [`PackedArgmin::pair_panel`].
             unsafe fn pair_panel(
                 x: *const $t,
                 d: usize,
@@ -820,36 +850,40 @@ macro_rules! impl_packed {
                 acc1: *mut $t,
                 acc2: *mut $t,
             ) {
-                #[cfg(target_arch = "x86_64")]
-                {
-                    macro_rules! by_np {
-                        ($d:literal) => {
-                            match np {
-                                0 => x86::$pair::<$d, 0>,
-                                1 => x86::$pair::<$d, 1>,
-                                2 => x86::$pair::<$d, 2>,
-                                _ => unreachable!("at most two pending centers"),
-                            }
+                unsafe {
+                    #[cfg(target_arch = "x86_64")]
+                    {
+                        macro_rules! by_np {
+                            ($d:literal) => {
+                                match np {
+                                    0 => x86::$pair::<$d, 0>,
+                                    1 => x86::$pair::<$d, 1>,
+                                    2 => x86::$pair::<$d, 2>,
+                                    _ => unreachable!("at most two pending centers"),
+                                }
+                            };
+                        }
+                        let f = match d {
+                            8 => by_np!(8),
+                            16 => by_np!(16),
+                            24 => by_np!(24),
+                            32 => by_np!(32),
+                            48 => by_np!(48),
+                            64 => by_np!(64),
+                            96 => by_np!(96),
+                            128 => by_np!(128),
+                            _ => by_np!(0),
                         };
+                        f(
+                            x, d, xn, closest, w, panel, cn, np, nt, prefetch, acc1, acc2,
+                        );
                     }
-                    let f = match d {
-                        8 => by_np!(8),
-                        16 => by_np!(16),
-                        24 => by_np!(24),
-                        32 => by_np!(32),
-                        48 => by_np!(48),
-                        64 => by_np!(64),
-                        96 => by_np!(96),
-                        128 => by_np!(128),
-                        _ => by_np!(0),
-                    };
-                    f(
-                        x, d, xn, closest, w, panel, cn, np, nt, prefetch, acc1, acc2,
-                    );
+                    #[cfg(not(target_arch = "x86_64"))]
+                    unreachable!("packed kernels are x86-64 only");
                 }
-                #[cfg(not(target_arch = "x86_64"))]
-                unreachable!("packed kernels are x86-64 only");
             }
+            /// # Safety
+            /// As [`PackedArgmin::seed_panel`].
             unsafe fn seed_panel(
                 isa: Isa,
                 x: *const $t,
@@ -863,52 +897,58 @@ macro_rules! impl_packed {
                 prefetch: *const i8,
                 pot: &mut [$t],
             ) {
-                #[cfg(target_arch = "x86_64")]
-                {
-                    // The AVX-512 kernel, else its AVX2 twin (same bits).
-                    type Seed = unsafe fn(
-                        *const $t,
-                        usize,
-                        &[$t; MR],
-                        &mut [$t; MR],
-                        &[$t; MR],
-                        *const $t,
-                        *const $t,
-                        bool,
-                        *const i8,
-                        &mut [$t; $lanes],
-                    );
-                    let f: Seed = if isa.avx512() {
-                        x86::$seed
-                    } else {
-                        packed_avx2::x86::$seed
-                    };
-                    f(
-                        x,
-                        d,
-                        xn,
-                        closest,
-                        w,
-                        panel,
-                        cn,
-                        pending,
-                        prefetch,
-                        pot.try_into().expect("LANES values"),
-                    );
+                unsafe {
+                    #[cfg(target_arch = "x86_64")]
+                    {
+                        // The AVX-512 kernel, else its AVX2 twin (same bits).
+                        type Seed = unsafe fn(
+                            *const $t,
+                            usize,
+                            &[$t; MR],
+                            &mut [$t; MR],
+                            &[$t; MR],
+                            *const $t,
+                            *const $t,
+                            bool,
+                            *const i8,
+                            &mut [$t; $lanes],
+                        );
+                        let f: Seed = if isa.avx512() {
+                            x86::$seed
+                        } else {
+                            packed_avx2::x86::$seed
+                        };
+                        f(
+                            x,
+                            d,
+                            xn,
+                            closest,
+                            w,
+                            panel,
+                            cn,
+                            pending,
+                            prefetch,
+                            pot.try_into().expect("LANES values"),
+                        );
+                    }
+                    #[cfg(not(target_arch = "x86_64"))]
+                    unreachable!("packed kernels are x86-64 only");
                 }
-                #[cfg(not(target_arch = "x86_64"))]
-                unreachable!("packed kernels are x86-64 only");
             }
+            /// # Safety
+            /// As [`PackedArgmin::argmin_panel`].
             unsafe fn argmin_panel(
                 x: *const $t,
                 pk: &Packed<$t>,
                 labels: &mut [u32; MR],
                 best: &mut [$t; MR],
             ) {
-                #[cfg(target_arch = "x86_64")]
-                x86::$argmin(x, pk, labels, best);
-                #[cfg(not(target_arch = "x86_64"))]
-                unreachable!("packed kernels are x86-64 only");
+                unsafe {
+                    #[cfg(target_arch = "x86_64")]
+                    x86::$argmin(x, pk, labels, best);
+                    #[cfg(not(target_arch = "x86_64"))]
+                    unreachable!("packed kernels are x86-64 only");
+                }
             }
         }
     };

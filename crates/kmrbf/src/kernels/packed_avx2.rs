@@ -53,36 +53,38 @@ pub(crate) mod x86 {
                 out: *mut $t,
                 prefetch: *const i8,
             ) {
-                const L: usize = $lanes;
-                const W: usize = 2 * L;
-                if !prefetch.is_null() {
-                    let bytes = PANEL_MR * d * core::mem::size_of::<$t>();
-                    let mut off = 0;
-                    while off < bytes {
-                        _mm_prefetch::<_MM_HINT_T1>(prefetch.wrapping_add(off));
-                        off += 64;
-                    }
-                }
-                let (cn0, cn1) = ($load(cn), $load(cn.add(L)));
-                let m2 = $set1(-2.0);
-                for h in 0..PANEL_MR / 4 {
-                    let xh = x.add(4 * h * d);
-                    let mut a0 = [$zero(); 4];
-                    let mut a1 = [$zero(); 4];
-                    for t in 0..d {
-                        let c0 = $load(panel.add(t * W));
-                        let c1 = $load(panel.add(t * W + L));
-                        for r in 0..4 {
-                            let xb = $set1(*xh.add(r * d + t));
-                            a0[r] = $fmadd(xb, c0, a0[r]);
-                            a1[r] = $fmadd(xb, c1, a1[r]);
+                unsafe {
+                    const L: usize = $lanes;
+                    const W: usize = 2 * L;
+                    if !prefetch.is_null() {
+                        let bytes = PANEL_MR * d * core::mem::size_of::<$t>();
+                        let mut off = 0;
+                        while off < bytes {
+                            _mm_prefetch::<_MM_HINT_T1>(prefetch.wrapping_add(off));
+                            off += 64;
                         }
                     }
-                    for r in 0..4 {
-                        let xv = $set1(xn[4 * h + r]);
-                        let o = out.add((4 * h + r) * W);
-                        $store(o, $max($add($fmadd(a0[r], m2, cn0), xv), $zero()));
-                        $store(o.add(L), $max($add($fmadd(a1[r], m2, cn1), xv), $zero()));
+                    let (cn0, cn1) = ($load(cn), $load(cn.add(L)));
+                    let m2 = $set1(-2.0);
+                    for h in 0..PANEL_MR / 4 {
+                        let xh = x.add(4 * h * d);
+                        let mut a0 = [$zero(); 4];
+                        let mut a1 = [$zero(); 4];
+                        for t in 0..d {
+                            let c0 = $load(panel.add(t * W));
+                            let c1 = $load(panel.add(t * W + L));
+                            for r in 0..4 {
+                                let xb = $set1(*xh.add(r * d + t));
+                                a0[r] = $fmadd(xb, c0, a0[r]);
+                                a1[r] = $fmadd(xb, c1, a1[r]);
+                            }
+                        }
+                        for r in 0..4 {
+                            let xv = $set1(xn[4 * h + r]);
+                            let o = out.add((4 * h + r) * W);
+                            $store(o, $max($add($fmadd(a0[r], m2, cn0), xv), $zero()));
+                            $store(o.add(L), $max($add($fmadd(a1[r], m2, cn1), xv), $zero()));
+                        }
                     }
                 }
             }
@@ -108,18 +110,20 @@ pub(crate) mod x86 {
                 prefetch: *const i8,
                 pot: &mut [$t; 2 * $lanes],
             ) {
-                const W: usize = 2 * $lanes;
-                let mut dist = [0 as $t; PANEL_MR * W];
-                $name(x, d, xn, panel, cn, dist.as_mut_ptr(), prefetch);
-                for r in 0..PANEL_MR {
-                    let row = &dist[r * W..(r + 1) * W];
-                    if pending {
-                        let d0 = row[0];
-                        closest[r] = if d0 < closest[r] { d0 } else { closest[r] };
-                    }
-                    let cl = closest[r];
-                    for (p, &v) in pot.iter_mut().zip(row) {
-                        *p = w[r].mul_add(if v < cl { v } else { cl }, *p);
+                unsafe {
+                    const W: usize = 2 * $lanes;
+                    let mut dist = [0 as $t; PANEL_MR * W];
+                    $name(x, d, xn, panel, cn, dist.as_mut_ptr(), prefetch);
+                    for r in 0..PANEL_MR {
+                        let row = &dist[r * W..(r + 1) * W];
+                        if pending {
+                            let d0 = row[0];
+                            closest[r] = if d0 < closest[r] { d0 } else { closest[r] };
+                        }
+                        let cl = closest[r];
+                        for (p, &v) in pot.iter_mut().zip(row) {
+                            *p = w[r].mul_add(if v < cl { v } else { cl }, *p);
+                        }
                     }
                 }
             }
@@ -170,58 +174,60 @@ pub(crate) mod x86 {
                 labels: &mut [u32; MR],
                 best: &mut [$t; MR],
             ) {
-                const L: usize = $lanes;
-                let d = pk.d;
-                let nb = 2 * L;
-                debug_assert_eq!(pk.nb, nb);
-                // Running minimum and its center index (as a float: exact below 2^24) per
-                // row and lane; lane `l` sees the centers `= l mod L`, in increasing order.
-                let mut bv = [$set1(<$t>::INFINITY); MR];
-                let mut bi = [$zero(); MR];
-                let lane: [$t; L] = core::array::from_fn(|l| l as $t);
-                let lane = $load(lane.as_ptr());
-                let m2 = $set1(-2.0);
-                // The next panel's rows into L1 while this one is scored.
-                crate::kernels::dispatch::prefetch_following(
-                    xp,
-                    MR * d * core::mem::size_of::<$t>(),
-                );
-                for b in 0..pk.kpad / nb {
-                    let mut a0 = [$zero(); MR];
-                    let mut a1 = [$zero(); MR];
-                    let p = pk.panel.as_ptr().add(b * d * nb);
-                    for t in 0..d {
-                        let c0 = $load(p.add(t * nb));
-                        let c1 = $load(p.add(t * nb + L));
+                unsafe {
+                    const L: usize = $lanes;
+                    let d = pk.d;
+                    let nb = 2 * L;
+                    debug_assert_eq!(pk.nb, nb);
+                    // Running minimum and its center index (as a float: exact below 2^24) per
+                    // row and lane; lane `l` sees the centers `= l mod L`, in increasing order.
+                    let mut bv = [$set1(<$t>::INFINITY); MR];
+                    let mut bi = [$zero(); MR];
+                    let lane: [$t; L] = core::array::from_fn(|l| l as $t);
+                    let lane = $load(lane.as_ptr());
+                    let m2 = $set1(-2.0);
+                    // The next panel's rows into L1 while this one is scored.
+                    crate::kernels::dispatch::prefetch_following(
+                        xp,
+                        MR * d * core::mem::size_of::<$t>(),
+                    );
+                    for b in 0..pk.kpad / nb {
+                        let mut a0 = [$zero(); MR];
+                        let mut a1 = [$zero(); MR];
+                        let p = pk.panel.as_ptr().add(b * d * nb);
+                        for t in 0..d {
+                            let c0 = $load(p.add(t * nb));
+                            let c1 = $load(p.add(t * nb + L));
+                            for r in 0..MR {
+                                let xb = $set1(*xp.add(r * d + t));
+                                a0[r] = $fmadd(xb, c0, a0[r]);
+                                a1[r] = $fmadd(xb, c1, a1[r]);
+                            }
+                        }
+                        let cn0 = $load(pk.cn.as_ptr().add(b * nb));
+                        let cn1 = $load(pk.cn.as_ptr().add(b * nb + L));
+                        let i0 = $add(lane, $set1((b * nb) as $t));
+                        let i1 = $add(lane, $set1((b * nb + L) as $t));
                         for r in 0..MR {
-                            let xb = $set1(*xp.add(r * d + t));
-                            a0[r] = $fmadd(xb, c0, a0[r]);
-                            a1[r] = $fmadd(xb, c1, a1[r]);
+                            let v0 = $fmadd(a0[r], m2, cn0);
+                            let m = $cmp_lt(v0, bv[r]);
+                            bv[r] = $blend(bv[r], v0, m);
+                            bi[r] = $blend(bi[r], i0, m);
+                            let v1 = $fmadd(a1[r], m2, cn1);
+                            let m = $cmp_lt(v1, bv[r]);
+                            bv[r] = $blend(bv[r], v1, m);
+                            bi[r] = $blend(bi[r], i1, m);
                         }
                     }
-                    let cn0 = $load(pk.cn.as_ptr().add(b * nb));
-                    let cn1 = $load(pk.cn.as_ptr().add(b * nb + L));
-                    let i0 = $add(lane, $set1((b * nb) as $t));
-                    let i1 = $add(lane, $set1((b * nb + L) as $t));
+                    // Per row: the minimum over the lanes, then the lowest index among the lanes
+                    // that hold it (branch-free; the scalar loop's mispredictions cost ~15%).
+                    let inf = $set1(<$t>::INFINITY);
                     for r in 0..MR {
-                        let v0 = $fmadd(a0[r], m2, cn0);
-                        let m = $cmp_lt(v0, bv[r]);
-                        bv[r] = $blend(bv[r], v0, m);
-                        bi[r] = $blend(bi[r], i0, m);
-                        let v1 = $fmadd(a1[r], m2, cn1);
-                        let m = $cmp_lt(v1, bv[r]);
-                        bv[r] = $blend(bv[r], v1, m);
-                        bi[r] = $blend(bi[r], i1, m);
+                        let mv = $hmin(bv[r]);
+                        let at = $blend(inf, bi[r], $cmp_eq(bv[r], mv));
+                        labels[r] = $first($hmin(at)) as u32;
+                        best[r] = $first(mv);
                     }
-                }
-                // Per row: the minimum over the lanes, then the lowest index among the lanes
-                // that hold it (branch-free; the scalar loop's mispredictions cost ~15%).
-                let inf = $set1(<$t>::INFINITY);
-                for r in 0..MR {
-                    let mv = $hmin(bv[r]);
-                    let at = $blend(inf, bi[r], $cmp_eq(bv[r], mv));
-                    labels[r] = $first($hmin(at)) as u32;
-                    best[r] = $first(mv);
                 }
             }
         };
@@ -244,29 +250,31 @@ pub(crate) mod x86 {
                 labels: &mut [u32; NARROW_MR],
                 best: &mut [$t; NARROW_MR],
             ) {
-                debug_assert!(pk.nb == $lanes && pk.kpad == $lanes);
-                let d = pk.d;
-                crate::kernels::dispatch::prefetch_following(
-                    xp,
-                    NARROW_MR * d * core::mem::size_of::<$t>(),
-                );
-                let p = pk.panel.as_ptr();
-                let mut a = [$zero(); NARROW_MR];
-                for t in 0..d {
-                    let c = $load(p.add(t * $lanes));
-                    for r in 0..NARROW_MR {
-                        a[r] = $fmadd($set1(*xp.add(r * d + t)), c, a[r]);
+                unsafe {
+                    debug_assert!(pk.nb == $lanes && pk.kpad == $lanes);
+                    let d = pk.d;
+                    crate::kernels::dispatch::prefetch_following(
+                        xp,
+                        NARROW_MR * d * core::mem::size_of::<$t>(),
+                    );
+                    let p = pk.panel.as_ptr();
+                    let mut a = [$zero(); NARROW_MR];
+                    for t in 0..d {
+                        let c = $load(p.add(t * $lanes));
+                        for r in 0..NARROW_MR {
+                            a[r] = $fmadd($set1(*xp.add(r * d + t)), c, a[r]);
+                        }
                     }
-                }
-                let cn = $load(pk.cn.as_ptr());
-                let (m2, inf) = ($set1(-2.0), $set1(<$t>::INFINITY));
-                for r in 0..NARROW_MR {
-                    // A NaN distance becomes `inf` (never taken, as in the running kernel).
-                    let v = $min($fmadd(a[r], m2, cn), inf);
-                    let mv = $hmin(v);
-                    let eq = $movemask($cmp_eq(v, mv)) as u32;
-                    labels[r] = eq.trailing_zeros();
-                    best[r] = $first(mv);
+                    let cn = $load(pk.cn.as_ptr());
+                    let (m2, inf) = ($set1(-2.0), $set1(<$t>::INFINITY));
+                    for r in 0..NARROW_MR {
+                        // A NaN distance becomes `inf` (never taken, as in the running kernel).
+                        let v = $min($fmadd(a[r], m2, cn), inf);
+                        let mv = $hmin(v);
+                        let eq = $movemask($cmp_eq(v, mv)) as u32;
+                        labels[r] = eq.trailing_zeros();
+                        best[r] = $first(mv);
+                    }
                 }
             }
         };

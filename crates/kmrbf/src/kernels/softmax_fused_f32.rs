@@ -136,6 +136,9 @@ pub(crate) mod imp {
         pbuf: *mut f32,
     }
 
+    /// # Safety
+    /// The CPU runs the AVX-512 tier; the shapes `softmax_sums` asserts and the scratch buffers it
+    /// sizes.
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma,popcnt")]
     pub unsafe fn run(
         rows: &FusedRows<'_>,
@@ -143,14 +146,19 @@ pub(crate) mod imp {
         resp: Option<&mut [f32]>,
         s: &mut FusedScratch,
     ) -> RowTotals {
-        match rows.pack.k().div_ceil(16) {
-            1 => run_nv::<1>(rows, sums, resp, s),
-            2 => run_nv::<2>(rows, sums, resp, s),
-            3 => run_nv::<3>(rows, sums, resp, s),
-            _ => run_nv::<4>(rows, sums, resp, s),
+        unsafe {
+            match rows.pack.k().div_ceil(16) {
+                1 => run_nv::<1>(rows, sums, resp, s),
+                2 => run_nv::<2>(rows, sums, resp, s),
+                3 => run_nv::<3>(rows, sums, resp, s),
+                _ => run_nv::<4>(rows, sums, resp, s),
+            }
         }
     }
 
+    /// # Safety
+    /// The CPU runs the AVX-512 tier; the shapes `softmax_sums` asserts, `k <= 16 NV`, and the
+    /// scratch buffers it sizes.
     #[inline(always)]
     unsafe fn run_nv<const NV: usize>(
         rows: &FusedRows<'_>,
@@ -158,101 +166,108 @@ pub(crate) mod imp {
         resp: Option<&mut [f32]>,
         s: &mut FusedScratch,
     ) -> RowTotals {
-        let FusedRows {
-            x,
-            xn,
-            w,
-            pack,
-            cn,
-            temp,
-            ..
-        } = *rows;
-        let (k, d) = (pack.k(), pack.d());
-        let b = xn.len();
-        let inf = _mm512_set1_ps(f32::INFINITY);
-        let valid: [__mmask16; NV] = core::array::from_fn(|v| lanes(k.saturating_sub(16 * v)));
-        let ctx = Ctx::<NV> {
-            d,
-            panel: pack.first_panel().as_ptr(),
-            cnv: core::array::from_fn(|v| {
-                _mm512_mask_loadu_ps(inf, valid[v], cn.as_ptr().add(16 * v))
-            }),
-            valid,
-            a: _mm512_set1_ps(-std::f32::consts::LOG2_E / temp),
-            sums: sums.map(|(s, c)| (s.as_mut_ptr(), c.as_mut_ptr())),
-            resp: resp.map_or(core::ptr::null_mut(), |r| r.as_mut_ptr()),
-            k,
-            pbuf: s.pbuf.as_mut_ptr(),
-        };
-        debug_assert!(s.pbuf.len() >= GROUP * MAX_K && s.sums_t.len() == d * MAX_K);
-        let stats = s.stats.as_mut_ptr();
-        let (mut support, mut onehot) = (0u64, 0usize);
-        let mut g0 = 0;
-        while g0 < b {
-            let g1 = (g0 + GROUP).min(b);
-            let mut i = g0;
-            while i < g1 {
-                let real = (g1 - i).min(MR);
-                let (xr, xn6, w6) = block_rows(x, xn, w, d, i, real, &mut s.xpad);
-                let (sp, oh) = block(&ctx, xr, &xn6, &w6, real, stats, i, b, i - g0);
-                support += sp;
-                onehot += oh;
-                i += MR;
-            }
-            // sum_i (w r)_ij x_i over the group: one FMA chain per entry, rows in order.
-            if ctx.sums.is_some() {
-                let xg = x.as_ptr().add(g0 * d);
-                // Column blocks of at most SUM_COLS, as even as possible (d = 32: 6, 6, 5,
-                // 5, 5, 5, not a last block of 2 whose 8 chains cannot hide the FMA latency).
-                let nb = d.div_ceil(SUM_COLS);
-                let mut t0 = 0;
-                for blk in 0..nb {
-                    let cols = d / nb + usize::from(blk < d % nb);
-                    let st = s.sums_t.as_mut_ptr().add(t0 * MAX_K);
-                    let (wts, xt, rows) = (ctx.pbuf, xg.add(t0), g1 - g0);
-                    match cols {
-                        1 => group_sums::<NV, 1>(wts, xt, rows, d, st),
-                        2 => group_sums::<NV, 2>(wts, xt, rows, d, st),
-                        3 => group_sums::<NV, 3>(wts, xt, rows, d, st),
-                        4 => group_sums::<NV, 4>(wts, xt, rows, d, st),
-                        5 => group_sums::<NV, 5>(wts, xt, rows, d, st),
-                        _ => group_sums::<NV, SUM_COLS>(wts, xt, rows, d, st),
-                    }
-                    t0 += cols;
+        unsafe {
+            let FusedRows {
+                x,
+                xn,
+                w,
+                pack,
+                cn,
+                temp,
+                ..
+            } = *rows;
+            let (k, d) = (pack.k(), pack.d());
+            let b = xn.len();
+            let inf = _mm512_set1_ps(f32::INFINITY);
+            let valid: [__mmask16; NV] = core::array::from_fn(|v| lanes(k.saturating_sub(16 * v)));
+            let ctx = Ctx::<NV> {
+                d,
+                panel: pack.first_panel().as_ptr(),
+                cnv: core::array::from_fn(|v| {
+                    _mm512_mask_loadu_ps(inf, valid[v], cn.as_ptr().add(16 * v))
+                }),
+                valid,
+                a: _mm512_set1_ps(-std::f32::consts::LOG2_E / temp),
+                sums: sums.map(|(s, c)| (s.as_mut_ptr(), c.as_mut_ptr())),
+                resp: resp.map_or(core::ptr::null_mut(), |r| r.as_mut_ptr()),
+                k,
+                pbuf: s.pbuf.as_mut_ptr(),
+            };
+            debug_assert!(s.pbuf.len() >= GROUP * MAX_K && s.sums_t.len() == d * MAX_K);
+            let stats = s.stats.as_mut_ptr();
+            let (mut support, mut onehot) = (0u64, 0usize);
+            let mut g0 = 0;
+            while g0 < b {
+                let g1 = (g0 + GROUP).min(b);
+                let mut i = g0;
+                while i < g1 {
+                    let real = (g1 - i).min(MR);
+                    let (xr, xn6, w6) = block_rows(x, xn, w, d, i, real, &mut s.xpad);
+                    let (sp, oh) = block(&ctx, xr, &xn6, &w6, real, stats, i, b, i - g0);
+                    support += sp;
+                    onehot += oh;
+                    i += MR;
                 }
-                debug_assert_eq!(t0, d);
+                // sum_i (w r)_ij x_i over the group: one FMA chain per entry, rows in order.
+                if ctx.sums.is_some() {
+                    let xg = x.as_ptr().add(g0 * d);
+                    // Column blocks of at most SUM_COLS, as even as possible (d = 32: 6, 6, 5,
+                    // 5, 5, 5, not a last block of 2 whose 8 chains cannot hide the FMA latency).
+                    let nb = d.div_ceil(SUM_COLS);
+                    let mut t0 = 0;
+                    for blk in 0..nb {
+                        let cols = d / nb + usize::from(blk < d % nb);
+                        let st = s.sums_t.as_mut_ptr().add(t0 * MAX_K);
+                        let (wts, xt, rows) = (ctx.pbuf, xg.add(t0), g1 - g0);
+                        match cols {
+                            1 => group_sums::<NV, 1>(wts, xt, rows, d, st),
+                            2 => group_sums::<NV, 2>(wts, xt, rows, d, st),
+                            3 => group_sums::<NV, 3>(wts, xt, rows, d, st),
+                            4 => group_sums::<NV, 4>(wts, xt, rows, d, st),
+                            5 => group_sums::<NV, 5>(wts, xt, rows, d, st),
+                            _ => group_sums::<NV, SUM_COLS>(wts, xt, rows, d, st),
+                        }
+                        t0 += cols;
+                    }
+                    debug_assert_eq!(t0, d);
+                }
+                g0 = g1;
             }
-            g0 = g1;
-        }
-        if let Some((sums, _)) = ctx.sums {
-            // The call's f32 sums widened and added into the caller's f64, both transposed.
-            for (t, row) in s.sums_t.chunks_exact(MAX_K).enumerate() {
-                let dst = sums.add(t * MAX_K);
-                for v in 0..NV {
-                    let a = _mm512_load_ps(row.as_ptr().add(16 * v));
-                    let halves = [
-                        _mm512_cvtps_pd(_mm512_castps512_ps256(a)),
-                        _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(
-                            _mm512_castps_pd(a),
-                        ))),
-                    ];
-                    for (h, &wide) in halves.iter().enumerate() {
-                        let p = dst.add(16 * v + 8 * h);
-                        _mm512_storeu_pd(p, _mm512_add_pd(_mm512_loadu_pd(p), wide));
+            if let Some((sums, _)) = ctx.sums {
+                // The call's f32 sums widened and added into the caller's f64, both transposed.
+                for (t, row) in s.sums_t.chunks_exact(MAX_K).enumerate() {
+                    let dst = sums.add(t * MAX_K);
+                    for v in 0..NV {
+                        let a = _mm512_load_ps(row.as_ptr().add(16 * v));
+                        let halves = [
+                            _mm512_cvtps_pd(_mm512_castps512_ps256(a)),
+                            _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(
+                                _mm512_castps_pd(a),
+                            ))),
+                        ];
+                        for (h, &wide) in halves.iter().enumerate() {
+                            let p = dst.add(16 * v + 8 * h);
+                            _mm512_storeu_pd(p, _mm512_add_pd(_mm512_loadu_pd(p), wide));
+                        }
                     }
                 }
             }
+            let mut tot = totals(&s.stats, b, w, temp);
+            tot.support = support as f64;
+            tot.onehot = onehot;
+            tot
         }
-        let mut tot = totals(&s.stats, b, w, temp);
-        tot.support = support as f64;
-        tot.onehot = onehot;
-        tot
     }
 
     /// One block of `MR` rows at `xr` (row stride `d`), `real` of them data: their stats into
     /// `stats` at row `i` (of `b`), with sums their column sums and their weights into row
     /// `slot` of the group buffer; returns the support summed over the
     /// real rows and how many of them are one-hot.
+    ///
+    /// # Safety
+    /// The CPU runs the AVX-512 tier; `xr` is readable for `MR` rows of `c.d` values; `stats` is
+    /// writable for `3 b` values with `i + real <= b`; `slot < GROUP / MR`; the context's pointers
+    /// are valid as built in `run_nv`.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     unsafe fn block<const NV: usize>(
@@ -266,99 +281,105 @@ pub(crate) mod imp {
         b: usize,
         slot: usize,
     ) -> (u64, usize) {
-        let d = c.d;
-        let zero = _mm512_setzero_ps();
-        // u = cn - 2 x . c (the row's xn is the same for every center: it only enters Dmin).
-        let mut acc = [[zero; NV]; MR];
-        cross::<NV>(xr, d, c.panel, &c.cnv, &mut acc);
-        let mut mins = [zero; MR];
-        for r in 0..MR {
-            let mut m = acc[r][0];
-            for v in 1..NV {
-                m = _mm512_min_ps(m, acc[r][v]);
+        unsafe {
+            let d = c.d;
+            let zero = _mm512_setzero_ps();
+            // u = cn - 2 x . c (the row's xn is the same for every center: it only enters Dmin).
+            let mut acc = [[zero; NV]; MR];
+            cross::<NV>(xr, d, c.panel, &c.cnv, &mut acc);
+            let mut mins = [zero; MR];
+            for r in 0..MR {
+                let mut m = acc[r][0];
+                for v in 1..NV {
+                    m = _mm512_min_ps(m, acc[r][v]);
+                }
+                mins[r] = m;
             }
-            mins[r] = m;
-        }
-        let umin = reduce6(&mins, _mm512_set1_ps(f32::INFINITY), |x, y| {
-            _mm512_min_ps(x, y)
-        });
-        // e = 2^((u - umin) a), 0 below 2^-125 and past k; sum e, sum e (u - umin), support.
-        let lo = _mm512_set1_ps(-125.0);
-        let (mut support, mut onehot) = (0u64, 0usize);
-        let mut dmin = [0f32; MR];
-        let mut se = [zero; MR];
-        let mut sd = [zero; MR];
-        for r in 0..MR {
-            dmin[r] = (xn6[r] + umin[r]).max(0.0);
-            let um = _mm512_set1_ps(umin[r]);
-            let mut keeps = [0 as __mmask16; NV];
-            // The row's sums in locals (an array slot indexed by the row went through memory).
-            let (mut s_e, mut s_d) = (zero, zero);
-            for v in 0..NV {
-                let g = _mm512_maskz_sub_ps(c.valid[v], acc[r][v], um);
-                let t = _mm512_mul_ps(g, c.a);
-                let keep = _mm512_mask_cmp_ps_mask::<_CMP_GE_OQ>(c.valid[v], t, lo);
-                let e = exp2_kept(t, keep);
-                acc[r][v] = e;
-                s_e = _mm512_add_ps(s_e, e);
-                s_d = _mm512_fmadd_ps(e, g, s_d);
-                keeps[v] = keep;
-            }
-            se[r] = s_e;
-            sd[r] = s_d;
-            let sup = count_keeps(&keeps);
-            if r < real {
-                support += sup as u64;
-                onehot += (sup == 1) as usize;
-            }
-        }
-        let sum = reduce6(&se, zero, |x, y| _mm512_add_ps(x, y));
-        let sdist = reduce6(&sd, zero, |x, y| _mm512_add_ps(x, y));
-        // Stats of the real rows; the weights w r = e (w / sum) below.
-        let mut wn = [zero; MR];
-        for r in 0..MR {
-            let norm = 1.0 / sum[r];
-            if r < real {
-                *stats.add(i + r) = dmin[r];
-                *stats.add(b + i + r) = sum[r];
-                *stats.add(2 * b + i + r) = sdist[r] * norm;
-            }
-            wn[r] = _mm512_set1_ps(w6[r] * norm);
-            if r < real && !c.resp.is_null() {
-                // r_ij = e_ij / sum: the real lanes of the row.
-                let nv = _mm512_set1_ps(norm);
-                let dst = c.resp.add((i + r) * c.k);
+            let umin = reduce6(&mins, _mm512_set1_ps(f32::INFINITY), |x, y| {
+                _mm512_min_ps(x, y)
+            });
+            // e = 2^((u - umin) a), 0 below 2^-125 and past k; sum e, sum e (u - umin), support.
+            let lo = _mm512_set1_ps(-125.0);
+            let (mut support, mut onehot) = (0u64, 0usize);
+            let mut dmin = [0f32; MR];
+            let mut se = [zero; MR];
+            let mut sd = [zero; MR];
+            for r in 0..MR {
+                dmin[r] = (xn6[r] + umin[r]).max(0.0);
+                let um = _mm512_set1_ps(umin[r]);
+                let mut keeps = [0 as __mmask16; NV];
+                // The row's sums in locals (an array slot indexed by the row went through memory).
+                let (mut s_e, mut s_d) = (zero, zero);
                 for v in 0..NV {
-                    let rv = _mm512_mul_ps(acc[r][v], nv);
-                    _mm512_mask_storeu_ps(dst.add(16 * v), c.valid[v], rv);
+                    let g = _mm512_maskz_sub_ps(c.valid[v], acc[r][v], um);
+                    let t = _mm512_mul_ps(g, c.a);
+                    let keep = _mm512_mask_cmp_ps_mask::<_CMP_GE_OQ>(c.valid[v], t, lo);
+                    let e = exp2_kept(t, keep);
+                    acc[r][v] = e;
+                    s_e = _mm512_add_ps(s_e, e);
+                    s_d = _mm512_fmadd_ps(e, g, s_d);
+                    keeps[v] = keep;
+                }
+                se[r] = s_e;
+                sd[r] = s_d;
+                let sup = count_keeps(&keeps);
+                if r < real {
+                    support += sup as u64;
+                    onehot += (sup == 1) as usize;
                 }
             }
-        }
-        let Some((_, col)) = c.sums else {
-            return (support, onehot);
-        };
-        // In one sweep: the weights, their column sums (rows in order) and the weights into
-        // the group's buffer (row stride 64; 0 past k) for the sums.
-        let mut cs: [__m512; NV] =
-            core::array::from_fn(|v| _mm512_maskz_loadu_ps(c.valid[v], col.add(16 * v)));
-        let dst = c.pbuf.add(slot * MAX_K);
-        for r in 0..MR {
-            for v in 0..NV {
-                let e = _mm512_mul_ps(acc[r][v], wn[r]);
-                cs[v] = _mm512_add_ps(cs[v], e);
-                _mm512_storeu_ps(dst.add(r * MAX_K + 16 * v), e);
+            let sum = reduce6(&se, zero, |x, y| _mm512_add_ps(x, y));
+            let sdist = reduce6(&sd, zero, |x, y| _mm512_add_ps(x, y));
+            // Stats of the real rows; the weights w r = e (w / sum) below.
+            let mut wn = [zero; MR];
+            for r in 0..MR {
+                let norm = 1.0 / sum[r];
+                if r < real {
+                    *stats.add(i + r) = dmin[r];
+                    *stats.add(b + i + r) = sum[r];
+                    *stats.add(2 * b + i + r) = sdist[r] * norm;
+                }
+                wn[r] = _mm512_set1_ps(w6[r] * norm);
+                if r < real && !c.resp.is_null() {
+                    // r_ij = e_ij / sum: the real lanes of the row.
+                    let nv = _mm512_set1_ps(norm);
+                    let dst = c.resp.add((i + r) * c.k);
+                    for v in 0..NV {
+                        let rv = _mm512_mul_ps(acc[r][v], nv);
+                        _mm512_mask_storeu_ps(dst.add(16 * v), c.valid[v], rv);
+                    }
+                }
             }
+            let Some((_, col)) = c.sums else {
+                return (support, onehot);
+            };
+            // In one sweep: the weights, their column sums (rows in order) and the weights into
+            // the group's buffer (row stride 64; 0 past k) for the sums.
+            let mut cs: [__m512; NV] =
+                core::array::from_fn(|v| _mm512_maskz_loadu_ps(c.valid[v], col.add(16 * v)));
+            let dst = c.pbuf.add(slot * MAX_K);
+            for r in 0..MR {
+                for v in 0..NV {
+                    let e = _mm512_mul_ps(acc[r][v], wn[r]);
+                    cs[v] = _mm512_add_ps(cs[v], e);
+                    _mm512_storeu_ps(dst.add(r * MAX_K + 16 * v), e);
+                }
+            }
+            for v in 0..NV {
+                _mm512_mask_storeu_ps(col.add(16 * v), c.valid[v], cs[v]);
+            }
+            (support, onehot)
         }
-        for v in 0..NV {
-            _mm512_mask_storeu_ps(col.add(16 * v), c.valid[v], cs[v]);
-        }
-        (support, onehot)
     }
 
     /// The block of rows `i .. i + real` (`real <= MR`): a pointer to `MR` rows of `d` values
     /// (the data, prefetched `PREFETCH_ROWS` ahead, or for a short last block its copy in
     /// `xpad`, zero past the data: such rows have weight 0 and are left out of the sums), their
     /// squared norms and weights (0 past `real`).
+    ///
+    /// # Safety
+    /// The CPU runs the AVX-512 tier; `i + real <= xn.len()`, `x` holds `xn.len() * d` values,
+    /// `xpad` `MR * d`.
     #[inline(always)]
     pub(crate) unsafe fn block_rows(
         x: &[f32],
@@ -369,69 +390,81 @@ pub(crate) mod imp {
         real: usize,
         xpad: &mut [f32],
     ) -> (*const f32, [f32; MR], [f32; MR]) {
-        let mut xn6 = [0f32; MR];
-        let mut w6 = [0f32; MR];
-        for r in 0..real {
-            xn6[r] = xn[i + r];
-            w6[r] = w.map_or(1.0, |w| w[i + r]);
-        }
-        if real == MR {
-            let xr = x.as_ptr().add(i * d);
-            let ahead = (xr as *const i8).wrapping_add(PREFETCH_ROWS * d * 4);
-            for l in 0..(MR * d * 4).div_ceil(64) {
-                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64 * l));
+        unsafe {
+            let mut xn6 = [0f32; MR];
+            let mut w6 = [0f32; MR];
+            for r in 0..real {
+                xn6[r] = xn[i + r];
+                w6[r] = w.map_or(1.0, |w| w[i + r]);
             }
-            (xr, xn6, w6)
-        } else {
-            xpad.fill(0.0);
-            xpad[..real * d].copy_from_slice(&x[i * d..(i + real) * d]);
-            (xpad.as_ptr(), xn6, w6)
+            if real == MR {
+                let xr = x.as_ptr().add(i * d);
+                let ahead = (xr as *const i8).wrapping_add(PREFETCH_ROWS * d * 4);
+                for l in 0..(MR * d * 4).div_ceil(64) {
+                    _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64 * l));
+                }
+                (xr, xn6, w6)
+            } else {
+                xpad.fill(0.0);
+                xpad[..real * d].copy_from_slice(&x[i * d..(i + real) * d]);
+                (xpad.as_ptr(), xn6, w6)
+            }
         }
     }
 
     /// `op` over the 16 lanes of each of the six vectors `v`, for all six at once (a fixed
     /// tree of shuffles over eight rows, two of them `ident`; row `r`'s result ends in lane
     /// `4 r` for `r < 4`, `4 (r - 4) + 1` otherwise). Deterministic: the order is fixed.
+    ///
+    /// # Safety
+    /// The CPU runs the AVX-512 tier (the function only computes on registers).
     #[inline(always)]
     pub(crate) unsafe fn reduce6(
         v: &[__m512; MR],
         ident: __m512,
         op: impl Fn(__m512, __m512) -> __m512,
     ) -> [f32; MR] {
-        let pair = |x: __m512, y: __m512| {
-            op(
-                _mm512_shuffle_f32x4::<0x44>(x, y),
-                _mm512_shuffle_f32x4::<0xEE>(x, y),
-            )
-        };
-        // Eight partials of rows (2p, 2p + 1) in each half.
-        let b = [pair(v[0], v[1]), pair(v[2], v[3]), pair(v[4], v[5]), ident];
-        // Four partials of rows 4q .. 4q + 3, one per 128-bit lane.
-        let quad = |x: __m512, y: __m512| {
-            op(
-                _mm512_shuffle_f32x4::<0x88>(x, y),
-                _mm512_shuffle_f32x4::<0xDD>(x, y),
-            )
-        };
-        let (c0, c1) = (quad(b[0], b[1]), quad(b[2], b[3]));
-        // Lane l: two partials of row l, then two of row l + 4.
-        let dd = op(
-            _mm512_shuffle_ps::<0x44>(c0, c1),
-            _mm512_shuffle_ps::<0xEE>(c0, c1),
-        );
-        let e = op(
-            _mm512_shuffle_ps::<0x88>(dd, dd),
-            _mm512_shuffle_ps::<0xDD>(dd, dd),
-        );
-        let mut lanes16 = [0f32; 16];
-        _mm512_storeu_ps(lanes16.as_mut_ptr(), e);
-        core::array::from_fn(|r| lanes16[if r < 4 { 4 * r } else { 4 * (r - 4) + 1 }])
+        unsafe {
+            let pair = |x: __m512, y: __m512| {
+                op(
+                    _mm512_shuffle_f32x4::<0x44>(x, y),
+                    _mm512_shuffle_f32x4::<0xEE>(x, y),
+                )
+            };
+            // Eight partials of rows (2p, 2p + 1) in each half.
+            let b = [pair(v[0], v[1]), pair(v[2], v[3]), pair(v[4], v[5]), ident];
+            // Four partials of rows 4q .. 4q + 3, one per 128-bit lane.
+            let quad = |x: __m512, y: __m512| {
+                op(
+                    _mm512_shuffle_f32x4::<0x88>(x, y),
+                    _mm512_shuffle_f32x4::<0xDD>(x, y),
+                )
+            };
+            let (c0, c1) = (quad(b[0], b[1]), quad(b[2], b[3]));
+            // Lane l: two partials of row l, then two of row l + 4.
+            let dd = op(
+                _mm512_shuffle_ps::<0x44>(c0, c1),
+                _mm512_shuffle_ps::<0xEE>(c0, c1),
+            );
+            let e = op(
+                _mm512_shuffle_ps::<0x88>(dd, dd),
+                _mm512_shuffle_ps::<0xDD>(dd, dd),
+            );
+            let mut lanes16 = [0f32; 16];
+            _mm512_storeu_ps(lanes16.as_mut_ptr(), e);
+            core::array::from_fn(|r| lanes16[if r < 4 { 4 * r } else { 4 * (r - 4) + 1 }])
+        }
     }
 
     /// `st[t][j] += sum_r x_{r, t} wts_{r, j}` for the `TD` columns `t` from `x` (row stride
     /// `d`) and the `rows` rows of weights `wts` (row stride 64), `st` with row stride 64:
     /// the cross kernel's shape (`TD x NV` accumulators, per row `NV` loads and `TD`
     /// broadcasts), each entry one FMA chain over the rows in order.
+    ///
+    /// # Safety
+    /// The CPU runs the AVX-512 tier; `wts` is readable for `rows` rows of `MAX_K` weights; `x`
+    /// for `rows` rows of stride `d` (`TD` columns used); `st` is writable for `TD` rows of
+    /// `MAX_K` values.
     #[inline(never)]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma")]
     unsafe fn group_sums<const NV: usize, const TD: usize>(
@@ -441,43 +474,54 @@ pub(crate) mod imp {
         d: usize,
         st: *mut f32,
     ) {
-        let mut acc: [[__m512; NV]; TD] = core::array::from_fn(|tt| {
-            core::array::from_fn(|v| _mm512_loadu_ps(st.add(tt * MAX_K + 16 * v)))
-        });
-        for r in 0..rows {
-            let e: [__m512; NV] =
-                core::array::from_fn(|v| _mm512_loadu_ps(wts.add(r * MAX_K + 16 * v)));
-            let xr = x.add(r * d);
-            for (tt, row) in acc.iter_mut().enumerate() {
-                let xb = _mm512_set1_ps(*xr.add(tt));
-                for v in 0..NV {
-                    row[v] = _mm512_fmadd_ps(xb, e[v], row[v]);
+        unsafe {
+            let mut acc: [[__m512; NV]; TD] = core::array::from_fn(|tt| {
+                core::array::from_fn(|v| _mm512_loadu_ps(st.add(tt * MAX_K + 16 * v)))
+            });
+            for r in 0..rows {
+                let e: [__m512; NV] =
+                    core::array::from_fn(|v| _mm512_loadu_ps(wts.add(r * MAX_K + 16 * v)));
+                let xr = x.add(r * d);
+                for (tt, row) in acc.iter_mut().enumerate() {
+                    let xb = _mm512_set1_ps(*xr.add(tt));
+                    for v in 0..NV {
+                        row[v] = _mm512_fmadd_ps(xb, e[v], row[v]);
+                    }
                 }
             }
-        }
-        for (tt, row) in acc.iter().enumerate() {
-            for (v, &a) in row.iter().enumerate() {
-                _mm512_storeu_ps(st.add(tt * MAX_K + 16 * v), a);
+            for (tt, row) in acc.iter().enumerate() {
+                for (v, &a) in row.iter().enumerate() {
+                    _mm512_storeu_ps(st.add(tt * MAX_K + 16 * v), a);
+                }
             }
         }
     }
 
     /// Lanes set in the masks of one row's vectors (its support).
+    ///
+    /// # Safety
+    /// The CPU runs the AVX-512 tier (the function only computes on registers).
     #[inline(always)]
     unsafe fn count_keeps<const NV: usize>(keeps: &[__mmask16; NV]) -> u32 {
-        match NV {
-            4 => {
-                let lo = _mm512_kunpackw(keeps[1] as u32, keeps[0] as u32);
-                let hi = _mm512_kunpackw(keeps[3] as u32, keeps[2] as u32);
-                _mm512_kunpackd(hi as u64, lo as u64).count_ones()
+        unsafe {
+            match NV {
+                4 => {
+                    let lo = _mm512_kunpackw(keeps[1] as u32, keeps[0] as u32);
+                    let hi = _mm512_kunpackw(keeps[3] as u32, keeps[2] as u32);
+                    _mm512_kunpackd(hi as u64, lo as u64).count_ones()
+                }
+                _ => keeps.iter().map(|&m| m.count_ones()).sum(),
             }
-            _ => keeps.iter().map(|&m| m.count_ones()).sum(),
         }
     }
 
     /// `out[r][v] = start[v] - 2 x_r . c_{16 v ..}`: one FMA chain per entry over the columns in order,
     /// 24 accumulators in registers, stored once at the end (kept apart from the epilogue:
     /// inlined, the accumulators were written back to the stack on every column).
+    ///
+    /// # Safety
+    /// The CPU runs the AVX-512 tier; `xr` is readable for `MR` rows of `d` values and `panel` for
+    /// `d` rows of 64 values.
     #[inline(never)]
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma")]
     pub(crate) unsafe fn cross<const NV: usize>(
@@ -487,60 +531,67 @@ pub(crate) mod imp {
         start: &[__m512; NV],
         out: &mut [[__m512; NV]; MR],
     ) {
-        let mut acc = [*start; MR];
-        for t in 0..d {
-            let p = panel.add(t * MAX_K);
-            let cv: [__m512; NV] = core::array::from_fn(|v| _mm512_loadu_ps(p.add(16 * v)));
-            for (r, row) in acc.iter_mut().enumerate() {
-                let xb = _mm512_set1_ps(*xr.add(r * d + t));
-                for v in 0..NV {
-                    row[v] = _mm512_fmadd_ps(xb, cv[v], row[v]);
+        unsafe {
+            let mut acc = [*start; MR];
+            for t in 0..d {
+                let p = panel.add(t * MAX_K);
+                let cv: [__m512; NV] = core::array::from_fn(|v| _mm512_loadu_ps(p.add(16 * v)));
+                for (r, row) in acc.iter_mut().enumerate() {
+                    let xb = _mm512_set1_ps(*xr.add(r * d + t));
+                    for v in 0..NV {
+                        row[v] = _mm512_fmadd_ps(xb, cv[v], row[v]);
+                    }
                 }
             }
+            *out = acc;
         }
-        *out = acc;
     }
 
     /// `J`, `L`, `F` and the weight from the per-row stats, in f64 lanes eight rows apart.
+    ///
+    /// # Safety
+    /// The CPU runs the AVX-512 tier; `stats` holds `3 b` values and `w`, when given, `b`.
     #[inline(always)]
     unsafe fn totals(stats: &[f32], b: usize, w: Option<&[f32]>, temp: f32) -> RowTotals {
-        let (dmin, rest) = stats.split_at(b);
-        let (sum, lterm) = rest.split_at(b);
-        let (mut tj, mut tl, mut tf, mut tw) = (
-            _mm512_setzero_pd(),
-            _mm512_setzero_pd(),
-            _mm512_setzero_pd(),
-            _mm512_setzero_pd(),
-        );
-        let tempd = _mm512_set1_pd(temp as f64);
-        let one = _mm256_set1_ps(1.0);
-        let mut i = 0;
-        while i < b {
-            let m = lanes(b - i) as u8;
-            let wide = |p: &[f32], fill: __m256| {
-                _mm512_cvtps_pd(_mm256_mask_loadu_ps(fill, m, p.as_ptr().add(i)))
-            };
-            let dm = wide(dmin, _mm256_setzero_ps());
-            let lt = wide(lterm, _mm256_setzero_ps());
-            // Rows past the end: sum 1 (ln 1 = 0) and weight 0.
-            let sm = wide(sum, one);
-            let wd = match w {
-                Some(w) => wide(w, _mm256_setzero_ps()),
-                None => _mm512_maskz_mov_pd(m, _mm512_set1_pd(1.0)),
-            };
-            tj = _mm512_fmadd_pd(wd, dm, tj);
-            tl = _mm512_fmadd_pd(wd, _mm512_add_pd(dm, lt), tl);
-            tf = _mm512_fmadd_pd(wd, _mm512_fnmadd_pd(tempd, ln_pd(sm), dm), tf);
-            tw = _mm512_add_pd(tw, wd);
-            i += 8;
-        }
-        RowTotals {
-            j: _mm512_reduce_add_pd(tj),
-            l: _mm512_reduce_add_pd(tl),
-            f: _mm512_reduce_add_pd(tf),
-            w: _mm512_reduce_add_pd(tw),
-            support: 0.0,
-            onehot: 0,
+        unsafe {
+            let (dmin, rest) = stats.split_at(b);
+            let (sum, lterm) = rest.split_at(b);
+            let (mut tj, mut tl, mut tf, mut tw) = (
+                _mm512_setzero_pd(),
+                _mm512_setzero_pd(),
+                _mm512_setzero_pd(),
+                _mm512_setzero_pd(),
+            );
+            let tempd = _mm512_set1_pd(temp as f64);
+            let one = _mm256_set1_ps(1.0);
+            let mut i = 0;
+            while i < b {
+                let m = lanes(b - i) as u8;
+                let wide = |p: &[f32], fill: __m256| {
+                    _mm512_cvtps_pd(_mm256_mask_loadu_ps(fill, m, p.as_ptr().add(i)))
+                };
+                let dm = wide(dmin, _mm256_setzero_ps());
+                let lt = wide(lterm, _mm256_setzero_ps());
+                // Rows past the end: sum 1 (ln 1 = 0) and weight 0.
+                let sm = wide(sum, one);
+                let wd = match w {
+                    Some(w) => wide(w, _mm256_setzero_ps()),
+                    None => _mm512_maskz_mov_pd(m, _mm512_set1_pd(1.0)),
+                };
+                tj = _mm512_fmadd_pd(wd, dm, tj);
+                tl = _mm512_fmadd_pd(wd, _mm512_add_pd(dm, lt), tl);
+                tf = _mm512_fmadd_pd(wd, _mm512_fnmadd_pd(tempd, ln_pd(sm), dm), tf);
+                tw = _mm512_add_pd(tw, wd);
+                i += 8;
+            }
+            RowTotals {
+                j: _mm512_reduce_add_pd(tj),
+                l: _mm512_reduce_add_pd(tl),
+                f: _mm512_reduce_add_pd(tf),
+                w: _mm512_reduce_add_pd(tw),
+                support: 0.0,
+                onehot: 0,
+            }
         }
     }
 }
@@ -548,6 +599,8 @@ pub(crate) mod imp {
 #[cfg(not(target_arch = "x86_64"))]
 mod imp {
     use super::{FusedRows, FusedScratch, RowTotals};
+    /// # Safety
+    /// Never called: only the x86-64 tiers run this kernel, and the portable tier has none.
     pub unsafe fn run(
         _: &FusedRows<'_>,
         _: Option<(&mut [f64], &mut [f32])>,
