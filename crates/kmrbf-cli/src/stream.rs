@@ -11,7 +11,7 @@ use crate::fail::{bad_input, lib_error, CliResult};
 use crate::matrix::UserCenters;
 use crate::npy::{element_count, read_header, Dtype, Header};
 use crate::progress::Progress;
-use kmrbf::kernels::tiles::Blocking;
+use kmrbf::kernels::layout::tiles::Blocking;
 use kmrbf::kmeans::shard::{shard_pass_into, update, ShardStats};
 use kmrbf::{Init, Isa, KMeansParams, MatView, Real, Shift};
 use rayon::prelude::*;

@@ -6,8 +6,8 @@
 
 use divan::Bencher;
 use kmrbf::init::{kmeans_plus_plus, Prepared};
-use kmrbf::kernels::distance::row_sq_norms;
-use kmrbf::kernels::tiles::Blocking;
+use kmrbf::kernels::layout::distance::row_sq_norms;
+use kmrbf::kernels::layout::tiles::Blocking;
 use kmrbf::kmeans::lloyd::assign_pass;
 use kmrbf::rng::Rng;
 use kmrbf::Real;

@@ -14,17 +14,17 @@ fn main() {
     let flops = 2.0 * (b * d * k) as f64 * reps as f64;
     let t = Instant::now();
     for _ in 0..reps {
-        kmrbf::kernels::distance::neg2_cross_tile(&x, d, &c, k, &mut out);
+        kmrbf::kernels::layout::distance::neg2_cross_tile(&x, d, &c, k, &mut out);
     }
     let s0: f32 = out.iter().sum();
     println!(
         "faer: {:.1} GFLOP/s",
         flops / t.elapsed().as_secs_f64() / 1e9
     );
-    let pk = kmrbf::kernels::cross_f32::CrossPack::new(isa, &c, k, d).expect("AVX-512");
+    let pk = kmrbf::kernels::layout::cross::CrossPack::new(isa, &c, k, d).expect("AVX-512");
     let t = Instant::now();
     for _ in 0..reps {
-        kmrbf::kernels::cross_f32::cross_tile(isa, &x, &pk, &mut out);
+        kmrbf::kernels::layout::cross::cross_tile(isa, &x, &pk, &mut out);
     }
     let s1: f32 = out.iter().sum();
     println!(

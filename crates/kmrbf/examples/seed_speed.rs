@@ -47,7 +47,7 @@ fn main() {
         .map(|i| {
             (0..62)
                 .map(|j| {
-                    kmrbf::kernels::distance::sq_dist(
+                    kmrbf::kernels::layout::distance::sq_dist(
                         &x[i * d..(i + 1) * d],
                         &c62[j * d..(j + 1) * d],
                     )

@@ -50,7 +50,7 @@ fn main() {
                 .collect();
             let v = MatView::new(x, *n, *d).unwrap();
             let mut xn = vec![0.0; *n];
-            kmrbf::kernels::distance::row_sq_norms(x, *d, &mut xn);
+            kmrbf::kernels::layout::distance::row_sq_norms(x, *d, &mut xn);
             let p = kmrbf::init::Prepared {
                 x,
                 d: *d,

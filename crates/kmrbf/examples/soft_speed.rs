@@ -4,8 +4,8 @@
 //! where softmax rows are dense; default: separated blobs of `synth::blobs`.)
 mod common;
 use kmrbf::init::Prepared;
+use kmrbf::kernels::layout::tiles::Blocking;
 use kmrbf::kernels::maps::MapKind;
-use kmrbf::kernels::tiles::Blocking;
 use kmrbf::kmeans::lloyd::assign_pass;
 use kmrbf::rbf::step::{StepKind, Stepper};
 use std::time::Instant;

@@ -4,7 +4,7 @@
 //! recipe, centers uniform in `[-1, 1]^D` and noise 0.6; default: separated blobs.)
 mod common;
 use kmrbf::init::Prepared;
-use kmrbf::kernels::tiles::Blocking;
+use kmrbf::kernels::layout::tiles::Blocking;
 use kmrbf::kmeans::lloyd::assign_pass;
 use std::time::Instant;
 
@@ -52,7 +52,13 @@ fn main() {
             let t = Instant::now();
             for tile in x.chunks(bl.tile_rows * d) {
                 let b = tile.len() / d;
-                kmrbf::kernels::distance::neg2_cross_tile(tile, d, &c, k, &mut buf[..b * k]);
+                kmrbf::kernels::layout::distance::neg2_cross_tile(
+                    tile,
+                    d,
+                    &c,
+                    k,
+                    &mut buf[..b * k],
+                );
             }
             t3.push(t.elapsed().as_secs_f64());
         }

@@ -26,7 +26,7 @@ fn main() {
     );
     let t = Instant::now();
     for _ in 0..reps {
-        kmrbf::kernels::soft_rows_f32::dense_weighted_sums(isa, &mut sums, d, k, &x, &w);
+        kmrbf::kernels::soft::rows_avx512::dense_weighted_sums(isa, &mut sums, d, k, &x, &w);
     }
     println!(
         "dense_weighted_sums: {:.1} GFLOP/s",

@@ -1,9 +1,9 @@
 //! Initial centers: greedy k-means++ (scikit-learn's variant) and random rows.
 
-use crate::kernels::distance::sq_dist;
 use crate::kernels::isa::Isa;
+use crate::kernels::layout::distance::sq_dist;
+use crate::kernels::layout::tiles::Problem;
 use crate::kernels::seeding::{seed_rows, seed_rows_pair, PairCandidates, SeedCandidates};
-use crate::kernels::tiles::Problem;
 use crate::real::Real;
 use crate::rng::Rng;
 use rayon::prelude::*;

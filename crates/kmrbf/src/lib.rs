@@ -29,6 +29,7 @@ pub mod memory;
 pub mod metrics;
 pub mod rbf;
 pub mod real;
+pub mod reference;
 pub mod rng;
 pub mod synth;
 

@@ -26,11 +26,12 @@ pub trait Real:
     + SubAssign
     + MulAssign
     + Sum
+    + From<f32>
     + faer::traits::ComplexField
-    + crate::kernels::packed::PackedArgmin
-    + crate::kernels::lowdim::LowDim
-    + crate::kernels::aligned::Plain
-    + crate::kernels::exp::VecExp
+    + crate::kernels::assign::packed::PackedArgmin
+    + crate::kernels::assign::lowdim::LowDim
+    + crate::kernels::layout::aligned::Plain
+    + crate::kernels::maps::exp::VecExp
     + 'static
 {
     /// `0`.
@@ -60,7 +61,7 @@ pub trait Real:
     fn is_finite(self) -> bool;
     /// Square root.
     fn sqrt(self) -> Self;
-    /// Exponential (libm; the vectorized one is `kernels::exp`).
+    /// Exponential (libm; the vectorized one is `kernels::maps::exp`).
     fn exp(self) -> Self;
     /// Natural logarithm.
     fn ln(self) -> Self;

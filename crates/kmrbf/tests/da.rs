@@ -3,7 +3,7 @@
 //! unequal sizes, where annealing without masses ended at 2.2-2.4x Lloyd's J.
 
 use kmrbf::init::Prepared;
-use kmrbf::kernels::distance::row_sq_norms;
+use kmrbf::kernels::layout::distance::row_sq_norms;
 use kmrbf::kernels::maps::MapKind;
 use kmrbf::rbf::anneal::{anneal, AnnealParams, Schedule, Sigma0};
 use kmrbf::rbf::codebook::Codebook;

@@ -6,7 +6,7 @@
 mod common;
 use kmrbf::init::Prepared;
 use kmrbf::kernels::maps::MapKind;
-use kmrbf::kernels::softmax_fused_f32::available;
+use kmrbf::kernels::soft::softmax::available;
 use kmrbf::rbf::pass::{soft_pass, PassOutput, PassRequest, RowOut};
 use kmrbf::Isa;
 
@@ -98,7 +98,7 @@ fn fused_passes_agree_on(isa: Isa) {
                     // down to e^-87 ~ 2^-125.5, the kernels down to 2^-125: at low temperature
                     // that band holds ~1% of the entries.
                     let ds = (fused.support - tile.support).abs();
-                    let band = if kmrbf::kernels::soft_rows_f32::available(isa) {
+                    let band = if kmrbf::kernels::soft::rows_avx512::available(isa) {
                         1e-4 * n as f64
                     } else {
                         1e-2 * tile.support
@@ -216,7 +216,7 @@ fn fused_f64_sparse_passes_agree_with_the_tile_pipeline() {
     // The f64 kernel runs on the AVX-512 tiers (those missing here are printed).
     for isa in tiers
         .into_iter()
-        .filter(|&i| kmrbf::kernels::sparse_fused_f64::available(i, 64))
+        .filter(|&i| kmrbf::kernels::soft::sparse_f64::available(i, 64))
     {
         fused_f64_sparse_passes_agree_on(isa);
     }

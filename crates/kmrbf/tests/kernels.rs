@@ -1,11 +1,12 @@
 //! The fast kernels against their naive references.
 
 mod common;
-use kmrbf::kernels::argmin::argmin_rows;
-use kmrbf::kernels::distance::{neg2_cross_tile, row_sq_norms};
-use kmrbf::kernels::lowdim;
-use kmrbf::kernels::packed::{self, argmin_rows_packed, Packed};
-use kmrbf::kernels::reference;
+use kmrbf::kernels::assign::argmin::argmin_rows;
+use kmrbf::kernels::assign::lowdim;
+use kmrbf::kernels::assign::packed::{self, argmin_rows_packed};
+use kmrbf::kernels::assign::packing::Packed;
+use kmrbf::kernels::layout::distance::{neg2_cross_tile, row_sq_norms};
+use kmrbf::reference;
 use kmrbf::rng::Rng;
 use kmrbf::{Isa, Real};
 
@@ -208,7 +209,7 @@ fn packed_argmin_is_the_scalar_fma_chain_bit_for_bit() {
 /// `max((cn - 2 sum_t fma(x_t, c_t, .)) + xn, 0)` bit for bit: a pending candidate applied to
 /// `closest = +inf` leaves exactly that, and the potentials are its weighted sums.
 fn check_seed_distances<T: Real>(isa: Isa, b: usize, d: usize, m: usize, seed: u64) {
-    use kmrbf::kernels::distance::sq_norm;
+    use kmrbf::kernels::layout::distance::sq_norm;
     use kmrbf::kernels::seeding::{seed_rows, SeedCandidates};
     let x: Vec<T> = random(b * d, seed)
         .iter()
@@ -226,9 +227,9 @@ fn check_seed_distances<T: Real>(isa: Isa, b: usize, d: usize, m: usize, seed: u
     seed_rows(&x, &xn, None, &mut closest, &cands, &mut pot);
     let cn0 = sq_norm(&c[..d]);
     for i in 0..b {
-        if !kmrbf::kernels::packed::dist_available(isa) {
+        if !kmrbf::kernels::assign::packed::dist_available(isa) {
             // The portable pass takes the difference form; only to rounding.
-            let direct = kmrbf::kernels::distance::sq_dist(&x[i * d..(i + 1) * d], &c[..d]);
+            let direct = kmrbf::kernels::layout::distance::sq_dist(&x[i * d..(i + 1) * d], &c[..d]);
             assert_eq!(closest[i].to_f64().to_bits(), direct.to_f64().to_bits());
             continue;
         }
@@ -279,7 +280,7 @@ fn squared_norms_match_direct_sums() {
 /// rows placed at midpoints between two centers (near-ties down to f32 rounding).
 #[test]
 fn amx_labels_equal_the_register_kernel_bit_for_bit() {
-    use kmrbf::kernels::amx::{argmin_rows_amx, AmxCenters, AmxScratch, AmxSums};
+    use kmrbf::kernels::assign::amx::{argmin_rows_amx, AmxCenters, AmxScratch, AmxSums};
     use kmrbf::kernels::update::{accumulate_hard, TileSums};
     let tiers = common::tiers("amx_labels_equal_the_register_kernel_bit_for_bit");
     let Some(&isa) = tiers.iter().find(|i| i.amx()) else {
@@ -322,7 +323,13 @@ fn amx_labels_equal_the_register_kernel_bit_for_bit() {
         row_sq_norms(&x, d, &mut xn);
         let mut cn = vec![0f32; k];
         row_sq_norms(&c, d, &mut cn);
-        let pk = Packed::new(&c, &cn, k, d, packed::NB_F32);
+        let pk = Packed::new(
+            &c,
+            &cn,
+            k,
+            d,
+            kmrbf::kernels::assign::packing::AVX512_NB_F32,
+        );
         let mut want = vec![0u32; b];
         let mut best = vec![0f32; b];
         argmin_rows_packed(isa, &x, &pk, &mut want, &mut best);
@@ -374,7 +381,7 @@ fn amx_labels_equal_the_register_kernel_bit_for_bit() {
 
 #[test]
 fn cross_kernel_is_one_fma_chain_per_entry_for_many_shapes() {
-    use kmrbf::kernels::cross_f32::{cross_tile, CrossPack};
+    use kmrbf::kernels::layout::cross::{cross_tile, CrossPack};
     let mut seen = 0;
     let tiers = common::tiers("cross_kernel_is_one_fma_chain_per_entry_for_many_shapes");
     for (&(b, d, k), &isa) in [
@@ -536,7 +543,7 @@ fn two_step_seeding_pass_matches_naive_sums_for_many_shapes() {
 /// mask and widths with a masked tail, on weights with 0-3 nonzeros a row.
 #[test]
 fn sparse_weighted_sums_equal_the_plain_loop_bit_for_bit() {
-    use kmrbf::kernels::soft_rows_f32::available;
+    use kmrbf::kernels::soft::rows_avx512::available;
     let tiers = common::tiers("sparse_weighted_sums_equal_the_plain_loop_bit_for_bit");
     // The kernel runs on the AVX-512 tiers (the missing ones are printed).
     for isa in tiers.into_iter().filter(|&i| available(i)) {
@@ -545,7 +552,7 @@ fn sparse_weighted_sums_equal_the_plain_loop_bit_for_bit() {
 }
 
 fn sparse_weighted_sums_on(isa: Isa) {
-    use kmrbf::kernels::soft_rows_f32::sparse_weighted_sums;
+    use kmrbf::kernels::soft::rows_avx512::sparse_weighted_sums;
     let mut rng = Rng::new(5);
     for (b, k, d) in [
         (50, 5, 3),
@@ -638,7 +645,7 @@ fn top2_agrees<T: Real>(cross: &[T], cn: &[T], k: usize) {
 }
 
 fn top2_agrees_on<T: Real>(isa: Isa, cross: &[T], cn: &[T], k: usize) {
-    use kmrbf::kernels::argmin::{top2, top2_rows};
+    use kmrbf::kernels::assign::argmin::{top2, top2_rows};
     let b = cross.len() / k;
     let (mut lab, mut v1, mut v2) = (vec![0u32; b], vec![T::ZERO; b], vec![T::ZERO; b]);
     top2_rows(isa, cross, k, cn, &mut lab, &mut v1, &mut v2);

@@ -2,8 +2,8 @@
 
 mod common;
 use common::*;
-use kmrbf::kernels::reference;
 use kmrbf::kmeans::step;
+use kmrbf::reference;
 use kmrbf::{Algorithm, Error, Init, KMeansParams, MatView};
 
 fn fit_given(
@@ -23,7 +23,7 @@ fn fit_given(
 }
 
 fn tol_abs(x: &[f64], n: usize, d: usize) -> f64 {
-    1e-4 * kmrbf::kmeans::step::mean_variance_of(MatView::new(x, n, d).unwrap())
+    1e-4 * kmrbf::kmeans::step::mean_variance(MatView::new(x, n, d).unwrap())
 }
 
 fn check_against_reference(name: &str, x: &[f64], n: usize, d: usize, k: usize, seed: u64) {
@@ -250,7 +250,7 @@ fn n_init_keeps_the_lowest_inertia() {
         // Restart `run` alone uses the same derived stream as inside the n_init loop.
         let mut rng = kmrbf::rng::Rng::fork(1, run);
         let mut xn = vec![0.0; 2000];
-        kmrbf::kernels::distance::row_sq_norms(&ds.x, 2, &mut xn);
+        kmrbf::kernels::layout::distance::row_sq_norms(&ds.x, 2, &mut xn);
         let p = kmrbf::init::Prepared {
             x: &ds.x,
             d: 2,
@@ -371,7 +371,7 @@ fn kmeans_plus_plus_picks_the_same_rows_as_the_plain_reference() {
         let w: Vec<f64> = (0..n).map(|_| 0.2 + rng.uniform()).collect();
         for weights in [None, Some(&w)] {
             let mut xn = vec![0.0; n];
-            kmrbf::kernels::distance::row_sq_norms(&ds.x, d, &mut xn);
+            kmrbf::kernels::layout::distance::row_sq_norms(&ds.x, d, &mut xn);
             let p = kmrbf::init::Prepared {
                 x: &ds.x,
                 d,
@@ -534,7 +534,7 @@ fn sharded_lloyd_equals_the_in_memory_fit() {
 
 #[test]
 fn streamed_blocks_of_whole_chunks_give_the_in_memory_bits() {
-    use kmrbf::kernels::tiles::Blocking;
+    use kmrbf::kernels::layout::tiles::Blocking;
     use kmrbf::kmeans::shard::{shard_pass_into, update, ShardStats};
     let ds = kmrbf::synth::blobs(40_000, 5, 7, 1.0, 4);
     let (n, d, k) = (40_000, 5, 7);

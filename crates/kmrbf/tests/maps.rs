@@ -178,7 +178,7 @@ fn no_nan_or_inf_at_extreme_temperatures_and_distances_f64() {
 
 #[test]
 fn vectorized_exp_is_accurate() {
-    use kmrbf::kernels::exp::exp_nonpos;
+    use kmrbf::kernels::maps::exp::exp_nonpos;
     let mut worst32 = 0.0f64;
     let mut worst64 = 0.0f64;
     for i in 0..20000 {
@@ -227,7 +227,7 @@ impl TileCase {
 /// lanes), temperatures (dense to one-hot rows) and weights.
 #[test]
 fn softmax_f32_tile_kernel_matches_the_row_map() {
-    use kmrbf::kernels::soft_rows_f32::{available, soft_rows, SoftMap};
+    use kmrbf::kernels::soft::rows_avx512::{available, soft_rows, SoftMap};
     let tiers = common::tiers("softmax_f32_tile_kernel_matches_the_row_map");
     // The kernel runs on the AVX-512 tiers (the missing ones are printed).
     for isa in tiers.into_iter().filter(|&i| available(i)) {
@@ -308,14 +308,16 @@ fn softmax_f32_tile_kernel_matches_the_row_map() {
 /// last blocks and groups, `d` past 32), temperatures (dense to one-hot rows; for the sparse
 /// maps one candidate, up to 16 and more) and weights.
 fn fused_kernel_matches_the_row_map(map: MapKind) {
-    use kmrbf::kernels::cross_f32::CrossPack;
-    use kmrbf::kernels::softmax_fused_f32::{available, softmax_sums, FusedRows, FusedScratch};
-    use kmrbf::kernels::sparse_fused_f32::{sparse_sums, SparseMap, SparseScratch};
+    use kmrbf::kernels::layout::cross::CrossPack;
+    use kmrbf::kernels::soft::shared::{available, FusedRows, FusedScratch};
+    use kmrbf::kernels::soft::shared::{SparseMap, SparseScratch};
+    use kmrbf::kernels::soft::softmax::softmax_sums;
+    use kmrbf::kernels::soft::sparse::sparse_sums;
     let here = |isa| {
         if map == MapKind::Softmax {
             available(isa, 64)
         } else {
-            kmrbf::kernels::sparse_fused_f32::available(isa, 64)
+            kmrbf::kernels::soft::shared::available(isa, 64)
         }
     };
     // The kernels run on the AVX2 and AVX-512 tiers (the missing ones are printed).
@@ -534,7 +536,7 @@ fn fused_sparsemax_kernel_matches_the_row_map() {
 #[test]
 fn entmax15_f32_tile_kernel_matches_the_row_map() {
     threshold_kernel_matches_the_row_map(
-        kmrbf::kernels::soft_rows_f32::SoftMap::Entmax15,
+        kmrbf::kernels::soft::rows_avx512::SoftMap::Entmax15,
         MapKind::Entmax15,
     );
 }
@@ -543,16 +545,16 @@ fn entmax15_f32_tile_kernel_matches_the_row_map() {
 #[test]
 fn sparsemax_f32_tile_kernel_matches_the_row_map() {
     threshold_kernel_matches_the_row_map(
-        kmrbf::kernels::soft_rows_f32::SoftMap::Sparsemax,
+        kmrbf::kernels::soft::rows_avx512::SoftMap::Sparsemax,
         MapKind::Sparsemax,
     );
 }
 
 fn threshold_kernel_matches_the_row_map(
-    fast: kmrbf::kernels::soft_rows_f32::SoftMap,
+    fast: kmrbf::kernels::soft::rows_avx512::SoftMap,
     map: MapKind,
 ) {
-    use kmrbf::kernels::soft_rows_f32::{available, soft_rows};
+    use kmrbf::kernels::soft::rows_avx512::{available, soft_rows};
     // The kernel runs on the AVX-512 tiers (the missing ones are printed).
     for isa in common::tiers("threshold_kernel_matches_the_row_map")
         .into_iter()
@@ -632,7 +634,7 @@ fn threshold_kernel_matches_the_row_map(
 /// threshold, more the sorted scan), against the portable row map in f64.
 #[test]
 fn threshold_kernels_match_the_row_map_on_tied_candidates() {
-    use kmrbf::kernels::soft_rows_f32::{available, soft_rows, SoftMap};
+    use kmrbf::kernels::soft::rows_avx512::{available, soft_rows, SoftMap};
     // The kernel runs on the AVX-512 tiers (the missing ones are printed).
     for isa in common::tiers("threshold_kernels_match_the_row_map_on_tied_candidates")
         .into_iter()
@@ -691,7 +693,7 @@ fn threshold_kernels_match_the_row_map_on_tied_candidates() {
 /// weights with zeros; nonzero starting sums).
 #[test]
 fn dense_weighted_sums_equal_one_fma_chain_per_entry() {
-    use kmrbf::kernels::soft_rows_f32::{available, dense_weighted_sums};
+    use kmrbf::kernels::soft::rows_avx512::{available, dense_weighted_sums};
     // The kernel runs on the AVX-512 tiers (the missing ones are printed).
     for isa in common::tiers("dense_weighted_sums_equal_one_fma_chain_per_entry")
         .into_iter()

@@ -4,10 +4,10 @@
 mod common;
 use common::*;
 use kmrbf::kernels::maps::MapKind;
-use kmrbf::kernels::reference;
 use kmrbf::rbf::anneal::{anneal, AnnealParams, Schedule, Sigma0};
 use kmrbf::rbf::step::{StepKind, Stepper};
 use kmrbf::rbf::{center_gradient, input_gradient, objectives, GradientKind, Kernel, Temperature};
+use kmrbf::reference;
 use kmrbf::{Error, MatView};
 
 const SOFT: [MapKind; 4] = [
@@ -198,7 +198,7 @@ fn soft_lloyd_never_increases_the_free_energy() {
     let (x, n, d) = load_csv("iris");
     let v = MatView::new(&x, n, d).unwrap();
     let mut xn = vec![0.0; n];
-    kmrbf::kernels::distance::row_sq_norms(&x, d, &mut xn);
+    kmrbf::kernels::layout::distance::row_sq_norms(&x, d, &mut xn);
     let p = kmrbf::init::Prepared {
         x: &x,
         d,
@@ -230,7 +230,7 @@ fn at_zero_temperature_soft_lloyd_is_lloyd() {
     let ds = kmrbf::synth::blobs(500, 4, 6, 2.5, 3);
     let (x, n, d) = (ds.x, 500, 4);
     let mut xn = vec![0.0; n];
-    kmrbf::kernels::distance::row_sq_norms(&x, d, &mut xn);
+    kmrbf::kernels::layout::distance::row_sq_norms(&x, d, &mut xn);
     let p = kmrbf::init::Prepared {
         x: &x,
         d,
@@ -375,7 +375,7 @@ fn soft_lloyd_steps_thread_parity<T: kmrbf::Real>() {
     let ds = kmrbf::synth::blobs(30_000, 8, 10, 2.0, 6);
     let x: Vec<T> = ds.x.iter().map(|&v| T::from_f64(v)).collect();
     let mut xn = vec![T::ZERO; 30_000];
-    kmrbf::kernels::distance::row_sq_norms(&x, 8, &mut xn);
+    kmrbf::kernels::layout::distance::row_sq_norms(&x, 8, &mut xn);
     let p = kmrbf::init::Prepared {
         x: &x,
         d: 8,
@@ -515,7 +515,7 @@ fn near_ties(x: &[f32], c: &[f32], d: usize, rel: f64) -> usize {
 #[test]
 fn a_soft_step_at_the_one_hot_limit_is_a_lloyd_step_bit_for_bit_in_f32() {
     use kmrbf::init::Prepared;
-    use kmrbf::kernels::distance::row_sq_norms;
+    use kmrbf::kernels::layout::distance::row_sq_norms;
     use kmrbf::kmeans::lloyd::lloyd_run;
     let (n, d, k) = (30_000, 6, 48);
     let (x, c0) = integer_data(n, d, k, 40, 5);

@@ -3,7 +3,7 @@
 //! `sigma0 = auto`, with the distance between the two results.
 
 use crate::matrix::{Centered, Values};
-use kmrbf::kernels::distance::row_sq_norms;
+use kmrbf::kernels::layout::distance::row_sq_norms;
 use kmrbf::kernels::maps::MapKind;
 use kmrbf::kmeans::lloyd::lloyd_run;
 use kmrbf::metrics::{adjusted_rand_index, center_discrepancy};

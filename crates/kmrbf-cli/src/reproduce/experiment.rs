@@ -1,6 +1,6 @@
 //! The computations of the reproduction for one data set and one seed.
 
-use kmrbf::kernels::distance::row_sq_norms;
+use kmrbf::kernels::layout::distance::row_sq_norms;
 use kmrbf::kernels::maps::MapKind;
 use kmrbf::metrics::{adjusted_rand_index, center_discrepancy};
 use kmrbf::rbf::anneal::{

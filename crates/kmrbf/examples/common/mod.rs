@@ -21,7 +21,7 @@ pub fn median(mut v: Vec<f64>) -> f64 {
 /// Squared row norms of the `n x d` rows `x`.
 pub fn norms(x: &[f32], d: usize) -> Vec<f32> {
     let mut xn = vec![0f32; x.len() / d.max(1)];
-    kmrbf::kernels::distance::row_sq_norms(x, d, &mut xn);
+    kmrbf::kernels::layout::distance::row_sq_norms(x, d, &mut xn);
     xn
 }
 

@@ -10,8 +10,8 @@
 //! loops that `simd_dispatch!` compiles for AVX-512, AVX2 + FMA and the baseline: the same
 //! bits on every machine and for every thread count.
 
-use super::dispatch::simd_dispatch;
-use super::maps::MapKind;
+use crate::kernels::dispatch::simd_dispatch;
+use crate::kernels::maps::MapKind;
 use crate::real::Real;
 
 /// Partial sums per row reduction (one AVX-512 register of f32).

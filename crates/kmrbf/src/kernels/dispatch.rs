@@ -2,7 +2,7 @@
 //!
 //! The epilogues are written as plain loops over lanes; compiled for the baseline x86-64 they
 //! get SSE2 only. `simd_dispatch!` compiles the same body twice more, with AVX-512 (x86-64-v4)
-//! and with AVX2 + FMA (x86-64-v3) enabled, and runs the widest the caller's [`super::isa::Isa`]
+//! and with AVX2 + FMA (x86-64-v3) enabled, and runs the widest the caller's [`crate::kernels::isa::Isa`]
 //! allows, so one binary runs everywhere and is fast on both kinds of machine. The bodies are plain float loops
 //! (no reassociation, no contraction), so every build gives the same bits.
 

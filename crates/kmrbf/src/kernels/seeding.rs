@@ -9,10 +9,11 @@
 //! (`min(min(a, D), D) = min(a, D)` with `D` computed the same way), which lets the driver
 //! bring one chunk up to date early when it samples from it.
 
-use super::dispatch::simd_dispatch;
-use super::distance::sq_dist;
-use super::isa::Isa;
-use super::packed::{self, MR, PAIR_MR};
+use crate::kernels::assign::packed;
+use crate::kernels::assign::packing::{AVX512_MR as MR, PAIR_MR};
+use crate::kernels::dispatch::simd_dispatch;
+use crate::kernels::isa::Isa;
+use crate::kernels::layout::distance::sq_dist;
 use crate::real::Real;
 
 /// Candidates of one seeding pass, `m x d`, packed for the AVX-512 kernel when it runs.
@@ -49,7 +50,7 @@ impl<T: Real> SeedCandidates<T> {
                         for t in 0..d {
                             panel[t * lanes + j] = row[t];
                         }
-                        cn[j] = super::distance::sq_norm(row);
+                        cn[j] = crate::kernels::layout::distance::sq_norm(row);
                     }
                     (panel, cn)
                 })

@@ -1,8 +1,8 @@
 //! Weighted per-cluster sums: the M-step of Lloyd, accumulated in f64.
 
-use super::aligned::{Aligned, Plain};
-use super::dispatch::simd_dispatch;
-use super::isa::Isa;
+use crate::kernels::dispatch::simd_dispatch;
+use crate::kernels::isa::Isa;
+use crate::kernels::layout::aligned::{Aligned, Plain};
 use crate::real::Real;
 
 /// Per-cluster sufficient statistics: `sums` is `k x d` (`sum_i w_i x_i` over the cluster),

@@ -3,12 +3,12 @@
 //! accumulated over the same chunks in the same order, so they match Lloyd bit for bit
 //! whenever the labels do.
 
-use super::params::IterInfo;
+use super::step::IterInfo;
 use super::step::{cluster_sums, inertia, update_centers, RunResult};
 use crate::init::Prepared;
-use crate::kernels::argmin::top2;
-use crate::kernels::distance::{row_sq_norms, sq_dist};
-use crate::kernels::tiles::{fold_tiles, Blocking};
+use crate::kernels::assign::argmin::top2;
+use crate::kernels::layout::distance::{row_sq_norms, sq_dist};
+use crate::kernels::layout::tiles::{fold_tiles, Blocking};
 use crate::real::Real;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};

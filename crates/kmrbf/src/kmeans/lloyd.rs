@@ -1,15 +1,16 @@
 //! Lloyd's algorithm on the fused kernel: one GEMM-blocked pass per iteration assigns every
 //! row and accumulates the per-cluster sums while the tile is in cache.
 
-use super::params::IterInfo;
+use super::step::IterInfo;
 use super::step::{inertia, update_centers, RunResult};
 use crate::init::Prepared;
-use crate::kernels::amx::{self, argmin_rows_amx, AmxCenters, AmxScratch, AmxSums};
-use crate::kernels::argmin::argmin_rows;
-use crate::kernels::distance::row_sq_norms;
-use crate::kernels::lowdim::{self, argmin_rows_lowd};
-use crate::kernels::packed::{self, argmin_rows_packed, Packed};
-use crate::kernels::tiles::{fold_tiles, Blocking};
+use crate::kernels::assign::amx::{self, argmin_rows_amx, AmxCenters, AmxScratch, AmxSums};
+use crate::kernels::assign::argmin::argmin_rows;
+use crate::kernels::assign::lowdim::{self, argmin_rows_lowd};
+use crate::kernels::assign::packed::{self, argmin_rows_packed};
+use crate::kernels::assign::packing::Packed;
+use crate::kernels::layout::distance::row_sq_norms;
+use crate::kernels::layout::tiles::{fold_tiles, Blocking};
 use crate::kernels::update::{accumulate_hard, ClusterSums, TileSums};
 use crate::real::Real;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -15,14 +15,15 @@
 //! for any thread count.
 
 use super::lloyd::{assign_labels, assign_pass};
-use super::params::{mean_variance, Init};
+use super::params::Init;
 use super::step::inertia;
+use super::step::mean_variance;
 use crate::data::{check_finite, check_weights, MatView};
 use crate::error::{Error, Result};
 use crate::init::{kmeans_plus_plus, random_rows, Prepared};
-use crate::kernels::distance::row_sq_norms;
 use crate::kernels::isa::Isa;
-use crate::kernels::tiles::Blocking;
+use crate::kernels::layout::distance::row_sq_norms;
+use crate::kernels::layout::tiles::Blocking;
 use crate::real::Real;
 use crate::rng::Rng;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -14,5 +14,7 @@ pub mod step;
 
 pub use minibatch::{BatchStep, MiniBatchFit, MiniBatchParams, MiniBatchState};
 pub use model::{predict, KMeans};
-pub use params::{Algorithm, Init, IterInfo, KMeansParams, Timings};
+pub use model::{Algorithm, Timings};
+pub use params::{Init, KMeansParams};
+pub use step::IterInfo;
 pub use step::RunResult;

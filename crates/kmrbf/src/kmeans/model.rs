@@ -1,13 +1,12 @@
 //! A fitted K-Means model: immutable, with getters.
 
 use super::lloyd::assign_labels;
-use super::params::{Algorithm, Timings};
 use super::step::RunResult;
 use crate::data::MatView;
 use crate::error::{Error, Result};
 use crate::init::Prepared;
-use crate::kernels::distance::row_sq_norms;
 use crate::kernels::isa::Isa;
+use crate::kernels::layout::distance::row_sq_norms;
 use crate::real::Real;
 
 /// The result of [`super::KMeansParams::fit`].
@@ -117,4 +116,43 @@ pub fn predict<T: Real>(isa: Isa, centers: &[T], k: usize, x: MatView<'_, T>) ->
         isa,
     };
     Ok(assign_labels(&p, centers, k))
+}
+
+/// Which exact algorithm runs the iterations. All return the same centers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Algorithm {
+    /// Plain Lloyd on the fused GEMM kernel.
+    Lloyd,
+    /// Hamerly's bounds: skips distance computations; best at low dimension.
+    Hamerly,
+    /// The fastest measured on this kind of machine: Lloyd on the register kernel. Hamerly
+    /// was 2.5-4x slower at d = 2, 8 and 16 (500k rows, k = 32; docs/NOTES.md).
+    Auto,
+}
+
+impl std::str::FromStr for Algorithm {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "lloyd" => Ok(Self::Lloyd),
+            "hamerly" => Ok(Self::Hamerly),
+            "auto" => Ok(Self::Auto),
+            other => Err(Error::BadParam {
+                name: "algorithm",
+                value: other.to_string(),
+                reason: "expected lloyd, hamerly or auto",
+            }),
+        }
+    }
+}
+
+/// Wall-clock time a fit spent, over all restarts.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Timings {
+    /// Seconds choosing initial centers.
+    pub init_seconds: f64,
+    /// Seconds iterating (including the final assignment and inertia).
+    pub iter_seconds: f64,
+    /// Iterations over all restarts.
+    pub iterations: usize,
 }

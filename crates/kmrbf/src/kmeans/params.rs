@@ -2,13 +2,13 @@
 
 use super::hamerly::hamerly_run;
 use super::lloyd::lloyd_run;
-use super::model::KMeans;
-use super::step::RunResult;
+use super::model::{Algorithm, KMeans, Timings};
+use super::step::{mean_variance, IterInfo, RunResult};
 use crate::data::{check_weights, MatView};
 use crate::error::{Error, Result};
 use crate::init::{kmeans_plus_plus, random_rows, Prepared};
-use crate::kernels::distance::row_sq_norms;
 use crate::kernels::isa::Isa;
+use crate::kernels::layout::distance::row_sq_norms;
 use crate::real::Real;
 use crate::rng::Rng;
 use std::sync::atomic::AtomicBool;
@@ -23,56 +23,6 @@ pub enum Init<T> {
     Random,
     /// Given `k x d` centers, row-major.
     Centers(Vec<T>),
-}
-
-/// Which exact algorithm runs the iterations. All return the same centers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Algorithm {
-    /// Plain Lloyd on the fused GEMM kernel.
-    Lloyd,
-    /// Hamerly's bounds: skips distance computations; best at low dimension.
-    Hamerly,
-    /// The fastest measured on this kind of machine: Lloyd on the register kernel. Hamerly
-    /// was 2.5-4x slower at d = 2, 8 and 16 (500k rows, k = 32; docs/NOTES.md).
-    Auto,
-}
-
-impl std::str::FromStr for Algorithm {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "lloyd" => Ok(Self::Lloyd),
-            "hamerly" => Ok(Self::Hamerly),
-            "auto" => Ok(Self::Auto),
-            other => Err(Error::BadParam {
-                name: "algorithm",
-                value: other.to_string(),
-                reason: "expected lloyd, hamerly or auto",
-            }),
-        }
-    }
-}
-
-/// Progress of one iteration, for observers (progress bars, logs).
-#[derive(Clone, Copy, Debug)]
-pub struct IterInfo {
-    /// 1-based iteration.
-    pub iter: usize,
-    /// `sum_k ||c_new - c_old||^2`.
-    pub center_shift: f64,
-    /// Empty clusters relocated in this iteration.
-    pub relocated: usize,
-}
-
-/// Wall-clock time a fit spent, over all restarts.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Timings {
-    /// Seconds choosing initial centers.
-    pub init_seconds: f64,
-    /// Seconds iterating (including the final assignment and inertia).
-    pub iter_seconds: f64,
-    /// Iterations over all restarts.
-    pub iterations: usize,
 }
 
 /// K-Means hyperparameters (builder). `fit` validates them with the data.
@@ -319,26 +269,4 @@ impl<T: Real> KMeansParams<T> {
             self.isa,
         ))
     }
-}
-
-/// `mean_j var(X[:, j])` (unweighted, population variance, as scikit-learn's tolerance).
-pub fn mean_variance<T: Real>(x: MatView<'_, T>) -> f64 {
-    let (n, d) = (x.n(), x.d());
-    let mut mean = vec![0.0f64; d];
-    for i in 0..n {
-        for (m, v) in mean.iter_mut().zip(x.row(i)) {
-            *m += v.to_f64();
-        }
-    }
-    for m in &mut mean {
-        *m /= n as f64;
-    }
-    let mut var = vec![0.0f64; d];
-    for i in 0..n {
-        for ((s, v), m) in var.iter_mut().zip(x.row(i)).zip(&mean) {
-            let t = v.to_f64() - m;
-            *s += t * t;
-        }
-    }
-    var.iter().sum::<f64>() / (n as f64 * d as f64)
 }

@@ -1,8 +1,9 @@
 //! What Lloyd and Hamerly share: the M-step with empty-cluster relocation, and inertia.
 
+use crate::data::MatView;
 use crate::init::Prepared;
-use crate::kernels::distance::sq_dist;
-use crate::kernels::tiles::Blocking;
+use crate::kernels::layout::distance::sq_dist;
+use crate::kernels::layout::tiles::Blocking;
 use crate::kernels::update::{accumulate_hard, ClusterSums, TileSums};
 use crate::real::Real;
 use rayon::prelude::*;
@@ -158,7 +159,35 @@ pub fn inertia<T: Real>(
     parts.iter().sum()
 }
 
-/// `mean_j var(X[:, j])`: the scale of scikit-learn's relative tolerance.
-pub fn mean_variance_of<T: Real>(x: crate::data::MatView<'_, T>) -> f64 {
-    super::params::mean_variance(x)
+/// Progress of one iteration, for observers (progress bars, logs).
+#[derive(Clone, Copy, Debug)]
+pub struct IterInfo {
+    /// 1-based iteration.
+    pub iter: usize,
+    /// `sum_k ||c_new - c_old||^2`.
+    pub center_shift: f64,
+    /// Empty clusters relocated in this iteration.
+    pub relocated: usize,
+}
+
+/// `mean_j var(X[:, j])` (unweighted, population variance, as scikit-learn's tolerance).
+pub fn mean_variance<T: Real>(x: MatView<'_, T>) -> f64 {
+    let (n, d) = (x.n(), x.d());
+    let mut mean = vec![0.0f64; d];
+    for i in 0..n {
+        for (m, v) in mean.iter_mut().zip(x.row(i)) {
+            *m += v.to_f64();
+        }
+    }
+    for m in &mut mean {
+        *m /= n as f64;
+    }
+    let mut var = vec![0.0f64; d];
+    for i in 0..n {
+        for ((s, v), m) in var.iter_mut().zip(x.row(i)).zip(&mean) {
+            let t = v.to_f64() - m;
+            *s += t * t;
+        }
+    }
+    var.iter().sum::<f64>() / (n as f64 * d as f64)
 }

@@ -11,11 +11,11 @@ use super::step::{StepKind, Stepper};
 use crate::data::MatView;
 use crate::error::{Error, Result};
 use crate::init::Prepared;
-use crate::kernels::distance::sq_dist;
 use crate::kernels::isa::Isa;
+use crate::kernels::layout::distance::sq_dist;
 use crate::kernels::maps::MapKind;
 use crate::kmeans::lloyd::{assign_labels, lloyd_run};
-use crate::kmeans::step::mean_variance_of;
+use crate::kmeans::step::mean_variance;
 use crate::metrics::{adjusted_rand_index, center_discrepancy, normalized_mutual_info};
 use crate::real::Real;
 use crate::rng::Rng;
@@ -211,7 +211,7 @@ pub fn median_gap<T: Real>(p: &Prepared<'_, T>, c: &[T], k: usize) -> f64 {
     let d = p.d;
     let mut gaps: Vec<f64> = (0..p.n())
         .map(|i| {
-            let (_, a, b) = crate::kernels::argmin::top2(k, |j| {
+            let (_, a, b) = crate::kernels::assign::argmin::top2(k, |j| {
                 sq_dist(p.row(i), &c[j * d..(j + 1) * d]).to_f64()
             });
             b - a
@@ -235,8 +235,8 @@ pub fn lloyd_min_gap<T: Real>(p: &Prepared<'_, T>, init: &[T], k: usize) -> f64 
 /// while Lloyd gives it to the lower index, so the zero-temperature limit of the soft model is
 /// Lloyd's trajectory only when this count is 0.
 pub fn lloyd_gaps<T: Real>(p: &Prepared<'_, T>, init: &[T], k: usize) -> (f64, usize) {
-    use crate::kernels::distance::row_sq_norms;
-    use crate::kernels::tiles::{fold_tiles, Blocking};
+    use crate::kernels::layout::distance::row_sq_norms;
+    use crate::kernels::layout::tiles::{fold_tiles, Blocking};
     use crate::kmeans::step::{cluster_sums, update_centers};
     let blocking = Blocking::of::<T>(k);
     let mut centers = init.to_vec();
@@ -260,7 +260,7 @@ pub fn lloyd_gaps<T: Real>(p: &Prepared<'_, T>, init: &[T], k: usize) -> (f64, u
                 first.resize(b, T::ZERO);
                 second.resize(b, T::ZERO);
                 let cross = &t.cross[..b * k];
-                crate::kernels::argmin::top2_rows(t.isa, cross, k, &cn, lab, first, second);
+                crate::kernels::assign::argmin::top2_rows(t.isa, cross, k, &cn, lab, first, second);
                 for (&v1, &v2) in first.iter().zip(second.iter()) {
                     let gap = (v2 - v1).to_f64();
                     if gap > 0.0 && gap < *g {
@@ -412,7 +412,7 @@ pub fn anneal<T: Real>(
         isa: params.isa,
     };
     let d = x.d();
-    let scale = mean_variance_of(x);
+    let scale = mean_variance(x);
     // Where the data gives no scale (no positive gap, no spread: a single row, or all rows
     // equal), every temperature gives the same centers; start at 1 so the schedule stays in
     // range.

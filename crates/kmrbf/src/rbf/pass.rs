@@ -2,19 +2,22 @@
 //! combined in order (deterministic for any thread count). Never holds an `n x k` matrix
 //! unless the caller asks for the responsibilities themselves. For f32 with AVX-512 or AVX2 +
 //! FMA, `k <= 64` and no per-row output, softmax / entmax-1.5 / sparsemax passes skip the tile altogether
-//! ([`crate::kernels::softmax_fused_f32`], [`crate::kernels::sparse_fused_f32`]).
+//! ([`crate::kernels::soft::softmax`], [`crate::kernels::soft::sparse`]).
 
 use crate::init::Prepared;
-use crate::kernels::aligned::{Aligned, AlignedF32};
-use crate::kernels::cross_f32::CrossPack;
 use crate::kernels::dispatch::simd_dispatch;
-use crate::kernels::distance::row_sq_norms;
+use crate::kernels::layout::aligned::{Aligned, AlignedF32};
+use crate::kernels::layout::cross::CrossPack;
+use crate::kernels::layout::distance::row_sq_norms;
+use crate::kernels::layout::tiles::{fold_tiles, Blocking, Tile};
 use crate::kernels::maps::{map_row, MapKind};
-use crate::kernels::soft_rows_f32::{self, RowTotals, SoftMap};
-use crate::kernels::softmax_fused_f32::{self, FusedRows, FusedScratch};
-use crate::kernels::sparse_fused_f32::{self, SparseMap, SparseScratch};
-use crate::kernels::sparse_fused_f64::{self, Rows64, Scratch64};
-use crate::kernels::tiles::{fold_tiles, Blocking, Tile};
+use crate::kernels::soft::rows_avx512::{self, SoftMap};
+use crate::kernels::soft::shared::RowTotals;
+use crate::kernels::soft::shared::{FusedRows, FusedScratch, MAX_K};
+use crate::kernels::soft::shared::{SparseMap, SparseScratch};
+use crate::kernels::soft::softmax;
+use crate::kernels::soft::sparse;
+use crate::kernels::soft::sparse_f64::{self, Rows64, Scratch64};
 use crate::kernels::update::{ClusterSums, TileSums};
 use crate::real::{as_f32, as_f32_mut, as_f64, Real};
 
@@ -187,7 +190,7 @@ fn add_weighted_sums<T: Real>(
     }
     let dense = nonzero > 6 * b;
     let isa = tile.isa;
-    let fast = soft_rows_f32::available(isa) && as_f32(x).is_some();
+    let fast = rows_avx512::available(isa) && as_f32(x).is_some();
     if let (true, true, Some(sums), Some(x32), Some(a32)) = (
         dense,
         fast,
@@ -195,7 +198,7 @@ fn add_weighted_sums<T: Real>(
         as_f32(x),
         as_f32(a),
     ) {
-        soft_rows_f32::dense_weighted_sums(isa, sums, d, k, x32, a32);
+        rows_avx512::dense_weighted_sums(isa, sums, d, k, x32, a32);
     } else if dense {
         use faer::{Accum, MatMut, MatRef, Par};
         let lhs = MatRef::from_row_major_slice(a, b, k).transpose();
@@ -203,12 +206,12 @@ fn add_weighted_sums<T: Real>(
         let dst = MatMut::from_row_major_slice_mut(&mut tile.sums, k, d);
         faer::linalg::matmul::matmul(dst, Accum::Add, lhs, rhs, T::ONE, Par::Seq);
     } else if let (true, Some(sums), Some(x32), Some(a32)) = (
-        soft_rows_f32::available(isa),
+        rows_avx512::available(isa),
         as_f32_mut(&mut tile.sums),
         as_f32(x),
         as_f32(a),
     ) {
-        soft_rows_f32::sparse_weighted_sums(isa, sums, d, k, x32, a32);
+        rows_avx512::sparse_weighted_sums(isa, sums, d, k, x32, a32);
     } else {
         for (row, ar) in x.chunks_exact(d).zip(a.chunks_exact(k)) {
             // Nonzero positions 16 at a time as a bit mask (one vector compare), then only
@@ -271,7 +274,7 @@ fn soft_tile_body<T: Real>(
         MapKind::Sparsemax => Some(SoftMap::Sparsemax),
         _ => None,
     }
-    .filter(|_| soft_rows_f32::available(t.isa) && !need_jac && grad_loss.is_none());
+    .filter(|_| rows_avx512::available(t.isa) && !need_jac && grad_loss.is_none());
     if fast.is_some_and(|map| soft_f32_tile(map, job, acc, &mut t, o)) {
         let b = t.rows();
         if req.resp_sums {
@@ -360,7 +363,7 @@ fn soft_tile_body<T: Real>(
     }
 }
 
-/// The rows of an f32 tile through [`soft_rows_f32::soft_rows`]; false (nothing done) when
+/// The rows of an f32 tile through [`rows_avx512::soft_rows`]; false (nothing done) when
 /// `T` is not f32.
 fn soft_f32_tile<T: Real>(
     map: SoftMap,
@@ -394,7 +397,7 @@ fn soft_f32_tile<T: Real>(
     } else {
         None
     };
-    let tot = soft_rows_f32::soft_rows(
+    let tot = rows_avx512::soft_rows(
         t.isa,
         map,
         &mut cross[..b * k],
@@ -579,8 +582,8 @@ fn fused_pass<T: Real>(
         _ => return None,
     };
     let here = match sparse {
-        None => softmax_fused_f32::available(p.isa, k),
-        Some(_) => sparse_fused_f32::available(p.isa, k),
+        None => softmax::available(p.isa, k),
+        Some(_) => sparse::available(p.isa, k),
     };
     if !here || p.d == 0 {
         return None;
@@ -594,7 +597,7 @@ fn fused_pass<T: Real>(
     // Softmax adds its sums transposed into f64 (`d x 64`); the sparse maps add rows of
     // `k x d` f32 sums, flushed into f64 after every call.
     let zt = if req.resp_sums && sparse.is_none() {
-        d * softmax_fused_f32::MAX_K
+        d * MAX_K
     } else {
         0
     };
@@ -635,13 +638,13 @@ fn fused_pass<T: Real>(
                     let sums = req
                         .resp_sums
                         .then_some((&mut acc.rs_t[..], &mut acc.col[..]));
-                    softmax_fused_f32::softmax_sums(&rows, sums, resp, &mut acc.scratch)
+                    softmax::softmax_sums(&rows, sums, resp, &mut acc.scratch)
                 }
                 Some(map) => {
                     let sums = req
                         .resp_sums
                         .then_some((&mut acc.rs_tile.sums[..], &mut acc.col[..]));
-                    sparse_fused_f32::sparse_sums(map, &rows, sums, &mut acc.sparse)
+                    sparse::sparse_sums(map, &rows, sums, &mut acc.sparse)
                 }
             };
             acc.tot.add(&tot);
@@ -666,7 +669,7 @@ fn fused_pass<T: Real>(
             // The chunk's sums back to `k x d` (into zeros: exact).
             for j in 0..k {
                 for t in 0..d {
-                    a.rs.sums[j * d + t] = a.rs_t[t * softmax_fused_f32::MAX_K + j];
+                    a.rs.sums[j * d + t] = a.rs_t[t * MAX_K + j];
                 }
             }
         }
@@ -700,13 +703,13 @@ fn fused_pass_f64<T: Real>(
         MapKind::Sparsemax => SparseMap::Sparsemax,
         _ => return None,
     };
-    if req.loss_sums || !req.fused || !sparse_fused_f64::available(p.isa, k) || p.d == 0 {
+    if req.loss_sums || !req.fused || !sparse_f64::available(p.isa, k) || p.d == 0 {
         return None;
     }
     let (c64, cn64) = (as_f64(centers)?, as_f64(cn)?);
     as_f64(p.x)?;
     let d = p.d;
-    let panel = sparse_fused_f64::pack_centers(c64, k, d);
+    let panel = sparse_f64::pack_centers(c64, k, d);
     let temp = req.temp.to_f64();
     let zk = if req.resp_sums { k } else { 0 };
     let parts = fold_tiles(
@@ -734,7 +737,7 @@ fn fused_pass_f64<T: Real>(
             let sums = req
                 .resp_sums
                 .then_some((&mut acc.rs.sums[..], &mut acc.rs.weight[..]));
-            let tot = sparse_fused_f64::sparse_sums_f64(map, &rows, sums, &mut acc.scratch);
+            let tot = sparse_f64::sparse_sums_f64(map, &rows, sums, &mut acc.scratch);
             acc.tot.add(&tot);
         },
     );

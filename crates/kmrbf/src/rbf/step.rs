@@ -4,8 +4,8 @@ use super::objective::{GradientKind, Objectives};
 use super::pass::{soft_pass_biased, PassRequest, RowOut};
 use crate::error::{Error, Result};
 use crate::init::Prepared;
+use crate::kernels::layout::tiles::Blocking;
 use crate::kernels::maps::MapKind;
-use crate::kernels::tiles::Blocking;
 use crate::kmeans::lloyd::assign_pass;
 use crate::real::Real;
 

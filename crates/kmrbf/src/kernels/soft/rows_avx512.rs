@@ -12,119 +12,11 @@
 //! Entmax-1.5: the candidates `z = -(D - Dmin) / (2 temp) > -1` are compressed out of the row
 //! (everything else is exactly 0); one candidate means a one-hot row (no further work), more
 //! are sorted and given the exact threshold of Peters et al. (2019, Algorithm 2), as in
-//! [`super::maps`]. Sparsemax goes the same way with `z = -(D - Dmin) / temp` and its own
+//! [`crate::kernels::maps`]. Sparsemax goes the same way with `z = -(D - Dmin) / temp` and its own
 //! threshold.
 
-use super::isa::Isa;
-use crate::real::Real;
-
-/// Coefficients of `2^f` on `[0, 1)`, highest degree first (Horner with FMAs; degree 6,
-/// `p(0) = 1`, relative error 6.4e-8 in f32): the exponential of the softmax kernels.
-pub(crate) const EXP2_POLY: [f32; 7] = [
-    2.161_380_8e-4,
-    1.246_737_7e-3,
-    9.675_533e-3,
-    5.548_522e-2,
-    2.402_293_2e-1,
-    6.931_470_6e-1,
-    1.0,
-];
-
-/// `1 / n` for `n = 1..=16` (correctly rounded, as a division gives it): the thresholds' table.
-pub(crate) const RECIP16: [f32; 16] = {
-    let mut t = [0f32; 16];
-    let mut n = 0;
-    while n < 16 {
-        t[n] = 1.0 / (n + 1) as f32;
-        n += 1;
-    }
-    t
-};
-
-/// Totals over the rows of one call (f64, in row order).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct RowTotals {
-    /// `sum_i w_i Dmin_i`.
-    pub j: f64,
-    /// `sum_i w_i sum_k r_ik D_ik`.
-    pub l: f64,
-    /// `sum_i w_i (Dmin_i - temp ln sum_k e_ik)`.
-    pub f: f64,
-    /// `sum_i w_i`.
-    pub w: f64,
-    /// `sum_i |supp r_i|`.
-    pub support: f64,
-    /// Rows with a support of one.
-    pub onehot: usize,
-}
-
-impl RowTotals {
-    /// Adds the totals of later rows.
-    pub fn add(&mut self, o: &RowTotals) {
-        self.j += o.j;
-        self.l += o.l;
-        self.f += o.f;
-        self.w += o.w;
-        self.support += o.support;
-        self.onehot += o.onehot;
-    }
-
-    /// Adds a one-hot row of weight `w` and minimum distance `dmin` (`r = 1` at the nearest
-    /// center: `L = F = J = Dmin`, support 1).
-    #[inline(always)]
-    pub(crate) fn add_onehot<T: Real>(&mut self, w: T, dmin: T) {
-        let (wf, dm) = (w.to_f64(), dmin.to_f64());
-        self.j += wf * dm;
-        self.l += wf * dm;
-        self.f += wf * dm;
-        self.w += wf;
-        self.support += 1.0;
-        self.onehot += 1;
-    }
-}
-
-/// The moments of one entmax-1.5 / sparsemax row with several candidates, as both the tile
-/// and the fused kernels compute them (in the data's precision `T`): `q = v^2` (resp. `v`)
-/// with `v = z - tau > 0`, `norm = 1 / sum q`, `sqv = sum q v`, `sz = -sum q z` (`z = -(D -
-/// Dmin) / scale`).
-pub(crate) struct SpreadRow<T> {
-    /// Row weight.
-    pub w: T,
-    /// `Dmin`.
-    pub dmin: T,
-    /// `2 temp` (entmax-1.5) or `temp` (sparsemax).
-    pub scale: T,
-    /// `1 / sum q`.
-    pub norm: T,
-    /// `sum q v`.
-    pub sqv: T,
-    /// `-sum q z`.
-    pub sz: T,
-    /// Nonzero responsibilities.
-    pub support: u32,
-}
-
-impl<T: Real> SpreadRow<T> {
-    /// Adds the row's `J`, `L = Dmin + scale norm sz`, `F = L - temp H` (Tsallis entropies
-    /// `(4/3)(1 - sum r^1.5)` and `(1/2)(1 - sum r^2)`), weight and support to `tot`.
-    #[inline(always)]
-    pub(crate) fn add_to<const SPARSE: bool>(&self, tot: &mut RowTotals, temp: T) {
-        let (wf, dm) = (self.w.to_f64(), self.dmin.to_f64());
-        let loss = dm + (self.scale * self.norm * self.sz).to_f64();
-        let n = self.norm;
-        let h = if SPARSE {
-            0.5 * (1.0 - (n * n * self.sqv).to_f64())
-        } else {
-            (4.0 / 3.0) * (1.0 - (n * n.sqrt() * self.sqv).to_f64())
-        };
-        tot.j += wf * dm;
-        tot.l += wf * loss;
-        tot.f += wf * (loss - temp.to_f64() * h);
-        tot.w += wf;
-        tot.support += self.support as f64;
-        tot.onehot += (self.support == 1) as usize;
-    }
-}
+use crate::kernels::isa::Isa;
+use crate::kernels::soft::shared::RowTotals;
 
 /// True when [`soft_rows`] runs on `isa` (AVX-512).
 pub fn available(isa: Isa) -> bool {
@@ -206,7 +98,11 @@ pub fn dense_weighted_sums(isa: Isa, sums: &mut [f32], d: usize, k: usize, x: &[
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod imp {
-    use super::{RowTotals, SpreadRow, EXP2_POLY, RECIP16};
+    use crate::kernels::soft::avx512::{
+        add_scaled_row, exp2_kept, ln_pd, neg, support16, threshold16, threshold64,
+    };
+    use crate::kernels::soft::shared::{threshold, threshold_sparsemax};
+    use crate::kernels::soft::shared::{RowTotals, SpreadRow};
     use core::arch::x86_64::*;
 
     use crate::kernels::dispatch::lanes16 as lanes;
@@ -335,72 +231,6 @@ pub(crate) mod imp {
                     base += 64;
                 }
             }
-        }
-    }
-
-    /// `dst += c x` for the `d` values at `dst` and `x` (a product, then a sum, per value).
-    ///
-    /// # Safety
-    /// The CPU runs the AVX-512 tier; `dst` and `x` are valid for `d` values (reads; `dst` also
-    /// writes) and do not overlap.
-    #[inline(always)]
-    pub(crate) unsafe fn add_scaled_row(dst: *mut f32, x: *const f32, d: usize, c: f32) {
-        unsafe {
-            let cv = _mm512_set1_ps(c);
-            let mut t = 0;
-            while t < d {
-                let m = lanes(d - t);
-                let v = _mm512_mul_ps(cv, load_part(x.add(t), m));
-                store_part(dst.add(t), m, _mm512_add_ps(load_part(dst.add(t), m), v));
-                t += 16;
-            }
-        }
-    }
-
-    /// Loads the lanes `m` at `p` (zeros elsewhere); a full block by a plain load.
-    ///
-    /// # Safety
-    /// The CPU runs the AVX-512 tier; the lanes of `m` at `p` are readable (all 16 when `m` is
-    /// full).
-    #[inline(always)]
-    pub(crate) unsafe fn load_part(p: *const f32, m: __mmask16) -> __m512 {
-        unsafe {
-            if m == u16::MAX {
-                _mm512_loadu_ps(p)
-            } else {
-                _mm512_maskz_loadu_ps(m, p)
-            }
-        }
-    }
-
-    /// Stores the lanes `m` of `v` at `p`; a full block by a plain store, which (unlike a
-    /// masked one) forwards to a following load of the same values.
-    ///
-    /// # Safety
-    /// The CPU runs the AVX-512 tier; the lanes of `m` at `p` are writable (all 16 when `m` is
-    /// full).
-    #[inline(always)]
-    pub(crate) unsafe fn store_part(p: *mut f32, m: __mmask16, v: __m512) {
-        unsafe {
-            if m == u16::MAX {
-                _mm512_storeu_ps(p, v)
-            } else {
-                _mm512_mask_storeu_ps(p, m, v)
-            }
-        }
-    }
-
-    /// `-v`, exactly (sign flip).
-    ///
-    /// # Safety
-    /// The CPU runs the AVX-512 tier (the function only computes on registers).
-    #[inline(always)]
-    unsafe fn neg(v: __m512) -> __m512 {
-        unsafe {
-            _mm512_castsi512_ps(_mm512_xor_si512(
-                _mm512_castps_si512(v),
-                _mm512_set1_epi32(i32::MIN),
-            ))
         }
     }
 
@@ -588,175 +418,6 @@ pub(crate) mod imp {
         }
     }
 
-    /// The sparsemax threshold of the candidates `c` (sorted here, descending), as in
-    /// `maps::sparsemax_row`: the largest support whose threshold `(sum z - 1) / n` stays
-    /// below its smallest member.
-    #[inline(always)]
-    pub(crate) fn threshold_sparsemax(c: &mut [f32]) -> f32 {
-        sort_descending(c);
-        let mut s1 = 0f32;
-        let mut tau = -1f32;
-        for (n, &z) in c.iter().enumerate() {
-            s1 += z;
-            let t = (s1 - 1.0) / (n + 1) as f32;
-            if t < z {
-                tau = t;
-            } else {
-                break;
-            }
-        }
-        tau
-    }
-
-    /// Few candidates: insertion sort, descending.
-    #[inline(always)]
-    fn sort_descending(c: &mut [f32]) {
-        for a in 1..c.len() {
-            let v = c[a];
-            let mut p = a;
-            while p > 0 && c[p - 1] < v {
-                c[p] = c[p - 1];
-                p -= 1;
-            }
-            c[p] = v;
-        }
-    }
-
-    /// The threshold of `m <= 16` candidates at `c` (any order) without sorting or a
-    /// data-dependent exit: for each candidate `j`, the moments of the candidates `>= z_j`
-    /// (the support it would close), the threshold `t_j` they give, and `t_j` of the largest
-    /// consistent support (`t_j <= z_j` for entmax-1.5, `< z_j` for sparsemax; consistency
-    /// holds exactly up to the true support, Peters et al. 2019). Ties share their moments.
-    /// The sorted scan of [`threshold`] computes the same value with other roundings; on the
-    /// benchmark's rows it cost ~60 ns a row in branches and division / root latency.
-    ///
-    /// # Safety
-    /// The CPU runs the AVX-512 tier; `c` is readable for 16 values (`m <= 16` of them
-    /// candidates).
-    #[inline(always)]
-    pub(crate) unsafe fn threshold16<const SPARSE: bool>(c: *const f32, m: usize) -> f32 {
-        unsafe {
-            let valid = lanes(m);
-            let z = _mm512_maskz_loadu_ps(valid, c);
-            let one = _mm512_set1_ps(1.0);
-            let (mut s1, mut s2, mut cnt) = (
-                _mm512_setzero_ps(),
-                _mm512_setzero_ps(),
-                _mm512_setzero_ps(),
-            );
-            for i in 0..m {
-                let zi = _mm512_set1_ps(*c.add(i));
-                let ge = _mm512_mask_cmp_ps_mask::<_CMP_LE_OQ>(valid, z, zi);
-                s1 = _mm512_mask_add_ps(s1, ge, s1, zi);
-                if !SPARSE {
-                    s2 = _mm512_mask_add_ps(s2, ge, s2, _mm512_mul_ps(zi, zi));
-                }
-                cnt = _mm512_mask_add_ps(cnt, ge, cnt, one);
-            }
-            // 1 / cnt from a table (cnt is an integer in 1..=16 on the valid lanes): no division
-            // latency on the row's critical path.
-            let recip = _mm512_loadu_ps(RECIP16.as_ptr());
-            let idx = _mm512_sub_epi32(_mm512_cvttps_epi32(cnt), _mm512_set1_epi32(1));
-            let ic = _mm512_permutexvar_ps(idx, recip);
-            let (t, ok) = if SPARSE {
-                let t = _mm512_mul_ps(_mm512_sub_ps(s1, one), ic);
-                (t, _mm512_mask_cmp_ps_mask::<_CMP_LT_OQ>(valid, t, z))
-            } else {
-                let mean = _mm512_mul_ps(s1, ic);
-                let var = _mm512_fmsub_ps(s2, ic, _mm512_mul_ps(mean, mean));
-                let delta = _mm512_mul_ps(_mm512_fnmadd_ps(cnt, var, one), ic);
-                let t = _mm512_sub_ps(
-                    mean,
-                    _mm512_sqrt_ps(_mm512_max_ps(delta, _mm512_setzero_ps())),
-                );
-                (t, _mm512_mask_cmp_ps_mask::<_CMP_LE_OQ>(valid, t, z))
-            };
-            // Along the consistent supports (by decreasing z) the threshold only grows: t_{n+1}
-            // solves the n + 1 term equation, which at t_n is already >= 0 (sparsemax: t_{n+1} is
-            // a mean of t_n and z_{n+1} > t_n). So the largest consistent support has the largest
-            // consistent threshold: one reduction.
-            _mm512_reduce_max_ps(_mm512_mask_mov_ps(_mm512_set1_ps(f32::NEG_INFINITY), ok, t))
-        }
-    }
-
-    /// [`threshold16`] for `16 < m <= 64` candidates at `c` (four vectors; `c` readable up
-    /// to 64 values): the same moments and consistency rule, `1 / n` by division. On rows with
-    /// many candidates (low `d`, high temperature) the sorted scan's insertion sort and its
-    /// chain of divisions and roots cost several times more.
-    ///
-    /// # Safety
-    /// The CPU runs the AVX-512 tier; `c` is readable for 64 values (`16 < m <= 64` of them
-    /// candidates).
-    #[inline(always)]
-    pub(crate) unsafe fn threshold64<const SPARSE: bool>(c: *const f32, m: usize) -> f32 {
-        unsafe {
-            debug_assert!(m <= 64);
-            let valid: [__mmask16; 4] = core::array::from_fn(|v| lanes(m.saturating_sub(16 * v)));
-            let z: [__m512; 4] =
-                core::array::from_fn(|v| _mm512_maskz_loadu_ps(valid[v], c.add(16 * v)));
-            let one = _mm512_set1_ps(1.0);
-            let zero = _mm512_setzero_ps();
-            let (mut s1, mut s2, mut cnt) = ([zero; 4], [zero; 4], [zero; 4]);
-            for i in 0..m {
-                let zi = _mm512_set1_ps(*c.add(i));
-                let zz = _mm512_mul_ps(zi, zi);
-                for v in 0..4 {
-                    let ge = _mm512_mask_cmp_ps_mask::<_CMP_LE_OQ>(valid[v], z[v], zi);
-                    s1[v] = _mm512_mask_add_ps(s1[v], ge, s1[v], zi);
-                    if !SPARSE {
-                        s2[v] = _mm512_mask_add_ps(s2[v], ge, s2[v], zz);
-                    }
-                    cnt[v] = _mm512_mask_add_ps(cnt[v], ge, cnt[v], one);
-                }
-            }
-            let mut best = _mm512_set1_ps(f32::NEG_INFINITY);
-            for v in 0..4 {
-                // Lanes past m have cnt 0: their 1 / cnt is never used (not consistent).
-                let ic = _mm512_maskz_div_ps(valid[v], one, cnt[v]);
-                let (t, ok) = if SPARSE {
-                    let t = _mm512_mul_ps(_mm512_sub_ps(s1[v], one), ic);
-                    (t, _mm512_mask_cmp_ps_mask::<_CMP_LT_OQ>(valid[v], t, z[v]))
-                } else {
-                    let mean = _mm512_mul_ps(s1[v], ic);
-                    let var = _mm512_fmsub_ps(s2[v], ic, _mm512_mul_ps(mean, mean));
-                    let delta = _mm512_mul_ps(_mm512_fnmadd_ps(cnt[v], var, one), ic);
-                    let t = _mm512_sub_ps(mean, _mm512_sqrt_ps(_mm512_max_ps(delta, zero)));
-                    (t, _mm512_mask_cmp_ps_mask::<_CMP_LE_OQ>(valid[v], t, z[v]))
-                };
-                best = _mm512_mask_max_ps(best, ok, best, t);
-            }
-            _mm512_reduce_max_ps(best)
-        }
-    }
-
-    /// `(sum q, sum q v, -sum q z, |support|)` over `m <= 16` candidates at `c` with `v = z -
-    /// tau > 0` and `q = v^2` (entmax-1.5) or `v` (sparsemax), in vector lanes.
-    ///
-    /// # Safety
-    /// The CPU runs the AVX-512 tier; `c` is readable for 16 values (`m <= 16` of them
-    /// candidates).
-    #[inline(always)]
-    unsafe fn support16<const SPARSE: bool>(
-        c: *const f32,
-        m: usize,
-        tau: f32,
-    ) -> (f32, f32, f32, u32) {
-        unsafe {
-            let valid = lanes(m);
-            let z = _mm512_maskz_loadu_ps(valid, c);
-            let v = _mm512_maskz_sub_ps(valid, z, _mm512_set1_ps(tau));
-            let pos = _mm512_mask_cmp_ps_mask::<_CMP_GT_OQ>(valid, v, _mm512_setzero_ps());
-            let v = _mm512_maskz_mov_ps(pos, v);
-            let q = if SPARSE { v } else { _mm512_mul_ps(v, v) };
-            (
-                _mm512_reduce_add_ps(q),
-                _mm512_reduce_add_ps(_mm512_mul_ps(q, v)),
-                -_mm512_reduce_add_ps(_mm512_mul_ps(q, z)),
-                pos.count_ones(),
-            )
-        }
-    }
-
     /// Zeros the `k` values at `p` with vector stores.
     ///
     /// # Safety
@@ -769,52 +430,6 @@ pub(crate) mod imp {
                 _mm512_mask_storeu_ps(p.add(j), lanes(k - j), _mm512_setzero_ps());
                 j += 16;
             }
-        }
-    }
-
-    /// The entmax-1.5 threshold of the candidates `c` (sorted here, descending): Peters et al.
-    /// (2019), Algorithm 2, as in `maps::entmax15_row`.
-    #[inline(always)]
-    pub(crate) fn threshold(c: &mut [f32]) -> f32 {
-        sort_descending(c);
-        let (mut s1, mut s2) = (0f32, 0f32);
-        let mut tau = -1f32;
-        for (n, &z) in c.iter().enumerate() {
-            let kk = (n + 1) as f32;
-            s1 += z;
-            s2 += z * z;
-            let mean = s1 / kk;
-            let delta = (1.0 - kk * (s2 / kk - mean * mean)) / kk;
-            let t = mean - delta.max(0.0).sqrt();
-            if t <= z {
-                tau = t;
-            } else {
-                break;
-            }
-        }
-        tau
-    }
-
-    /// `2^t` lane-wise for `t <= 0` where `keep` is set (`t >= -125`, so the result is a
-    /// normal number), 0 elsewhere: `t = n + f` with `n = floor(t)`, a degree-6 polynomial
-    /// for `2^f` on `[0, 1)` (relative error 6.4e-8 evaluated in f32 on 2e7 random `f`,
-    /// fitted here by weighted least squares on Chebyshev nodes with `p(0) = 1`), then
-    /// `vscalefps`, which scales by `2^floor(t)` itself.
-    ///
-    /// # Safety
-    /// The CPU runs the AVX-512 tier (the function only computes on registers).
-    #[inline(always)]
-    pub(crate) unsafe fn exp2_kept(t: __m512, keep: __mmask16) -> __m512 {
-        unsafe {
-            let s = _mm512_set1_ps;
-            // f = t - floor(t) in one instruction (rounded only when t is within an ulp of 1
-            // below an integer, to 1.0, where p = 2 exactly).
-            let f = _mm512_reduce_ps::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(t);
-            let mut p = s(EXP2_POLY[0]);
-            for &c in &EXP2_POLY[1..] {
-                p = _mm512_fmadd_ps(p, f, s(c));
-            }
-            _mm512_maskz_scalef_ps(keep, p, t)
         }
     }
 
@@ -857,32 +472,6 @@ pub(crate) mod imp {
             // Lane 4 q + t now holds row 4 t + q.
             let idx = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
             _mm512_permutexvar_ps(idx, e)
-        }
-    }
-
-    /// `ln(x)` lane-wise in f64 for positive finite `x`: `x = m 2^e` with `m` in
-    /// `[sqrt(1/2), sqrt(2))`, `ln m = 2 atanh(s)`, `s = (m - 1) / (m + 1)`, `|s| < 0.172`, by
-    /// its series to `s^15` (relative error below 1e-13).
-    ///
-    /// # Safety
-    /// The CPU runs the AVX-512 tier (the function only computes on registers).
-    #[inline(always)]
-    pub(crate) unsafe fn ln_pd(x: __m512d) -> __m512d {
-        unsafe {
-            let s = _mm512_set1_pd;
-            let mut e = _mm512_getexp_pd(x);
-            let mut m = _mm512_getmant_pd::<_MM_MANT_NORM_1_2, _MM_MANT_SIGN_SRC>(x);
-            let big = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(m, s(std::f64::consts::SQRT_2));
-            m = _mm512_mask_mul_pd(m, big, m, s(0.5));
-            e = _mm512_mask_add_pd(e, big, e, s(1.0));
-            let t = _mm512_div_pd(_mm512_sub_pd(m, s(1.0)), _mm512_add_pd(m, s(1.0)));
-            let t2 = _mm512_mul_pd(t, t);
-            let mut p = s(1.0 / 15.0);
-            for c in [13.0, 11.0, 9.0, 7.0, 5.0, 3.0, 1.0] {
-                p = _mm512_fmadd_pd(p, t2, s(1.0 / c));
-            }
-            let lnm = _mm512_mul_pd(_mm512_add_pd(t, t), p);
-            _mm512_fmadd_pd(e, s(std::f64::consts::LN_2), lnm)
         }
     }
 
@@ -1097,7 +686,7 @@ pub(crate) mod imp {
 
 #[cfg(not(target_arch = "x86_64"))]
 mod imp {
-    use super::RowTotals;
+    use crate::kernels::soft::shared::RowTotals;
     /// # Safety
     /// Never called: only the x86-64 tiers run this kernel, and the portable tier has none.
     pub unsafe fn sparse_sums(_: &mut [f32], _: usize, _: usize, _: &[f32], _: &[f32]) {

@@ -1,6 +1,6 @@
 //! The hard row epilogue: nearest center of each row of a distance tile.
 
-use super::dispatch::simd_dispatch;
+use crate::kernels::dispatch::simd_dispatch;
 use crate::real::Real;
 
 const LANES: usize = 16;

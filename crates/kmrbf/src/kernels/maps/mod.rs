@@ -6,7 +6,9 @@
 //! exponent overflows and no `inf - inf` appears for any `temp > 0` and finite `D`
 //! (`u_k` may be `+inf`, which maps to exactly 0).
 
-use super::exp::exp_nonpos;
+pub mod exp;
+
+use crate::kernels::maps::exp::exp_nonpos;
 use crate::real::Real;
 
 /// Which normalization of the RBF units.

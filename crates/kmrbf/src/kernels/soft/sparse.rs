@@ -1,6 +1,6 @@
 //! The entmax-1.5 and sparsemax soft-lloyd rows for f32 with AVX-512 and `k <= 64` (AVX2 +
-//! FMA CPUs: [`super::sparse_fused_avx2`], called from here), fused as
-//! the softmax rows of [`super::softmax_fused_f32`]: per block of six rows the shifted
+//! FMA CPUs: [`crate::kernels::soft::sparse_avx2`], called from here), fused as
+//! the softmax rows of [`crate::kernels::soft::softmax`]: per block of six rows the shifted
 //! distances `u = cn - 2 x . c` stay in registers (no distance tile), and each row goes
 //! straight to its few nonzero responsibilities and adds them into the cluster sums while
 //! the row is in L1.
@@ -8,101 +8,17 @@
 //! Per row: `z = -(u - umin) / s` (`s = 2 temp` for entmax-1.5, `temp` for sparsemax), the
 //! candidates `z > -1` as one 64-bit mask. One candidate is a one-hot row (weight `w` at the
 //! nearest center, no threshold). Otherwise the candidates and their center indices are
-//! compressed, the exact threshold comes from [`super::soft_rows_f32`]'s kernels (in vector
+//! compressed, the exact threshold comes from [`crate::kernels::soft::rows_avx512`]'s kernels (in vector
 //! lanes for up to 16 candidates, the sorted scan beyond), and the nonzeros `w r_ij` go into
 //! `sums_j += (w r_ij) x_i` and the column sums in row order (a product, then a sum, as the
 //! tile pipeline's sparse sums). Thresholds and weights are computed by the same operations
 //! as in the tile pipeline from `u - umin` instead of `D - Dmin`, so results agree with it to
 //! f32 rounding.
 
-use super::isa::Isa;
-use super::soft_rows_f32::RowTotals;
-use super::softmax_fused_f32::{FusedRows, MAX_K, MR};
-use crate::real::Real;
+use crate::kernels::soft::shared::RowTotals;
+use crate::kernels::soft::shared::{FusedRows, SparseMap, SparseScratch, GROUP, MAX_K, MR, SLOT};
 
-/// Rows whose candidates are gathered before their thresholds are computed: eight blocks.
-pub(crate) const GROUP: usize = 8 * MR;
-/// Values per row slot of the candidate buffers (`k` and 16 of slack).
-pub(crate) const SLOT: usize = MAX_K + 16;
-
-/// The sparse maps of this kernel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SparseMap {
-    /// Entmax-1.5, `p = [z - tau]_+^2` with `z = -D / (2 temp)`.
-    Entmax15,
-    /// Sparsemax, `p = [z - tau]_+` with `z = -D / temp`.
-    Sparsemax,
-}
-
-/// A row of the current group of a fused sparse kernel, between its phases.
-#[derive(Clone, Copy)]
-pub(crate) struct Pending<T> {
-    /// The row's values (in `x`, or the padded block).
-    pub x: *const T,
-    pub w: T,
-    pub dmin: T,
-    /// One-hot: the center; otherwise `u32::MAX`.
-    pub onehot: u32,
-    /// Candidates.
-    pub m: u32,
-    /// The candidates' centers as bits.
-    pub mask: u64,
-    /// Threshold (spread rows, after the second phase).
-    pub tau: T,
-}
-
-impl<T: Real> Pending<T> {
-    pub(crate) const EMPTY: Self = Self {
-        x: core::ptr::null(),
-        w: T::ZERO,
-        dmin: T::ZERO,
-        onehot: 0,
-        m: 0,
-        mask: 0,
-        tau: T::ZERO,
-    };
-
-    /// The row at `x` of weight `w` and minimum distance `dmin` whose candidates are the bits
-    /// of `mask`.
-    #[inline(always)]
-    pub(crate) fn new(x: *const T, w: T, dmin: T, mask: u64) -> Self {
-        let m = mask.count_ones();
-        Self {
-            x,
-            w,
-            dmin,
-            onehot: if m == 1 {
-                mask.trailing_zeros()
-            } else {
-                u32::MAX
-            },
-            m,
-            mask,
-            tau: T::ZERO,
-        }
-    }
-}
-
-/// Buffers of the fused sparse kernel, reused across calls.
-#[derive(Default)]
-pub struct SparseScratch {
-    /// `MR x d` rows of a short last block, zero past the data.
-    pub(crate) xpad: Vec<f32>,
-    /// Per row of a group: its candidates `z` in a slot of `SLOT` values (16 of slack).
-    pub(crate) cand: Vec<f32>,
-    /// Per row of a group: its candidates' centers (AVX2 kernel), a slot of `SLOT` bytes.
-    pub(crate) cidx: Vec<u8>,
-    /// A copy of one row's candidates for the sorted scan.
-    sorted: Vec<f32>,
-    /// One row's `q` (64 values), then its nonzero weights `w r` in order (64 and 16 of slack).
-    pub(crate) weight: Vec<f32>,
-}
-
-/// True when [`sparse_sums`] takes `k` centers on `isa` (AVX-512, or AVX2 + FMA through
-/// [`super::sparse_fused_avx2`]; both tiers include BMI1, BMI2 and POPCNT; `1 <= k <= 64`).
-pub fn available(isa: Isa, k: usize) -> bool {
-    super::softmax_fused_f32::available(isa, k)
-}
+pub use crate::kernels::soft::shared::available;
 
 /// `map` rows of `rows`, without storing them: adds `sum_i w_i r_ij x_i` into `sums` (`k x
 /// d`) and `sum_i w_i r_ij` into `colsum` (`k`, f32, rows in order) when `sums` is given;
@@ -126,7 +42,7 @@ pub fn sparse_sums(
         scratch.cidx.resize(GROUP * SLOT, 0);
         // SAFETY: the tier has AVX2, FMA, BMI1 and POPCNT (`available`), shapes asserted,
         // buffers sized above.
-        return unsafe { super::sparse_fused_avx2::run(map, rows, sums, scratch) };
+        return unsafe { crate::kernels::soft::sparse_avx2::run(map, rows, sums, scratch) };
     }
     // SAFETY: the tier has AVX-512, shapes asserted.
     unsafe {
@@ -139,13 +55,15 @@ pub fn sparse_sums(
 
 #[cfg(target_arch = "x86_64")]
 mod imp {
-    use super::{FusedRows, Pending, RowTotals, SparseScratch, GROUP, MR, SLOT};
     use crate::kernels::dispatch::lanes16 as lanes;
-    use crate::kernels::soft_rows_f32::imp::{
-        add_scaled_row, threshold, threshold16, threshold64, threshold_sparsemax,
+    use crate::kernels::soft::avx512::{add_scaled_row, threshold16, threshold64};
+    use crate::kernels::soft::avx512::{cross, reduce6};
+    use crate::kernels::soft::shared::block_rows;
+    use crate::kernels::soft::shared::SpreadRow;
+    use crate::kernels::soft::shared::{threshold, threshold_sparsemax};
+    use crate::kernels::soft::shared::{
+        FusedRows, Pending, RowTotals, SparseScratch, GROUP, MR, SLOT,
     };
-    use crate::kernels::soft_rows_f32::SpreadRow;
-    use crate::kernels::softmax_fused_f32::imp::{block_rows, cross, reduce6};
     use core::arch::x86_64::*;
 
     /// # Safety
@@ -422,7 +340,7 @@ mod imp {
 
 #[cfg(not(target_arch = "x86_64"))]
 mod imp {
-    use super::{FusedRows, RowTotals, SparseScratch};
+    use crate::kernels::soft::shared::{FusedRows, RowTotals, SparseScratch};
     /// # Safety
     /// Never called: only the x86-64 tiers run this kernel, and the portable tier has none.
     pub unsafe fn run<const SPARSE: bool>(

@@ -1,10 +1,10 @@
 //! The softmax soft-lloyd rows for f32 with AVX-512 and `k <= 64`, fused from the rows to the
 //! cluster sums: per block of six rows, `u = cn - 2 x . c` (24 accumulators, the register
-//! block of [`super::cross_f32`], chains started at `cn`), the row minima, the exponentials,
+//! block of [`crate::kernels::layout::cross`], chains started at `cn`), the row minima, the exponentials,
 //! the weights `w r` and their column sums stay in registers; the weights of 48 rows go to an
 //! L1 buffer and `sum_i w_i r_ij x_i` is added from there in the same register-block shape.
 //!
-//! The tile pipeline ([`super::cross_f32`] -> [`super::soft_rows_f32`] -> dense `R^T X`)
+//! The tile pipeline ([`crate::kernels::layout::cross`] -> [`crate::kernels::soft::rows_avx512`] -> dense `R^T X`)
 //! writes the `b x k` distances and weights to L2 and reads them back twice; at `d = 32`,
 //! `k = 64` that traffic and the phase-by-phase passes made a soft-lloyd step ~3.4x a hard
 //! Lloyd iteration. Here `xn` only enters `Dmin = max(xn + min u, 0)`: the exponent is
@@ -13,71 +13,11 @@
 //! tile pipeline to f32 rounding, not bit for bit. The sums are one FMA chain per entry over
 //! the rows in order.
 
-use super::aligned::AlignedF32;
-use super::cross_f32::CrossPack;
-use super::isa::Isa;
-use super::soft_rows_f32::RowTotals;
+pub use crate::kernels::soft::shared::available;
+use crate::kernels::soft::shared::{FusedRows, FusedScratch, RowTotals, GROUP, MAX_K, MR};
 
-/// Most centers the fused kernel takes (four 16-lane vectors per row).
-pub const MAX_K: usize = 64;
-/// Rows per register block.
-pub(crate) const MR: usize = 6;
-/// Rows whose weights are gathered (in L1) before their sums are added: eight blocks.
-pub(crate) const GROUP: usize = 8 * MR;
 /// Columns of `x` per register block of the sums (`6 x 4` accumulators, as the cross kernel).
 const SUM_COLS: usize = 6;
-/// Rows ahead that the kernel prefetches.
-pub(crate) const PREFETCH_ROWS: usize = 192;
-
-/// Buffers of the fused kernel, reused across calls.
-#[derive(Default)]
-pub struct FusedScratch {
-    /// Per row: the minimum distance, the sum of the exponentials, `sum_j r_ij D_ij - Dmin`.
-    pub(crate) stats: Vec<f32>,
-    /// `GROUP x k` weights `w r` of the current group of rows (rows on cache lines).
-    pub(crate) pbuf: AlignedF32,
-    /// `d x 64` sums of the call, transposed (columns of `x` by centers).
-    pub(crate) sums_t: AlignedF32,
-    /// `MR x d` rows of a short last block, zero past the data.
-    pub(crate) xpad: Vec<f32>,
-}
-
-/// True when [`softmax_sums`] takes `k` centers on `isa` (AVX-512, or AVX2 + FMA through
-/// [`super::softmax_fused_avx2`]; `1 <= k <= 64`).
-pub fn available(isa: Isa, k: usize) -> bool {
-    isa.avx2() && (1..=MAX_K).contains(&k)
-}
-
-/// What a fused kernel reads: the `b x d` rows `x` with squared norms `xn` and weights `w`
-/// (`None`: 1), the centers packed in `pack` with squared norms `cn` (`k`), the temperature.
-#[derive(Clone, Copy)]
-pub struct FusedRows<'a> {
-    /// `b x d` rows.
-    pub x: &'a [f32],
-    /// `b` squared row norms.
-    pub xn: &'a [f32],
-    /// `b` row weights, or `None` for 1.
-    pub w: Option<&'a [f32]>,
-    /// The centers (`k x d`, packed once per pass).
-    pub pack: &'a CrossPack,
-    /// `k` squared center norms.
-    pub cn: &'a [f32],
-    /// Effective temperature (the divisor of `-D`).
-    pub temp: f32,
-    /// The tier the kernel runs on.
-    pub isa: Isa,
-}
-
-impl FusedRows<'_> {
-    /// `(k, d, b)` after checking the shapes of the rows.
-    pub(crate) fn shape(&self) -> (usize, usize, usize) {
-        let (k, d) = (self.pack.k(), self.pack.d());
-        let b = self.xn.len();
-        assert!(available(self.isa, k) && self.cn.len() == k && self.x.len() == b * d);
-        assert!(self.w.is_none_or(|w| w.len() == b));
-        (k, d, b)
-    }
-}
 
 /// Softmax rows `r_i = softmax(-D_i / temp)` of `rows`, without storing them: when `sums` is
 /// given, adds `sum_i w_i r_ij x_i` (one f32 FMA chain per entry over the rows in order,
@@ -105,7 +45,7 @@ pub fn softmax_sums(
     if !rows.isa.avx512() {
         // SAFETY: the tier has AVX2 and FMA (`available`), shapes asserted, buffers sized
         // above.
-        return unsafe { super::softmax_fused_avx2::run(rows, sums, resp, scratch) };
+        return unsafe { crate::kernels::soft::softmax_avx2::run(rows, sums, resp, scratch) };
     }
     // SAFETY: the tier has AVX-512, shapes asserted.
     unsafe { imp::run(rows, sums, resp, scratch) }
@@ -113,9 +53,11 @@ pub fn softmax_sums(
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod imp {
-    use super::{FusedRows, FusedScratch, RowTotals, GROUP, MAX_K, MR, PREFETCH_ROWS, SUM_COLS};
+    use super::SUM_COLS;
     use crate::kernels::dispatch::lanes16 as lanes;
-    use crate::kernels::soft_rows_f32::imp::{exp2_kept, ln_pd};
+    use crate::kernels::soft::avx512::{cross, exp2_kept, ln_pd, reduce6};
+    use crate::kernels::soft::shared::block_rows;
+    use crate::kernels::soft::shared::{FusedRows, FusedScratch, RowTotals, GROUP, MAX_K, MR};
     use core::arch::x86_64::*;
 
     /// What every block of a call shares.
@@ -372,90 +314,6 @@ pub(crate) mod imp {
         }
     }
 
-    /// The block of rows `i .. i + real` (`real <= MR`): a pointer to `MR` rows of `d` values
-    /// (the data, prefetched `PREFETCH_ROWS` ahead, or for a short last block its copy in
-    /// `xpad`, zero past the data: such rows have weight 0 and are left out of the sums), their
-    /// squared norms and weights (0 past `real`).
-    ///
-    /// # Safety
-    /// The CPU runs the AVX-512 tier; `i + real <= xn.len()`, `x` holds `xn.len() * d` values,
-    /// `xpad` `MR * d`.
-    #[inline(always)]
-    pub(crate) unsafe fn block_rows(
-        x: &[f32],
-        xn: &[f32],
-        w: Option<&[f32]>,
-        d: usize,
-        i: usize,
-        real: usize,
-        xpad: &mut [f32],
-    ) -> (*const f32, [f32; MR], [f32; MR]) {
-        unsafe {
-            let mut xn6 = [0f32; MR];
-            let mut w6 = [0f32; MR];
-            for r in 0..real {
-                xn6[r] = xn[i + r];
-                w6[r] = w.map_or(1.0, |w| w[i + r]);
-            }
-            if real == MR {
-                let xr = x.as_ptr().add(i * d);
-                let ahead = (xr as *const i8).wrapping_add(PREFETCH_ROWS * d * 4);
-                for l in 0..(MR * d * 4).div_ceil(64) {
-                    _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64 * l));
-                }
-                (xr, xn6, w6)
-            } else {
-                xpad.fill(0.0);
-                xpad[..real * d].copy_from_slice(&x[i * d..(i + real) * d]);
-                (xpad.as_ptr(), xn6, w6)
-            }
-        }
-    }
-
-    /// `op` over the 16 lanes of each of the six vectors `v`, for all six at once (a fixed
-    /// tree of shuffles over eight rows, two of them `ident`; row `r`'s result ends in lane
-    /// `4 r` for `r < 4`, `4 (r - 4) + 1` otherwise). Deterministic: the order is fixed.
-    ///
-    /// # Safety
-    /// The CPU runs the AVX-512 tier (the function only computes on registers).
-    #[inline(always)]
-    pub(crate) unsafe fn reduce6(
-        v: &[__m512; MR],
-        ident: __m512,
-        op: impl Fn(__m512, __m512) -> __m512,
-    ) -> [f32; MR] {
-        unsafe {
-            let pair = |x: __m512, y: __m512| {
-                op(
-                    _mm512_shuffle_f32x4::<0x44>(x, y),
-                    _mm512_shuffle_f32x4::<0xEE>(x, y),
-                )
-            };
-            // Eight partials of rows (2p, 2p + 1) in each half.
-            let b = [pair(v[0], v[1]), pair(v[2], v[3]), pair(v[4], v[5]), ident];
-            // Four partials of rows 4q .. 4q + 3, one per 128-bit lane.
-            let quad = |x: __m512, y: __m512| {
-                op(
-                    _mm512_shuffle_f32x4::<0x88>(x, y),
-                    _mm512_shuffle_f32x4::<0xDD>(x, y),
-                )
-            };
-            let (c0, c1) = (quad(b[0], b[1]), quad(b[2], b[3]));
-            // Lane l: two partials of row l, then two of row l + 4.
-            let dd = op(
-                _mm512_shuffle_ps::<0x44>(c0, c1),
-                _mm512_shuffle_ps::<0xEE>(c0, c1),
-            );
-            let e = op(
-                _mm512_shuffle_ps::<0x88>(dd, dd),
-                _mm512_shuffle_ps::<0xDD>(dd, dd),
-            );
-            let mut lanes16 = [0f32; 16];
-            _mm512_storeu_ps(lanes16.as_mut_ptr(), e);
-            core::array::from_fn(|r| lanes16[if r < 4 { 4 * r } else { 4 * (r - 4) + 1 }])
-        }
-    }
-
     /// `st[t][j] += sum_r x_{r, t} wts_{r, j}` for the `TD` columns `t` from `x` (row stride
     /// `d`) and the `rows` rows of weights `wts` (row stride 64), `st` with row stride 64:
     /// the cross kernel's shape (`TD x NV` accumulators, per row `NV` loads and `TD`
@@ -515,38 +373,6 @@ pub(crate) mod imp {
         }
     }
 
-    /// `out[r][v] = start[v] - 2 x_r . c_{16 v ..}`: one FMA chain per entry over the columns in order,
-    /// 24 accumulators in registers, stored once at the end (kept apart from the epilogue:
-    /// inlined, the accumulators were written back to the stack on every column).
-    ///
-    /// # Safety
-    /// The CPU runs the AVX-512 tier; `xr` is readable for `MR` rows of `d` values and `panel` for
-    /// `d` rows of 64 values.
-    #[inline(never)]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma")]
-    pub(crate) unsafe fn cross<const NV: usize>(
-        xr: *const f32,
-        d: usize,
-        panel: *const f32,
-        start: &[__m512; NV],
-        out: &mut [[__m512; NV]; MR],
-    ) {
-        unsafe {
-            let mut acc = [*start; MR];
-            for t in 0..d {
-                let p = panel.add(t * MAX_K);
-                let cv: [__m512; NV] = core::array::from_fn(|v| _mm512_loadu_ps(p.add(16 * v)));
-                for (r, row) in acc.iter_mut().enumerate() {
-                    let xb = _mm512_set1_ps(*xr.add(r * d + t));
-                    for v in 0..NV {
-                        row[v] = _mm512_fmadd_ps(xb, cv[v], row[v]);
-                    }
-                }
-            }
-            *out = acc;
-        }
-    }
-
     /// `J`, `L`, `F` and the weight from the per-row stats, in f64 lanes eight rows apart.
     ///
     /// # Safety
@@ -598,7 +424,7 @@ pub(crate) mod imp {
 
 #[cfg(not(target_arch = "x86_64"))]
 mod imp {
-    use super::{FusedRows, FusedScratch, RowTotals};
+    use crate::kernels::soft::shared::{FusedRows, FusedScratch, RowTotals};
     /// # Safety
     /// Never called: only the x86-64 tiers run this kernel, and the portable tier has none.
     pub unsafe fn run(

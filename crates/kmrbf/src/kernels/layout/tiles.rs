@@ -1,9 +1,9 @@
 //! The fused, blocked driver: distance tile by GEMM, then a row epilogue while the tile is hot.
 
-use super::aligned::Aligned;
-use super::cross_f32::{cross_tile, CrossPack};
-use super::distance::neg2_cross_tile;
-use super::isa::Isa;
+use crate::kernels::isa::Isa;
+use crate::kernels::layout::aligned::Aligned;
+use crate::kernels::layout::cross::{cross_tile, CrossPack};
+use crate::kernels::layout::distance::neg2_cross_tile;
 use crate::real::Real;
 use crate::real::{as_f32, as_f32_mut};
 use rayon::prelude::*;

@@ -1,6 +1,6 @@
 //! Intel AMX screening for the f32 assignment: exact labels at tile-unit speed.
 //!
-//! The f32 register kernel ([`super::packed`]) spends two FMA ports on `2 n k d` flops. AMX
+//! The f32 register kernel ([`crate::kernels::assign::packed`]) spends two FMA ports on `2 n k d` flops. AMX
 //! tiles (Sapphire Rapids and later) multiply bf16 pairs at ~15x that rate, but bf16 keeps
 //! only 8 significant bits. So the tiles only *screen*: each value is split in two bf16 parts,
 //! `v = v1 + v2 + e` with `|e| <= 2^-16 |v|`, and `x1.c1 + x1.c2 + x2.c1` (three tile
@@ -9,13 +9,13 @@
 //! within `2 delta` of the row's approximate minimum; the exact minimum is always a candidate.
 //! A row with one candidate gets that label; otherwise the candidates are re-scored with the
 //! same FMA chain as the register kernel. The labels are therefore *bit for bit* those of
-//! [`super::packed::argmin_rows_packed`], only faster.
+//! [`crate::kernels::assign::packed::argmin_rows_packed`], only faster.
 //!
 //! Only labels come out (Lloyd does not need the distances). Linux on x86-64 only: the
 //! process must ask the kernel for the tile state once (`arch_prctl`), which
-//! [`super::isa::Isa::detect`] does; an [`Isa`] of tier AMX is the proof this path needs.
+//! [`crate::kernels::isa::Isa::detect`] does; an [`Isa`] of tier AMX is the proof this path needs.
 
-use super::isa::Isa;
+use crate::kernels::isa::Isa;
 pub use crate::real::{as_f32, as_f32_mut};
 
 /// One cache line. Tile rows must not straddle lines: unaligned tile loads measured ~6x slower.

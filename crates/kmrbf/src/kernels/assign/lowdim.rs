@@ -1,6 +1,6 @@
 //! Lloyd's assignment for low-dimensional data (`d <= MAX_D`, 4): rows in lanes.
 //!
-//! At `d = 2` a distance is two FMAs, and the packed kernels of [`super::packed`] spend most
+//! At `d = 2` a distance is two FMAs, and the packed kernels of [`crate::kernels::assign::packed`] spend most
 //! of their time elsewhere: on the running minimum of every register of centers, on the
 //! horizontal reduction that ends each row, and at small `k` on padding lanes. Here one
 //! register holds one coordinate of `LANES` rows (gathered once per panel), each center's
@@ -12,7 +12,7 @@
 //! fma(x_t, c_jt, acc)` over `t` in order from zero, and ties go to the lowest index (strict
 //! `<` over `j` in order), so labels and minima are the same bits as theirs on every tier.
 
-use super::isa::Isa;
+use crate::kernels::isa::Isa;
 
 /// Widest data this kernel takes.
 pub const MAX_D: usize = 4;
@@ -67,7 +67,7 @@ pub trait LowDim: Sized + Copy + Default {
 
 /// Nearest of the `k x d` row-major `centers` (squared norms `cn`) for each row of the `b x
 /// d` tile `x`: `labels[i]`, and `best[i] = min_j (cn_j - 2 <x_i, c_j>)`. Lowest index on
-/// ties. The same bits as [`super::packed::argmin_rows_packed`]. Call only when
+/// ties. The same bits as [`crate::kernels::assign::packed::argmin_rows_packed`]. Call only when
 /// [`available`].
 pub fn argmin_rows_lowd<T: LowDim>(
     isa: Isa,

@@ -8,67 +8,15 @@
 //! (the soft maps). Results do not depend on how rows are split into tiles or threads: each
 //! output is one fixed FMA chain.
 //!
-//! Centers are packed once per iteration: block `b` holds, for `t` in `0..d`, the `NB`
-//! values `c_{b*NB + j, t}`; padding centers have zero coordinates and `cn = +inf`.
+//! The centers come packed by [`super::packing::Packed`].
 
-use super::aligned::{Aligned, Plain};
-use super::isa::Isa;
-use super::packed_avx2::{self, MR as AVX2_MR, NARROW_MR as AVX2_NARROW_MR};
-use crate::real::Real;
-
-/// Centers packed for the kernels of this module.
-#[derive(Clone, Debug)]
-pub struct Packed<T: Plain> {
-    /// `kpad / nb` blocks of `d x nb` values (cache-line aligned).
-    pub panel: Aligned<T>,
-    /// `kpad` squared norms (`+inf` for padding).
-    pub cn: Vec<T>,
-    /// Real centers.
-    pub k: usize,
-    /// `k` rounded up to a multiple of `nb`.
-    pub kpad: usize,
-    /// Columns.
-    pub d: usize,
-    /// Centers per block.
-    pub nb: usize,
-}
-
-impl<T: Real> Packed<T> {
-    /// Packs the `k x d` row-major `centers` in blocks of `nb`, with their squared norms `cn`.
-    pub fn new(centers: &[T], cn: &[T], k: usize, d: usize, nb: usize) -> Self {
-        let kpad = k.div_ceil(nb) * nb;
-        let mut panel = Aligned::zeroed(kpad * d);
-        for c in 0..k {
-            let (b, j) = (c / nb, c % nb);
-            for t in 0..d {
-                panel[(b * d + t) * nb + j] = centers[c * d + t];
-            }
-        }
-        let mut pcn = vec![T::INFINITY; kpad];
-        pcn[..k].copy_from_slice(&cn[..k]);
-        Self {
-            panel,
-            cn: pcn,
-            k,
-            kpad,
-            d,
-            nb,
-        }
-    }
-}
-
-/// Centers per block for the f32 kernels (two 16-lane registers).
-pub const NB_F32: usize = 32;
-/// Centers per block for the f64 kernels (two 8-lane registers).
-pub const NB_F64: usize = 16;
-/// Rows per register panel.
-pub const MR: usize = 8;
-/// Rows per register panel of the one-block kernel (`k <= LANES`: one register of centers,
-/// 16 accumulators).
-pub const NARROW_MR: usize = 16;
-/// Rows per register panel of the fused two-step seeding kernel (one candidate group): 16
-/// accumulators, and a panel of f32 rows is exactly one cache line per column.
-pub const PAIR_MR: usize = 16;
+use crate::kernels::assign::packed_avx2;
+use crate::kernels::assign::packing::{
+    Packed, AVX2_MR, AVX2_NARROW_MR, AVX2_NB_F32, AVX2_NB_F64, AVX512_MR as MR,
+    AVX512_NARROW_MR as NARROW_MR, AVX512_NB_F32, AVX512_NB_F64, PAIR_MR,
+};
+use crate::kernels::isa::Isa;
+use crate::kernels::layout::aligned::Plain;
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
@@ -635,10 +583,10 @@ mod x86 {
 }
 
 /// Scalars with a packed AVX-512 argmin kernel.
-pub trait PackedArgmin: Sized + Copy + Plain {
+pub trait PackedArgmin: Sized + Copy + Default + Plain {
     /// Centers per block for this type.
     const NB: usize;
-    /// Centers per block of the AVX2 argmin kernel ([`super::packed_avx2`]).
+    /// Centers per block of the AVX2 argmin kernel ([`crate::kernels::assign::packed_avx2`]).
     const NB_AVX2: usize;
     /// The AVX2 argmin kernel on the `packed_avx2::MR` rows at `x` (row stride `pk.d`).
     ///
@@ -762,7 +710,7 @@ macro_rules! impl_packed {
             ) {
                 unsafe {
                     #[cfg(target_arch = "x86_64")]
-                    super::packed_avx2::x86::$argmin(x, pk, labels, best);
+                    crate::kernels::assign::packed_avx2::x86::$argmin(x, pk, labels, best);
                     #[cfg(not(target_arch = "x86_64"))]
                     unreachable!("packed kernels are x86-64 only");
                 }
@@ -777,7 +725,7 @@ macro_rules! impl_packed {
             ) {
                 unsafe {
                     #[cfg(target_arch = "x86_64")]
-                    super::packed_avx2::x86::$narrow(x, pk, labels, best);
+                    crate::kernels::assign::packed_avx2::x86::$narrow(x, pk, labels, best);
                     #[cfg(not(target_arch = "x86_64"))]
                     unreachable!("packed kernels are x86-64 only");
                 }
@@ -956,8 +904,8 @@ macro_rules! impl_packed {
 
 impl_packed!(
     f32,
-    NB_F32,
-    packed_avx2::NB_F32,
+    AVX512_NB_F32,
+    AVX2_NB_F32,
     16,
     dist_f32,
     pair_f32,
@@ -967,8 +915,8 @@ impl_packed!(
 );
 impl_packed!(
     f64,
-    NB_F64,
-    packed_avx2::NB_F64,
+    AVX512_NB_F64,
+    AVX2_NB_F64,
     8,
     dist_f64,
     pair_f64,
@@ -978,14 +926,14 @@ impl_packed!(
 );
 
 /// True when [`PackedArgmin::dist_panel`] and [`PackedArgmin::seed_panel`] run on `isa`: on
-/// AVX-512, or on AVX2 + FMA through [`super::packed_avx2`] (same bits).
+/// AVX-512, or on AVX2 + FMA through [`crate::kernels::assign::packed_avx2`] (same bits).
 /// [`PackedArgmin::pair_panel`] and [`PackedArgmin::argmin_panel`] need AVX-512.
 pub fn dist_available(isa: Isa) -> bool {
     isa.avx2()
 }
 
 /// True when [`argmin_rows_packed`] runs on `isa`: the AVX-512 kernel, or the AVX2 + FMA one
-/// of [`super::packed_avx2`] for `k` below `2^24` (its indices ride in float lanes).
+/// of [`crate::kernels::assign::packed_avx2`] for `k` below `2^24` (its indices ride in float lanes).
 pub fn argmin_available(isa: Isa, k: usize) -> bool {
     isa.avx512() || (isa.avx2() && k < 1 << 24)
 }
@@ -1006,7 +954,7 @@ pub fn argmin_block<T: PackedArgmin>(isa: Isa, k: usize) -> usize {
 /// min_j (cn_j - 2 <x_i, c_j>)` (so `D = ||x_i||^2 + best[i]`). Lowest index on ties.
 /// Call only when [`argmin_available`], with `pk` packed in blocks of [`argmin_block`] for
 /// the same `isa`. All kernels give the same bits.
-pub fn argmin_rows_packed<T: Real>(
+pub fn argmin_rows_packed<T: PackedArgmin>(
     isa: Isa,
     x: &[T],
     pk: &Packed<T>,
@@ -1046,7 +994,7 @@ pub fn argmin_rows_packed<T: Real>(
 }
 
 /// Runs `kernel` on the panels of `R` rows of `x`, the last one padded with zero rows.
-fn panels<T: Real, const R: usize>(
+fn panels<T: PackedArgmin, const R: usize>(
     x: &[T],
     pk: &Packed<T>,
     labels: &mut [u32],
@@ -1058,7 +1006,7 @@ fn panels<T: Real, const R: usize>(
     assert_eq!(x.len(), b * d);
     assert_eq!(best.len(), b);
     let mut lab = [0u32; R];
-    let mut bst = [T::ZERO; R];
+    let mut bst = [T::default(); R];
     let full = b / R * R;
     let mut r = 0;
     while r < full {
@@ -1070,7 +1018,7 @@ fn panels<T: Real, const R: usize>(
     }
     if r < b {
         let rem = b - r;
-        let mut pad = vec![T::ZERO; R * d];
+        let mut pad = vec![T::default(); R * d];
         pad[..rem * d].copy_from_slice(&x[r * d..]);
         kernel(pad.as_ptr(), pk, &mut lab, &mut bst);
         labels[r..].copy_from_slice(&lab[..rem]);

@@ -1,4 +1,4 @@
-//! The fused entmax-1.5 / sparsemax soft-lloyd rows of [`super::sparse_fused_f32`] for CPUs
+//! The fused entmax-1.5 / sparsemax soft-lloyd rows of [`crate::kernels::soft::sparse`] for CPUs
 //! with AVX2 + FMA and no AVX-512 (AMD Zen 1-3): same inputs, outputs and phases, on 8-lane
 //! `ymm` registers.
 //!
@@ -13,11 +13,11 @@
 //! threshold); only the moments' lane sums go in another order, so the weights agree with the
 //! AVX-512 kernel's to f32 rounding.
 
-use super::soft_rows_f32::RowTotals;
-use super::softmax_fused_f32::FusedRows;
-use super::sparse_fused_f32::{SparseMap, SparseScratch};
+use crate::kernels::soft::shared::FusedRows;
+use crate::kernels::soft::shared::RowTotals;
+use crate::kernels::soft::shared::{SparseMap, SparseScratch};
 
-/// The sparse rows of `rows` with their sums, as [`super::sparse_fused_f32::sparse_sums`] (its
+/// The sparse rows of `rows` with their sums, as [`crate::kernels::soft::sparse::sparse_sums`] (its
 /// shapes already checked).
 ///
 /// # Safety
@@ -58,33 +58,15 @@ pub(crate) unsafe fn run(
     unreachable!("AVX2 only")
 }
 
-/// Per 8-bit candidate mask: the set lanes' indices in order, one byte each (the rest 0).
-pub(crate) const COMPRESS: [u64; 256] = {
-    let mut t = [0u64; 256];
-    let mut m = 0;
-    while m < 256 {
-        let (mut out, mut n, mut l) = (0u64, 0, 0);
-        while l < 8 {
-            if (m >> l) & 1 == 1 {
-                out |= (l as u64) << (8 * n);
-                n += 1;
-            }
-            l += 1;
-        }
-        t[m] = out;
-        m += 1;
-    }
-    t
-};
-
 #[cfg(target_arch = "x86_64")]
 mod imp {
-    use super::super::softmax_fused_avx2::imp::{cross_block, hreduce, padded_cn};
-    use super::super::softmax_fused_f32::imp::block_rows;
-    use super::super::softmax_fused_f32::{FusedRows, MAX_K, MR};
-    use super::super::sparse_fused_f32::{Pending, SparseScratch, GROUP, SLOT};
-    use super::{RowTotals, COMPRESS};
-    use crate::kernels::soft_rows_f32::{SpreadRow, RECIP16};
+    use crate::kernels::soft::avx2::{cross_block, hreduce};
+    use crate::kernels::soft::shared::block_rows;
+    use crate::kernels::soft::shared::padded_cn;
+    use crate::kernels::soft::shared::{FusedRows, MAX_K, MR};
+    use crate::kernels::soft::shared::{Pending, SparseScratch, GROUP, SLOT};
+    use crate::kernels::soft::shared::{RowTotals, COMPRESS};
+    use crate::kernels::soft::shared::{SpreadRow, RECIP16};
     use core::arch::x86_64::*;
 
     /// `u` of one block of rows: `MR` rows of 64 values, on a cache line.
@@ -233,7 +215,7 @@ mod imp {
 
     /// The threshold of `2 <= m <= 8 NV` candidates at `c` (any order; readable up to `8 NV`
     /// values): the AVX-512 kernels' lane rule (`threshold16` / `threshold64` of
-    /// [`crate::kernels::soft_rows_f32`]) with the same operations per lane: for each
+    /// [`crate::kernels::soft::rows_avx512`]) with the same operations per lane: for each
     /// candidate the moments of the candidates `>= z_j`, the threshold they give, and the
     /// largest consistent one. `1 / n` from a table for one vector, by division otherwise
     /// (both correctly rounded, so the same value).

@@ -5,11 +5,9 @@
 //! `exp(r)`. Relative error below 2 ulp in f32 and f64 (tested against `f64::exp`). Inputs below
 //! the underflow threshold give exactly 0; the softmax only evaluates `x <= 0`.
 
-use crate::real::Real;
-
 /// `exp(x)` for `x <= 0` (and moderately positive `x`), vectorizable.
 #[inline(always)]
-pub fn exp_nonpos<T: Real>(x: T) -> T {
+pub fn exp_nonpos<T: VecExp>(x: T) -> T {
     T::exp_vec(x)
 }
 

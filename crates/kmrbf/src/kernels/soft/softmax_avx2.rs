@@ -1,4 +1,4 @@
-//! The fused softmax soft-lloyd rows of [`super::softmax_fused_f32`] for CPUs with AVX2 + FMA
+//! The fused softmax soft-lloyd rows of [`crate::kernels::soft::softmax`] for CPUs with AVX2 + FMA
 //! and no AVX-512 (AMD Zen 1-3): same inputs, outputs and arithmetic per value, on 8-lane
 //! `ymm` registers.
 //!
@@ -10,10 +10,10 @@
 //! FMA chain over the rows in order. Only the row sums of the exponentials go in another order
 //! (8 lanes, not 16), so the weights agree with the AVX-512 kernel's to f32 rounding.
 
-use super::soft_rows_f32::RowTotals;
-use super::softmax_fused_f32::{FusedRows, FusedScratch};
+use crate::kernels::soft::shared::RowTotals;
+use crate::kernels::soft::shared::{FusedRows, FusedScratch};
 
-/// Softmax rows of `rows` with their sums, as [`super::softmax_fused_f32::softmax_sums`] (its
+/// Softmax rows of `rows` with their sums, as [`crate::kernels::soft::softmax::softmax_sums`] (its
 /// shapes already checked).
 ///
 /// # Safety
@@ -52,10 +52,11 @@ pub(crate) unsafe fn run(
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod imp {
-    use super::super::soft_rows_f32::EXP2_POLY;
-    use super::super::softmax_fused_f32::imp::block_rows;
-    use super::super::softmax_fused_f32::{FusedRows, FusedScratch, GROUP, MAX_K, MR};
-    use super::RowTotals;
+    use crate::kernels::soft::avx2::{cross_block, hreduce};
+    use crate::kernels::soft::shared::RowTotals;
+    use crate::kernels::soft::shared::EXP2_POLY;
+    use crate::kernels::soft::shared::{block_rows, padded_cn};
+    use crate::kernels::soft::shared::{FusedRows, FusedScratch, GROUP, MAX_K, MR};
     use core::arch::x86_64::*;
 
     /// Sum columns per register block of the sums (`6 x 2` accumulators: 16 centers).
@@ -271,85 +272,6 @@ pub(crate) mod imp {
         let biased = _mm256_add_ps(fl, s(8_388_735.0));
         let scale = _mm256_slli_epi32::<23>(_mm256_castps_si256(biased));
         _mm256_mul_ps(p, _mm256_castsi256_ps(scale))
-    }
-
-    /// `op` over the eight lanes of `v` (a fixed order).
-    ///
-    /// # Safety
-    /// The CPU runs the AVX2 + FMA tier (the function only computes on registers).
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    pub(crate) unsafe fn hreduce(v: __m256, op: impl Fn(__m256, __m256) -> __m256) -> f32 {
-        let v = op(v, _mm256_permute2f128_ps::<1>(v, v));
-        let v = op(v, _mm256_shuffle_ps::<0b01_00_11_10>(v, v));
-        let v = op(v, _mm256_shuffle_ps::<0b10_11_00_01>(v, v));
-        _mm256_cvtss_f32(v)
-    }
-
-    /// `cn` (`k <= 64` values), `+inf` past `k`: those lanes never win a row's minimum.
-    pub(crate) fn padded_cn(cn: &[f32]) -> [f32; MAX_K] {
-        let mut cnp = [f32::INFINITY; MAX_K];
-        cnp[..cn.len()].copy_from_slice(cn);
-        cnp
-    }
-
-    /// `out[r][j] = cn_j - 2 x_r . c_j` for the `MR` rows at `xr` (`d` values each) and `16 NC`
-    /// centers (`cnp` from [`padded_cn`]; output row stride 64), 16 centers at a time.
-    ///
-    /// # Safety
-    /// The CPU runs the AVX2 + FMA tier; `xr` is readable for `MR` rows of `d` values; `panel` for
-    /// `d * 64` values; `out` is writable for `MR * 16 NC` values.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    pub(crate) unsafe fn cross_block<const NC: usize>(
-        xr: *const f32,
-        d: usize,
-        panel: *const f32,
-        cnp: &[f32; MAX_K],
-        out: *mut f32,
-    ) {
-        unsafe {
-            for h in 0..NC {
-                let start = [
-                    _mm256_loadu_ps(cnp.as_ptr().add(16 * h)),
-                    _mm256_loadu_ps(cnp.as_ptr().add(16 * h + 8)),
-                ];
-                cross16(xr, d, panel.add(16 * h), start, out.add(16 * h));
-            }
-        }
-    }
-
-    /// `out[r][0..16] = start - 2 x_r . c` for 16 centers (panel row stride 64, output row
-    /// stride 64): one FMA chain per entry over the columns in order (12 accumulators).
-    ///
-    /// # Safety
-    /// The CPU runs the AVX2 + FMA tier; `xr` is readable for `MR` rows of `d` values; `panel` for
-    /// `d` rows of stride 64 (16 used); `out` is writable for `MR` rows of stride `MAX_K`.
-    #[inline(never)]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn cross16(
-        xr: *const f32,
-        d: usize,
-        panel: *const f32,
-        start: [__m256; 2],
-        out: *mut f32,
-    ) {
-        unsafe {
-            let mut acc = [start; MR];
-            for t in 0..d {
-                let p = panel.add(t * MAX_K);
-                let (c0, c1) = (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8)));
-                for (r, row) in acc.iter_mut().enumerate() {
-                    let xb = _mm256_set1_ps(*xr.add(r * d + t));
-                    row[0] = _mm256_fmadd_ps(xb, c0, row[0]);
-                    row[1] = _mm256_fmadd_ps(xb, c1, row[1]);
-                }
-            }
-            for (r, row) in acc.iter().enumerate() {
-                _mm256_storeu_ps(out.add(r * MAX_K), row[0]);
-                _mm256_storeu_ps(out.add(r * MAX_K + 8), row[1]);
-            }
-        }
     }
 
     /// `st[t][j] += sum_r x_{r, t} wts_{r, j}` for `TD` columns from `x` (row stride `d`) and

@@ -1,4 +1,4 @@
-//! The register argmin kernel of [`super::packed`] for CPUs with AVX2 + FMA and no AVX-512
+//! The register argmin kernel of [`crate::kernels::assign::packed`] for CPUs with AVX2 + FMA and no AVX-512
 //! (x86-64-v3: AMD Zen 1-3, Intel before Skylake-SP and its client cores).
 //!
 //! Without it such a CPU ran Lloyd's assignment as faer's GEMM tile plus a separate argmin
@@ -13,22 +13,12 @@
 //! `max((cn - 2 acc) + xn, 0)` with the same FMA chain, on its `T::LANES`-wide candidate
 //! groups as two registers) and the single-step seeding panel built on it.
 
-use super::packed::Packed;
-
-/// Rows per register panel (6 rows x 2 vectors = 12 accumulators; 2 center vectors and a
-/// broadcast make 15 of the 16 registers).
-pub const MR: usize = 6;
-/// Rows per register panel of the one-block kernel (`k <=` one register: 12 accumulators).
-pub const NARROW_MR: usize = 12;
-/// Centers per packed block for f32 (two 8-lane registers).
-pub const NB_F32: usize = 16;
-/// Centers per packed block for f64 (two 4-lane registers).
-pub const NB_F64: usize = 8;
+use crate::kernels::assign::packing::{Packed, AVX2_MR as MR, AVX2_NARROW_MR as NARROW_MR};
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86 {
     use super::{Packed, MR, NARROW_MR};
-    use crate::kernels::packed::MR as PANEL_MR;
+    use crate::kernels::assign::packing::AVX512_MR as PANEL_MR;
     use core::arch::x86_64::*;
 
     macro_rules! dist_kernel {

@@ -8,8 +8,8 @@
 //! for 24 FMAs. Each output entry is one FMA chain over `t` in order, so it does not depend on
 //! the tile's size or position (same bits for any thread count).
 
-use super::aligned::AlignedF32;
-use super::isa::Isa;
+use crate::kernels::isa::Isa;
+use crate::kernels::layout::aligned::AlignedF32;
 
 /// Centers in 64-wide blocks: block `q` holds `d x 64` values, `panel[(q d + t) 64 + l] =
 /// -2 c_{64 q + l, t}` (zero past `k`).

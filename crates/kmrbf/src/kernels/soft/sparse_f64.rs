@@ -1,5 +1,5 @@
 //! The entmax-1.5 and sparsemax soft-lloyd rows for **f64** with AVX-512 and `k <= 64`,
-//! fused as the f32 kernels ([`super::sparse_fused_f32`], [`super::sparse_fused_avx2`]): no
+//! fused as the f32 kernels ([`crate::kernels::soft::sparse`], [`crate::kernels::soft::sparse_avx2`]): no
 //! distance tile, no dense `R^T X`; per row only its few nonzero responsibilities go into the
 //! cluster sums while the row is in L1.
 //!
@@ -7,22 +7,16 @@
 //! six rows, `u = cn - 2 x . c` in `6 x 16`-center register blocks (12 accumulators, one FMA
 //! chain per entry over the columns in order) into a 3 KiB L1 buffer; per row `z = (u - umin)
 //! (-1 / scale)` and the candidates `z > -1` (compressed by `vcompresspd`, their centers from
-//! a table); per 48-row group the thresholds (the lane rule of [`super::soft_rows_f32`]'s
+//! a table); per 48-row group the thresholds (the lane rule of [`crate::kernels::soft::rows_avx512`]'s
 //! `threshold16` in f64), then the sums in row order. Results agree with the tile pipeline's
 //! f64 path to f64 rounding.
 
-use super::isa::Isa;
-use super::soft_rows_f32::RowTotals;
-use super::sparse_fused_f32::SparseMap;
+use crate::kernels::isa::Isa;
+use crate::kernels::soft::shared::{RowTotals, SparseMap, GROUP, MAX_K, MR};
 
-/// Most centers the kernel takes.
-pub const MAX_K: usize = 64;
-/// Rows per register block.
-const MR: usize = 6;
-/// Rows whose candidates are gathered before their thresholds are computed.
-const GROUP: usize = 8 * MR;
-/// Values per row slot of the candidate buffers (`k` and 8 of slack).
-const SLOT: usize = MAX_K + 8;
+/// Values per row slot of this kernel's candidate buffers (`k` and 8 of slack: f64 vectors
+/// hold 8 lanes).
+const SLOT_F64: usize = MAX_K + 8;
 
 /// True when [`sparse_sums_f64`] takes `k` centers on `isa` (AVX-512, `1 <= k <= 64`).
 pub fn available(isa: Isa, k: usize) -> bool {
@@ -88,8 +82,8 @@ pub fn sparse_sums_f64(
         assert!(sm.len() == k * d && c.len() == k);
     }
     s.xpad.resize(MR * d, 0.0);
-    s.cand.resize(GROUP * SLOT, 0.0);
-    s.cidx.resize(GROUP * SLOT, 0);
+    s.cand.resize(GROUP * SLOT_F64, 0.0);
+    s.cidx.resize(GROUP * SLOT_F64, 0);
     s.weight.resize(MAX_K, 0.0);
     // SAFETY: the tier has AVX-512 (`available`), shapes asserted, buffers sized above.
     unsafe {
@@ -108,11 +102,12 @@ pub fn sparse_sums_f64(
 
 #[cfg(target_arch = "x86_64")]
 mod imp {
-    use super::super::soft_rows_f32::{RowTotals, SpreadRow};
-    use super::super::softmax_fused_f32::PREFETCH_ROWS;
-    use super::super::sparse_fused_avx2::COMPRESS;
-    use super::super::sparse_fused_f32::Pending;
-    use super::{Rows64, Scratch64, GROUP, MAX_K, MR, SLOT};
+    use super::{Rows64, Scratch64, SLOT_F64};
+    use crate::kernels::soft::shared::Pending;
+    use crate::kernels::soft::shared::COMPRESS;
+    use crate::kernels::soft::shared::PREFETCH_ROWS;
+    use crate::kernels::soft::shared::{RowTotals, SpreadRow};
+    use crate::kernels::soft::shared::{GROUP, MAX_K, MR};
     use core::arch::x86_64::*;
 
     /// `u` of one block of rows: `MR` rows of 64 values, on a cache line.
@@ -208,7 +203,7 @@ mod imp {
                         }
                         let umin = _mm512_reduce_min_pd(mn);
                         let um = _mm512_set1_pd(umin);
-                        let (cz, ci) = (cand.add(slot * SLOT), cidx.add(slot * SLOT));
+                        let (cz, ci) = (cand.add(slot * SLOT_F64), cidx.add(slot * SLOT_F64));
                         let mut m = 0usize;
                         let mut mask = 0u64;
                         for v in 0..2 * NC {
@@ -235,7 +230,7 @@ mod imp {
                 for &slot in &spread[..nspread] {
                     let slot = slot as usize;
                     let p = &mut rows[slot];
-                    let (cz, m) = (cand.add(slot * SLOT), p.m as usize);
+                    let (cz, m) = (cand.add(slot * SLOT_F64), p.m as usize);
                     debug_assert!((2..=64).contains(&m));
                     p.tau = if m <= 8 {
                         threshold::<SPARSE, 1>(cz, m)
@@ -252,7 +247,7 @@ mod imp {
                         tot.add_onehot(p.w, p.dmin);
                         continue;
                     }
-                    let (cz, ci, m) = (cand.add(slot * SLOT), cidx.add(slot * SLOT), p.m as usize);
+                    let (cz, ci, m) = (cand.add(slot * SLOT_F64), cidx.add(slot * SLOT_F64), p.m as usize);
                     let (sq, sqv, sz, pos) = support_moments::<SPARSE>(cz, m, p.tau, weight);
                     let norm = 1.0 / sq;
                     let wn = p.w * norm;
@@ -440,8 +435,8 @@ mod imp {
 
 #[cfg(not(target_arch = "x86_64"))]
 mod imp {
-    use super::super::soft_rows_f32::RowTotals;
     use super::{Rows64, Scratch64};
+    use crate::kernels::soft::shared::RowTotals;
     /// # Safety
     /// Never called: only the x86-64 tiers run this kernel, and the portable tier has none.
     pub(super) unsafe fn run<const SPARSE: bool, const NC: usize>(
