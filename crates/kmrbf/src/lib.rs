@@ -10,8 +10,11 @@
 //! assert!((model.centers()[1] - 10.1).abs() < 1e-12);
 //! ```
 //!
-//! Layers: [`kernels`] are pure numerics over slices (the fused GEMM + epilogue kernel and
-//! naive references); [`kmeans`] is the model API with validated params and typed [`Error`]s.
+//! Layers: [`kernels`] are pure numerics over slices, one folder per operation (naive twins
+//! in [`mod@reference`]); [`kmeans`] and [`rbf`] are the model API with validated params and
+//! typed [`Error`]s. Every kernel runs on an explicit instruction-set tier, an [`Isa`]: the
+//! params carry one (default [`Isa::detect`], the widest this CPU runs; every tier fits the
+//! same K-Means model), and the library reads no environment variable.
 //! Every number is defined in `docs/DESIGN.md`; same inputs and seed give the same bits for any
 //! thread count. `examples/quickstart.rs` fits and predicts K-Means, runs mini-batch K-Means
 //! and anneals the RBF model onto the K-Means fixed point

@@ -69,6 +69,8 @@ impl StepKind {
 #[derive(Clone, Debug)]
 pub struct Stepper {
     kind: StepKind,
+    /// Let the fused kernels serve the passes ([`PassRequest::fused`]).
+    fused: bool,
     m: Vec<f64>,
     v: Vec<f64>,
     t: i32,
@@ -90,10 +92,18 @@ impl Stepper {
     pub fn new(kind: StepKind) -> Self {
         Self {
             kind,
+            fused: true,
             m: Vec::new(),
             v: Vec::new(),
             t: 0,
         }
+    }
+
+    /// The same stepper with the fused kernels allowed (`true`, the default) or not (the tile
+    /// pipeline: for comparisons; both agree to rounding).
+    pub fn with_fused(mut self, fused: bool) -> Self {
+        self.fused = fused;
+        self
     }
 
     /// Clears the optimizer state (Adam moments), e.g. at a new temperature.
@@ -136,7 +146,7 @@ impl Stepper {
             temp: T::from_f64(temp),
             resp_sums: true,
             loss_sums: gradient == GradientKind::Full,
-            fused: true,
+            fused: self.fused,
         };
         let o = soft_pass_biased(p, centers, k, bias, req, RowOut::None);
         let before = Objectives::from_pass(&o, map, temp, k);

@@ -32,7 +32,7 @@ pub fn available(isa: Isa, d: usize, k: usize) -> bool {
 
 /// Whether Lloyd's assignment should run here for `k` centers in `d` dimensions: where
 /// [`available`] and measured faster than the packed kernels. AMD Zen 4, one thread, fused
-/// pass with the sums (`examples/speed.rs`, `KMRBF_OVERLAP=1`), packed -> rows in lanes: at `d
+/// pass with the sums (`examples/bench_lloyd.rs`, `KMRBF_OVERLAP=1`), packed -> rows in lanes: at `d
 /// = 2`, 54 -> 40 ms (8M rows, k = 16), 38 -> 27 (k = 64), 27 -> 21 (k = 128), 22 -> 19 (k =
 /// 256); per-center selects at k = 1024 lost (18 -> 27 ms), chunks of 16 won there and
 /// beyond (18.2 -> 17.6 at k = 1024, 17.3 -> 13.3 at k = 4096; d = 4: 13.2 -> 10.6); between

@@ -247,7 +247,11 @@ mod imp {
                         tot.add_onehot(p.w, p.dmin);
                         continue;
                     }
-                    let (cz, ci, m) = (cand.add(slot * SLOT_F64), cidx.add(slot * SLOT_F64), p.m as usize);
+                    let (cz, ci, m) = (
+                        cand.add(slot * SLOT_F64),
+                        cidx.add(slot * SLOT_F64),
+                        p.m as usize,
+                    );
                     let (sq, sqv, sz, pos) = support_moments::<SPARSE>(cz, m, p.tau, weight);
                     let norm = 1.0 / sq;
                     let wn = p.w * norm;

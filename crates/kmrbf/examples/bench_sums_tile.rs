@@ -1,5 +1,5 @@
 //! `R^T X` tile producers side by side on one L2-resident tile (f32):
-//! `cargo run --release --example sums_tile -- ROWS D K REPS`
+//! `cargo run --release --example bench_sums_tile -- ROWS D K REPS`
 mod common;
 use std::time::Instant;
 

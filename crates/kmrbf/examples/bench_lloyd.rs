@@ -1,6 +1,6 @@
 //! One fused Lloyd pass (assign + sums), the assignment alone, and faer's bare tile GEMM, on
 //! a synthetic f32 set, in one process (medians of 7 / 5 runs).
-//! `cargo run --release --example speed -- N D K THREADS` (`KMRBF_OVERLAP=1`: the benchmark's
+//! `cargo run --release --example bench_lloyd -- N D K THREADS` (`KMRBF_OVERLAP=1`: the benchmark's
 //! recipe, centers uniform in `[-1, 1]^D` and noise 0.6; default: separated blobs.)
 mod common;
 use kmrbf::init::Prepared;

@@ -1,7 +1,9 @@
 //! Soft-lloyd step vs hard Lloyd pass, same data, same process:
-//! `cargo run --release --example soft_speed -- N D K THREADS`
+//! `cargo run --release --example bench_soft -- N D K THREADS`
 //! (`KMRBF_OVERLAP=1`: the benchmark's recipe, centers uniform in `[-1, 1]^D` and noise 0.6,
-//! where softmax rows are dense; default: separated blobs of `synth::blobs`.)
+//! where softmax rows are dense; default: separated blobs of `synth::blobs`. `KMRBF_MAP`
+//! runs one map, `KMRBF_TEMP` sets the temperature, `KMRBF_ISA` the tier, and
+//! `KMRBF_TILE_PIPELINE=1` keeps the fused kernels out, to time the tile pipeline.)
 mod common;
 use kmrbf::init::Prepared;
 use kmrbf::kernels::layout::tiles::Blocking;
@@ -48,6 +50,7 @@ fn main() {
             hard * 1e3
         );
         let only = std::env::var("KMRBF_MAP").ok();
+        let fused = std::env::var_os("KMRBF_TILE_PIPELINE").is_none();
         for map in [MapKind::Softmax, MapKind::Entmax15, MapKind::Sparsemax] {
             if only.as_deref().is_some_and(|m| m != map.name()) {
                 continue;
@@ -61,7 +64,7 @@ fn main() {
                 (0..5)
                     .map(|_| {
                         let mut c = c0.clone();
-                        let mut st = Stepper::new(StepKind::SoftLloyd);
+                        let mut st = Stepper::new(StepKind::SoftLloyd).with_fused(fused);
                         let t = Instant::now();
                         let info = st.step(&p, &mut c, k, map, temp);
                         let e = t.elapsed().as_secs_f64();

@@ -1,5 +1,5 @@
 //! The floor of a streaming pass on this machine: one thread summing `N` f32 values
-//! (`cargo run --release --example stream_read -- N`, e.g. 32000000 = the 128 MB of the
+//! (`cargo run --release --example bench_stream_read -- N`, e.g. 32000000 = the 128 MB of the
 //! 1M x 32 benchmark). k-means++ reads `x` once per greedy step, so `k` times this is its floor.
 use std::time::Instant;
 

@@ -1,5 +1,5 @@
 //! The f32 softmax row kernel alone on one L2-resident tile (distances near those of the
-//! benchmark's data): `cargo run --release --example rows_tile -- ROWS K REPS`
+//! benchmark's data): `cargo run --release --example bench_rows_tile -- ROWS K REPS`
 mod common;
 use kmrbf::kernels::soft::rows_avx512::{soft_rows, SoftMap};
 use std::time::Instant;

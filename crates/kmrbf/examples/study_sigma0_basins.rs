@@ -2,7 +2,7 @@
 //! point Lloyd reaches from the same init? For 4 data sets x 8 inits and softmax / entmax15 /
 //! sparsemax (groups of 5 letters), Y = lands within 1e-6, for sigma0 = min positive gap / 2,
 //! 1% gap quantile / 2, median gap / n, median gap * 1e-3, median gap * 1e-4.
-//! `cargo run --release --example sigma0_basins` (run from the repository root).
+//! `cargo run --release --example study_sigma0_basins` (run from the repository root).
 use kmrbf::kernels::maps::MapKind;
 use kmrbf::rbf::anneal::{anneal, median_gap, AnnealParams, Sigma0};
 use kmrbf::MatView;

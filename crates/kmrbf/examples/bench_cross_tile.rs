@@ -1,5 +1,5 @@
 //! The f32 cross kernel vs faer on one L2-resident tile:
-//! `cargo run --release --example cross_tile -- ROWS D K REPS`
+//! `cargo run --release --example bench_cross_tile -- ROWS D K REPS`
 mod common;
 use std::time::Instant;
 

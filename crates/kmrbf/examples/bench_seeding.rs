@@ -1,6 +1,6 @@
 //! Greedy k-means++ on the benchmark's thin set (overlapping blobs, `N x D`, `K` centers, f32)
 //! and the two-step seeding kernel alone over all rows, in one process (medians of 5).
-//! `cargo run --release --example seed_speed -- N D K THREADS` (`KMRBF_KERNEL_ONLY=1`: the
+//! `cargo run --release --example bench_seeding -- N D K THREADS` (`KMRBF_KERNEL_ONLY=1`: the
 //! kernel only).
 mod common;
 use kmrbf::init::{kmeans_plus_plus, Prepared};
