@@ -2,8 +2,8 @@
 
 use crate::arrays::{dtype_of, matrix, value_error, view1, view2, Dtype, Float};
 use crate::run::compute;
-use kmrbf::kernels::maps::map_row;
 use kmrbf::rbf::anneal::{anneal as anneal_run, AnnealParams, Schedule, Sigma0};
+use kmrbf::rbf::map_row;
 use kmrbf::rbf::params::parse_map;
 use kmrbf::rbf::step::StepKind;
 use kmrbf::rbf::{GradientKind, Kernel, MapKind, Temperature};

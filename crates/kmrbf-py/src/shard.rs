@@ -2,8 +2,8 @@
 //! statistics, and the update from merged statistics.
 
 use crate::arrays::{dtype_of, matrix, value_error, view1, view2, Dtype, Float};
-use kmrbf::kernels::update::ClusterSums;
 use kmrbf::kmeans::shard::{shard_pass as pass, update, FarRow, ShardStats};
+use kmrbf::kmeans::ClusterSums;
 use kmrbf::{MatView, Shift};
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;

@@ -1,6 +1,8 @@
 //! Borrowed, validated data: the boundary between user input and the kernels.
 
 use crate::error::{Error, Result};
+/// `out[i] = ||x_i||^2` for the rows of the `n x d` row-major `x` (`out`: `n` values).
+pub use crate::kernels::layout::distance::row_sq_norms;
 use crate::real::Real;
 
 /// A row-major `n x d` matrix view: `data.len() == n * d` always holds (the fields are

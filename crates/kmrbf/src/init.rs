@@ -104,7 +104,7 @@ const MAX_PROPOSALS_PER_TRIAL: usize = 64;
 /// Each new center is the best (lowest potential `sum_i w_i min_j D_ij`) of
 /// [`n_local_trials`] candidates drawn with probability proportional to `w_i D_i`
 /// (scikit-learn's greedy variant). Two greedy steps share one streaming pass over `x`
-/// ([`crate::kernels::seeding`]): the candidates of step `s + 1` must follow the distances
+/// (`kernels::seeding`): the candidates of step `s + 1` must follow the distances
 /// after step `s`'s winner, which is unknown before the pass, so they are drawn for every
 /// possible winner `t` at once by rejection: rows proposed with probability proportional to
 /// `w_i closest_i` (the current masses) are accepted for `t` with probability
@@ -330,6 +330,10 @@ fn seed_pass<T: Real>(
         .map(|(ci, cl)| {
             let r0 = ci * cr;
             let r1 = (r0 + cr).min(n);
+            debug_assert!(
+                !cands.is_empty(),
+                "a seeding pass scores at least one candidate"
+            );
             let mut pot = vec![0.0f64; cands.len()];
             seed_rows(
                 &p.x[r0 * d..r1 * d],

@@ -10,7 +10,7 @@
 //! assert!((model.centers()[1] - 10.1).abs() < 1e-12);
 //! ```
 //!
-//! Layers: [`kernels`] are pure numerics over slices, one folder per operation (naive twins
+//! Layers: `kernels` (public with the `unstable-kernels` feature) are pure numerics over slices, one folder per operation (naive twins
 //! in [`mod@reference`]); [`kmeans`] and [`rbf`] are the model API with validated params and
 //! typed [`Error`]s. Every kernel runs on an explicit instruction-set tier, an [`Isa`]: the
 //! params carry one (default [`Isa::detect`], the widest this CPU runs; every tier fits the
@@ -26,7 +26,10 @@ pub mod center;
 pub mod data;
 pub mod error;
 pub mod init;
+#[cfg(feature = "unstable-kernels")]
 pub mod kernels;
+#[cfg(not(feature = "unstable-kernels"))]
+pub(crate) mod kernels;
 pub mod kmeans;
 pub mod memory;
 pub mod metrics;

@@ -4,12 +4,14 @@ use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
-/// A real scalar the kernels are generic over: `f32` or `f64`.
+/// A real scalar the kernels are generic over: `f32` or `f64`, and only those (the trait is
+/// sealed: its kernels are written for these two types).
 ///
 /// The `faer` bound lets the distance kernel call faer's GEMM; everything else is
 /// plain arithmetic so the epilogues compile to SIMD.
 pub trait Real:
-    Copy
+    sealed::Sealed
+    + Copy
     + Send
     + Sync
     + Debug
@@ -89,6 +91,13 @@ pub trait Real:
     fn mul_add(self, a: Self, b: Self) -> Self;
     /// `self^e`.
     fn powf(self, e: Self) -> Self;
+}
+
+/// The seal of [`Real`]: a trait no other crate can name.
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
 }
 
 macro_rules! impl_real {

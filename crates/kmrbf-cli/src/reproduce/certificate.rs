@@ -3,11 +3,11 @@
 //! `sigma0 = auto`, with the distance between the two results.
 
 use crate::matrix::{Centered, Values};
-use kmrbf::kernels::layout::distance::row_sq_norms;
-use kmrbf::kernels::maps::MapKind;
+use kmrbf::data::row_sq_norms;
 use kmrbf::kmeans::lloyd::lloyd_run;
 use kmrbf::metrics::{adjusted_rand_index, center_discrepancy};
 use kmrbf::rbf::anneal::{anneal, auto_factor, lloyd_gaps, AnnealParams, Sigma0};
+use kmrbf::rbf::MapKind;
 use kmrbf::{Isa, KMeansParams, MatView, Real};
 use serde::Serialize;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,12 +1,12 @@
 //! The computations of the reproduction for one data set and one seed.
 
-use kmrbf::kernels::layout::distance::row_sq_norms;
-use kmrbf::kernels::maps::MapKind;
+use kmrbf::data::row_sq_norms;
 use kmrbf::metrics::{adjusted_rand_index, center_discrepancy};
 use kmrbf::rbf::anneal::{
     anneal, lloyd_gaps, lloyd_min_gap, median_gap, AnnealParams, Schedule, Sigma0,
 };
 use kmrbf::rbf::step::{StepKind, Stepper};
+use kmrbf::rbf::MapKind;
 use kmrbf::synth::Dataset;
 use kmrbf::{Algorithm, Init, Isa, KMeansParams, MatView};
 use serde::Serialize;
@@ -310,7 +310,7 @@ pub fn naive_softmax_nan(
                     (MapKind::Softmax, &mut bad_soft),
                     (MapKind::Entmax15, &mut bad_ent),
                 ] {
-                    kmrbf::kernels::maps::map_row(map, &dist, s as f32, &mut r, None, &mut scratch);
+                    kmrbf::rbf::map_row(map, &dist, s as f32, &mut r, None, &mut scratch);
                     if r.iter().any(|v| !v.is_finite()) {
                         *bad += 1;
                     }

@@ -12,6 +12,10 @@ mod params;
 pub mod shard;
 pub mod step;
 
+/// The row blocking of the fused passes (rows per tile and per parallel chunk).
+pub use crate::kernels::layout::tiles::Blocking;
+/// Per-cluster sums and weights in f64: the sufficient statistics of an M-step.
+pub use crate::kernels::update::ClusterSums;
 pub use minibatch::{BatchStep, MiniBatchFit, MiniBatchParams, MiniBatchState};
 pub use model::{predict, KMeans};
 pub use model::{Algorithm, Timings};

@@ -3,7 +3,7 @@
 //! `G = dLoss/dR` (`n x k`), the gradients of the loss with respect to the rows and the
 //! centers.
 //!
-//! With `dD = dLoss/dD` ([`crate::kernels::backward`]): `dx_i = 2 sum_k dD_ik (x_i - c_k)`
+//! With `dD = dLoss/dD` (`kernels::backward`): `dx_i = 2 sum_k dD_ik (x_i - c_k)`
 //! and `dc_k = -2 sum_i dD_ik (x_i - c_k)`. Per block of [`BLOCK`] rows: one pass over `R`
 //! and `G` gives `dD` (in cache), then `dx = 2 (rowsum(dD) x - dD C)` and the block's share
 //! `dD^T X` of `dc` are two GEMMs. Rows and centers are shifted by the centers' mean inside

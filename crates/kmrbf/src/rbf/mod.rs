@@ -15,7 +15,7 @@ pub mod params;
 pub mod pass;
 pub mod step;
 
-pub use crate::kernels::maps::MapKind;
+pub use crate::kernels::maps::{map_row, MapKind, RowTerms};
 pub use backward::{responsibilities_backward, ResponsibilityGrads};
 pub use objective::{center_gradient, input_gradient, objectives, GradientKind, Objectives};
 pub use params::{Kernel, Temperature};

@@ -2,7 +2,7 @@
 //! combined in order (deterministic for any thread count). Never holds an `n x k` matrix
 //! unless the caller asks for the responsibilities themselves. For f32 with AVX-512 or AVX2 +
 //! FMA, `k <= 64` and no per-row output, softmax / entmax-1.5 / sparsemax passes skip the tile altogether
-//! ([`crate::kernels::soft::softmax`], [`crate::kernels::soft::sparse`]).
+//! (`kernels::soft::softmax`, `kernels::soft::sparse`).
 
 use crate::init::Prepared;
 use crate::kernels::dispatch::simd_dispatch;

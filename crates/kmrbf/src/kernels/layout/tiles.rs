@@ -43,8 +43,6 @@ impl Blocking {
 
 /// One row tile handed to an epilogue.
 pub struct Tile<'a, T> {
-    /// Index of the tile's first row in the whole data.
-    pub row0: usize,
     /// `b x d` rows of the data.
     pub x: &'a [T],
     /// `b` squared row norms.
@@ -173,7 +171,6 @@ where
                         &mut oc[(t0 - r0) * out_stride..(t1 - r0) * out_stride]
                     };
                     let tile = Tile {
-                        row0: t0,
                         x: xt,
                         xn: &p.xn[t0..t1],
                         w: p.w.map(|w| &w[t0..t1]),
