@@ -4,7 +4,7 @@
 //! `cargo run --release -p kmrbf --example quickstart`
 
 use kmrbf::kmeans::MiniBatchParams;
-use kmrbf::rbf::anneal::{anneal, AnnealParams};
+use kmrbf::rbf::anneal::AnnealParams;
 use kmrbf::rbf::MapKind;
 use kmrbf::{KMeansParams, MatView, Shift};
 
@@ -49,21 +49,22 @@ fn main() -> kmrbf::Result<()> {
     );
 
     // The RBF model from K-Means' initial centers, annealed with entmax-1.5 responsibilities.
+    // The fitted model computes at its last temperature: responsibilities, objectives, labels.
     let init = params.initial_centers(view, None)?;
-    let res = anneal(
-        view,
-        None,
-        &init,
-        k,
-        &AnnealParams::new(MapKind::Entmax15),
-        &mut |_| {},
-    )?;
-    let last = res.stages.last().expect("at least one stage");
+    let rbf = AnnealParams::new(MapKind::Entmax15).fit(view, None, &init, k, &mut |_| {})?;
+    let last = rbf.stages().last().expect("at least one stage");
     println!(
-        "annealing: {} stages from sigma0 = {:.3e}; distance to the K-Means fixed point {:.1e}",
-        res.stages.len(),
-        res.sigma0,
+        "annealing: {} stages down to sigma {:.3e}; distance to the K-Means fixed point {:.1e}",
+        rbf.stages().len(),
+        rbf.temperature().sigma,
         last.discrepancy.unwrap_or(f64::NAN)
+    );
+    let r = rbf.responsibilities(view)?;
+    let one_hot = r.chunks(k).filter(|row| row.contains(&1.0)).count();
+    println!(
+        "responsibilities at that temperature: {one_hot} of {n} rows one-hot; labels agree with \
+         K-Means: {}",
+        rbf.predict(view)? == km.labels()
     );
     Ok(())
 }

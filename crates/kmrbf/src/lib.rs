@@ -10,6 +10,23 @@
 //! assert!((model.centers()[1] - 10.1).abs() < 1e-12);
 //! ```
 //!
+//! The RBF model: anneal the temperature from the same start down to the K-Means limit, then
+//! compute on new data at the last temperature.
+//!
+//! ```
+//! use kmrbf::rbf::{anneal::AnnealParams, MapKind};
+//! use kmrbf::MatView;
+//! let x = [0.0f64, 0.1, 0.2, 10.0, 10.1, 10.2];
+//! let view = MatView::new(&x, 6, 1).unwrap();
+//! let rbf = AnnealParams::new(MapKind::Entmax15)
+//!     .fit(view, None, &[0.0, 5.0], 2, &mut |_| {})
+//!     .unwrap();
+//! // The annealed centers are K-Means' fixed point, and the rows are one-hot at the end.
+//! assert!((rbf.centers()[1] - 10.1).abs() < 1e-9);
+//! assert_eq!(rbf.responsibilities(view).unwrap()[..2], [1.0, 0.0]);
+//! assert_eq!(rbf.predict(view).unwrap(), [0, 0, 0, 1, 1, 1]);
+//! ```
+//!
 //! Layers: `kernels` (public with the `unstable-kernels` feature) are pure numerics over slices, one folder per operation (naive twins
 //! in [`mod@reference`]); [`kmeans`] and [`rbf`] are the model API with validated params and
 //! typed [`Error`]s. Every kernel runs on an explicit instruction-set tier, an [`Isa`]: the

@@ -430,6 +430,11 @@ fn params_views_and_models_are_send_and_sync() {
     send_sync::<kmrbf::rbf::anneal::AnnealParams>();
     send_sync::<kmrbf::rbf::anneal::AnnealResult<f32>>();
     send_sync::<kmrbf::rbf::Temperature>();
+    send_sync::<kmrbf::rbf::RbfModel<f32>>();
+    send_sync::<kmrbf::rbf::RbfModel<f64>>();
+    send_sync::<kmrbf::kmeans::MiniBatchParams<f32>>();
+    send_sync::<kmrbf::kmeans::MiniBatchState<f64>>();
+    send_sync::<kmrbf::Isa>();
     send_sync::<kmrbf::Error>();
 }
 

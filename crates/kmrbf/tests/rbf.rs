@@ -660,3 +660,60 @@ fn every_tier_gives_the_same_objectives() {
         }
     }
 }
+
+/// `AnnealParams::fit` returns the annealing's centers, stages and reference as a model, and
+/// the model computes what the free functions compute at its last temperature; a model from
+/// given centers checks them.
+#[test]
+fn the_fitted_rbf_model_is_the_annealing_and_computes_at_its_temperature() {
+    use kmrbf::rbf::RbfModel;
+    let ds = kmrbf::synth::blobs(600, 3, 4, 4.0, 9);
+    let x = MatView::new(&ds.x, 600, 3).unwrap();
+    let init = pick_rows(&ds.x, 600, 3, 4, 2);
+    let params = AnnealParams::new(MapKind::Entmax15);
+    let want = anneal(x, None, &init, 4, &params, &mut |_| {}).unwrap();
+    let mut seen = 0;
+    let model = params.fit(x, None, &init, 4, &mut |_| seen += 1).unwrap();
+    assert_eq!(model.centers(), &want.centers[..]);
+    assert_eq!(model.stages().len(), want.stages.len());
+    assert_eq!(seen, want.stages.len());
+    assert_eq!(model.fit_record().unwrap().labels, want.labels);
+    let reference = model
+        .reference()
+        .expect("the default asks for the reference run");
+    assert_eq!(reference.labels, want.reference.as_ref().unwrap().labels);
+    let last = want.stages.last().unwrap();
+    assert_eq!(model.temperature().effective(), last.temperature);
+    assert_eq!(model.predict(x).unwrap(), want.labels);
+    let t = model.temperature();
+    let r = model.responsibilities(x).unwrap();
+    let free = kmrbf::rbf::objective::responsibilities(
+        kmrbf::Isa::detect(),
+        x,
+        model.centers(),
+        4,
+        MapKind::Entmax15,
+        t,
+    )
+    .unwrap();
+    assert_eq!(r, free);
+    let o = model.objectives(x, None).unwrap();
+    assert_eq!(o.j, last.objectives.j);
+    // From given centers: the same numbers; bad centers and temperatures are refused.
+    let again = RbfModel::new(want.centers.clone(), 4, MapKind::Entmax15, t).unwrap();
+    assert_eq!(again.responsibilities(x).unwrap(), r);
+    assert!(again.fit_record().is_none() && again.stages().is_empty());
+    assert!(matches!(
+        RbfModel::new(vec![0.0; 12], 0, MapKind::Softmax, temp(1.0)),
+        Err(Error::BadK { .. })
+    ));
+    assert!(matches!(
+        RbfModel::new(vec![0.0; 11], 4, MapKind::Softmax, temp(1.0)),
+        Err(Error::BadLength { .. })
+    ));
+    assert!(matches!(
+        RbfModel::new(vec![f64::NAN; 12], 4, MapKind::Softmax, temp(1.0)),
+        Err(Error::NonFinite { .. })
+    ));
+    assert!(Temperature::new(0.0, Kernel::Temperature).is_err());
+}

@@ -5,11 +5,13 @@
 //! (distance tile -> row map -> weighted sums) shared by objectives, gradients and steps;
 //! `objective` gives J, L, F and the gradients; `step` the center updates; `anneal` the
 //! temperature schedule that lands on the K-Means fixed point; `backward` the gradients
-//! through the responsibilities that an autograd layer needs.
+//! through the responsibilities that an autograd layer needs; `model` the params -> fitted
+//! model flow ([`AnnealParams::fit`](anneal::AnnealParams::fit) -> [`RbfModel`]).
 
 pub mod anneal;
 pub mod backward;
 pub mod codebook;
+pub mod model;
 pub mod objective;
 pub mod params;
 pub mod pass;
@@ -17,6 +19,7 @@ pub mod step;
 
 pub use crate::kernels::maps::{map_row, MapKind, RowTerms};
 pub use backward::{responsibilities_backward, ResponsibilityGrads};
+pub use model::RbfModel;
 pub use objective::{center_gradient, input_gradient, objectives, GradientKind, Objectives};
 pub use params::{Kernel, Temperature};
 pub use pass::{soft_pass, PassOutput, PassRequest};
