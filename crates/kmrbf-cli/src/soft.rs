@@ -565,6 +565,7 @@ pub fn run_anneal(a: AnnealArgs) -> CliResult<()> {
         seed: a.seed,
         stop: None,
         isa: a.global.isa,
+        threads: None,
     };
     let progress = Progress::new(a.global.quiet);
     let r = match &cd.m.values {

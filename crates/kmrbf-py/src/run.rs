@@ -4,29 +4,11 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How often the waiting thread looks for a pending signal (Ctrl-C).
 const SIGNAL_POLL: Duration = Duration::from_millis(50);
-
-/// The thread pool of `n` threads, built on first use and kept: a pool per call cost more
-/// than a small batch's whole computation.
-fn pool_of(n: usize) -> PyResult<Arc<rayon::ThreadPool>> {
-    static POOLS: Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
-    let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, p)) = pools.iter().find(|(m, _)| *m == n) {
-        return Ok(p.clone());
-    }
-    let p = Arc::new(
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .map_err(|e| PyValueError::new_err(format!("n_threads = {n}: {e}")))?,
-    );
-    pools.push((n, p.clone()));
-    Ok(p)
-}
 
 /// Runs `f` with the GIL released on `n_threads` threads (`None`: one per core), while the
 /// calling thread waits and checks Python's signal handlers. On Ctrl-C it raises `stop` (the
@@ -44,7 +26,10 @@ where
                 "n_threads = 0 is invalid: must be >= 1 or None",
             ))
         }
-        Some(n) => Some(pool_of(n)?),
+        Some(n) => Some(
+            kmrbf::par::pool(n)
+                .map_err(|e| PyValueError::new_err(format!("n_threads = {n}: {e}")))?,
+        ),
         None => None,
     };
     let stop = Arc::new(AtomicBool::new(false));

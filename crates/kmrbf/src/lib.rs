@@ -50,6 +50,7 @@ pub(crate) mod kernels;
 pub mod kmeans;
 pub mod memory;
 pub mod metrics;
+pub mod par;
 pub mod rbf;
 pub mod real;
 pub mod reference;

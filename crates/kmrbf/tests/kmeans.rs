@@ -612,3 +612,32 @@ fn a_shifted_copy_equals_shifting_in_place() {
         }
     }
 }
+
+/// `threads` in the params: every count gives the bits of the caller's pool, and 0 is refused.
+#[test]
+fn the_threads_param_gives_the_same_bits() {
+    let ds = kmrbf::synth::blobs(20_000, 8, 12, 2.0, 21);
+    let x: Vec<f32> = ds.x.iter().map(|&v| v as f32).collect();
+    let v = MatView::new(&x, 20_000, 8).unwrap();
+    let fit = |t| KMeansParams::new(12).seed(1).threads(t).fit(v, None).unwrap();
+    let base = fit(None);
+    for t in [Some(1), Some(3)] {
+        let m = fit(t);
+        assert_eq!(m.labels(), base.labels());
+        assert_eq!(m.inertia().to_bits(), base.inertia().to_bits());
+        assert!(m
+            .centers()
+            .iter()
+            .zip(base.centers())
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+    assert!(matches!(
+        KMeansParams::<f32>::new(3).threads(Some(0)).fit(v, None),
+        Err(Error::BadParam { name: "threads", .. })
+    ));
+    let mut mb = kmrbf::kmeans::MiniBatchParams::<f32>::new(12);
+    let a = mb.fit(v, None).unwrap();
+    mb.threads = Some(2);
+    let b = mb.fit(v, None).unwrap();
+    assert_eq!(a.state, b.state);
+}

@@ -329,6 +329,8 @@ pub struct MiniBatchParams<T> {
     pub stop: Option<Arc<AtomicBool>>,
     /// The instruction-set tier the kernels run on (default: [`Isa::detect`]).
     pub isa: Isa,
+    /// Threads (`None`: the caller's rayon pool; see [`crate::par`]).
+    pub threads: Option<usize>,
 }
 
 /// A fitted mini-batch K-Means.
@@ -365,6 +367,7 @@ impl<T: Real> MiniBatchParams<T> {
             seed: 0,
             stop: None,
             isa: Isa::detect(),
+            threads: None,
         }
     }
 
@@ -423,6 +426,10 @@ impl<T: Real> MiniBatchParams<T> {
 
     /// Fits to `x` (optionally weighted).
     pub fn fit(&self, x: MatView<'_, T>, sample_weight: Option<&[T]>) -> Result<MiniBatchFit<T>> {
+        crate::par::run(self.threads, || self.fit_here(x, sample_weight))?
+    }
+
+    fn fit_here(&self, x: MatView<'_, T>, sample_weight: Option<&[T]>) -> Result<MiniBatchFit<T>> {
         let (n, d, k) = (x.n(), x.d(), self.k);
         x.validate("data")?;
         self.check(n, d)?;

@@ -48,6 +48,9 @@ pub struct KMeansParams<T> {
     /// The instruction-set tier the kernels run on (default: [`Isa::detect`]). Every tier
     /// gives the same centers, labels and inertia.
     pub isa: Isa,
+    /// Threads (`None`: the caller's rayon pool; see [`crate::par`]). Every count gives the
+    /// same bits.
+    pub threads: Option<usize>,
 }
 
 impl<T: Real> KMeansParams<T> {
@@ -63,7 +66,13 @@ impl<T: Real> KMeansParams<T> {
             algorithm: Algorithm::Auto,
             stop: None,
             isa: Isa::detect(),
+            threads: None,
         }
+    }
+    /// Sets the number of threads (`None`: the caller's rayon pool).
+    pub fn threads(mut self, n: Option<usize>) -> Self {
+        self.threads = n;
+        self
     }
     /// Sets the instruction-set tier the kernels run on.
     pub fn isa(mut self, isa: Isa) -> Self {
@@ -171,6 +180,14 @@ impl<T: Real> KMeansParams<T> {
         x: MatView<'_, T>,
         sample_weight: Option<&[T]>,
     ) -> Result<Vec<T>> {
+        crate::par::run(self.threads, || self.initial_centers_here(x, sample_weight))?
+    }
+
+    fn initial_centers_here(
+        &self,
+        x: MatView<'_, T>,
+        sample_weight: Option<&[T]>,
+    ) -> Result<Vec<T>> {
         x.validate("data")?;
         self.validate(x.n(), x.d())?;
         if let Some(w) = sample_weight {
@@ -200,6 +217,17 @@ impl<T: Real> KMeansParams<T> {
 
     /// [`Self::fit`] with an observer called after every iteration.
     pub fn fit_observed(
+        &self,
+        x: MatView<'_, T>,
+        sample_weight: Option<&[T]>,
+        observer: &(dyn Fn(IterInfo) + Sync),
+    ) -> Result<KMeans<T>> {
+        crate::par::run(self.threads, || {
+            self.fit_observed_here(x, sample_weight, observer)
+        })?
+    }
+
+    fn fit_observed_here(
         &self,
         x: MatView<'_, T>,
         sample_weight: Option<&[T]>,

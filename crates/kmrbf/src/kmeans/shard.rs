@@ -81,14 +81,24 @@ impl ShardStats {
 pub fn shard_pass<T: Real>(
     isa: Isa,
     x: MatView<'_, T>,
-    w: Option<&[T]>,
+    sample_weight: Option<&[T]>,
     centers: &[T],
     k: usize,
     offset: u64,
     labels: &mut [u32],
 ) -> Result<ShardStats> {
     let mut s = ShardStats::empty(k, x.d());
-    shard_pass_into(isa, x, w, centers, k, offset, labels, &mut s, true)?;
+    shard_pass_into(
+        isa,
+        x,
+        sample_weight,
+        centers,
+        k,
+        offset,
+        labels,
+        &mut s,
+        true,
+    )?;
     Ok(s)
 }
 
@@ -103,7 +113,7 @@ pub fn shard_pass<T: Real>(
 pub fn shard_pass_into<T: Real>(
     isa: Isa,
     x: MatView<'_, T>,
-    w: Option<&[T]>,
+    sample_weight: Option<&[T]>,
     centers: &[T],
     k: usize,
     offset: u64,
@@ -113,14 +123,14 @@ pub fn shard_pass_into<T: Real>(
 ) -> Result<()> {
     x.validate("data")?;
     let (n, d) = (x.n(), x.d());
-    if let Some(w) = w {
-        if w.len() != n {
+    if let Some(sample_weight) = sample_weight {
+        if sample_weight.len() != n {
             return Err(Error::WeightCount {
                 expected: n,
-                got: w.len(),
+                got: sample_weight.len(),
             });
         }
-        if let Some((i, v)) = w
+        if let Some((i, v)) = sample_weight
             .iter()
             .enumerate()
             .find(|(_, v)| !(v.is_finite() && **v >= T::ZERO))
@@ -155,7 +165,7 @@ pub fn shard_pass_into<T: Real>(
         x: x.data(),
         d,
         xn: &xn,
-        w,
+        w: sample_weight,
         isa,
     };
     let blocking = Blocking::of::<T>(k);

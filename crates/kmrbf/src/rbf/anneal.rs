@@ -92,6 +92,8 @@ pub struct AnnealParams {
     pub stop: Option<Arc<AtomicBool>>,
     /// The instruction-set tier the kernels run on (default: [`Isa::detect`]).
     pub isa: Isa,
+    /// Threads (`None`: the caller's rayon pool; see [`crate::par`]).
+    pub threads: Option<usize>,
 }
 
 impl AnnealParams {
@@ -113,6 +115,7 @@ impl AnnealParams {
             seed: 0,
             stop: None,
             isa: Isa::detect(),
+            threads: None,
         }
     }
 }
@@ -377,16 +380,30 @@ impl Schedule {
     }
 }
 
-/// Anneals `init` (`k x d`) on `x`. Validates everything first; `observer` sees each stage.
+/// Anneals `init` (`k x d`) on `x`, on `params.threads` threads. Validates everything first;
+/// `observer` sees each stage.
 pub fn anneal<T: Real>(
     x: MatView<'_, T>,
-    w: Option<&[T]>,
+    sample_weight: Option<&[T]>,
     init: &[T],
     k: usize,
     params: &AnnealParams,
-    observer: &mut dyn FnMut(&StageRecord),
+    observer: &mut (dyn FnMut(&StageRecord) + Send),
 ) -> Result<AnnealResult<T>> {
-    let xn = validate(x, w, init, k)?;
+    crate::par::run(params.threads, || {
+        anneal_here(x, sample_weight, init, k, params, observer)
+    })?
+}
+
+fn anneal_here<T: Real>(
+    x: MatView<'_, T>,
+    sample_weight: Option<&[T]>,
+    init: &[T],
+    k: usize,
+    params: &AnnealParams,
+    observer: &mut (dyn FnMut(&StageRecord) + Send),
+) -> Result<AnnealResult<T>> {
+    let xn = validate(x, sample_weight, init, k)?;
     if k > x.n() {
         return Err(Error::BadK {
             k,
@@ -408,7 +425,7 @@ pub fn anneal<T: Real>(
         x: x.data(),
         d: x.d(),
         xn: &xn,
-        w,
+        w: sample_weight,
         isa: params.isa,
     };
     let d = x.d();

@@ -25,6 +25,7 @@ pub struct RbfModel<T> {
     map: MapKind,
     temperature: Temperature,
     isa: Isa,
+    threads: Option<usize>,
     fit: Option<AnnealResult<T>>,
 }
 
@@ -57,6 +58,7 @@ impl<T: Real> RbfModel<T> {
             map,
             temperature,
             isa: Isa::detect(),
+            threads: None,
             fit: None,
         })
     }
@@ -64,6 +66,12 @@ impl<T: Real> RbfModel<T> {
     /// The same model, computing on tier `isa`.
     pub fn with_isa(mut self, isa: Isa) -> Self {
         self.isa = isa;
+        self
+    }
+
+    /// The same model, computing on `threads` threads (`None`: the caller's rayon pool).
+    pub fn with_threads(mut self, threads: Option<usize>) -> Self {
+        self.threads = threads;
         self
     }
 
@@ -107,27 +115,31 @@ impl<T: Real> RbfModel<T> {
 
     /// The `n x k` responsibilities of the rows of `x` (`n x d`).
     pub fn responsibilities(&self, x: MatView<'_, T>) -> Result<Vec<T>> {
-        responsibilities(
-            self.isa,
-            x,
-            &self.centers,
-            self.k,
-            self.map,
-            self.temperature,
-        )
+        crate::par::run(self.threads, || {
+            responsibilities(
+                self.isa,
+                x,
+                &self.centers,
+                self.k,
+                self.map,
+                self.temperature,
+            )
+        })?
     }
 
     /// `J`, `L` and `F` on `x` with optional sample weights.
     pub fn objectives(&self, x: MatView<'_, T>, sample_weight: Option<&[T]>) -> Result<Objectives> {
-        objectives(
-            self.isa,
-            x,
-            sample_weight,
-            &self.centers,
-            self.k,
-            self.map,
-            self.temperature,
-        )
+        crate::par::run(self.threads, || {
+            objectives(
+                self.isa,
+                x,
+                sample_weight,
+                &self.centers,
+                self.k,
+                self.map,
+                self.temperature,
+            )
+        })?
     }
 
     /// The objectives and the `k x d` gradient (f64) of F (`Stopgrad`) or L (`Full`) with
@@ -138,16 +150,18 @@ impl<T: Real> RbfModel<T> {
         sample_weight: Option<&[T]>,
         kind: GradientKind,
     ) -> Result<(Objectives, Vec<f64>)> {
-        center_gradient(
-            self.isa,
-            x,
-            sample_weight,
-            &self.centers,
-            self.k,
-            self.map,
-            self.temperature,
-            kind,
-        )
+        crate::par::run(self.threads, || {
+            center_gradient(
+                self.isa,
+                x,
+                sample_weight,
+                &self.centers,
+                self.k,
+                self.map,
+                self.temperature,
+                kind,
+            )
+        })?
     }
 
     /// The `n x d` gradient of F (`Stopgrad`) or L (`Full`) with respect to the rows.
@@ -157,21 +171,25 @@ impl<T: Real> RbfModel<T> {
         sample_weight: Option<&[T]>,
         kind: GradientKind,
     ) -> Result<Vec<T>> {
-        input_gradient(
-            self.isa,
-            x,
-            sample_weight,
-            &self.centers,
-            self.k,
-            self.map,
-            self.temperature,
-            kind,
-        )
+        crate::par::run(self.threads, || {
+            input_gradient(
+                self.isa,
+                x,
+                sample_weight,
+                &self.centers,
+                self.k,
+                self.map,
+                self.temperature,
+                kind,
+            )
+        })?
     }
 
     /// The nearest center of each row of `x` (the zero-temperature labels).
     pub fn predict(&self, x: MatView<'_, T>) -> Result<Vec<u32>> {
-        crate::kmeans::predict(self.isa, &self.centers, self.k, x)
+        crate::par::run(self.threads, || {
+            crate::kmeans::predict(self.isa, &self.centers, self.k, x)
+        })?
     }
 }
 
@@ -184,7 +202,7 @@ impl AnnealParams {
         sample_weight: Option<&[T]>,
         init: &[T],
         k: usize,
-        observer: &mut dyn FnMut(&StageRecord),
+        observer: &mut (dyn FnMut(&StageRecord) + Send),
     ) -> Result<RbfModel<T>> {
         let r = anneal(x, sample_weight, init, k, self, observer)?;
         let last = r.stages.last().map_or(r.sigma0, |s| s.sigma);
@@ -196,6 +214,7 @@ impl AnnealParams {
             map: self.map,
             temperature,
             isa: self.isa,
+            threads: self.threads,
             fit: Some(r),
         })
     }

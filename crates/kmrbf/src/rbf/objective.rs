@@ -105,18 +105,18 @@ pub(crate) fn validate<T: Real>(
 pub fn objectives<T: Real>(
     isa: Isa,
     x: MatView<'_, T>,
-    w: Option<&[T]>,
+    sample_weight: Option<&[T]>,
     centers: &[T],
     k: usize,
     map: MapKind,
     temp: Temperature,
 ) -> Result<Objectives> {
-    let xn = validate(x, w, centers, k)?;
+    let xn = validate(x, sample_weight, centers, k)?;
     let p = Prepared {
         x: x.data(),
         d: x.d(),
         xn: &xn,
-        w,
+        w: sample_weight,
         isa,
     };
     let tw = temp.working::<T>()?;
@@ -139,19 +139,19 @@ pub fn objectives<T: Real>(
 pub fn center_gradient<T: Real>(
     isa: Isa,
     x: MatView<'_, T>,
-    w: Option<&[T]>,
+    sample_weight: Option<&[T]>,
     centers: &[T],
     k: usize,
     map: MapKind,
     temp: Temperature,
     kind: GradientKind,
 ) -> Result<(Objectives, Vec<f64>)> {
-    let xn = validate(x, w, centers, k)?;
+    let xn = validate(x, sample_weight, centers, k)?;
     let p = Prepared {
         x: x.data(),
         d: x.d(),
         xn: &xn,
-        w,
+        w: sample_weight,
         isa,
     };
     let tw = temp.working::<T>()?;
@@ -185,19 +185,19 @@ pub fn center_gradient<T: Real>(
 pub fn input_gradient<T: Real>(
     isa: Isa,
     x: MatView<'_, T>,
-    w: Option<&[T]>,
+    sample_weight: Option<&[T]>,
     centers: &[T],
     k: usize,
     map: MapKind,
     temp: Temperature,
     kind: GradientKind,
 ) -> Result<Vec<T>> {
-    let xn = validate(x, w, centers, k)?;
+    let xn = validate(x, sample_weight, centers, k)?;
     let p = Prepared {
         x: x.data(),
         d: x.d(),
         xn: &xn,
-        w,
+        w: sample_weight,
         isa,
     };
     let req = PassRequest {
