@@ -1,16 +1,7 @@
-//! Rules of the source itself: every `unsafe fn` says when it may be called.
+//! Rules of the source itself: every `unsafe fn` says when it may be called, and the modules
+//! form no import cycle.
 
-/// Every `.rs` file under `dir`, recursively.
-fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
+mod common;
 
 /// Each `unsafe fn` of the library has a `# Safety` section in the doc comment above it
 /// (attributes may sit between), and the crate denies `unsafe_op_in_unsafe_fn`.
@@ -19,8 +10,7 @@ fn every_unsafe_fn_has_a_safety_section() {
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
     assert!(lib.contains("#![deny(unsafe_op_in_unsafe_fn)]"));
-    let mut paths = Vec::new();
-    files(&src, &mut paths);
+    let paths = common::rust_files(&src);
     let (mut seen, mut missing) = (0, Vec::new());
     for path in paths {
         let text = std::fs::read_to_string(&path).unwrap();
@@ -51,9 +41,7 @@ fn every_unsafe_fn_has_a_safety_section() {
 /// The library's modules (`a::b` for `src/a/b.rs` or `src/a/b/mod.rs`) and their source.
 fn modules() -> std::collections::BTreeMap<String, String> {
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut paths = Vec::new();
-    files(&src, &mut paths);
-    paths
+    common::rust_files(&src)
         .into_iter()
         .filter_map(|p| {
             let rel = p.strip_prefix(&src).unwrap().with_extension("");
@@ -87,19 +75,22 @@ fn references(
     let own: Vec<&str> = name.split("::").collect();
     let mut out = std::collections::BTreeSet::new();
     let is_ident = |c: char| c.is_alphanumeric() || c == '_';
-    for (i, _) in code.match_indices("crate::") {
-        if i > 0 && code[..i].ends_with(|c: char| is_ident(c) || c == ':') {
-            continue;
-        }
-        let rest = &code[i + 7..];
-        let path: Vec<&str> = rest
-            .split(|c: char| !(is_ident(c) || c == ':'))
+    // The `a::b::c` path at the start of `rest`.
+    let path_at = |rest: &str| -> Vec<String> {
+        rest.split(|c: char| !(is_ident(c) || c == ':'))
             .next()
             .unwrap()
             .split("::")
             .filter(|s| !s.is_empty())
-            .collect();
-        out.extend(resolve(path));
+            .map(String::from)
+            .collect()
+    };
+    for (i, _) in code.match_indices("crate::") {
+        if i > 0 && code[..i].ends_with(|c: char| is_ident(c) || c == ':') {
+            continue;
+        }
+        let path = path_at(&code[i + 7..]);
+        out.extend(resolve(path.iter().map(String::as_str).collect()));
     }
     // `super::` inside a file's inline modules (`mod imp`, `mod x86`) is taken as the file's
     // own parent or the file itself; both readings are tried, which can only add edges.
@@ -113,18 +104,12 @@ fn references(
             ups += 1;
             rest = r;
         }
-        let tail: Vec<&str> = rest
-            .split(|c: char| !(is_ident(c) || c == ':'))
-            .next()
-            .unwrap()
-            .split("::")
-            .filter(|s| !s.is_empty())
-            .collect();
+        let tail = path_at(rest);
         for extra in [0, 1] {
             let keep = (own.len() + extra).checked_sub(ups);
             if let Some(keep) = keep.filter(|&k| k <= own.len()) {
                 let mut path: Vec<&str> = own[..keep].to_vec();
-                path.extend(&tail);
+                path.extend(tail.iter().map(String::as_str));
                 out.extend(resolve(path));
             }
         }

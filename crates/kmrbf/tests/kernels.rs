@@ -596,21 +596,8 @@ fn sparse_weighted_sums_on(isa: Isa) {
 #[test]
 fn every_enabled_target_feature_is_detected_by_its_tier() {
     use kmrbf::kernels::isa::{AMX_FEATURES, AVX2_FEATURES, AVX512_FEATURES};
-    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                files(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push(path);
-            }
-        }
-    }
-    let mut paths = Vec::new();
-    files(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/kernels"),
-        &mut paths,
-    );
+    let paths =
+        common::rust_files(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/kernels"));
     let mut seen = 0;
     for path in paths {
         let text = std::fs::read_to_string(&path).unwrap();

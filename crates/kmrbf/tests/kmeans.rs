@@ -619,7 +619,13 @@ fn the_threads_param_gives_the_same_bits() {
     let ds = kmrbf::synth::blobs(20_000, 8, 12, 2.0, 21);
     let x: Vec<f32> = ds.x.iter().map(|&v| v as f32).collect();
     let v = MatView::new(&x, 20_000, 8).unwrap();
-    let fit = |t| KMeansParams::new(12).seed(1).threads(t).fit(v, None).unwrap();
+    let fit = |t| {
+        KMeansParams::new(12)
+            .seed(1)
+            .threads(t)
+            .fit(v, None)
+            .unwrap()
+    };
     let base = fit(None);
     for t in [Some(1), Some(3)] {
         let m = fit(t);
@@ -633,7 +639,10 @@ fn the_threads_param_gives_the_same_bits() {
     }
     assert!(matches!(
         KMeansParams::<f32>::new(3).threads(Some(0)).fit(v, None),
-        Err(Error::BadParam { name: "threads", .. })
+        Err(Error::BadParam {
+            name: "threads",
+            ..
+        })
     ));
     let mut mb = kmrbf::kmeans::MiniBatchParams::<f32>::new(12);
     let a = mb.fit(v, None).unwrap();

@@ -74,3 +74,17 @@ pub fn tiers(test: &str) -> Vec<kmrbf::Isa> {
     }
     here
 }
+
+/// Every `.rs` file under `dir`, recursively (the tests that read the library's source).
+pub fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out
+}
