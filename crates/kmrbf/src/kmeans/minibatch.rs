@@ -150,8 +150,27 @@ impl<T: Real> MiniBatchState<T> {
         w: Option<&[T]>,
         reassign: Option<(f64, &mut Rng)>,
     ) -> Result<BatchStep> {
+        let xn = self.checked_norms(batch, w)?;
+        let p = Prepared {
+            x: batch.data(),
+            d: self.d,
+            xn: &xn,
+            w,
+            isa: self.isa,
+        };
+        Ok(self.step_prepared(&p, reassign))
+    }
+
+    /// [`Self::step`] on rows already checked, with their squared norms.
+    fn step_prepared(
+        &mut self,
+        p: &Prepared<'_, T>,
+        reassign: Option<(f64, &mut Rng)>,
+    ) -> BatchStep {
         let (d, k) = (self.d, self.k);
-        let (labels, batch_inertia) = self.assign(batch, w)?;
+        let batch = MatView::new(p.x, p.n(), d).expect("rows of d values");
+        let w = p.w;
+        let (labels, batch_inertia) = self.assign_prepared(p);
         let old = self.centers.clone();
         // Per center: the batch's weight, then c n_k + sum w x (rows in order) over the new
         // weight, as scikit-learn's dense update.
@@ -199,42 +218,53 @@ impl<T: Real> MiniBatchState<T> {
                 v * v
             })
             .sum();
-        Ok(BatchStep {
+        BatchStep {
             inertia: batch_inertia,
             center_shift,
             reassigned,
-        })
+        }
     }
 
     /// Labels of the rows of `batch` under the current centers and their inertia
     /// `sum_i w_i ||x_i - c_{label_i}||^2` (f64): what a batch looks like after its step.
     pub fn assign(&self, batch: MatView<'_, T>, w: Option<&[T]>) -> Result<(Vec<u32>, f64)> {
-        let (b, d, k) = (batch.n(), self.d, self.k);
-        if batch.d() != d {
+        let xn = self.checked_norms(batch, w)?;
+        let p = Prepared {
+            x: batch.data(),
+            d: self.d,
+            xn: &xn,
+            w,
+            isa: self.isa,
+        };
+        Ok(self.assign_prepared(&p))
+    }
+
+    /// The squared row norms of `batch` after checking its columns, values and weights.
+    fn checked_norms(&self, batch: MatView<'_, T>, w: Option<&[T]>) -> Result<Vec<T>> {
+        if batch.d() != self.d {
             return Err(Error::ColumnMismatch {
                 what: "batch (the centers)",
-                expected: d,
+                expected: self.d,
                 got: batch.d(),
             });
         }
         batch.validate("batch")?;
         if let Some(w) = w {
-            check_weights(w, b)?;
+            check_weights(w, batch.n())?;
         }
-        let mut xn = vec![T::ZERO; b];
-        row_sq_norms(batch.data(), d, &mut xn);
-        let p = Prepared {
-            x: batch.data(),
-            d,
-            xn: &xn,
-            w,
-            isa: self.isa,
-        };
+        let mut xn = vec![T::ZERO; batch.n()];
+        row_sq_norms(batch.data(), self.d, &mut xn);
+        Ok(xn)
+    }
+
+    /// [`Self::assign`] on rows already checked, with their squared norms.
+    fn assign_prepared(&self, p: &Prepared<'_, T>) -> (Vec<u32>, f64) {
+        let (b, k) = (p.n(), self.k);
         let blocking = batch_blocking::<T>(b, k);
         let mut labels = vec![0u32; b];
-        assign_pass(&p, &self.centers, k, &mut labels, false, blocking);
-        let total = inertia(&p, &labels, &self.centers, blocking.chunk_rows);
-        Ok((labels, total))
+        assign_pass(p, &self.centers, k, &mut labels, false, blocking);
+        let total = inertia(p, &labels, &self.centers, blocking.chunk_rows);
+        (labels, total)
     }
 
     /// Moves the light centers to random distinct rows of `batch`; returns how many moved.
@@ -516,13 +546,10 @@ impl<T: Real> MiniBatchParams<T> {
                     }
                 }
             }
+            // Rows of the checked data, their norms computed once by the gather.
             let b = buf.rows(x, None, &idx, self.isa);
             let due = state.reassign_due(batch);
-            let step = state.step(
-                MatView::new(b.x, batch, d)?,
-                None,
-                due.then_some((self.reassignment_ratio, &mut rng)),
-            )?;
+            let step = state.step_prepared(&b, due.then_some((self.reassignment_ratio, &mut rng)));
             steps += 1;
             let mean = step.inertia / batch as f64;
             trace.push(mean);
