@@ -114,14 +114,7 @@ pub const ISA_ENV: &str = "KMRBF_ISA";
 impl IsaArg {
     /// The tier: `auto` detects; a tier this CPU does not run is refused (exit 2).
     pub fn resolve(self) -> crate::fail::CliResult<kmrbf::Isa> {
-        let tier = match self {
-            IsaArg::Auto => return Ok(kmrbf::Isa::detect()),
-            IsaArg::Portable => kmrbf::Tier::Portable,
-            IsaArg::Avx2 => kmrbf::Tier::Avx2,
-            IsaArg::Avx512 => kmrbf::Tier::Avx512,
-            IsaArg::Amx => kmrbf::Tier::Amx,
-        };
-        kmrbf::Isa::new(tier).map_err(|e| {
+        kmrbf::Isa::named(self.name()).map_err(|e| {
             crate::fail::bad_input(format!(
                 "--isa: {e} (the widest tier here is {})",
                 kmrbf::Isa::detect()
@@ -136,12 +129,7 @@ impl IsaArg {
         }
         match std::env::var(ISA_ENV) {
             Ok(v) => {
-                let a = <IsaArg as clap::ValueEnum>::from_str(&v, false).map_err(|_| {
-                    crate::fail::bad_input(format!(
-                        "{ISA_ENV} = {v} is invalid: expected auto, portable, avx2, avx512 or amx"
-                    ))
-                })?;
-                a.resolve()
+                kmrbf::Isa::named(&v).map_err(|e| crate::fail::bad_input(format!("{ISA_ENV}: {e}")))
             }
             Err(_) => Ok(kmrbf::Isa::detect()),
         }

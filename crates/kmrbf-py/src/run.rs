@@ -77,9 +77,8 @@ where
 pub fn isa() -> PyResult<kmrbf::Isa> {
     match std::env::var("KMRBF_ISA") {
         Err(_) => Ok(kmrbf::Isa::detect()),
-        Ok(v) if v == "auto" => Ok(kmrbf::Isa::detect()),
-        Ok(v) => kmrbf::Tier::parse(&v)
-            .and_then(kmrbf::Isa::new)
-            .map_err(|e| PyValueError::new_err(format!("KMRBF_ISA: {e}"))),
+        Ok(v) => {
+            kmrbf::Isa::named(&v).map_err(|e| PyValueError::new_err(format!("KMRBF_ISA: {e}")))
+        }
     }
 }

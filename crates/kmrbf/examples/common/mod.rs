@@ -37,10 +37,8 @@ pub fn pool(threads: usize) -> rayon::ThreadPool {
 /// widest here; printed so every timing names its tier.
 pub fn isa() -> kmrbf::Isa {
     let isa = match std::env::var("KMRBF_ISA") {
-        Ok(v) if v != "auto" => kmrbf::Tier::parse(&v)
-            .and_then(kmrbf::Isa::new)
-            .unwrap_or_else(|e| panic!("KMRBF_ISA: {e}")),
-        _ => kmrbf::Isa::detect(),
+        Ok(v) => kmrbf::Isa::named(&v).unwrap_or_else(|e| panic!("KMRBF_ISA: {e}")),
+        Err(_) => kmrbf::Isa::detect(),
     };
     eprintln!("tier: {isa}");
     isa

@@ -108,6 +108,20 @@ impl Isa {
         }
     }
 
+    /// The tier called `name` (`portable`, `avx2`, `avx512`, `amx`; `auto`: [`Isa::detect`]),
+    /// checked as [`Isa::new`]: what `--isa` and `KMRBF_ISA` name.
+    pub fn named(name: &str) -> Result<Isa> {
+        if name == "auto" {
+            return Ok(Isa::detect());
+        }
+        let tier = Tier::parse(name).map_err(|_| Error::BadParam {
+            name: "isa",
+            value: name.to_string(),
+            reason: "expected auto, portable, avx2, avx512 or amx",
+        })?;
+        Isa::new(tier)
+    }
+
     /// The portable tier (runs everywhere).
     pub fn portable() -> Isa {
         Isa(Tier::Portable)
