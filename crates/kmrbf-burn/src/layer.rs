@@ -193,6 +193,13 @@ impl RbfLayer {
         self
     }
 
+    /// The same layer with centers that take no gradient (a head whose centers move by
+    /// closed-form steps instead of an optimizer).
+    pub fn no_grad(mut self) -> Self {
+        self.centers = self.centers.set_require_grad(false);
+        self
+    }
+
     /// The centers as row-major f32 values, `K * d`.
     pub fn centers_vec(&self) -> Vec<f32> {
         self.centers

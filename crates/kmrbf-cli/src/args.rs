@@ -19,6 +19,7 @@ macro_rules! choice {
         }
     };
 }
+pub(crate) use choice;
 
 choice! {
     /// `--map`: the responsibility map.

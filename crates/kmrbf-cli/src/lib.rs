@@ -5,6 +5,8 @@
 pub mod args;
 pub mod builtin;
 pub mod csvfile;
+#[cfg(feature = "deep")]
+pub mod deep;
 pub mod fail;
 pub mod files;
 pub mod fit;

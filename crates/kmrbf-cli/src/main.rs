@@ -41,6 +41,9 @@ enum Cmd {
     Reproduce(reproduce::ReproduceArgs),
     /// Anneal the RBF model's temperature from a K-Means init down to the K-Means limit.
     Anneal(soft::AnnealArgs),
+    /// Deep clustering: an autoencoder trained jointly with the RBF head (burn).
+    #[cfg(feature = "deep")]
+    Deep(kmrbf_cli::deep::DeepArgs),
 }
 
 fn run(cli: Cli) -> CliResult<()> {
@@ -64,6 +67,8 @@ fn run(cli: Cli) -> CliResult<()> {
         Cmd::Objective(a) => soft::objective(&soft::ObjectiveArgs { global, ..a }),
         Cmd::Reproduce(a) => reproduce::reproduce(reproduce::ReproduceArgs { global, ..a }),
         Cmd::Anneal(a) => soft::run_anneal(soft::AnnealArgs { global, ..a }),
+        #[cfg(feature = "deep")]
+        Cmd::Deep(a) => kmrbf_cli::deep::deep(kmrbf_cli::deep::DeepArgs { global, ..a }),
     }
 }
 

@@ -18,7 +18,7 @@ pub fn register_font() {
 }
 
 /// A palette that stays distinguishable in print.
-pub const PALETTE: [RGBColor; 8] = [
+pub const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -27,6 +27,8 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
     RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
 
 /// A line (or dashed line) with a legend name.

@@ -8,7 +8,7 @@
 
 mod certificate;
 mod experiment;
-mod figures;
+pub(crate) mod figures;
 mod report;
 
 use crate::args::Global;
