@@ -109,7 +109,7 @@ pub fn install() {
                 for p in t.drain(..) {
                     remove(&p);
                 }
-                eprintln!("kmrbf: interrupted (signal {sig}); no output written");
+                eprintln!("kmrbf: interrupted (signal {sig}); temporary outputs removed (checkpoints of `deep` are kept for --resume)");
                 std::process::exit(128 + sig);
             });
         if spawned.is_err() {
