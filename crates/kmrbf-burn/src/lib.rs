@@ -5,7 +5,7 @@
 //! squared distances; [`RbfLayer::objectives`] gives the K-Means distortion J, the smooth loss L
 //! and the free energy F of DESIGN.md. The maps are one backend operation
 //! ([`map::RbfMapBackend`]) whose forward is written in backend operations (any backend runs
-//! it) and whose backward is the exact Jacobian, written by hand; [`reference`] is the same map
+//! it) and whose backward is the exact Jacobian, written by hand; [`mod@reference`] is the same map
 //! in plain tensor operations, differentiated by autodiff, for checking.
 //!
 //! [`deep`] trains an autoencoder jointly with the layer (deep clustering), with the centers

@@ -82,7 +82,7 @@ impl Map {
 }
 
 /// The responsibility map as a backend operation; see the module documentation.
-#[backend_extension(Flex, Autodiff)]
+#[backend_extension(Flex, Autodiff, Cube: cfg(any(feature = "wgpu", feature = "cuda")))]
 pub trait RbfMapBackend: Backend {
     /// `scores`: `[n, k]`, finite or `-inf`; returns the responsibilities, `[n, k]`, rows on
     /// the simplex.
@@ -92,6 +92,9 @@ pub trait RbfMapBackend: Backend {
 }
 
 impl RbfMapBackend for Flex {}
+
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+impl RbfMapBackend for burn::backend::Cube {}
 
 impl<B: Backend + RbfMapBackend, C: CheckpointStrategy> RbfMapBackend for Autodiff<B, C> {
     fn rbf_map(scores: FloatTensor<Self>, map: Map) -> FloatTensor<Self> {

@@ -19,6 +19,7 @@ macro_rules! choice {
         }
     };
 }
+#[cfg(feature = "deep")]
 pub(crate) use choice;
 
 choice! {

@@ -303,3 +303,36 @@ fn a_users_float32_data_gets_the_report_and_the_whole_data_certificate() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[cfg(feature = "deep")]
+#[test]
+fn quick_reproduction_with_deep_adds_the_deep_clustering_section() {
+    let dir = out_dir("deep");
+    let out = Command::new(env!("CARGO_BIN_EXE_kmrbf"))
+        .args([
+            "reproduce",
+            "--quick",
+            "--seeds",
+            "1",
+            "--deep",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("Deep clustering on digits"));
+    assert!(html.contains("deep (joint RBF head)"));
+    let m = common::json(&dir.join("deep/metrics.json"));
+    let acc = m["summary"]["deep (joint RBF head)"]["acc"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!(acc > 0.3, "ACC {acc}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

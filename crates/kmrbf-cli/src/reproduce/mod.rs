@@ -40,6 +40,12 @@ pub struct ReproduceArgs {
     /// Rows of --data the sweeps and figures run on (a uniform sample when it has more).
     #[arg(long, default_value_t = 10_000)]
     pub sample: usize,
+    /// Also deep clustering on builtin:digits (`kmrbf deep` with its defaults, 5 seeds,
+    /// about 15 minutes on 2 cores; with --quick a small network and one seed, seconds):
+    /// written to OUT/deep and summarized in report.html.
+    #[cfg(feature = "deep")]
+    #[arg(long)]
+    pub deep: bool,
     /// The global flags (`--quiet`, `--isa`).
     #[arg(skip)]
     pub global: Global,
@@ -264,6 +270,10 @@ pub fn reproduce(a: ReproduceArgs) -> CliResult<()> {
         moved
     };
     moved?;
+    #[cfg(feature = "deep")]
+    if a.deep {
+        deep_section(&a)?;
+    }
     if !a.global.quiet {
         eprintln!(
             "kmrbf reproduce: {} seeds in {:.1} s; wrote {}",
@@ -273,6 +283,81 @@ pub fn reproduce(a: ReproduceArgs) -> CliResult<()> {
         );
     }
     Ok(())
+}
+
+/// `kmrbf deep` on builtin:digits with its defaults and 5 seeds into `OUT/deep`, and a
+/// section of report.html with its scores and a link.
+#[cfg(feature = "deep")]
+fn deep_section(a: &ReproduceArgs) -> CliResult<()> {
+    use clap::{Args, FromArgMatches};
+    let out = a.out.join("deep");
+    let mut argv = vec![
+        "deep",
+        "--data",
+        "builtin:digits",
+        "--k",
+        "10",
+        "--out",
+        out.to_str()
+            .ok_or_else(|| bad_input("--out: not valid UTF-8"))?,
+    ];
+    // --quick: a small network and one seed, a check of the path rather than the result.
+    argv.extend(if a.quick {
+        &[
+            "--seeds",
+            "1",
+            "--hidden",
+            "64",
+            "--pretrain-epochs",
+            "20",
+            "--epochs",
+            "5",
+        ][..]
+    } else {
+        &["--seeds", "5"][..]
+    });
+    let m = crate::deep::DeepArgs::augment_args(clap::Command::new("deep"))
+        .try_get_matches_from(&argv)
+        .map_err(|e| internal(e.to_string()))?;
+    let mut args =
+        crate::deep::DeepArgs::from_arg_matches(&m).map_err(|e| internal(e.to_string()))?;
+    args.global = a.global;
+    crate::deep::deep(args)?;
+    let metrics: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("metrics.json")).map_err(|e| internal(e.to_string()))?,
+    )
+    .map_err(|e| internal(e.to_string()))?;
+    let mut rows = String::new();
+    if let Some(summary) = metrics["summary"].as_object() {
+        for (name, v) in summary {
+            let cell = |key: &str| {
+                format!(
+                    "{:.3} ± {:.3}",
+                    v[key]["mean"].as_f64().unwrap_or(f64::NAN),
+                    v[key]["std"].as_f64().unwrap_or(f64::NAN)
+                )
+            };
+            rows.push_str(&format!(
+                "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                cell("acc"),
+                cell("nmi"),
+                cell("ari")
+            ));
+        }
+    }
+    let section = format!(
+        "<h2>Deep clustering on digits</h2><p>An autoencoder trained jointly with the RBF head (entmax15, annealed; centers by closed-form soft-lloyd steps), {} seed(s){}, beside K-Means on the pixels and the two-stage autoencoder + K-Means (<a href=\"deep/report.html\">full report</a>, <code>kmrbf {}</code>):</p><table><tr><th>method</th><th>ACC</th><th>NMI</th><th>ARI</th></tr>\n{rows}</table>\n",
+        if a.quick { 1 } else { 5 },
+        if a.quick { " (--quick: a small network, a check of the path, not the result)" } else { "" },
+        argv.join(" ")
+    );
+    let report = a.out.join("report.html");
+    let html = std::fs::read_to_string(&report).map_err(|e| internal(e.to_string()))?;
+    let html = match html.rfind("</body>") {
+        Some(i) => format!("{}{section}{}", &html[..i], &html[i..]),
+        None => html + &section,
+    };
+    crate::deep::write_file(&report, html.as_bytes())
 }
 
 fn move_into_place(tmp: &Path, out: &Path) -> CliResult<()> {
