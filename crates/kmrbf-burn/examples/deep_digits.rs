@@ -80,7 +80,7 @@ fn main() {
     let trainer = Trainer::new(p, &x, n, d, Some(&truth)).unwrap();
     let t0 = std::time::Instant::now();
     let fit = trainer
-        .run(&x, None, &mut |r| {
+        .run(None, &mut |r| {
             if r.epoch % 10 == 9 || r.acc.is_some() && r.epoch % 5 == 0 {
                 println!(
                     "epoch {:3} {:8} sigma {:9.3e} recon {:.5} head {:9.4} acc {:?} nmi {:?} support {:?} {:.2}s",

@@ -52,7 +52,7 @@ fn same_seed_same_bits_and_easy_blobs_are_found() {
     let run = || {
         Trainer::new(small(3), &x, n, d, Some(&y))
             .unwrap()
-            .run(&x, None, &mut |_| {})
+            .run(None, &mut |_| {})
             .unwrap()
     };
     let a = run();
@@ -78,7 +78,7 @@ fn a_resumed_run_ends_like_an_uninterrupted_one() {
     let full = Trainer::new(small(3), &x, n, d, Some(&y))
         .unwrap()
         .checkpoint_into(&full_dir)
-        .run(&x, None, &mut |_| {})
+        .run(None, &mut |_| {})
         .unwrap();
     for stop_after in [2usize, 31] {
         let dir = tempdir(&format!("cut{stop_after}"));
@@ -88,7 +88,7 @@ fn a_resumed_run_ends_like_an_uninterrupted_one() {
             .unwrap()
             .checkpoint_into(&dir)
             .stop_flag(flag)
-            .run(&x, None, &mut |r| {
+            .run(None, &mut |r| {
                 if r.epoch == stop_after {
                     raise.store(true, Ordering::Relaxed);
                 }
@@ -97,7 +97,7 @@ fn a_resumed_run_ends_like_an_uninterrupted_one() {
         let resumed = Trainer::new(small(3), &x, n, d, Some(&y))
             .unwrap()
             .checkpoint_into(&dir)
-            .run(&x, Some(&dir), &mut |_| {})
+            .run(Some(&dir), &mut |_| {})
             .unwrap();
         assert_eq!(resumed.labels, full.labels, "stopped after {stop_after}");
         assert_eq!(resumed.embedding, full.embedding);
@@ -122,14 +122,15 @@ fn corrupt_or_foreign_checkpoints_are_refused_naming_the_file() {
     let (x, y, n, d) = blobs();
     let dir = tempdir("corrupt");
     let t = Trainer::new(small(3), &x, n, d, Some(&y)).unwrap();
-    t.checkpoint_into(&dir).run(&x, None, &mut |_| {}).unwrap();
+    t.checkpoint_into(&dir).run(None, &mut |_| {}).unwrap();
     let trainer = || Trainer::new(small(3), &x, n, d, Some(&y)).unwrap();
-    assert!(trainer().check_resume(&x, &dir).is_ok());
+    assert!(trainer().check_resume(&dir).is_ok());
     // Other data.
     let mut other = x.clone();
     other[0] += 1.0;
-    let e = trainer()
-        .check_resume(&other, &dir)
+    let e = Trainer::new(small(3), &other, n, d, Some(&y))
+        .unwrap()
+        .check_resume(&dir)
         .unwrap_err()
         .to_string();
     assert!(e.contains("state.json") && e.contains("other data"), "{e}");
@@ -138,7 +139,7 @@ fn corrupt_or_foreign_checkpoints_are_refused_naming_the_file() {
     p.lambda = 0.5;
     let e = Trainer::new(p, &x, n, d, None)
         .unwrap()
-        .check_resume(&x, &dir)
+        .check_resume(&dir)
         .unwrap_err()
         .to_string();
     assert!(e.contains("other parameters"), "{e}");
@@ -146,16 +147,16 @@ fn corrupt_or_foreign_checkpoints_are_refused_naming_the_file() {
     let model = dir.join("model.bpk");
     let bytes = std::fs::read(&model).unwrap();
     std::fs::write(&model, &bytes[..bytes.len() / 2]).unwrap();
-    let e = trainer().check_resume(&x, &dir).unwrap_err().to_string();
+    let e = trainer().check_resume(&dir).unwrap_err().to_string();
     assert!(e.contains("model.bpk"), "{e}");
     std::fs::write(&model, &bytes).unwrap();
     // A state that is not JSON.
     std::fs::write(dir.join("state.json"), "{ not json").unwrap();
-    let e = trainer().check_resume(&x, &dir).unwrap_err().to_string();
+    let e = trainer().check_resume(&dir).unwrap_err().to_string();
     assert!(e.contains("state.json"), "{e}");
     // No checkpoint at all.
     let e = trainer()
-        .check_resume(&x, &dir.join("nothing"))
+        .check_resume(&dir.join("nothing"))
         .unwrap_err()
         .to_string();
     assert!(e.contains("state.json"), "{e}");
@@ -189,4 +190,50 @@ fn bad_input_is_refused_naming_the_parameter() {
         .unwrap()
         .to_string();
     assert!(e.contains("row 3, column 2"), "{e}");
+}
+
+#[test]
+fn the_optional_training_terms_run_and_change_the_result() {
+    // 3 x 3 "images": the blobs' first 8 columns and a zero pixel.
+    let (x8, y, n, _) = blobs();
+    let d = 9;
+    let x: Vec<f32> = (0..n)
+        .flat_map(|i| x8[i * 8..(i + 1) * 8].iter().copied().chain([0.0]))
+        .collect();
+    let fit = |p: DeepParams| {
+        Trainer::new(p, &x, n, d, Some(&y))
+            .unwrap()
+            .run(None, &mut |_| {})
+            .unwrap()
+    };
+    let base = fit(small(3));
+    let mut with_shift = small(3);
+    with_shift.augment = Some(kmrbf_burn::deep::params::Augment {
+        side: 3,
+        max_shift: 1,
+        clean_target: true,
+    });
+    let mut with_noise = small(3);
+    with_noise.input_dropout = 0.2;
+    let mut with_neighbors = small(3);
+    with_neighbors.neighbors = 5;
+    with_neighbors.mu = 1.0;
+    for (name, p) in [
+        ("augment", with_shift),
+        ("input_dropout", with_noise),
+        ("neighbors", with_neighbors),
+    ] {
+        let f = fit(p);
+        assert!(f.embedding.iter().all(|v| v.is_finite()), "{name}");
+        assert_ne!(f.embedding, base.embedding, "{name} changed nothing");
+        assert_eq!(f.labels.len(), n);
+    }
+    let mut bad = small(3);
+    bad.augment = Some(kmrbf_burn::deep::params::Augment {
+        side: 4,
+        max_shift: 1,
+        clean_target: true,
+    });
+    let e = Trainer::new(bad, &x, n, d, None).err().unwrap().to_string();
+    assert!(e.starts_with("augment"), "{e}");
 }

@@ -321,6 +321,8 @@ pub struct Trainer<'a> {
     truth: Option<&'a [u32]>,
     checkpoint: Option<PathBuf>,
     stop: Option<Arc<AtomicBool>>,
+    /// Rows, columns and the FNV-1a hash of the input as given (before scaling).
+    data_key: (usize, usize, u64),
 }
 
 const MODEL_FILE: &str = "model.bpk";
@@ -358,6 +360,7 @@ impl<'a> Trainer<'a> {
             }
         }
         Ok(Self {
+            data_key: (n, d, fnv1a(x)),
             x: scaled(x, n, d, params.scale),
             params,
             n,
@@ -385,9 +388,9 @@ impl<'a> Trainer<'a> {
         &self.params
     }
 
-    /// Checks that the checkpoint in `dir` can continue this run on `raw` (readable records,
-    /// same parameters, same data) without training.
-    pub fn check_resume(&self, raw: &[f32], dir: &Path) -> Result<()> {
+    /// Checks that the checkpoint in `dir` can continue this run (readable records, same
+    /// parameters, same data) without training.
+    pub fn check_resume(&self, dir: &Path) -> Result<()> {
         let device = Device::flex().autodiff();
         let p = &self.params;
         let model = DeepModel {
@@ -397,11 +400,11 @@ impl<'a> Trainer<'a> {
                 .init_with(&vec![0.0; p.k * p.embedding], &device)?,
         };
         let (_, _, s) = load_checkpoint(dir, model, AdamConfig::new().init())?;
-        self.check_state(&s, raw, dir)
+        self.check_state(&s, dir)
     }
 
-    fn check_state(&self, s: &TrainState, raw: &[f32], dir: &Path) -> Result<()> {
-        let key = self.data_key(raw);
+    fn check_state(&self, s: &TrainState, dir: &Path) -> Result<()> {
+        let key = self.data_key;
         if s.data != key {
             return Err(Error::Checkpoint {
                 path: dir.join(STATE_FILE).display().to_string(),
@@ -424,26 +427,20 @@ impl<'a> Trainer<'a> {
         Ok(())
     }
 
-    fn data_key(&self, raw: &[f32]) -> (usize, usize, u64) {
-        (self.n, self.d, fnv1a(raw))
-    }
-
     /// Trains from scratch (or, with `resume_from`, from the checkpoint there), calling
-    /// `observer` after every epoch; `raw` is the unscaled `x` given to [`Trainer::new`].
+    /// `observer` after every epoch.
     pub fn run(
         &self,
-        raw: &[f32],
         resume_from: Option<&Path>,
         observer: &mut (dyn FnMut(&EpochRecord) + Send),
     ) -> Result<DeepFit> {
         kmrbf::par::run(self.params.threads, || {
-            self.run_inner(raw, resume_from, observer)
+            self.run_inner(resume_from, observer)
         })?
     }
 
     fn run_inner(
         &self,
-        raw: &[f32],
         resume_from: Option<&Path>,
         observer: &mut (dyn FnMut(&EpochRecord) + Send),
     ) -> Result<DeepFit> {
@@ -459,7 +456,7 @@ impl<'a> Trainer<'a> {
         let mut optim = AdamConfig::new().init();
         let mut state = TrainState {
             params: p.clone(),
-            data: self.data_key(raw),
+            data: self.data_key,
             epochs_done: 0,
             centers: None,
             schedule: p.schedule.clone(),
@@ -468,7 +465,7 @@ impl<'a> Trainer<'a> {
         };
         if let Some(dir) = resume_from {
             let (m, o, s) = load_checkpoint(dir, model, optim)?;
-            self.check_state(&s, raw, dir)?;
+            self.check_state(&s, dir)?;
             model = m;
             optim = o;
             state = s;

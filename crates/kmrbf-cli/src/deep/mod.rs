@@ -312,7 +312,7 @@ pub fn deep(a: DeepArgs) -> CliResult<()> {
         })?;
         if let Some(dir) = &a.resume {
             let ck = seed_dir(dir, a.seed, s).join("checkpoint");
-            t.check_resume(&x, &ck).map_err(lib_err)?;
+            t.check_resume(&ck).map_err(lib_err)?;
         }
         trainers.push(t);
     }
@@ -340,7 +340,7 @@ pub fn deep(a: DeepArgs) -> CliResult<()> {
             .map(|r| seed_dir(r, a.seed, s).join("checkpoint"));
         let t = t.checkpoint_into(&dir.join("checkpoint"));
         let fit = t
-            .run(&x, resume.as_deref(), &mut |r: &EpochRecord| {
+            .run(resume.as_deref(), &mut |r: &EpochRecord| {
                 progress.set(format!(
                     "seed {s}: epoch {}/{total} ({}){}",
                     r.epoch + 1,
