@@ -210,7 +210,10 @@ impl RbfLayer {
             .expect("f32 centers")
     }
 
-    /// `D_ik = ||z_i - c_k||^2` for `z`: `[n, d]` -> `[n, K]` (expanded, clamped at 0).
+    /// `D_ik = ||z_i - c_k||^2` (expanded as `|z|^2 - 2 z.c + |c|^2`, clamped at 0).
+    ///
+    /// # Shapes
+    /// `z`: `[n, d]` -> `[n, K]`.
     pub fn sq_distances(&self, z: Tensor<2>) -> Tensor<2> {
         let c = self.centers.val();
         let zn = z.clone().powi_scalar(2).sum_dim(1); // [n, 1]
@@ -219,8 +222,12 @@ impl RbfLayer {
         (zn - cross * 2.0 + cn).clamp_min(0.0)
     }
 
-    /// Responsibilities at `sigma`: `z`: `[n, d]`. Panics if `sigma` is not admissible
-    /// (see [`checked_temperature`]; check it there first to get an error instead).
+    /// Responsibilities and squared distances at `sigma` (temperature `T = sigma`, or
+    /// `2 sigma^2` with [`Kernel::Bandwidth`]). Panics if `sigma` is not admissible (see
+    /// [`checked_temperature`]; check it there first to get an error instead).
+    ///
+    /// # Shapes
+    /// `z`: `[n, d]` -> `responsibilities`, `sq_distances`: `[n, K]`.
     pub fn forward(&self, z: Tensor<2>, sigma: f64) -> RbfOutput {
         let t = checked_temperature(sigma, self.kernel).unwrap_or_else(|e| panic!("{e}"));
         let d2 = self.sq_distances(z);
@@ -231,7 +238,10 @@ impl RbfLayer {
         }
     }
 
-    /// J, L and F of a forward pass's output.
+    /// J, L and F of a forward pass's output (sums over the rows).
+    ///
+    /// # Shapes
+    /// `out`: `[n, K]` tensors -> three `[1]` tensors.
     pub fn objectives(&self, out: &RbfOutput) -> RbfObjectives {
         objectives_from(out, self.map)
     }
@@ -239,6 +249,9 @@ impl RbfLayer {
     /// One closed-form soft-lloyd step on `z` (`[n, d]`, all rows): `c_k = sum_i r_ik z_i / N_k`
     /// with `N_k = sum_i r_ik`, the gradient step `1 / (2 N_k)` on F; a center with `N_k = 0`
     /// stays. No gradient flows through it.
+    ///
+    /// # Shapes
+    /// `z`: `[n, d]` -> the new centers `[K, d]`.
     pub fn soft_lloyd_step(&self, z: Tensor<2>, sigma: f64) -> Tensor<2> {
         let z = z.detach();
         let r = self.forward(z.clone(), sigma).responsibilities.detach(); // [n, K]

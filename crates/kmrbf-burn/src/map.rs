@@ -133,7 +133,10 @@ impl<B: Backend + RbfMapBackend, C: CheckpointStrategy> RbfMapBackend for Autodi
     }
 }
 
-/// The map applied to burn tensors: `scores` `[n, k]` -> responsibilities `[n, k]`.
+/// The map applied to burn tensors, row by row.
+///
+/// # Shapes
+/// `scores`: `[n, k]` -> responsibilities `[n, k]`.
 pub fn rbf_map(scores: Tensor<2>, map: Map) -> Tensor<2> {
     use burn::backend::Dispatch;
     Tensor::from_dispatch(<Dispatch as RbfMapBackend>::rbf_map(
