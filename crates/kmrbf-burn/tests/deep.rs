@@ -80,7 +80,7 @@ fn a_resumed_run_ends_like_an_uninterrupted_one() {
         .checkpoint_into(&full_dir)
         .run(None, &mut |_| {})
         .unwrap();
-    for stop_after in [2usize, 31] {
+    for stop_after in [0usize, 1, 2, 31] {
         let dir = tempdir(&format!("cut{stop_after}"));
         let flag = Arc::new(AtomicBool::new(false));
         let raise = flag.clone();
@@ -144,11 +144,20 @@ fn corrupt_or_foreign_checkpoints_are_refused_naming_the_file() {
         .to_string();
     assert!(e.contains("other parameters"), "{e}");
     // A truncated model record.
-    let model = dir.join("model.bpk");
+    let named = |key: &str| {
+        let state = std::fs::read_to_string(dir.join("state.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&state).unwrap();
+        dir.join(v[key].as_str().unwrap())
+    };
+    let model = named("model_file");
+    let name = model.file_name().unwrap().to_str().unwrap().to_string();
     let bytes = std::fs::read(&model).unwrap();
     std::fs::write(&model, &bytes[..bytes.len() / 2]).unwrap();
     let e = trainer().check_resume(&dir).unwrap_err().to_string();
-    assert!(e.contains("model.bpk"), "{e}");
+    assert!(e.contains(&name), "{e}");
+    // Only the last epoch's records are kept.
+    let records = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(records, 3, "state.json and two records");
     std::fs::write(&model, &bytes).unwrap();
     // A state that is not JSON.
     std::fs::write(dir.join("state.json"), "{ not json").unwrap();

@@ -47,8 +47,9 @@ fn writes_labels_embedding_model_metrics_and_report() {
         "training.svg",
         "embedding.png",
         "checkpoint/state.json",
+        "checkpoint/model-000034.bpk",
         "seed-1/labels.npy",
-        "seed-1/checkpoint/model.bpk",
+        "seed-1/checkpoint/optimizer-000034.bpk",
     ] {
         assert!(dir.path("run").join(f).exists(), "{f} missing");
     }
@@ -131,10 +132,16 @@ fn an_interrupted_run_resumed_ends_like_an_uninterrupted_one() {
     assert!(r.stderr.contains("other parameters"), "{}", r.stderr);
     assert!(!dir.path("other").exists());
     // A corrupt checkpoint: refused naming the file, nothing written.
-    std::fs::write(dir.path("full/checkpoint/optimizer.bpk"), b"not a record").unwrap();
+    let state = json(&dir.path("full/checkpoint/state.json"));
+    let optimizer = state["optimizer_file"].as_str().unwrap().to_string();
+    std::fs::write(
+        dir.path("full/checkpoint").join(&optimizer),
+        b"not a record",
+    )
+    .unwrap();
     let r = run(&long_args(&other, &["--resume", &full]));
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("optimizer.bpk"), "{}", r.stderr);
+    assert!(r.stderr.contains(&optimizer), "{}", r.stderr);
     assert!(!dir.path("other").exists());
 }
 

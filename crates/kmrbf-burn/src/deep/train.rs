@@ -113,6 +113,10 @@ pub struct TrainState {
     pub two_stage: Option<Option<Scores>>,
     /// Per-epoch records.
     pub history: Vec<EpochRecord>,
+    /// The model record of this state, in the checkpoint folder (`model-<epochs>.bpk`).
+    pub model_file: String,
+    /// The optimizer record of this state (`optimizer-<epochs>.bpk`).
+    pub optimizer_file: String,
 }
 
 /// The result of a run.
@@ -325,8 +329,6 @@ pub struct Trainer<'a> {
     data_key: (usize, usize, u64),
 }
 
-const MODEL_FILE: &str = "model.bpk";
-const OPTIM_FILE: &str = "optimizer.bpk";
 const STATE_FILE: &str = "state.json";
 
 impl<'a> Trainer<'a> {
@@ -462,6 +464,8 @@ impl<'a> Trainer<'a> {
             schedule: p.schedule.clone(),
             two_stage: None,
             history: Vec::new(),
+            model_file: String::new(),
+            optimizer_file: String::new(),
         };
         if let Some(dir) = resume_from {
             let (m, o, s) = load_checkpoint(dir, model, optim)?;
@@ -630,7 +634,7 @@ impl<'a> Trainer<'a> {
                     Some(c) => head_config.init_with(c, &device)?,
                     None => model.head,
                 };
-                save_checkpoint(dir, &model, &optim, &state)?;
+                save_checkpoint(dir, &model, &optim, &mut state)?;
             }
             observer(&record);
         }
@@ -703,30 +707,42 @@ fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<
     })
 }
 
+/// Writes the records of `state.epochs_done` under names of their own, then `state.json`
+/// naming them (through a temporary and a rename), then removes the previous epoch's records:
+/// whenever the run stops, `state.json` names complete records of its own epoch.
 fn save_checkpoint(
     dir: &Path,
     model: &DeepModel,
     optim: &burn::optim::ModuleOptimizer,
-    state: &TrainState,
+    state: &mut TrainState,
 ) -> Result<()> {
     let io = |path: &Path, e: String| Error::Checkpoint {
         path: path.display().to_string(),
         reason: e,
     };
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e.to_string()))?;
-    write_atomic(&dir.join(MODEL_FILE), |tmp| {
+    let previous = (state.model_file.clone(), state.optimizer_file.clone());
+    state.model_file = format!("model-{:06}.bpk", state.epochs_done);
+    state.optimizer_file = format!("optimizer-{:06}.bpk", state.epochs_done);
+    write_atomic(&dir.join(&state.model_file), |tmp| {
         model
             .clone()
             .save_file(tmp)
             .map_err(|e| io(tmp, e.to_string()))
     })?;
-    write_atomic(&dir.join(OPTIM_FILE), |tmp| {
+    write_atomic(&dir.join(&state.optimizer_file), |tmp| {
         optim.save(tmp).map_err(|e| io(tmp, e.to_string()))
     })?;
     write_atomic(&dir.join(STATE_FILE), |tmp| {
-        let json = serde_json::to_string_pretty(state).map_err(|e| io(tmp, e.to_string()))?;
+        let json = serde_json::to_string_pretty(&*state).map_err(|e| io(tmp, e.to_string()))?;
         std::fs::write(tmp, json).map_err(|e| io(tmp, e.to_string()))
-    })
+    })?;
+    for old in [previous.0, previous.1] {
+        if !old.is_empty() && old != state.model_file && old != state.optimizer_file {
+            let _ = std::fs::remove_file(dir.join(old));
+        }
+    }
+    Ok(())
 }
 
 /// Reads a checkpoint written by a run: the model and optimizer records applied to `model` /
@@ -745,11 +761,22 @@ pub fn load_checkpoint(
     let text = std::fs::read_to_string(&state_path).map_err(|e| io(&state_path, e.to_string()))?;
     let state: TrainState = serde_json::from_str(&text)
         .map_err(|e| io(&state_path, format!("not a checkpoint state: {e}")))?;
-    let model_path = dir.join(MODEL_FILE);
+    let named = |f: &str| -> Result<PathBuf> {
+        let ok = !f.is_empty() && Path::new(f).file_name().is_some_and(|n| n == f);
+        if ok {
+            Ok(dir.join(f))
+        } else {
+            Err(io(
+                &state_path,
+                format!("names no record file in this folder: {f:?}"),
+            ))
+        }
+    };
+    let model_path = named(&state.model_file)?;
     let model = model
         .try_load_file(&model_path)
         .map_err(|e| io(&model_path, e.to_string()))?;
-    let optim_path = dir.join(OPTIM_FILE);
+    let optim_path = named(&state.optimizer_file)?;
     let optim = optim
         .load(&optim_path)
         .map_err(|e| io(&optim_path, e.to_string()))?;
