@@ -47,6 +47,19 @@ fn rel_err(a: &[f32], b: &[f32]) -> f64 {
         / scale
 }
 
+/// A layer of `k` centers `c` (row-major, dimension `d`) with `map`.
+fn layer(map: Map, c: &[f32], k: usize, d: usize, device: &Device) -> kmrbf_burn::RbfLayer {
+    RbfLayerConfig::new(k, d)
+        .with_map(map)
+        .init_with(c, device)
+        .unwrap()
+}
+
+/// The core library's temperature for `sigma`.
+fn temp(sigma: f64) -> Temperature {
+    Temperature::new(sigma, CoreKernel::Temperature).unwrap()
+}
+
 #[test]
 fn forward_equals_the_core_kernels() {
     let device = Device::flex();
@@ -55,10 +68,7 @@ fn forward_equals_the_core_kernels() {
     let c = values(2, k * d, 2.0);
     for map in MAPS {
         for sigma in [0.05, 0.7, 6.0] {
-            let layer = RbfLayerConfig::new(k, d)
-                .with_map(map)
-                .init_with(&c, &device)
-                .unwrap();
+            let layer = layer(map, &c, k, d, &device);
             let out = layer.forward(tensor(&x, n, d, &device), sigma);
             let r = host(out.responsibilities.clone());
             let core = kmrbf::rbf::objective::responsibilities(
@@ -67,7 +77,7 @@ fn forward_equals_the_core_kernels() {
                 &c,
                 k,
                 map.core(),
-                Temperature::new(sigma, CoreKernel::Temperature).unwrap(),
+                temp(sigma),
             )
             .unwrap();
             let e = rel_err(&r, &core);
@@ -110,10 +120,7 @@ fn layer_grads(
     use_reference: bool,
 ) -> (Vec<f32>, Vec<f32>) {
     let device = Device::flex().autodiff();
-    let layer = RbfLayerConfig::new(k, d)
-        .with_map(map)
-        .init_with(c, &device)
-        .unwrap();
+    let layer = layer(map, c, k, d, &device);
     let z = tensor(x, n, d, &device).require_grad();
     let r = if use_reference {
         let d2 = layer.sq_distances(z.clone());
@@ -151,7 +158,7 @@ fn gradients_equal_the_autodiff_reference_and_the_core_backward() {
                 &c,
                 k,
                 map.core(),
-                Temperature::new(sigma, CoreKernel::Temperature).unwrap(),
+                temp(sigma),
             )
             .unwrap();
             let core = kmrbf::rbf::responsibilities_backward(
@@ -160,7 +167,7 @@ fn gradients_equal_the_autodiff_reference_and_the_core_backward() {
                 &c,
                 k,
                 map.core(),
-                Temperature::new(sigma, CoreKernel::Temperature).unwrap(),
+                temp(sigma),
                 &resp,
                 &g,
             )
@@ -245,10 +252,7 @@ fn extreme_temperatures_and_distances_give_no_nan() {
     for (name, (x, c)) in [("far", far), ("near", near)] {
         for map in MAPS {
             for sigma in [1e-30, 1e-8, 1.0, 1e30] {
-                let layer = RbfLayerConfig::new(k, d)
-                    .with_map(map)
-                    .init_with(&c, &device)
-                    .unwrap();
+                let layer = layer(map, &c, k, d, &device);
                 let z = tensor(&x, n, d, &device).require_grad();
                 let out = layer.forward(z.clone(), sigma);
                 let r = host(out.responsibilities.clone());
@@ -293,10 +297,7 @@ fn objectives_keep_the_bounds_and_match_the_core() {
     let c = values(10, k * d, 2.0);
     for map in MAPS {
         for sigma in [0.05, 0.5, 5.0] {
-            let layer = RbfLayerConfig::new(k, d)
-                .with_map(map)
-                .init_with(&c, &device)
-                .unwrap();
+            let layer = layer(map, &c, k, d, &device);
             let out = layer.forward(tensor(&x, n, d, &device), sigma);
             let o = objectives_from(&out, map);
             let (j, l, f): (f32, f32, f32) =
@@ -308,7 +309,7 @@ fn objectives_keep_the_bounds_and_match_the_core() {
                 &c,
                 k,
                 map.core(),
-                Temperature::new(sigma, CoreKernel::Temperature).unwrap(),
+                temp(sigma),
             )
             .unwrap();
             for (name, ours, theirs) in [("J", j, core.j), ("L", l, core.l), ("F", f, core.f)] {
@@ -358,10 +359,7 @@ fn closed_form_step_is_lloyd_at_zero_temperature() {
         })
         .collect();
     for map in MAPS {
-        let layer = RbfLayerConfig::new(k, d)
-            .with_map(map)
-            .init_with(&c, &device)
-            .unwrap();
+        let layer = layer(map, &c, k, d, &device);
         let stepped = host(layer.soft_lloyd_step(tensor(&x, n, d, &device), 1e-6));
         let e = rel_err(&stepped, &lloyd);
         assert!(e <= 1e-5, "{map:?}: closed-form step vs Lloyd {e:e}");
@@ -444,7 +442,7 @@ proptest! {
         let x = values(seed, n * d, 3.0);
         let c = values(seed + 7, k * d, 3.0);
         let map = MAPS[map_idx];
-        let layer = RbfLayerConfig::new(k, d).with_map(map).init_with(&c, &device).unwrap();
+        let layer = layer(map, &c, k, d, &device);
         let out = layer.forward(tensor(&x, n, d, &device), 10f64.powf(log_sigma));
         let r = host(out.responsibilities);
         let d2 = host(out.sq_distances);
