@@ -298,22 +298,14 @@ fn nearest_rows(x: &[f32], n: usize, d: usize, q: usize) -> Vec<usize> {
         .collect()
 }
 
-/// Nearest center of each row (lowest index on ties).
-fn nearest(z: &[f32], centers: &[f32], n: usize, e: usize, k: usize) -> Vec<u32> {
-    (0..n)
-        .map(|i| {
-            let mut best = (f64::INFINITY, 0u32);
-            for c in 0..k {
-                let dist: f64 = (0..e)
-                    .map(|t| (z[i * e + t] as f64 - centers[c * e + t] as f64).powi(2))
-                    .sum();
-                if dist < best.0 {
-                    best = (dist, c as u32);
-                }
-            }
-            best.1
-        })
-        .collect()
+/// Nearest center of each row (lowest index on ties): the core's K-Means labels.
+fn nearest(z: &[f32], centers: &[f32], n: usize, e: usize, k: usize) -> Result<Vec<u32>> {
+    Ok(kmrbf::kmeans::predict(
+        kmrbf::Isa::detect(),
+        centers,
+        k,
+        kmrbf::MatView::new(z, n, e)?,
+    )?)
 }
 
 /// A training run over `x` (`n x d`, row-major), optionally scored against `truth`.
@@ -619,7 +611,7 @@ impl<'a> Trainer<'a> {
                 record.f = Some(obj.f);
                 record.mean_support = Some(obj.mean_support);
                 if let Some(t) = self.truth {
-                    let sc = Scores::of(t, &nearest(&z, c, n, e, k));
+                    let sc = Scores::of(t, &nearest(&z, c, n, e, k)?);
                     record.acc = Some(sc.acc);
                     record.nmi = Some(sc.nmi);
                     record.ari = Some(sc.ari);
@@ -654,7 +646,7 @@ impl<'a> Trainer<'a> {
             d,
             &device.clone().inner(),
         );
-        let labels = nearest(&z, &centers, n, e, k);
+        let labels = nearest(&z, &centers, n, e, k)?;
         model.head = head_config.init_with(&centers, &device)?;
         Ok(DeepFit {
             labels,

@@ -156,13 +156,20 @@ fn seed_dir(out: &Path, first: u64, seed: u64) -> PathBuf {
 fn load_truth(a: &DeepArgs, n: usize) -> CliResult<Option<Vec<u32>>> {
     let given = match &a.true_labels {
         Some(p) => {
-            let v = crate::npy::read_vector(p).or_else(|e| {
-                if p.extension().is_some_and(|x| x == "csv" || x == "txt") {
-                    read_csv_vector(p)
-                } else {
-                    Err(e)
+            let v = if p.extension().is_some_and(|x| x == "npy") {
+                crate::npy::read_vector(p)?
+            } else {
+                // One label per line, as the data reader reads a one-column CSV.
+                let m = crate::files::load_matrix(p)?;
+                if m.d != 1 {
+                    return Err(bad_input(format!(
+                        "--true-labels {}: {} columns; expected one label per row",
+                        p.display(),
+                        m.d
+                    )));
                 }
-            })?;
+                m.to_f64()
+            };
             let mut out = Vec::with_capacity(v.len());
             for (i, x) in v.iter().enumerate() {
                 if !(x.is_finite() && *x >= 0.0 && x.fract() == 0.0 && *x < u32::MAX as f64) {
@@ -190,30 +197,6 @@ fn load_truth(a: &DeepArgs, n: usize) -> CliResult<Option<Vec<u32>>> {
         Some((_, v)) => Ok(Some(v)),
         None => Ok(None),
     }
-}
-
-fn read_csv_vector(p: &Path) -> CliResult<Vec<f64>> {
-    let text = std::fs::read_to_string(p)
-        .map_err(|e| bad_input(format!("--true-labels {}: cannot read: {e}", p.display())))?;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let t = line.trim();
-        if t.is_empty() {
-            continue;
-        }
-        match t.parse::<f64>() {
-            Ok(v) => out.push(v),
-            Err(_) if i == 0 => {} // a header
-            Err(_) => {
-                return Err(bad_input(format!(
-                    "--true-labels {}: line {}: {t:?} is not a number",
-                    p.display(),
-                    i + 1
-                )))
-            }
-        }
-    }
-    Ok(out)
 }
 
 fn params(a: &DeepArgs, seed: u64, threads: Option<usize>) -> CliResult<DeepParams> {

@@ -3,18 +3,9 @@
 use super::{write_file, DeepArgs, SeedRun};
 use crate::fail::{internal, CliResult};
 use crate::reproduce::figures::{save, Panel, Series, PALETTE};
+use crate::reproduce::report::mean_std;
 use kmrbf_burn::deep::Scores;
 use std::fmt::Write;
-
-/// Mean and (population) standard deviation.
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    if v.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    let m = v.iter().sum::<f64>() / v.len() as f64;
-    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64;
-    (m, var.sqrt())
-}
 
 /// The three methods' scores over seeds: `(name, [(acc, nmi, ari)] per seed)`.
 fn methods(runs: &[SeedRun]) -> Vec<(&'static str, Vec<Scores>)> {

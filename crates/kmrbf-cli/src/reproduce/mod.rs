@@ -9,7 +9,7 @@
 mod certificate;
 mod experiment;
 pub(crate) mod figures;
-mod report;
+pub(crate) mod report;
 
 use crate::args::Global;
 use crate::fail::{bad_input, internal, CliResult};

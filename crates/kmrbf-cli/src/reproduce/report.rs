@@ -254,7 +254,8 @@ impl RGBBlack {
     const C: plotters::style::RGBColor = plotters::style::RGBColor(0, 0, 0);
 }
 
-fn mean_std(v: &[f64]) -> (f64, f64) {
+/// Mean and population standard deviation (`(0, 0)` for no values).
+pub(crate) fn mean_std(v: &[f64]) -> (f64, f64) {
     let n = v.len().max(1) as f64;
     let m = v.iter().sum::<f64>() / n;
     let s = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n).sqrt();
