@@ -72,6 +72,34 @@ fn same_seed_same_bits_and_easy_blobs_are_found() {
 }
 
 #[test]
+fn one_and_two_threads_give_the_same_bits() {
+    // Layers of 256 x 256 and batches of 120 rows: large enough that burn-flex splits the
+    // matrix products over threads and Adam splits the parameters into several chunks.
+    let (x, y, n, d) = blobs();
+    let run = |threads| {
+        let mut p = small(3);
+        p.hidden = vec![256, 256];
+        p.batch_size = 120;
+        p.pretrain_epochs = 3;
+        p.epochs = 2;
+        p.threads = Some(threads);
+        Trainer::new(p, &x, n, d, Some(&y))
+            .unwrap()
+            .run(None, &mut |_| {})
+            .unwrap()
+    };
+    let a = run(1);
+    let b = run(2);
+    assert_eq!(a.embedding, b.embedding);
+    assert_eq!(a.centers, b.centers);
+    assert_eq!(a.labels, b.labels);
+    assert_eq!(
+        without_time(&a.state.history),
+        without_time(&b.state.history)
+    );
+}
+
+#[test]
 fn a_resumed_run_ends_like_an_uninterrupted_one() {
     let (x, y, n, d) = blobs();
     let full_dir = tempdir("full");

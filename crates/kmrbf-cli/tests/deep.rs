@@ -49,7 +49,7 @@ fn writes_labels_embedding_model_metrics_and_report() {
         "checkpoint/state.json",
         "checkpoint/model-000034.bpk",
         "seed-1/labels.npy",
-        "seed-1/checkpoint/optimizer-000034.bpk",
+        "seed-1/checkpoint/optimizer-000034.adam",
     ] {
         assert!(dir.path("run").join(f).exists(), "{f} missing");
     }

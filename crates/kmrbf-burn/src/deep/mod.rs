@@ -10,6 +10,7 @@
 //!    limit they follow Lloyd exactly while the representation moves.
 //! 4. Labels: the nearest final center.
 
+pub mod adam;
 pub mod autoencoder;
 pub mod params;
 pub mod train;

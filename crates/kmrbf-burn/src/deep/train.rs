@@ -1,7 +1,7 @@
 //! The training loop: pretraining, the K-Means initialization, joint epochs, checkpoints.
 //!
 //! Epochs are numbered over the whole run (`0 .. pretrain_epochs + epochs`). After every epoch
-//! the run writes its checkpoint (the model record, the optimizer record, and `state.json`
+//! the run writes its checkpoint (the model record, Adam's moments, and `state.json`
 //! with the parameters, the centers, the resolved schedule and the history) into the
 //! checkpoint folder, each file through a temporary and a rename. A run resumed from it
 //! continues with the next epoch and ends with the same numbers as an uninterrupted one: the
@@ -13,9 +13,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 
+use super::adam::Adam;
 use super::autoencoder::{Autoencoder, AutoencoderConfig};
 use super::params::{DeepParams, HeadLoss, Scale};
 use crate::error::{Error, Result};
@@ -96,7 +97,7 @@ impl Scores {
     }
 }
 
-/// Everything a checkpoint holds besides the model and optimizer records.
+/// Everything a checkpoint holds besides the model record and Adam's moments.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct TrainState {
     /// The run's parameters.
@@ -115,7 +116,7 @@ pub struct TrainState {
     pub history: Vec<EpochRecord>,
     /// The model record of this state, in the checkpoint folder (`model-<epochs>.bpk`).
     pub model_file: String,
-    /// The optimizer record of this state (`optimizer-<epochs>.bpk`).
+    /// Adam's moments of this state (`optimizer-<epochs>.adam`, see [`Adam::save`]).
     pub optimizer_file: String,
 }
 
@@ -393,7 +394,7 @@ impl<'a> Trainer<'a> {
                 .with_map(p.map)
                 .init_with(&vec![0.0; p.k * p.embedding], &device)?,
         };
-        let (_, _, s) = load_checkpoint(dir, model, AdamConfig::new().init())?;
+        let (_, _, s) = load_checkpoint(dir, model)?;
         self.check_state(&s, dir)
     }
 
@@ -447,7 +448,7 @@ impl<'a> Trainer<'a> {
             autoencoder: ae_config.init(&device, p.seed),
             head: head_config.init_with(&vec![0.0; k * e], &device)?,
         };
-        let mut optim = AdamConfig::new().init();
+        let mut optim = Adam::new();
         let mut state = TrainState {
             params: p.clone(),
             data: self.data_key,
@@ -460,7 +461,7 @@ impl<'a> Trainer<'a> {
             optimizer_file: String::new(),
         };
         if let Some(dir) = resume_from {
-            let (m, o, s) = load_checkpoint(dir, model, optim)?;
+            let (m, o, s) = load_checkpoint(dir, model)?;
             self.check_state(&s, dir)?;
             model = m;
             optim = o;
@@ -705,7 +706,7 @@ fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<
 fn save_checkpoint(
     dir: &Path,
     model: &DeepModel,
-    optim: &burn::optim::ModuleOptimizer,
+    optim: &Adam,
     state: &mut TrainState,
 ) -> Result<()> {
     let io = |path: &Path, e: String| Error::Checkpoint {
@@ -715,16 +716,14 @@ fn save_checkpoint(
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e.to_string()))?;
     let previous = (state.model_file.clone(), state.optimizer_file.clone());
     state.model_file = format!("model-{:06}.bpk", state.epochs_done);
-    state.optimizer_file = format!("optimizer-{:06}.bpk", state.epochs_done);
+    state.optimizer_file = format!("optimizer-{:06}.adam", state.epochs_done);
     write_atomic(&dir.join(&state.model_file), |tmp| {
         model
             .clone()
             .save_file(tmp)
             .map_err(|e| io(tmp, e.to_string()))
     })?;
-    write_atomic(&dir.join(&state.optimizer_file), |tmp| {
-        optim.save(tmp).map_err(|e| io(tmp, e.to_string()))
-    })?;
+    write_atomic(&dir.join(&state.optimizer_file), |tmp| optim.save(tmp))?;
     write_atomic(&dir.join(STATE_FILE), |tmp| {
         let json = serde_json::to_string_pretty(&*state).map_err(|e| io(tmp, e.to_string()))?;
         std::fs::write(tmp, json).map_err(|e| io(tmp, e.to_string()))
@@ -737,14 +736,10 @@ fn save_checkpoint(
     Ok(())
 }
 
-/// Reads a checkpoint written by a run: the model and optimizer records applied to `model` /
-/// `optim`, and the state. Any unreadable or inconsistent file is an [`Error::Checkpoint`]
+/// Reads a checkpoint written by a run: the model record applied to `model`, Adam's moments,
+/// and the state. Any unreadable or inconsistent file is an [`Error::Checkpoint`]
 /// naming it.
-pub fn load_checkpoint(
-    dir: &Path,
-    model: DeepModel,
-    optim: burn::optim::ModuleOptimizer,
-) -> Result<(DeepModel, burn::optim::ModuleOptimizer, TrainState)> {
+pub fn load_checkpoint(dir: &Path, model: DeepModel) -> Result<(DeepModel, Adam, TrainState)> {
     let io = |path: &Path, e: String| Error::Checkpoint {
         path: path.display().to_string(),
         reason: e,
@@ -769,9 +764,7 @@ pub fn load_checkpoint(
         .try_load_file(&model_path)
         .map_err(|e| io(&model_path, e.to_string()))?;
     let optim_path = named(&state.optimizer_file)?;
-    let optim = optim
-        .load(&optim_path)
-        .map_err(|e| io(&optim_path, e.to_string()))?;
+    let optim = Adam::load(&optim_path)?;
     if let Some(c) = &state.centers {
         if c.len() != state.params.k * state.params.embedding || c.iter().any(|v| !v.is_finite()) {
             return Err(io(
