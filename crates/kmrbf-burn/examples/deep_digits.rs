@@ -2,7 +2,7 @@
 //!
 //! `cargo run --release -p kmrbf-burn --example deep_digits -- [seed] [key=value ...]`
 //! with keys `lambda`, `pretrain`, `epochs`, `map` (softmax / entmax15 / sparsemax), `loss`
-//! (f / l), `batch`, `lr`, `threads`.
+//! (f / l), `batch`, `lr`, `ninit` (K-Means restarts), `threads`.
 
 use kmrbf_burn::deep::{DeepParams, HeadLoss, Trainer};
 use kmrbf_burn::Map;
@@ -48,6 +48,7 @@ fn main() {
             "hidden" => p.hidden = value.split(',').map(|v| v.parse().unwrap()).collect(),
             "nb" => p.neighbors = value.parse().unwrap(),
             "mu" => p.mu = value.parse().unwrap(),
+            "ninit" => p.n_init = value.parse().unwrap(),
             "q" => p.sigma0_quantile = value.parse().unwrap(),
             "shift" => {
                 p.augment = Some(kmrbf_burn::deep::params::Augment {

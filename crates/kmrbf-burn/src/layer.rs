@@ -274,19 +274,26 @@ pub fn responsibilities_from(d2: Tensor<2>, temperature: f64, map: Map) -> Tenso
     rbf_map(-u, map)
 }
 
+/// The sum of every entry of `[n, m]`, as `[1]`: by rows, then down the column. A backend's
+/// whole-tensor sum may split a large tensor over threads in an order that depends on their
+/// number (burn-flex does from 4M entries); these two reductions keep one order.
+fn total(t: Tensor<2>) -> Tensor<1> {
+    t.sum_dim(1).sum_dim(0).reshape([1])
+}
+
 /// J, L, F of an output (the map is the one that produced it).
 pub fn objectives_from(out: &RbfOutput, map: Map) -> RbfObjectives {
     let d2 = out.sq_distances.clone();
     let r = out.responsibilities.clone();
     let t = out.temperature;
-    let j = d2.clone().min_dim(1).sum();
-    let l = (r.clone() * d2.clone()).sum();
+    let j = total(d2.clone().min_dim(1));
+    let l = total(r.clone() * d2.clone());
     let m = d2.clone().detach().min_dim(1); // [n, 1]
     let f = match map {
         Map::Softmax => {
             let u = (d2 - m.clone()) / t;
             let lse = (-u).exp().sum_dim(1).log();
-            (m - lse * t).sum()
+            total(m - lse * t)
         }
         Map::Entmax15 | Map::Sparsemax => {
             let p = r.detach();
@@ -300,7 +307,7 @@ pub fn objectives_from(out: &RbfOutput, map: Map) -> RbfObjectives {
                 }
                 _ => (p.clone() * p.clone()).sum_dim(1).neg().add_scalar(1.0) * 0.5,
             };
-            ((p * d2).sum_dim(1) - h * t).sum()
+            total((p * d2).sum_dim(1) - h * t)
         }
     };
     RbfObjectives { j, l, f }

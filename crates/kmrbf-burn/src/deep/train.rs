@@ -540,7 +540,9 @@ impl<'a> Trainer<'a> {
                 };
                 let z = model.autoencoder.encode(input);
                 let xr = model.autoencoder.decode(z.clone());
-                let mut recon = (xr - target).powi_scalar(2).mean();
+                // Row sums, then their mean: a fixed order for any thread count (see
+                // `layer::total`); the mean over entries as a scalar.
+                let mut recon = (xr - target).powi_scalar(2).sum_dim(1).mean() / d as f64;
                 recon_sum += recon.clone().into_scalar::<f32>() as f64;
                 if !knn.is_empty() {
                     let q = p.neighbors;
