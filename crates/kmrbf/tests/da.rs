@@ -67,7 +67,7 @@ fn biased_pass_is_an_extra_coordinate<T: Real>(tol: f64) {
         for temp in [0.3, 2.0, 20.0] {
             let req = PassRequest {
                 map,
-                temp: T::from_f64(temp),
+                temperature: T::from_f64(temp),
                 resp_sums: false,
                 loss_sums: false,
                 fused: true,

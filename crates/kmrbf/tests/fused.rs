@@ -20,7 +20,7 @@ fn pass(
 ) -> PassOutput {
     let req = PassRequest {
         map,
-        temp,
+        temperature: temp,
         resp_sums: true,
         loss_sums: false,
         fused,
@@ -162,7 +162,7 @@ fn fused_softmax_rows_agree_on(isa: Isa) {
         for temp in [8.0f32, 2.0, 0.2, 1e-3] {
             let req = PassRequest {
                 map: MapKind::Softmax,
-                temp,
+                temperature: temp,
                 resp_sums: false,
                 loss_sums: false,
                 fused: false,
@@ -250,7 +250,7 @@ fn fused_f64_sparse_passes_agree_on(isa: Isa) {
                 for temp in [30.0f64, 8.0, 2.0, 0.2] {
                     let req = PassRequest {
                         map,
-                        temp,
+                        temperature: temp,
                         resp_sums: true,
                         loss_sums: false,
                         fused: false,

@@ -583,7 +583,7 @@ fn anneal_here<T: Real>(
         total_steps += steps;
         let req = PassRequest {
             map: params.map,
-            temp: T::from_f64(temp),
+            temperature: T::from_f64(temp),
             resp_sums: false,
             loss_sums: false,
             fused: true,

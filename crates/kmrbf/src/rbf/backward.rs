@@ -1,4 +1,4 @@
-//! The backward pass of the responsibilities, for autograd layers: given `R = map(-D / temp)`
+//! The backward pass of the responsibilities, for autograd layers: given `R = map(-D / temperature)`
 //! (`n x k`) of the rows `x` (`n x d`) under `centers` (`k x d`) and the upstream gradient
 //! `G = dLoss/dR` (`n x k`), the gradients of the loss with respect to the rows and the
 //! centers.
@@ -26,7 +26,7 @@ pub const BLOCK: usize = 512;
 /// Blocks per chunk of parallel work (a fixed number: the reduction order of `dc`).
 const CHUNK_BLOCKS: usize = 16;
 
-/// The gradients of a loss through `R = map(-D / temp)`.
+/// The gradients of a loss through `R = map(-D / temperature)`.
 #[derive(Clone, Debug)]
 pub struct ResponsibilityGrads<T> {
     /// `dLoss/dx`, `n x d`.
@@ -35,7 +35,7 @@ pub struct ResponsibilityGrads<T> {
     pub centers: Vec<T>,
 }
 
-/// `dLoss/dx` and `dLoss/dcenters` from `grad = dLoss/dR` for `resp = R = map(-D / temp)`
+/// `dLoss/dx` and `dLoss/dcenters` from `grad = dLoss/dR` for `resp = R = map(-D / temperature)`
 /// (the responsibilities the forward pass returned for `x` and `centers`; all row-major).
 /// Shapes are checked; values are used as given (a NaN in `grad` gives NaN gradients, as
 /// autograd expects), so the forward pass is where data is validated. The kernels run on
@@ -47,7 +47,7 @@ pub fn responsibilities_backward<T: Real>(
     centers: &[T],
     k: usize,
     map: MapKind,
-    temp: Temperature,
+    temperature: Temperature,
     resp: &[T],
     grad: &[T],
 ) -> Result<ResponsibilityGrads<T>> {
@@ -73,7 +73,7 @@ pub fn responsibilities_backward<T: Real>(
             });
         }
     }
-    let neg_inv_temp = T::from_f64(-1.0 / temp.working::<T>()?.to_f64());
+    let neg_inv_temp = T::from_f64(-1.0 / temperature.working::<T>()?.to_f64());
     // The centers' mean (rounded to T: rows and centers move by the same vector).
     let mut mean = vec![0.0f64; d];
     for row in centers.chunks_exact(d.max(1)) {

@@ -1,7 +1,7 @@
 //! Mass-constrained deterministic annealing (Rose 1998) for `sigma0 = critical`: a codebook
 //! that starts as one codevector at the data mean and grows by splitting codevectors whose
 //! cluster has passed its critical temperature, with a mass `p_j` per codevector that enters
-//! the logits as a prior (`z_ij = -D_ij / temp + ln p_j`, a distance shift `-temp ln p_j`).
+//! the logits as a prior (`z_ij = -D_ij / temperature + ln p_j`, a distance shift `-temperature ln p_j`).
 //!
 //! Why: with `k` coincident codevectors and no masses, a group of `m` coincident centers pulls
 //! like one center of prior `m`, so where the first splits send the centers depends on how
@@ -61,11 +61,11 @@ impl<T: Real> Codebook<T> {
         &mut self.centers
     }
 
-    /// `-temp ln p_j` per active codevector (`>= 0`; a vanishing mass is held at `1e-300`).
-    pub fn bias(&self, temp: f64) -> Vec<T> {
+    /// `-temperature ln p_j` per active codevector (`>= 0`; a vanishing mass is held at `1e-300`).
+    pub fn bias(&self, temperature: f64) -> Vec<T> {
         self.mass
             .iter()
-            .map(|&p| T::from_f64(-temp * p.max(1e-300).ln()))
+            .map(|&p| T::from_f64(-temperature * p.max(1e-300).ln()))
             .collect()
     }
 
@@ -79,20 +79,20 @@ impl<T: Real> Codebook<T> {
         }
     }
 
-    /// Splits the codevectors whose cluster (rows nearest to it) has `2 lambda_max > temp`,
+    /// Splits the codevectors whose cluster (rows nearest to it) has `2 lambda_max > temperature`,
     /// largest `p_j lambda_max` first (mass times spread: what a split along the principal
     /// axis can take off J), while fewer than `k` are active: the parent moves `-delta
     /// u`, the child (appended) `+delta u` with `u` the cluster's principal direction (the
     /// unstable mode of the split: along a random direction the stable components shrink
     /// first and a split that would take can come back within `delta` and be merged), each
     /// with half the mass. Returns how many were split.
-    pub fn grow(&mut self, p: &Prepared<'_, T>, temp: f64, rng: &mut Rng) -> usize {
+    pub fn grow(&mut self, p: &Prepared<'_, T>, temperature: f64, rng: &mut Rng) -> usize {
         let (m, d) = (self.active(), self.d);
         if m >= self.k {
             return 0;
         }
         let (lambda, dirs) = cluster_lambda_max(p, &self.centers, m, rng);
-        let mut order: Vec<usize> = (0..m).filter(|&j| 2.0 * lambda[j] > temp).collect();
+        let mut order: Vec<usize> = (0..m).filter(|&j| 2.0 * lambda[j] > temperature).collect();
         let key: Vec<f64> = (0..m).map(|j| self.mass[j] * lambda[j]).collect();
         order.sort_by(|&a, &b| key[b].total_cmp(&key[a]).then(a.cmp(&b)));
         order.truncate(self.k - m);

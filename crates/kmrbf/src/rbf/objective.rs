@@ -46,7 +46,7 @@ pub struct Objectives {
     pub f: f64,
     /// Total weight `W`.
     pub weight: f64,
-    /// `temp * W * Hmax`: the width of the bounds `0 <= L - J <= b`, `-b <= F - J <= 0`.
+    /// `temperature * W * Hmax`: the width of the bounds `0 <= L - J <= b`, `-b <= F - J <= 0`.
     pub bound: f64,
     /// Mean number of nonzero responsibilities per row.
     pub mean_support: f64,
@@ -55,14 +55,14 @@ pub struct Objectives {
 }
 
 impl Objectives {
-    /// From a pass at effective temperature `temp` with `k` centers.
-    pub fn from_pass(o: &PassOutput, map: MapKind, temp: f64, k: usize) -> Self {
+    /// From a pass at effective temperature `temperature` with `k` centers.
+    pub fn from_pass(o: &PassOutput, map: MapKind, temperature: f64, k: usize) -> Self {
         Self {
             j: o.j,
             l: o.l,
             f: o.f,
             weight: o.weight,
-            bound: temp * o.weight * map.entropy_max(k),
+            bound: temperature * o.weight * map.entropy_max(k),
             mean_support: o.support / o.rows.max(1) as f64,
             onehot_fraction: o.onehot as f64 / o.rows.max(1) as f64,
         }
@@ -100,7 +100,7 @@ pub(crate) fn validate<T: Real>(
     Ok(xn)
 }
 
-/// J, L and F of `centers` (`k x d`) on `x` with `map` at temperature `temp`, computed on
+/// J, L and F of `centers` (`k x d`) on `x` with `map` at temperature `temperature`, computed on
 /// tier `isa` (as every function here).
 pub fn objectives<T: Real>(
     isa: Isa,
@@ -109,7 +109,7 @@ pub fn objectives<T: Real>(
     centers: &[T],
     k: usize,
     map: MapKind,
-    temp: Temperature,
+    temperature: Temperature,
 ) -> Result<Objectives> {
     let xn = validate(x, sample_weight, centers, k)?;
     let p = Prepared {
@@ -119,11 +119,11 @@ pub fn objectives<T: Real>(
         w: sample_weight,
         isa,
     };
-    let tw = temp.working::<T>()?;
-    let te = temp.effective();
+    let tw = temperature.working::<T>()?;
+    let te = temperature.effective();
     let req = PassRequest {
         map,
-        temp: tw,
+        temperature: tw,
         resp_sums: false,
         loss_sums: false,
         fused: true,
@@ -143,7 +143,7 @@ pub fn center_gradient<T: Real>(
     centers: &[T],
     k: usize,
     map: MapKind,
-    temp: Temperature,
+    temperature: Temperature,
     kind: GradientKind,
 ) -> Result<(Objectives, Vec<f64>)> {
     let xn = validate(x, sample_weight, centers, k)?;
@@ -154,11 +154,11 @@ pub fn center_gradient<T: Real>(
         w: sample_weight,
         isa,
     };
-    let tw = temp.working::<T>()?;
-    let te = temp.effective();
+    let tw = temperature.working::<T>()?;
+    let te = temperature.effective();
     let req = PassRequest {
         map,
-        temp: tw,
+        temperature: tw,
         resp_sums: kind == GradientKind::Stopgrad,
         loss_sums: kind == GradientKind::Full,
         fused: true,
@@ -189,7 +189,7 @@ pub fn input_gradient<T: Real>(
     centers: &[T],
     k: usize,
     map: MapKind,
-    temp: Temperature,
+    temperature: Temperature,
     kind: GradientKind,
 ) -> Result<Vec<T>> {
     let xn = validate(x, sample_weight, centers, k)?;
@@ -202,7 +202,7 @@ pub fn input_gradient<T: Real>(
     };
     let req = PassRequest {
         map,
-        temp: temp.working::<T>()?,
+        temperature: temperature.working::<T>()?,
         resp_sums: false,
         loss_sums: false,
         fused: true,
@@ -228,7 +228,7 @@ pub fn responsibilities<T: Real>(
     centers: &[T],
     k: usize,
     map: MapKind,
-    temp: Temperature,
+    temperature: Temperature,
 ) -> Result<Vec<T>> {
     let xn = validate(x, None, centers, k)?;
     let p = Prepared {
@@ -240,7 +240,7 @@ pub fn responsibilities<T: Real>(
     };
     let req = PassRequest {
         map,
-        temp: temp.working::<T>()?,
+        temperature: temperature.working::<T>()?,
         resp_sums: false,
         loss_sums: false,
         fused: true,

@@ -27,7 +27,7 @@ pub struct PassRequest<T> {
     /// The row map.
     pub map: MapKind,
     /// Effective temperature: the divisor of `-D` in the logits.
-    pub temp: T,
+    pub temperature: T,
     /// Accumulate `sum_i w_i r_ik x_i` and `N_k = sum_i w_i r_ik` (soft-lloyd, stopgrad).
     pub resp_sums: bool,
     /// Accumulate the same with the weights `q_ik` of the exact gradient of L.
@@ -308,7 +308,7 @@ fn soft_tile_body<T: Real>(
         } else {
             None
         };
-        let terms = map_row(req.map, row, req.temp, resp, jac, &mut acc.scratch);
+        let terms = map_row(req.map, row, req.temperature, resp, jac, &mut acc.scratch);
         if stride == k && grad_loss.is_none() {
             o[i * k..(i + 1) * k].copy_from_slice(resp);
         }
@@ -322,7 +322,7 @@ fn soft_tile_body<T: Real>(
         let x = &t.x[i * d..(i + 1) * d];
         let row = &t.cross[i * k..(i + 1) * k];
         if need_jac {
-            loss_weights(row, resp, &acc.jac, req.temp, &mut acc.q);
+            loss_weights(row, resp, &acc.jac, req.temperature, &mut acc.q);
         }
         if req.resp_sums {
             for (b, &r) in acc.rbuf[i * k..(i + 1) * k].iter_mut().zip(resp.iter()) {
@@ -390,7 +390,7 @@ fn soft_f32_tile<T: Real>(
     } else {
         None
     };
-    let temp = job.req.temp.to_f64() as f32;
+    let temp = job.req.temperature.to_f64() as f32;
     acc.col.fill(T::ZERO);
     let colsum = if weighted.is_some() {
         as_f32_mut(&mut acc.col)
@@ -592,7 +592,7 @@ fn fused_pass<T: Real>(
     as_f32(p.x)?;
     let d = p.d;
     let pack = CrossPack::packed(c32, k, d);
-    let temp = req.temp.to_f64() as f32;
+    let temp = req.temperature.to_f64() as f32;
     let zk = if req.resp_sums { k } else { 0 };
     // Softmax adds its sums transposed into f64 (`d x 64`); the sparse maps add rows of
     // `k x d` f32 sums, flushed into f64 after every call.
@@ -710,7 +710,7 @@ fn fused_pass_f64<T: Real>(
     as_f64(p.x)?;
     let d = p.d;
     let panel = sparse_f64::pack_centers(c64, k, d);
-    let temp = req.temp.to_f64();
+    let temp = req.temperature.to_f64();
     let zk = if req.resp_sums { k } else { 0 };
     let parts = fold_tiles(
         p.against(centers, k),

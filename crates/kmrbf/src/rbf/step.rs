@@ -113,16 +113,16 @@ impl Stepper {
         self.t = 0;
     }
 
-    /// One step of `centers` (`k x d`) on `p` with `map` at effective temperature `temp`.
+    /// One step of `centers` (`k x d`) on `p` with `map` at effective temperature `temperature`.
     pub fn step<T: Real>(
         &mut self,
         p: &Prepared<'_, T>,
         centers: &mut [T],
         k: usize,
         map: MapKind,
-        temp: f64,
+        temperature: f64,
     ) -> StepInfo {
-        self.step_biased(p, centers, k, map, temp, None)
+        self.step_biased(p, centers, k, map, temperature, None)
     }
 
     /// [`Self::step`] with `bias_k` added to the squared distances to center `k` (see
@@ -133,7 +133,7 @@ impl Stepper {
         centers: &mut [T],
         k: usize,
         map: MapKind,
-        temp: f64,
+        temperature: f64,
         bias: Option<&[T]>,
     ) -> StepInfo {
         let d = p.d;
@@ -143,13 +143,13 @@ impl Stepper {
         };
         let req = PassRequest {
             map,
-            temp: T::from_f64(temp),
+            temperature: T::from_f64(temperature),
             resp_sums: true,
             loss_sums: gradient == GradientKind::Full,
             fused: self.fused,
         };
         let o = soft_pass_biased(p, centers, k, bias, req, RowOut::None);
-        let before = Objectives::from_pass(&o, map, temp, k);
+        let before = Objectives::from_pass(&o, map, temperature, k);
         let rs = o.resp_sums.as_ref().expect("requested");
         // The one-hot limit: where every row's responsibilities are one-hot, or where the
         // temperature is below the rounding resolution of the squared distances (so that a
@@ -160,7 +160,7 @@ impl Stepper {
         let lloyd = (self.kind == StepKind::SoftLloyd
             && bias.is_none()
             && o.rows > 0
-            && (o.onehot == o.rows || at_one_hot_limit(p, centers, k, map, temp)))
+            && (o.onehot == o.rows || at_one_hot_limit(p, centers, k, map, temperature)))
         .then(|| {
             let mut labels = vec![0u32; p.n()];
             assign_pass(p, centers, k, &mut labels, true, Blocking::of::<T>(k)).expect("accumulate")
@@ -242,7 +242,7 @@ impl Stepper {
     }
 }
 
-/// The ratio `gap / temp` at and above which `map` gives a row whose two nearest squared
+/// The ratio `gap / temperature` at and above which `map` gives a row whose two nearest squared
 /// distances differ by `gap` exactly one-hot in precision `T` (softmax: where the exponential
 /// of the runner-up underflows to 0).
 pub fn one_hot_ratio<T: Real>(map: MapKind) -> f64 {
@@ -269,14 +269,14 @@ pub fn distance_resolution<T: Real>(p: &Prepared<'_, T>, centers: &[T], k: usize
     4.0 * (d + 2) as f64 * T::EPSILON.to_f64() * (xmax + cmax)
 }
 
-/// True when `map` at effective temperature `temp` can only split a row whose two nearest
+/// True when `map` at effective temperature `temperature` can only split a row whose two nearest
 /// distances are within [`distance_resolution`]: the soft map is at its one-hot limit in `T`.
 pub fn at_one_hot_limit<T: Real>(
     p: &Prepared<'_, T>,
     centers: &[T],
     k: usize,
     map: MapKind,
-    temp: f64,
+    temperature: f64,
 ) -> bool {
-    temp * one_hot_ratio::<T>(map) <= distance_resolution(p, centers, k)
+    temperature * one_hot_ratio::<T>(map) <= distance_resolution(p, centers, k)
 }
