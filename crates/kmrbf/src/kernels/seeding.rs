@@ -171,7 +171,10 @@ fn seed_rows_packed<T: Real>(
         };
         let prefetch = (x.as_ptr() as *const i8)
             .wrapping_add((r + PREFETCH_PANELS * MR) * d * std::mem::size_of::<T>());
+        debug_assert!(rows < MR || (r + MR) * d <= x.len());
         for (g, (panel, cn)) in cands.groups.iter().enumerate() {
+            debug_assert!(panel.len() >= d * lanes && cn.len() >= lanes);
+            debug_assert!(lane_pot.len() >= lanes);
             lane_pot.fill(T::ZERO);
             // SAFETY: `xp` holds MR rows of `d` values; the panel holds `d * LANES` values and
             // `cn` LANES; the groups exist only for a tier with AVX2 or wider. The prefetch
@@ -291,6 +294,10 @@ pub fn seed_rows_pair<T: Real>(
             let ahead = (x.as_ptr() as *const i8)
                 .wrapping_add((r + PREFETCH_PANELS * MR) * d * std::mem::size_of::<T>());
             let (panel, cn) = &pc.cands.groups[0];
+            debug_assert!(panel.len() >= d * lanes && cn.len() >= lanes);
+            debug_assert!(acc1.len() >= lanes && acc2.len() >= pc.nt * lanes);
+            debug_assert!(pc.np + pc.nt <= lanes && pc.np <= 2);
+            debug_assert!(rows < PAIR_MR || (r + PAIR_MR) * d <= x.len());
             let run = |xp: *const T,
                        xn_p: &[T; PAIR_MR],
                        cl_p: &mut [T; PAIR_MR],
@@ -354,7 +361,10 @@ pub fn seed_rows_pair<T: Real>(
             };
             let ahead = (x.as_ptr() as *const i8)
                 .wrapping_add((r + PREFETCH_PANELS * MR) * d * std::mem::size_of::<T>());
+            debug_assert!(rows < MR || (r + MR) * d <= x.len());
             for (g, (panel, cn)) in pc.cands.groups.iter().enumerate() {
+                debug_assert!(panel.len() >= d * lanes && cn.len() >= lanes);
+                debug_assert!(dbuf.len() >= (g + 1) * MR * lanes);
                 // SAFETY: `xp` holds MR rows of `d` values, the panel `d * LANES`, `cn` LANES,
                 // the destination MR * LANES; the groups exist only for a tier with AVX2 or
                 // wider. The prefetch pointer is only a hint (it may point past the data).

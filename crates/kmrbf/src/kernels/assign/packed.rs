@@ -1005,12 +1005,16 @@ fn panels<T: PackedArgmin, const R: usize>(
     let b = labels.len();
     assert_eq!(x.len(), b * d);
     assert_eq!(best.len(), b);
+    // The kernels read `kpad / nb` blocks of `d * nb` packed values and `kpad` norms.
+    debug_assert!(pk.nb > 0 && pk.kpad.is_multiple_of(pk.nb) && pk.kpad >= pk.k);
+    debug_assert!(pk.panel.len() >= pk.kpad * d && pk.cn.len() >= pk.kpad);
     let mut lab = [0u32; R];
     let mut bst = [T::default(); R];
     let full = b / R * R;
     let mut r = 0;
     while r < full {
         // Rows r..r+R exist (r + R <= full <= b).
+        debug_assert!((r + R) * d <= x.len());
         kernel(x[r * d..].as_ptr(), pk, &mut lab, &mut bst);
         labels[r..r + R].copy_from_slice(&lab);
         best[r..r + R].copy_from_slice(&bst);

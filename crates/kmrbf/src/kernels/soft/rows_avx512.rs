@@ -226,6 +226,7 @@ pub(crate) mod imp {
                     while mask != 0 {
                         let j = base + mask.trailing_zeros() as usize;
                         mask &= mask - 1;
+                        debug_assert!(j < k && (j + 1) * d <= sums.len());
                         add_scaled_row(sums.as_mut_ptr().add(j * d), xr, d, *ar.add(j));
                     }
                     base += 64;
@@ -322,10 +323,12 @@ pub(crate) mod imp {
                     // (Zeros by vector stores: `fill` on a slice of run-time length is a library
                     // call per row.)
                     if let Some(rs) = resp.as_deref_mut() {
+                        debug_assert!((i + 1) * k <= rs.len());
                         zero_row(rs.as_mut_ptr().add(i * k), k);
                         rs[i * k + first] = 1.0;
                     }
                     if let Some(ws) = weighted.as_deref_mut() {
+                        debug_assert!((i + 1) * k <= ws.len());
                         zero_row(ws.as_mut_ptr().add(i * k), k);
                         ws[i * k + first] = wi;
                     }
