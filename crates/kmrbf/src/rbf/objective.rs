@@ -100,6 +100,73 @@ pub(crate) fn validate<T: Real>(
     Ok(xn)
 }
 
+/// One evaluation of the RBF model on checked inputs: the data with its row norms, the centers,
+/// the map and the temperature. Each public function below is one pass of it.
+struct Evaluation<'a, T: Real> {
+    isa: Isa,
+    x: MatView<'a, T>,
+    xn: Vec<T>,
+    sample_weight: Option<&'a [T]>,
+    centers: &'a [T],
+    k: usize,
+    map: MapKind,
+    temperature: Temperature,
+}
+
+impl<'a, T: Real> Evaluation<'a, T> {
+    /// Checks the inputs (see [`validate`]) and computes the row norms.
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        isa: Isa,
+        x: MatView<'a, T>,
+        sample_weight: Option<&'a [T]>,
+        centers: &'a [T],
+        k: usize,
+        map: MapKind,
+        temperature: Temperature,
+    ) -> Result<Self> {
+        let xn = validate(x, sample_weight, centers, k)?;
+        temperature.working::<T>()?;
+        Ok(Self {
+            isa,
+            x,
+            xn,
+            sample_weight,
+            centers,
+            k,
+            map,
+            temperature,
+        })
+    }
+
+    /// One soft pass with the requested sums, writing `out` per row.
+    fn pass(&self, resp_sums: bool, loss_sums: bool, out: RowOut<'_, T>) -> PassOutput {
+        let p = Prepared {
+            x: self.x.data(),
+            d: self.x.d(),
+            xn: &self.xn,
+            w: self.sample_weight,
+            isa: self.isa,
+        };
+        let req = PassRequest {
+            map: self.map,
+            temperature: self
+                .temperature
+                .working::<T>()
+                .expect("checked in Evaluation::new"),
+            resp_sums,
+            loss_sums,
+            fused: true,
+        };
+        soft_pass(&p, self.centers, self.k, req, out)
+    }
+
+    /// The objectives of a pass of this evaluation.
+    fn objectives(&self, o: &PassOutput) -> Objectives {
+        Objectives::from_pass(o, self.map, self.temperature.effective(), self.k)
+    }
+}
+
 /// J, L and F of `centers` (`k x d`) on `x` with `map` at temperature `temperature`, computed on
 /// tier `isa` (as every function here).
 pub fn objectives<T: Real>(
@@ -111,25 +178,8 @@ pub fn objectives<T: Real>(
     map: MapKind,
     temperature: Temperature,
 ) -> Result<Objectives> {
-    let xn = validate(x, sample_weight, centers, k)?;
-    let p = Prepared {
-        x: x.data(),
-        d: x.d(),
-        xn: &xn,
-        w: sample_weight,
-        isa,
-    };
-    let tw = temperature.working::<T>()?;
-    let te = temperature.effective();
-    let req = PassRequest {
-        map,
-        temperature: tw,
-        resp_sums: false,
-        loss_sums: false,
-        fused: true,
-    };
-    let o = soft_pass(&p, centers, k, req, RowOut::None);
-    Ok(Objectives::from_pass(&o, map, te, k))
+    let e = Evaluation::new(isa, x, sample_weight, centers, k, map, temperature)?;
+    Ok(e.objectives(&e.pass(false, false, RowOut::None)))
 }
 
 /// The objectives and the `k x d` gradient (f64) of F (`Stopgrad`) or L (`Full`) with
@@ -146,24 +196,12 @@ pub fn center_gradient<T: Real>(
     temperature: Temperature,
     kind: GradientKind,
 ) -> Result<(Objectives, Vec<f64>)> {
-    let xn = validate(x, sample_weight, centers, k)?;
-    let p = Prepared {
-        x: x.data(),
-        d: x.d(),
-        xn: &xn,
-        w: sample_weight,
-        isa,
-    };
-    let tw = temperature.working::<T>()?;
-    let te = temperature.effective();
-    let req = PassRequest {
-        map,
-        temperature: tw,
-        resp_sums: kind == GradientKind::Stopgrad,
-        loss_sums: kind == GradientKind::Full,
-        fused: true,
-    };
-    let o = soft_pass(&p, centers, k, req, RowOut::None);
+    let e = Evaluation::new(isa, x, sample_weight, centers, k, map, temperature)?;
+    let o = e.pass(
+        kind == GradientKind::Stopgrad,
+        kind == GradientKind::Full,
+        RowOut::None,
+    );
     let s = o
         .resp_sums
         .as_ref()
@@ -176,7 +214,7 @@ pub fn center_gradient<T: Real>(
             g[c * d + t] = -2.0 * (s.sums[c * d + t] - s.weight[c] * centers[c * d + t].to_f64());
         }
     }
-    Ok((Objectives::from_pass(&o, map, te, k), g))
+    Ok((e.objectives(&o), g))
 }
 
 /// The `n x d` gradient of F (`Stopgrad`) or L (`Full`) with respect to the inputs:
@@ -192,27 +230,11 @@ pub fn input_gradient<T: Real>(
     temperature: Temperature,
     kind: GradientKind,
 ) -> Result<Vec<T>> {
-    let xn = validate(x, sample_weight, centers, k)?;
-    let p = Prepared {
-        x: x.data(),
-        d: x.d(),
-        xn: &xn,
-        w: sample_weight,
-        isa,
-    };
-    let req = PassRequest {
-        map,
-        temperature: temperature.working::<T>()?,
-        resp_sums: false,
-        loss_sums: false,
-        fused: true,
-    };
+    let e = Evaluation::new(isa, x, sample_weight, centers, k, map, temperature)?;
     let mut out = vec![T::ZERO; x.n() * x.d()];
-    soft_pass(
-        &p,
-        centers,
-        k,
-        req,
+    e.pass(
+        false,
+        false,
         RowOut::InputGrad {
             out: &mut out,
             loss: kind == GradientKind::Full,
@@ -230,22 +252,8 @@ pub fn responsibilities<T: Real>(
     map: MapKind,
     temperature: Temperature,
 ) -> Result<Vec<T>> {
-    let xn = validate(x, None, centers, k)?;
-    let p = Prepared {
-        x: x.data(),
-        d: x.d(),
-        xn: &xn,
-        w: None,
-        isa,
-    };
-    let req = PassRequest {
-        map,
-        temperature: temperature.working::<T>()?,
-        resp_sums: false,
-        loss_sums: false,
-        fused: true,
-    };
+    let e = Evaluation::new(isa, x, None, centers, k, map, temperature)?;
     let mut out = vec![T::ZERO; x.n() * k];
-    soft_pass(&p, centers, k, req, RowOut::Resp(&mut out));
+    e.pass(false, false, RowOut::Resp(&mut out));
     Ok(out)
 }
