@@ -44,9 +44,9 @@ def inertia_f64(x, centers, chunk=65536):
     return total
 
 
-def run_kmrbf(xpath, c0path, k, iters, threads, workdir, init="given"):
+def run_kmrbf(xpath, c0path, k, iters, threads, workdir, init="given", binary=BIN):
     out = Path(workdir) / "m.json"
-    args = [BIN, "--threads", str(threads), "--quiet", "fit", "--data", str(xpath), "--k", str(k),
+    args = [binary, "--threads", str(threads), "--quiet", "fit", "--data", str(xpath), "--k", str(k),
             "--max-iter", str(iters), "--tol", "0", "--algorithm", "lloyd", "--out", str(out)]
     args += ["--init", str(c0path)] if init == "given" else ["--init", "k-means++", "--seed", "0"]
     t = time.perf_counter()
@@ -106,6 +106,8 @@ def main():
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--no-faiss", action="store_true")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
+    ap.add_argument("--baseline", help="another kmrbf binary (a previous build), timed the same way right after "
+                    "this one in each cell; reported as kmrbf_baseline")
     a = ap.parse_args()
     import faiss  # noqa: F401  (fail early if missing)
     import sklearn
@@ -127,15 +129,17 @@ def main():
             for threads in [int(t) for t in a.threads.split(",")]:
                 peak = sgemm_peak(threads)
                 row = {"shape": shape, "n": n, "d": d, "k": k, "threads": threads, "sgemm_peak_gflops": peak}
-                m1, _, _ = run_kmrbf(xpath, c0path, k, 1, threads, tmp)
-                m, wall, rss = run_kmrbf(xpath, c0path, k, a.iters, threads, tmp)
-                t = m["settings"]["timings"]
-                # Marginal cost of an iteration, as for the peers: (t(M) - t(1)) / (M - 1).
-                s_iter = (t["iter_seconds"] - m1["settings"]["timings"]["iter_seconds"]) / max(m["n_iter"] - 1, 1)
-                row["kmrbf"] = {"s_per_iter": s_iter, "n_iter": m["n_iter"],
-                                "process_wall_s": wall, "peak_rss_mb": rss / 1024, "input_mb": x.nbytes / 2**20,
-                                                "s_per_iter_incl_final_pass": t["iter_seconds"] / m["n_iter"],
-                                "inertia": inertia_f64(x, np.array(m["centers"], dtype=np.float32))}
+                builds = [("kmrbf", BIN)] + ([("kmrbf_baseline", a.baseline)] if a.baseline else [])
+                for name, binary in builds:
+                    m1, _, _ = run_kmrbf(xpath, c0path, k, 1, threads, tmp, binary=binary)
+                    m, wall, rss = run_kmrbf(xpath, c0path, k, a.iters, threads, tmp, binary=binary)
+                    t = m["settings"]["timings"]
+                    # Marginal cost of an iteration, as for the peers: (t(M) - t(1)) / (M - 1).
+                    s_iter = (t["iter_seconds"] - m1["settings"]["timings"]["iter_seconds"]) / max(m["n_iter"] - 1, 1)
+                    row[name] = {"s_per_iter": s_iter, "n_iter": m["n_iter"],
+                                 "process_wall_s": wall, "peak_rss_mb": rss / 1024, "input_mb": x.nbytes / 2**20,
+                                 "s_per_iter_incl_final_pass": t["iter_seconds"] / m["n_iter"],
+                                 "inertia": inertia_f64(x, np.array(m["centers"], dtype=np.float32))}
                 with threadpool_limits(limits=threads):
                     for alg in ["lloyd", "elkan"]:
                         s, tot, it, c = time_sklearn(x, c0, a.iters, alg)
@@ -147,8 +151,12 @@ def main():
                         row["faiss"] = {"s_per_iter": s, "n_iter": it, "fit_s": tot, "inertia": inertia_f64(x, c)}
                 # k-means++ init (greedy, same number of local trials), median of three each: single
                 # timings of either side moved by +-5% between repeats.
-                ours_pp = [run_kmrbf(xpath, c0path, k, 1, threads, tmp, init="k-means++")[0]["settings"]["timings"]
-                           ["init_seconds"] for _ in range(3)]
+                pp_of = {name: [] for name, _ in builds}
+                for _ in range(3):
+                    for name, binary in builds:
+                        pp_of[name].append(run_kmrbf(xpath, c0path, k, 1, threads, tmp, init="k-means++",
+                                                     binary=binary)[0]["settings"]["timings"]["init_seconds"])
+                ours_pp = pp_of["kmrbf"]
                 from sklearn.cluster import kmeans_plusplus
                 sk_pp = []
                 with threadpool_limits(limits=threads):
@@ -158,6 +166,9 @@ def main():
                         sk_pp.append(time.perf_counter() - tt)
                 row["kmeanspp"] = {"kmrbf_s": float(np.median(ours_pp)), "sklearn_s": float(np.median(sk_pp)),
                                    "kmrbf_all_s": ours_pp, "sklearn_all_s": sk_pp}
+                if a.baseline:
+                    row["kmeanspp"]["baseline_s"] = float(np.median(pp_of["kmrbf_baseline"]))
+                    row["kmeanspp"]["baseline_all_s"] = pp_of["kmrbf_baseline"]
                 results["runs"].append(row)
                 print_row(row, flops)
     Path(a.out).write_text(json.dumps(results, indent=2))
@@ -170,7 +181,7 @@ def print_row(row, flops):
     print("| impl | ms / iter | iters | GFLOP/s (assign GEMM) | % of sgemm peak | inertia | kmrbf speedup |")
     print("|---|---|---|---|---|---|---|")
     ours = row["kmrbf"]["s_per_iter"]
-    for name in ["kmrbf", "sklearn_lloyd", "sklearn_elkan", "faiss"]:
+    for name in ["kmrbf", "kmrbf_baseline", "sklearn_lloyd", "sklearn_elkan", "faiss"]:
         if name not in row:
             continue
         r = row[name]
@@ -179,7 +190,8 @@ def print_row(row, flops):
               f"| {r['inertia']:.6e} | {r['s_per_iter'] / ours:.2f}x |")
     pp = row["kmeanspp"]
     print(f"k-means++ init (medians of 3): kmrbf {pp['kmrbf_s']:.3f} s, scikit-learn {pp['sklearn_s']:.3f} s "
-          f"({pp['sklearn_s'] / pp['kmrbf_s']:.1f}x)")
+          f"({pp['sklearn_s'] / pp['kmrbf_s']:.1f}x)"
+          + (f"; baseline {pp['baseline_s']:.3f} s ({pp['baseline_s'] / pp['kmrbf_s']:.2f}x)" if "baseline_s" in pp else ""))
     print(f"kmrbf peak RSS {row['kmrbf']['peak_rss_mb']:.0f} MiB for {row['kmrbf']['input_mb']:.0f} MiB of input")
 
 

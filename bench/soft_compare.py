@@ -40,6 +40,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--baseline", help="another kmrbf binary (a previous build): its soft step timed "
+                    "in each pair right after this one's")
     a = ap.parse_args()
     n, d, k = a.n, 32, 64
     rng = np.random.default_rng(0)
@@ -76,8 +78,8 @@ def main():
                 t_torch = float(np.median(ts))
                 out = tmp / "a.json"
 
-                def ours_step():
-                    subprocess.run([BIN, "--threads", str(threads), "--quiet", "anneal", "--data", str(tmp / "x.npy"),
+                def ours_step(binary=BIN):
+                    subprocess.run([binary, "--threads", str(threads), "--quiet", "anneal", "--data", str(tmp / "x.npy"),
                                     "--k", str(k), "--init", str(tmp / "c0.npy"), "--map", kind, "--sigmas", str(temp),
                                     "--stage-cap", "5", "--tol", "0", "--out", str(out)], check=True)
                     st = json.loads(out.read_text())["settings"]["stages"][0]
@@ -95,9 +97,12 @@ def main():
                 # marginal cost of one hard iteration, (t(6) - t(1)) / 5 as in compare.py: the
                 # ratio of each pair sees the same machine state; medians over the pairs.
                 pairs = []
+                base = []
                 for _ in range(5):
                     st, t_soft = ours_step()
                     pairs.append((t_soft, (hard_seconds(6) - hard_seconds(1)) / 5))
+                    if a.baseline:
+                        base.append(ours_step(a.baseline)[1] / t_soft)
                 t_ours = float(np.median([p[0] for p in pairs]))
                 t_hard = float(np.median([p[1] for p in pairs]))
                 ratios = sorted(p[0] / p[1] for p in pairs)
@@ -105,6 +110,10 @@ def main():
                       f"(mean support {st['mean_support']:.2f}), hard Lloyd {t_hard * 1e3:6.1f} ms/iter "
                       f"-> soft/hard {float(np.median(ratios)):4.2f}x (pairs {ratios[0]:.2f}-{ratios[-1]:.2f}); "
                       f"PyTorch {t_torch * 1e3:8.1f} ms/step -> kmrbf {t_torch / t_ours:5.1f}x faster")
+                if base:
+                    base.sort()
+                    print(f"    baseline / this build, soft step: median {float(np.median(base)):.3f} "
+                          f"(pairs {base[0]:.3f}-{base[-1]:.3f})")
 
 
 if __name__ == "__main__":
