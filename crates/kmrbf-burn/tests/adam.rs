@@ -79,11 +79,7 @@ fn fused_adam_takes_burns_adam_steps() {
 #[test]
 fn fused_adam_gives_the_same_bits_for_any_thread_count() {
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        kmrbf::par::run(Some(threads), || {
             let device = Device::flex().autodiff();
             let mut ae = config().init(&device, 5);
             let mut adam = Adam::new();
@@ -93,6 +89,7 @@ fn fused_adam_gives_the_same_bits_for_any_thread_count() {
             }
             (flat(&ae), adam)
         })
+        .unwrap()
     };
     let (a, adam_a) = run(1);
     let (b, adam_b) = run(2);
@@ -114,6 +111,11 @@ fn moments_file_round_trips_and_damage_is_named() {
     let path = dir.join("optimizer.adam");
     adam.save(&path).unwrap();
     assert_eq!(Adam::load(&path).unwrap(), adam);
+    // The moments fit this network and no other.
+    assert!(adam.fits(&ae));
+    assert!(Adam::new().fits(&ae));
+    let other = AutoencoderConfig::new(vec![8, 300, 299, 3]).init(&device, 7);
+    assert!(!adam.fits(&other));
     let bytes = std::fs::read(&path).unwrap();
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("not an optimizer state", b"not a record".to_vec()),

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use kmrbf_burn::deep::{DeepParams, EpochRecord, Trainer};
+use kmrbf_burn::deep::{DeepFit, DeepParams, EpochRecord, Trainer};
 use kmrbf_burn::Error;
 
 /// Three well-separated blobs in 8 dimensions, 240 rows, labels 0..3.
@@ -46,6 +46,17 @@ fn without_time(h: &[EpochRecord]) -> Vec<EpochRecord> {
         .collect()
 }
 
+/// The same labels, embedding, centers and history (apart from the timings), bit for bit.
+fn assert_same_fit(a: &DeepFit, b: &DeepFit) {
+    assert_eq!(a.labels, b.labels);
+    assert_eq!(a.embedding, b.embedding);
+    assert_eq!(a.centers, b.centers);
+    assert_eq!(
+        without_time(&a.state.history),
+        without_time(&b.state.history)
+    );
+}
+
 #[test]
 fn same_seed_same_bits_and_easy_blobs_are_found() {
     let (x, y, n, d) = blobs();
@@ -57,13 +68,7 @@ fn same_seed_same_bits_and_easy_blobs_are_found() {
     };
     let a = run();
     let b = run();
-    assert_eq!(a.labels, b.labels);
-    assert_eq!(a.embedding, b.embedding);
-    assert_eq!(a.centers, b.centers);
-    assert_eq!(
-        without_time(&a.state.history),
-        without_time(&b.state.history)
-    );
+    assert_same_fit(&a, &b);
     let acc = kmrbf::metrics::matched_accuracy(&y, &a.labels);
     assert!(acc > 0.99, "blobs: ACC {acc}");
     assert_eq!(a.state.history.len(), 34);
@@ -88,15 +93,7 @@ fn one_and_two_threads_give_the_same_bits() {
             .run(None, &mut |_| {})
             .unwrap()
     };
-    let a = run(1);
-    let b = run(2);
-    assert_eq!(a.embedding, b.embedding);
-    assert_eq!(a.centers, b.centers);
-    assert_eq!(a.labels, b.labels);
-    assert_eq!(
-        without_time(&a.state.history),
-        without_time(&b.state.history)
-    );
+    assert_same_fit(&run(1), &run(2));
 }
 
 #[test]

@@ -466,17 +466,14 @@ fn objectives_of_large_inputs_give_the_same_bits_for_any_thread_count() {
     let z = values(3, n * d, 4.0);
     let c = values(4, k * d, 4.0);
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        kmrbf::par::run(Some(threads), || {
             let device = Device::flex();
             let l = layer(Map::Entmax15, &c, k, d, &device);
             let out = l.forward(tensor(&z, n, d, &device), 0.5);
             let o = l.objectives(&out);
             [o.j, o.l, o.f].map(|t| t.into_scalar::<f32>().to_bits())
         })
+        .unwrap()
     };
     assert_eq!(run(1), run(2));
 }

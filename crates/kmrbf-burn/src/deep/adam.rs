@@ -14,7 +14,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use burn::module::{Module, ModuleMapper, Param};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
@@ -67,6 +67,26 @@ impl Adam {
             epsilon: EPSILON * bias2_sqrt,
         };
         module.map(&mut mapper)
+    }
+
+    /// Whether these moments belong to `module`: one pair per float parameter, in its visiting
+    /// order, each as long as the parameter (or no step taken yet).
+    pub fn fits<M: Module>(&self, module: &M) -> bool {
+        struct Lengths(Vec<usize>);
+        impl ModuleVisitor for Lengths {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                self.0.push(param.shape().num_elements());
+            }
+        }
+        let mut lengths = Lengths(Vec::new());
+        module.visit(&mut lengths);
+        (self.time == 0 && self.moments.is_empty())
+            || (self.moments.len() == lengths.0.len()
+                && self
+                    .moments
+                    .iter()
+                    .zip(&lengths.0)
+                    .all(|((m, v), &len)| m.len() == len && v.len() == len))
     }
 
     /// Writes the state to `path`.

@@ -767,6 +767,12 @@ pub fn load_checkpoint(dir: &Path, model: DeepModel) -> Result<(DeepModel, Adam,
         .map_err(|e| io(&model_path, e.to_string()))?;
     let optim_path = named(&state.optimizer_file)?;
     let optim = Adam::load(&optim_path)?;
+    if !optim.fits(&model.autoencoder) {
+        return Err(io(
+            &optim_path,
+            "optimizer moments of another network (parameter count or sizes differ)".into(),
+        ));
+    }
     if let Some(c) = &state.centers {
         if c.len() != state.params.k * state.params.embedding || c.iter().any(|v| !v.is_finite()) {
             return Err(io(
