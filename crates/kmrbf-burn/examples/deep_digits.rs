@@ -2,7 +2,8 @@
 //!
 //! `cargo run --release -p kmrbf-burn --example deep_digits -- [seed] [key=value ...]`
 //! with keys `lambda`, `pretrain`, `epochs`, `map` (softmax / entmax15 / sparsemax), `loss`
-//! (f / l), `batch`, `lr`, `ninit` (K-Means restarts), `threads`.
+//! (f / l), `batch`, `lr`, `ninit` (K-Means restarts), `balanced` (1: Sinkhorn
+//! center steps), `threads`.
 
 use kmrbf_burn::deep::{DeepParams, HeadLoss, Trainer};
 use kmrbf_burn::Map;
@@ -49,6 +50,7 @@ fn main() {
             "nb" => p.neighbors = value.parse().unwrap(),
             "mu" => p.mu = value.parse().unwrap(),
             "ninit" => p.n_init = value.parse().unwrap(),
+            "balanced" => p.balanced = value == "1",
             "q" => p.sigma0_quantile = value.parse().unwrap(),
             "shift" => {
                 p.augment = Some(kmrbf_burn::deep::params::Augment {

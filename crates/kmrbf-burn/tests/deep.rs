@@ -252,10 +252,13 @@ fn the_optional_training_terms_run_and_change_the_result() {
     let mut with_neighbors = small(3);
     with_neighbors.neighbors = 5;
     with_neighbors.mu = 1.0;
+    let mut balanced = small(3);
+    balanced.balanced = true;
     for (name, p) in [
         ("augment", with_shift),
         ("input_dropout", with_noise),
         ("neighbors", with_neighbors),
+        ("balanced", balanced),
     ] {
         let f = fit(p);
         assert!(f.embedding.iter().all(|v| v.is_finite()), "{name}");

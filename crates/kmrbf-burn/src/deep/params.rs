@@ -86,6 +86,12 @@ pub struct DeepParams {
     pub neighbors: usize,
     /// Weight of the neighborhood term.
     pub mu: f64,
+    /// After each joint epoch, step the centers with responsibilities balanced by Sinkhorn
+    /// iterations to equal cluster masses `n / K` (at that epoch's temperature) instead of the
+    /// soft-lloyd step: a prior of equal cluster sizes. As sigma -> 0 the centers then follow a
+    /// partition into equal sizes, not Lloyd's fixed point. Labels stay the nearest center.
+    #[serde(default)]
+    pub balanced: bool,
     /// Augmentation of the encoder's inputs (`None`: the rows as given).
     pub augment: Option<Augment>,
     /// Seed of the initialization, the batch order and the K-Means.
@@ -116,6 +122,7 @@ impl DeepParams {
             input_dropout: 0.0,
             neighbors: 0,
             mu: 0.0,
+            balanced: false,
             seed: 0,
             threads: None,
         }

@@ -599,7 +599,11 @@ impl<'a> Trainer<'a> {
                 );
                 let layer = head_config.init_with(c, &device.clone().inner())?;
                 let zt = to_tensor(&z, n, e, &device.clone().inner());
-                *c = to_vec(layer.soft_lloyd_step(zt, s));
+                *c = if p.balanced {
+                    balanced_center_step(&z, c, n, e, k, s)
+                } else {
+                    to_vec(layer.soft_lloyd_step(zt, s))
+                };
                 let obj = kmrbf::rbf::objectives(
                     kmrbf::Isa::detect(),
                     kmrbf::MatView::new(&z, n, e)?,
@@ -782,4 +786,67 @@ pub fn load_checkpoint(dir: &Path, model: DeepModel) -> Result<(DeepModel, Adam,
         }
     }
     Ok((model, optim, state))
+}
+
+/// Sinkhorn iterations of the balanced center step (enough for the masses to settle within
+/// 1e-6 of `n / K` on the data measured).
+const SINKHORN_ITERS: usize = 200;
+
+/// One center step with balanced responsibilities: `r_ik = exp(-(D_ik - min_j D_ij) / sigma +
+/// u_i + v_k)` with rows summing to 1 and columns to `n / K` (alternating updates of `u` and
+/// `v` in the log domain, f64), then `c_k = sum_i r_ik z_i / sum_i r_ik`. `z`: `n x e`,
+/// `centers`: `k x e`; returns the new `k x e` centers.
+fn balanced_center_step(
+    z: &[f32],
+    centers: &[f32],
+    n: usize,
+    e: usize,
+    k: usize,
+    sigma: f64,
+) -> Vec<f32> {
+    let mut logits = vec![0.0f64; n * k];
+    for i in 0..n {
+        let row = &mut logits[i * k..(i + 1) * k];
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = (0..e)
+                .map(|t| (z[i * e + t] as f64 - centers[j * e + t] as f64).powi(2))
+                .sum();
+        }
+        let least = row.iter().copied().fold(f64::INFINITY, f64::min);
+        for v in row.iter_mut() {
+            *v = -(*v - least) / sigma;
+        }
+    }
+    fn log_sum_exp(values: impl Iterator<Item = f64> + Clone) -> f64 {
+        let top = values.clone().fold(f64::NEG_INFINITY, f64::max);
+        top + values.map(|v| (v - top).exp()).sum::<f64>().ln()
+    }
+    let (mut u, mut v) = (vec![0.0f64; n], vec![0.0f64; k]);
+    let mass = (n as f64 / k as f64).ln();
+    for _ in 0..SINKHORN_ITERS {
+        for j in 0..k {
+            v[j] = mass - log_sum_exp((0..n).map(|i| logits[i * k + j] + u[i]));
+        }
+        for i in 0..n {
+            u[i] = -log_sum_exp((0..k).map(|j| logits[i * k + j] + v[j]));
+        }
+    }
+    let mut out = centers.to_vec();
+    for j in 0..k {
+        let mut weight = 0.0;
+        let mut sum = vec![0.0f64; e];
+        for i in 0..n {
+            let r = (logits[i * k + j] + u[i] + v[j]).exp();
+            weight += r;
+            for t in 0..e {
+                sum[t] += r * z[i * e + t] as f64;
+            }
+        }
+        if weight > 0.0 {
+            for t in 0..e {
+                out[j * e + t] = (sum[t] / weight) as f32;
+            }
+        }
+    }
+    out
 }

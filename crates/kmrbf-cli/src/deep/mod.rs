@@ -83,6 +83,10 @@ pub struct DeepArgs {
     /// Weight of the head's objective.
     #[arg(long, default_value_t = 0.01)]
     pub lambda: f64,
+    /// Center steps with responsibilities balanced to equal cluster masses (Sinkhorn) instead
+    /// of the soft-lloyd step: a prior of equal cluster sizes.
+    #[arg(long)]
+    pub balanced: bool,
     /// Epochs of reconstruction only.
     #[arg(long, default_value_t = 200)]
     pub pretrain_epochs: usize,
@@ -216,6 +220,7 @@ fn params(a: &DeepArgs, seed: u64, threads: Option<usize>) -> CliResult<DeepPara
         ScaleArg::None => Scale::None,
     };
     p.lambda = a.lambda;
+    p.balanced = a.balanced;
     p.pretrain_epochs = a.pretrain_epochs;
     p.epochs = a.epochs;
     p.hidden = a.hidden.clone();
