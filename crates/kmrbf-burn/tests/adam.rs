@@ -76,17 +76,23 @@ fn fused_adam_takes_burns_adam_steps() {
     assert_eq!(adam.time(), 4);
 }
 
+/// The network of [`config`] from `seed` after `steps` fused Adam steps at 1e-3.
+fn trained(seed: u64, steps: u64) -> (Autoencoder, Adam) {
+    let device = Device::flex().autodiff();
+    let mut ae = config().init(&device, seed);
+    let mut adam = Adam::new();
+    for step in 0..steps {
+        let g = grads(&ae, step, &device);
+        ae = adam.step(1e-3, ae, g);
+    }
+    (ae, adam)
+}
+
 #[test]
 fn fused_adam_gives_the_same_bits_for_any_thread_count() {
     let run = |threads: usize| {
         kmrbf::par::run(Some(threads), || {
-            let device = Device::flex().autodiff();
-            let mut ae = config().init(&device, 5);
-            let mut adam = Adam::new();
-            for step in 0..3 {
-                let g = grads(&ae, step, &device);
-                ae = adam.step(1e-3, ae, g);
-            }
+            let (ae, adam) = trained(5, 3);
             (flat(&ae), adam)
         })
         .unwrap()
@@ -100,12 +106,7 @@ fn fused_adam_gives_the_same_bits_for_any_thread_count() {
 #[test]
 fn moments_file_round_trips_and_damage_is_named() {
     let device = Device::flex().autodiff();
-    let mut ae = config().init(&device, 7);
-    let mut adam = Adam::new();
-    for step in 0..2 {
-        let g = grads(&ae, step, &device);
-        ae = adam.step(1e-3, ae, g);
-    }
+    let (ae, adam) = trained(7, 2);
     let dir = std::env::temp_dir().join(format!("kmrbf-adam-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("optimizer.adam");

@@ -597,11 +597,11 @@ impl<'a> Trainer<'a> {
                     d,
                     &device.clone().inner(),
                 );
-                let layer = head_config.init_with(c, &device.clone().inner())?;
-                let zt = to_tensor(&z, n, e, &device.clone().inner());
                 *c = if p.balanced {
                     balanced_center_step(&z, c, n, e, k, s)
                 } else {
+                    let layer = head_config.init_with(c, &device.clone().inner())?;
+                    let zt = to_tensor(&z, n, e, &device.clone().inner());
                     to_vec(layer.soft_lloyd_step(zt, s))
                 };
                 let obj = kmrbf::rbf::objectives(
