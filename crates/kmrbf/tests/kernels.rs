@@ -323,13 +323,7 @@ fn amx_labels_equal_the_register_kernel_bit_for_bit() {
         row_sq_norms(&x, d, &mut xn);
         let mut cn = vec![0f32; k];
         row_sq_norms(&c, d, &mut cn);
-        let pk = Packed::new(
-            &c,
-            &cn,
-            k,
-            d,
-            kmrbf::kernels::assign::packing::AVX512_NB_F32,
-        );
+        let pk = Packed::new(&c, &cn, k, d, packed::argmin_block::<f32>(isa, k));
         let mut want = vec![0u32; b];
         let mut best = vec![0f32; b];
         argmin_rows_packed(isa, &x, &pk, &mut want, &mut best);
