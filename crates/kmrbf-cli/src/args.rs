@@ -55,6 +55,8 @@ choice! {
         Lloyd => "lloyd",
         /// Hamerly's bounds (same centers).
         Hamerly => "hamerly",
+        /// Yinyang's group bounds (same labels and centers as Lloyd, bit for bit).
+        Yinyang => "yinyang",
         /// Lloyd (measured faster here).
         Auto => "auto",
     }

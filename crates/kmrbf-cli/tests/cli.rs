@@ -100,6 +100,54 @@ fn npy_c_and_fortran_order_and_f32_give_the_same_fit() {
     assert_eq!(m["dtype"], "f32");
 }
 
+/// Every `--algorithm` writes the same model: Yinyang's bounds give Lloyd's labels and
+/// centers bit for bit (on the vector tiers; the portable tier runs Lloyd for it), Hamerly
+/// the same centers on this well-separated data.
+#[test]
+fn every_algorithm_writes_the_same_model() {
+    let d = Dir::new("algorithms");
+    let ds = kmrbf::synth::blobs(3000, 8, 40, 2.5, 4);
+    let mut s = String::new();
+    for r in ds.x.chunks(8) {
+        let row: Vec<String> = r.iter().map(|v| format!("{v}")).collect();
+        s.push_str(&row.join(","));
+        s.push('\n');
+    }
+    std::fs::write(d.path("x.csv"), s).unwrap();
+    let fit = |alg: &str| {
+        let out = d.s(&format!("{alg}.json"));
+        let labels = d.s(&format!("{alg}.npy"));
+        let r = run(&[
+            "fit",
+            "--data",
+            &d.s("x.csv"),
+            "--k",
+            "120",
+            "--seed",
+            "2",
+            "--algorithm",
+            alg,
+            "--out",
+            &out,
+            "--labels",
+            &labels,
+        ]);
+        assert_eq!(r.code, 0, "{alg}: {}", r.stderr);
+        let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        (
+            m["centers"].clone(),
+            m["n_iter"].clone(),
+            read_labels(&d.path(&format!("{alg}.npy"))),
+        )
+    };
+    let lloyd = fit("lloyd");
+    let yinyang = fit("yinyang");
+    assert_eq!(lloyd.0, yinyang.0, "centers");
+    assert_eq!(lloyd.1, yinyang.1, "iterations");
+    assert_eq!(lloyd.2, yinyang.2, "labels");
+    assert!(lloyd.1.as_u64().unwrap() > 2, "the fit iterates");
+}
+
 #[test]
 fn builtin_data_runs() {
     let d = Dir::new("builtin");

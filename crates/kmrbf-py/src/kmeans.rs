@@ -144,9 +144,10 @@ fn algorithm_of(name: &str) -> PyResult<Algorithm> {
     match name {
         "lloyd" => Ok(Algorithm::Lloyd),
         "hamerly" => Ok(Algorithm::Hamerly),
+        "yinyang" => Ok(Algorithm::Yinyang),
         "auto" => Ok(Algorithm::Auto),
         other => Err(PyValueError::new_err(format!(
-            "algorithm = {other:?} is invalid: expected 'lloyd', 'hamerly' or 'auto'"
+            "algorithm = {other:?} is invalid: expected 'lloyd', 'hamerly', 'yinyang' or 'auto'"
         ))),
     }
 }

@@ -9,6 +9,7 @@ from conftest import DATASETS, far_blobs, load
 from sklearn.base import clone
 from sklearn.cluster import KMeans as SkKMeans
 from sklearn.cluster import kmeans_plusplus
+from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -99,6 +100,15 @@ def test_random_state_and_restarts():
     assert calls == [6, 6, 6] and c.cluster_centers_.shape == (6, 8)
     h = kmrbf.KMeans(6, random_state=7, algorithm="elkan").fit(X)
     np.testing.assert_array_equal(h.labels_, a.labels_)
+
+
+def test_yinyang_gives_lloyds_bits():
+    X = make_blobs(4000, 16, centers=60, cluster_std=3.0, random_state=5)[0].astype(np.float32)
+    a = kmrbf.KMeans(150, random_state=3, algorithm="lloyd").fit(X)
+    y = kmrbf.KMeans(150, random_state=3, algorithm="yinyang").fit(X)
+    np.testing.assert_array_equal(y.labels_, a.labels_)
+    np.testing.assert_array_equal(y.cluster_centers_, a.cluster_centers_)
+    assert y.n_iter_ == a.n_iter_ > 2
 
 
 def test_pickle_clone_set_params():

@@ -87,8 +87,11 @@ pub trait Real:
             self
         }
     }
-    /// `self * a + b` (a fused multiply-add where the target has one).
+    /// `self * a + b` with two roundings (Rust never fuses it; [`Real::fma`] is the fused one).
     fn mul_add(self, a: Self, b: Self) -> Self;
+    /// `self * a + b` with one rounding: the FMA instruction where the code is compiled with
+    /// `fma` enabled, a correctly rounded software fallback elsewhere (slow).
+    fn fma(self, a: Self, b: Self) -> Self;
     /// `self^e`.
     fn powf(self, e: Self) -> Self;
 }
@@ -143,6 +146,10 @@ macro_rules! impl_real {
                 self * a + b
             }
             #[inline(always)]
+            fn fma(self, a: Self, b: Self) -> Self {
+                <$t>::mul_add(self, a, b)
+            }
+            #[inline(always)]
             fn powf(self, e: Self) -> Self {
                 <$t>::powf(self, e)
             }
@@ -172,4 +179,11 @@ pub fn as_f64<T: 'static>(s: &[T]) -> Option<&[f64]> {
     (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f64>())
         // SAFETY: `T` is `f64`, so the slice already has this type.
         .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr() as *const f64, s.len()) })
+}
+
+/// `s` as mutable `f64` values when `T` is `f64`.
+pub fn as_f64_mut<T: 'static>(s: &mut [T]) -> Option<&mut [f64]> {
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f64>())
+        // SAFETY: `T` is `f64`, so the slice already has this type.
+        .then(|| unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr() as *mut f64, s.len()) })
 }

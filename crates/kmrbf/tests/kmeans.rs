@@ -30,7 +30,7 @@ fn check_against_reference(name: &str, x: &[f64], n: usize, d: usize, k: usize, 
     let init = pick_rows(x, n, d, k, seed);
     let w = vec![1.0; n];
     let want = reference::lloyd(x, d, &w, &init, 300, tol_abs(x, n, d));
-    for alg in [Algorithm::Lloyd, Algorithm::Hamerly] {
+    for alg in [Algorithm::Lloyd, Algorithm::Hamerly, Algorithm::Yinyang] {
         let got = fit_given(x, n, d, &init, alg, None);
         let diff = max_abs_diff(got.centers(), &want.centers);
         assert!(
@@ -57,7 +57,7 @@ fn check_against_reference(name: &str, x: &[f64], n: usize, d: usize, k: usize, 
 }
 
 #[test]
-fn lloyd_and_hamerly_match_the_reference_on_iris() {
+fn every_algorithm_matches_the_reference_on_iris() {
     let (x, n, d) = load_csv("iris");
     for seed in 0..5 {
         check_against_reference("iris", &x, n, d, 3, seed);
@@ -66,14 +66,14 @@ fn lloyd_and_hamerly_match_the_reference_on_iris() {
 }
 
 #[test]
-fn lloyd_and_hamerly_match_the_reference_on_digits() {
+fn every_algorithm_matches_the_reference_on_digits() {
     let (x, n, d) = load_csv("digits");
     check_against_reference("digits", &x, n, d, 10, 1);
     check_against_reference("digits", &x, n, d, 37, 2);
 }
 
 #[test]
-fn lloyd_and_hamerly_match_the_reference_on_blobs() {
+fn every_algorithm_matches_the_reference_on_blobs() {
     for (n, d, k, seed) in [(3000, 2, 5, 1), (2500, 9, 12, 2), (4000, 40, 20, 3)] {
         let ds = kmrbf::synth::blobs(n, d, k, 2.0, seed);
         check_against_reference("blobs", &ds.x, n, d, k, seed);
@@ -89,7 +89,7 @@ fn empty_clusters_take_the_farthest_points_like_the_reference() {
     init.extend_from_within(..3);
     let w = vec![1.0; 600];
     let want = reference::lloyd(&ds.x, 3, &w, &init, 300, tol_abs(&ds.x, 600, 3));
-    for alg in [Algorithm::Lloyd, Algorithm::Hamerly] {
+    for alg in [Algorithm::Lloyd, Algorithm::Hamerly, Algorithm::Yinyang] {
         let got = fit_given(&ds.x, 600, 3, &init, alg, None);
         assert!(
             max_abs_diff(got.centers(), &want.centers) <= 1e-9 * scale(&ds.x),
@@ -149,7 +149,7 @@ fn every_tier_fits_the_same_model() {
     let ds = kmrbf::synth::blobs(20_000, 24, 30, 4.0, 12);
     let x32: Vec<f32> = ds.x.iter().map(|&v| v as f32).collect();
     let tiers = common::tiers("every_tier_fits_the_same_model");
-    for alg in [Algorithm::Lloyd, Algorithm::Hamerly] {
+    for alg in [Algorithm::Lloyd, Algorithm::Hamerly, Algorithm::Yinyang] {
         let fit = |isa| {
             KMeansParams::new(30)
                 .isa(isa)
@@ -188,7 +188,7 @@ fn every_tier_fits_the_same_model() {
 
 #[test]
 fn same_bits_for_1_2_and_4_threads() {
-    for alg in [Algorithm::Lloyd, Algorithm::Hamerly] {
+    for alg in [Algorithm::Lloyd, Algorithm::Hamerly, Algorithm::Yinyang] {
         for init in [Init::KMeansPlusPlus, Init::Random] {
             let one = fit_threads_f32(1, alg, init.clone());
             for t in [2, 4] {

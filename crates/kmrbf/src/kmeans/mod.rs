@@ -1,6 +1,6 @@
 //! Exact K-Means with scikit-learn's semantics (DESIGN.md section 1).
 //!
-//! `params` validates once; `lloyd` and `hamerly` run one restart from given centers;
+//! `params` validates once; `lloyd`, `hamerly` and `yinyang` run one restart from given centers;
 //! `step` holds what both share (M-step, empty-cluster relocation, inertia); `model` holds
 //! the fitted, immutable result; `minibatch` is scikit-learn's mini-batch K-Means.
 
@@ -11,6 +11,7 @@ mod model;
 mod params;
 pub mod shard;
 pub mod step;
+pub mod yinyang;
 
 /// The row blocking of the fused passes (rows per tile and per parallel chunk).
 pub use crate::kernels::layout::tiles::Blocking;

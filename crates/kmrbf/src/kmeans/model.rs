@@ -125,6 +125,9 @@ pub enum Algorithm {
     Lloyd,
     /// Hamerly's bounds: skips distance computations; best at low dimension.
     Hamerly,
+    /// Yinyang's group bounds: skips most distances at large `k`; Lloyd's labels and centers
+    /// bit for bit (AVX2 tier or wider; Lloyd on the portable tier).
+    Yinyang,
     /// The fastest measured on this kind of machine: Lloyd on the register kernel. Hamerly
     /// was 2.5-4x slower at d = 2, 8 and 16 (500k rows, k = 32; docs/NOTES.md).
     Auto,
@@ -136,11 +139,12 @@ impl std::str::FromStr for Algorithm {
         match s {
             "lloyd" => Ok(Self::Lloyd),
             "hamerly" => Ok(Self::Hamerly),
+            "yinyang" => Ok(Self::Yinyang),
             "auto" => Ok(Self::Auto),
             other => Err(Error::BadParam {
                 name: "algorithm",
                 value: other.to_string(),
-                reason: "expected lloyd, hamerly or auto",
+                reason: "expected lloyd, hamerly, yinyang or auto",
             }),
         }
     }

@@ -4,6 +4,7 @@ use super::hamerly::hamerly_run;
 use super::lloyd::lloyd_run;
 use super::model::{Algorithm, KMeans, Timings};
 use super::step::{mean_variance, IterInfo, RunResult};
+use super::yinyang::yinyang_run;
 use crate::data::{check_weights, MatView};
 use crate::error::{Error, Result};
 use crate::init::{kmeans_plus_plus, random_rows, Prepared};
@@ -275,6 +276,9 @@ impl<T: Real> KMeansParams<T> {
             let r = match algorithm {
                 Algorithm::Hamerly => {
                     hamerly_run(&p, &init, self.k, self.max_iter, tol_abs, observer, stop)
+                }
+                Algorithm::Yinyang => {
+                    yinyang_run(&p, &init, self.k, self.max_iter, tol_abs, observer, stop)
                 }
                 _ => lloyd_run(&p, &init, self.k, self.max_iter, tol_abs, observer, stop),
             };

@@ -8,6 +8,7 @@
 
 pub mod amx;
 pub mod argmin;
+pub mod groups;
 pub mod lowdim;
 pub mod packed;
 pub mod packed_avx2;

@@ -1,0 +1,369 @@
+//! Centers in groups of 16-lane blocks, and the exact values `cn_j - 2 <x, c_j>` of chosen
+//! blocks: the distance pieces of the bounded (Yinyang) assignment.
+//!
+//! A group is a run of [`GroupPack::blocks_per_group`] blocks of [`LANES`] centers, in an order
+//! the caller chooses (near centers together). Every value is the FMA chain of the register
+//! kernels ([`super::packed`]): `acc = fma(x_t, c_t, acc)` for `t` in `0..d` from zero, then
+//! `fma(acc, -2, cn)`. So a label picked among these values (lowest original index on ties) is
+//! bit for bit the label those kernels pick, whichever subset of centers a bound leaves.
+
+use crate::kernels::isa::Isa;
+use crate::kernels::layout::aligned::Aligned;
+use crate::real::Real;
+
+/// Centers per block (one AVX-512 register of f32, two of f64).
+pub const LANES: usize = 16;
+
+/// Centers packed by group.
+#[derive(Clone, Debug)]
+pub struct GroupPack<T: Real> {
+    /// Block `b` (slots `16 b .. 16 b + 16`) holds, for `t` in `0..d`, the 16 values
+    /// `c_{index[slot], t}` (`d x 16`, cache-line aligned); padding slots are zero.
+    panel: Aligned<T>,
+    /// Squared norm of each slot's center (`+inf` for padding).
+    cn: Vec<T>,
+    /// Original center index of each slot (`u32::MAX` for padding).
+    index: Vec<u32>,
+    /// Slot of each original center (`k`).
+    slot_of: Vec<u32>,
+    /// Blocks in each group.
+    blocks_per_group: usize,
+    /// Groups (the last one may hold padding slots).
+    groups: usize,
+    /// Columns.
+    d: usize,
+}
+
+impl<T: Real> GroupPack<T> {
+    /// Packs the `k x d` row-major `centers` (squared norms `cn`, computed as the register
+    /// kernels compute them) in the slot order `order` (a permutation of `0..k`): group `g`
+    /// holds `order[g s .. (g + 1) s]`, `s = 16 blocks_per_group`.
+    pub fn new(
+        centers: &[T],
+        cn: &[T],
+        k: usize,
+        d: usize,
+        order: &[u32],
+        blocks_per_group: usize,
+    ) -> Self {
+        assert!(blocks_per_group >= 1 && order.len() == k && k >= 1);
+        let slots_per_group = LANES * blocks_per_group;
+        let groups = k.div_ceil(slots_per_group);
+        let slots = groups * slots_per_group;
+        let mut index = vec![u32::MAX; slots];
+        index[..k].copy_from_slice(order);
+        let mut slot_of = vec![u32::MAX; k];
+        for (s, &j) in order.iter().enumerate() {
+            slot_of[j as usize] = s as u32;
+        }
+        assert!(
+            slot_of.iter().all(|&s| s != u32::MAX),
+            "order is a permutation of 0..k"
+        );
+        let mut pack = Self {
+            panel: Aligned::zeroed(slots * d),
+            cn: vec![T::from_f64(f64::INFINITY); slots],
+            index,
+            slot_of,
+            blocks_per_group,
+            groups,
+            d,
+        };
+        pack.refill(centers, cn);
+        pack
+    }
+
+    /// Writes new values of the same `k` centers into the same slots.
+    pub fn refill(&mut self, centers: &[T], cn: &[T]) {
+        let d = self.d;
+        for (s, &j) in self.index.iter().enumerate() {
+            if j == u32::MAX {
+                continue;
+            }
+            let j = j as usize;
+            let (b, l) = (s / LANES, s % LANES);
+            for t in 0..d {
+                self.panel[(b * d + t) * LANES + l] = centers[j * d + t];
+            }
+            self.cn[s] = cn[j];
+        }
+    }
+
+    /// Groups.
+    pub fn groups(&self) -> usize {
+        self.groups
+    }
+    /// Blocks in each group.
+    pub fn blocks_per_group(&self) -> usize {
+        self.blocks_per_group
+    }
+    /// Slot of original center `j` (its block is `slot / 16`, its group `slot / (16
+    /// blocks_per_group)`).
+    pub fn slot_of(&self, j: usize) -> usize {
+        self.slot_of[j] as usize
+    }
+    /// Slots in each group.
+    pub fn slots_per_group(&self) -> usize {
+        LANES * self.blocks_per_group
+    }
+    /// Original center index of `slot` (`u32::MAX` for padding).
+    pub fn index(&self, slot: usize) -> u32 {
+        self.index[slot]
+    }
+    fn block(&self, b: usize) -> &[T] {
+        &self.panel[b * self.d * LANES..(b + 1) * self.d * LANES]
+    }
+}
+
+/// `R` rows against `B` blocks: `out[r][b][l]` is the value of slot `l` of block `blocks[b]`
+/// for row `xs[r]`. `R * B` independent chains keep the FMA units busy.
+#[inline(always)]
+fn chains<T: Real, const R: usize, const B: usize>(
+    xs: [&[T]; R],
+    pack: &GroupPack<T>,
+    blocks: [usize; B],
+) -> [[[T; LANES]; B]; R] {
+    let d = pack.d;
+    let panels: [&[T]; B] = core::array::from_fn(|b| pack.block(blocks[b]));
+    for x in &xs {
+        assert!(x.len() >= d);
+    }
+    let mut acc = [[[T::ZERO; LANES]; B]; R];
+    for t in 0..d {
+        let c: [&[T; LANES]; B] = core::array::from_fn(|b| {
+            panels[b][t * LANES..(t + 1) * LANES]
+                .try_into()
+                .expect("a block holds d x LANES values")
+        });
+        for r in 0..R {
+            let xt = xs[r][t];
+            for b in 0..B {
+                for l in 0..LANES {
+                    acc[r][b][l] = xt.fma(c[b][l], acc[r][b][l]);
+                }
+            }
+        }
+    }
+    let m2 = T::from_f64(-2.0);
+    for b in 0..B {
+        let cn = &pack.cn[blocks[b] * LANES..(blocks[b] + 1) * LANES];
+        for row in acc.iter_mut() {
+            for l in 0..LANES {
+                row[b][l] = row[b][l].fma(m2, cn[l]);
+            }
+        }
+    }
+    acc
+}
+
+/// The rows `rows` of `x` (`d` columns) against one block, `R` rows at a time (the last
+/// group padded by repeating its last row), in plain code: the tiers without a vector kernel.
+fn rows_block_plain<T: Real>(
+    x: &[T],
+    d: usize,
+    rows: &[u32],
+    pack: &GroupPack<T>,
+    block: usize,
+    out: &mut [T],
+) {
+    const R: usize = 4;
+    let row = |i: u32| &x[i as usize * d..(i as usize + 1) * d];
+    let mut q = 0;
+    while q < rows.len() {
+        let m = R.min(rows.len() - q);
+        let xs: [&[T]; R] = core::array::from_fn(|j| row(rows[q + j.min(m - 1)]));
+        let v = chains::<T, R, 1>(xs, pack, [block]);
+        for (j, vj) in v.iter().take(m).enumerate() {
+            out[(q + j) * LANES..(q + j + 1) * LANES].copy_from_slice(&vj[0]);
+        }
+        q += m;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::LANES;
+    use core::arch::x86_64::*;
+
+    macro_rules! rows_kernel {
+        ($name:ident, $feat:literal, $t:ty, $v:ty, $nv:expr, $zero:ident, $load:ident,
+         $set1:ident, $fmadd:ident, $store:ident) => {
+            /// `R` rows against one block of 16 centers packed `t`-major (`panel[16 t + l]`):
+            /// `out[r][l] = fma(acc, -2, cn[l])` with `acc = fma(x_rt, c_lt, acc)` over `t`
+            /// from zero, in registers (`R x 16` lanes).
+            ///
+            /// # Safety
+            #[doc = concat!("`", $feat, "` available; each `xs[r]` points to `d` readable values, `panel` to `16 d`, `cn` to 16, each `out[r]` to 16 writable ones.")]
+            #[target_feature(enable = $feat)]
+            pub unsafe fn $name<const R: usize>(
+                xs: [*const $t; R],
+                d: usize,
+                panel: *const $t,
+                cn: *const $t,
+                out: [*mut $t; R],
+            ) {
+                const W: usize = LANES / $nv;
+                unsafe {
+                    let mut acc = [[$zero(); $nv]; R];
+                    for t in 0..d {
+                        let c: [$v; $nv] = core::array::from_fn(|h| $load(panel.add(t * LANES + h * W)));
+                        for r in 0..R {
+                            let xb = $set1(*xs[r].add(t));
+                            for h in 0..$nv {
+                                acc[r][h] = $fmadd(xb, c[h], acc[r][h]);
+                            }
+                        }
+                    }
+                    let m2 = $set1(-2.0);
+                    for h in 0..$nv {
+                        let cv = $load(cn.add(h * W));
+                        for r in 0..R {
+                            $store(out[r].add(h * W), $fmadd(acc[r][h], m2, cv));
+                        }
+                    }
+                }
+            }
+        };
+    }
+
+    rows_kernel!(
+        rows_f32_avx512,
+        "avx512f",
+        f32,
+        __m512,
+        1,
+        _mm512_setzero_ps,
+        _mm512_loadu_ps,
+        _mm512_set1_ps,
+        _mm512_fmadd_ps,
+        _mm512_storeu_ps
+    );
+    rows_kernel!(
+        rows_f64_avx512,
+        "avx512f",
+        f64,
+        __m512d,
+        2,
+        _mm512_setzero_pd,
+        _mm512_loadu_pd,
+        _mm512_set1_pd,
+        _mm512_fmadd_pd,
+        _mm512_storeu_pd
+    );
+    rows_kernel!(
+        rows_f32_avx2,
+        "avx2,fma",
+        f32,
+        __m256,
+        2,
+        _mm256_setzero_ps,
+        _mm256_loadu_ps,
+        _mm256_set1_ps,
+        _mm256_fmadd_ps,
+        _mm256_storeu_ps
+    );
+    rows_kernel!(
+        rows_f64_avx2,
+        "avx2,fma",
+        f64,
+        __m256d,
+        4,
+        _mm256_setzero_pd,
+        _mm256_loadu_pd,
+        _mm256_set1_pd,
+        _mm256_fmadd_pd,
+        _mm256_storeu_pd
+    );
+}
+
+/// Runs `kernel` on the listed rows `R` at a time, the last group padded by repeating its
+/// last row (its values are computed and dropped).
+#[cfg(target_arch = "x86_64")]
+fn by_rows<U: Copy + Default, const R: usize>(
+    x: &[U],
+    d: usize,
+    rows: &[u32],
+    out: &mut [U],
+    kernel: impl Fn([*const U; R], [*mut U; R]),
+) {
+    let mut pad = [[U::default(); LANES]; R];
+    let mut q = 0;
+    while q < rows.len() {
+        let m = R.min(rows.len() - q);
+        let xs: [*const U; R] = core::array::from_fn(|j| {
+            let i = rows[q + j.min(m - 1)] as usize;
+            assert!((i + 1) * d <= x.len(), "row {i} outside the data");
+            x[i * d..].as_ptr()
+        });
+        let base = out[q * LANES..(q + m) * LANES].as_mut_ptr();
+        let outs: [*mut U; R] = core::array::from_fn(|j| {
+            if j < m {
+                // In `out[q * 16 .. (q + m) * 16]` (checked by the slice above).
+                base.wrapping_add(j * LANES)
+            } else {
+                pad[j].as_mut_ptr()
+            }
+        });
+        kernel(xs, outs);
+        q += m;
+    }
+}
+
+/// The values of one block's slots for the rows `rows` of `x` (row-major, `d` columns):
+/// `out[16 q + l]` = `cn - 2 <x, c>` of slot `l` for the `q`-th listed row (`out` holds `16
+/// rows.len()`), the register kernels' bits. Eight rows at a time on AVX-512, four (f32) or
+/// two (f64) on AVX2.
+pub fn rows_block<T: Real>(
+    isa: Isa,
+    x: &[T],
+    d: usize,
+    rows: &[u32],
+    pack: &GroupPack<T>,
+    block: usize,
+    out: &mut [T],
+) {
+    assert_eq!(out.len(), rows.len() * LANES);
+    assert_eq!(pack.d, d);
+    let panel = pack.block(block);
+    let cn = &pack.cn[block * LANES..(block + 1) * LANES];
+    #[cfg(target_arch = "x86_64")]
+    {
+        use crate::real::{as_f32, as_f32_mut, as_f64, as_f64_mut};
+        let (pp, cp) = (panel.as_ptr(), cn.as_ptr());
+        if let (Some(x), Some(out)) = (as_f32(x), as_f32_mut(out)) {
+            let (pp, cp) = (pp as *const f32, cp as *const f32);
+            if isa.avx512() {
+                // SAFETY: AVX-512 proven by `isa`; rows checked by `by_rows`, the block holds
+                // `16 d` values and 16 norms (sliced above), outputs are 16-value slots.
+                by_rows::<f32, 8>(x, d, rows, out, |xs, o| unsafe {
+                    x86::rows_f32_avx512::<8>(xs, d, pp, cp, o)
+                });
+                return;
+            }
+            if isa.avx2() {
+                // SAFETY: as above, AVX2 + FMA proven by `isa`.
+                by_rows::<f32, 4>(x, d, rows, out, |xs, o| unsafe {
+                    x86::rows_f32_avx2::<4>(xs, d, pp, cp, o)
+                });
+                return;
+            }
+        } else if let (Some(x), Some(out)) = (as_f64(x), as_f64_mut(out)) {
+            let (pp, cp) = (pp as *const f64, cp as *const f64);
+            if isa.avx512() {
+                // SAFETY: as above.
+                by_rows::<f64, 8>(x, d, rows, out, |xs, o| unsafe {
+                    x86::rows_f64_avx512::<8>(xs, d, pp, cp, o)
+                });
+                return;
+            }
+            if isa.avx2() {
+                // SAFETY: as above, AVX2 + FMA proven by `isa`.
+                by_rows::<f64, 2>(x, d, rows, out, |xs, o| unsafe {
+                    x86::rows_f64_avx2::<2>(xs, d, pp, cp, o)
+                });
+                return;
+            }
+        }
+    }
+    rows_block_plain(x, d, rows, pack, block, out)
+}
