@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | instruction-set tiers | [`isa`], [`dispatch`] | `Isa::detect`, `simd_dispatch!` |
 //! | tiles, layout, `-2 x . c` | [`layout`] | `fold_tiles`, `CrossPack`, `row_sq_norms` |
-//! | hard assignment | [`assign`] | `argmin_rows`, `argmin_rows_packed`, `argmin_rows_lowd`, `argmin_rows_amx` |
+//! | hard assignment | [`assign`] | `argmin_rows`, `argmin_rows_packed`, `argmin_rows_lowd`, `argmin_rows_amx`, `rows_blocks` |
 //! | k-means++ seeding | [`seeding`] | `seed_rows`, `seed_rows_pair` |
 //! | row maps (softmax, entmax, sparsemax) | [`maps`] | `map_row`, `MapKind` |
 //! | the soft pass epilogues | [`soft`] | `soft_rows`, `softmax_sums`, `sparse_sums`, `sparse_sums_f64` |

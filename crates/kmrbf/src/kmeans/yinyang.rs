@@ -20,7 +20,7 @@
 
 use super::step::{cluster_sums, inertia, update_centers, IterInfo, RunResult};
 use crate::init::Prepared;
-use crate::kernels::assign::groups::{rows_block, GroupPack, LANES};
+use crate::kernels::assign::groups::{rows_blocks, GroupPack, LANES};
 use crate::kernels::isa::Isa;
 use crate::kernels::layout::distance::row_sq_norms;
 use crate::kernels::layout::tiles::Blocking;
@@ -232,7 +232,8 @@ fn tile_rows<T>(d: usize) -> usize {
 }
 
 /// The minima of each `(group, row)` pair's values, `pairs` sorted by group: one pass of each
-/// group's blocks over all the rows that need it.
+/// group's blocks over all the rows that need it (two groups in one pass when the same rows
+/// need both, as in a full pass).
 fn group_minima<T: Real>(
     p: &Prepared<'_, T>,
     pack: &GroupPack<T>,
@@ -244,37 +245,47 @@ fn group_minima<T: Real>(
     out.clear();
     let mut rows: Vec<u32> = Vec::new();
     let mut values: Vec<T> = Vec::new();
-    let mut group_values: Vec<T> = Vec::new();
+    let run_end = |start: usize| {
+        let g = pairs[start].0;
+        start + pairs[start..].iter().take_while(|q| q.0 == g).count()
+    };
     let mut start = 0;
     while start < pairs.len() {
         let g = pairs[start].0 as usize;
-        let end = start
-            + pairs[start..]
-                .iter()
-                .take_while(|q| q.0 as usize == g)
-                .count();
+        let end = run_end(start);
         rows.clear();
         rows.extend(pairs[start..end].iter().map(|q| q.1));
         let m = rows.len();
-        values.resize(m * LANES, T::ZERO);
-        group_values.resize(m * spg, T::ZERO);
-        for bb in 0..bpg {
-            rows_block(
-                p.isa,
-                p.x,
-                p.d,
-                &rows,
-                pack,
-                g * bpg + bb,
-                &mut values[..m * LANES],
-            );
-            for q in 0..m {
-                group_values[q * spg + bb * LANES..q * spg + (bb + 1) * LANES]
-                    .copy_from_slice(&values[q * LANES..(q + 1) * LANES]);
-            }
+        // The next group, when the same rows need it.
+        let next = (end < pairs.len() && pairs[end].0 as usize == g + 1)
+            .then(|| run_end(end))
+            .filter(|&e2| {
+                e2 - end == m && pairs[end..e2].iter().zip(&rows).all(|(q, &r)| q.1 == r)
+            });
+        let groups = if next.is_some() { 2 } else { 1 };
+        let stride = groups * spg;
+        values.resize(m * stride, T::ZERO);
+        rows_blocks(
+            p.isa,
+            p.x,
+            p.d,
+            &rows,
+            pack,
+            g * bpg,
+            groups * bpg,
+            &mut values,
+            stride,
+        );
+        for h in 0..groups {
+            out.extend((0..m).map(|q| {
+                GroupMin::of(
+                    &values[q * stride + h * spg..q * stride + (h + 1) * spg],
+                    pack,
+                    g + h,
+                )
+            }));
         }
-        out.extend((0..m).map(|q| GroupMin::of(&group_values[q * spg..(q + 1) * spg], pack, g)));
-        start = end;
+        start = next.unwrap_or(end);
     }
 }
 
@@ -392,7 +403,17 @@ fn bounded_pass<T: Real>(
                 rows_of.clear();
                 rows_of.extend(tight[start..end].iter().map(|t| t.1));
                 values.resize(rows_of.len() * LANES, T::ZERO);
-                rows_block(p.isa, p.x, p.d, &rows_of, pack, blk as usize, &mut values);
+                rows_blocks(
+                    p.isa,
+                    p.x,
+                    p.d,
+                    &rows_of,
+                    pack,
+                    blk as usize,
+                    1,
+                    &mut values,
+                    LANES,
+                );
                 for (j, t) in tight[start..end].iter().enumerate() {
                     let q = t.1 as usize - i0;
                     let l = pack.slot_of(lab[q] as usize) % LANES;

@@ -156,27 +156,25 @@ fn chains<T: Real, const R: usize, const B: usize>(
     acc
 }
 
-/// The rows `rows` of `x` (`d` columns) against one block, `R` rows at a time (the last
-/// group padded by repeating its last row), in plain code: the tiers without a vector kernel.
-fn rows_block_plain<T: Real>(
+/// The rows `rows` of `x` (`d` columns) against `nblocks` blocks from `first`, in plain code
+/// (the tiers without a vector kernel): `out[q * stride + 16 b + l]`.
+#[allow(clippy::too_many_arguments)]
+fn rows_blocks_plain<T: Real>(
     x: &[T],
     d: usize,
     rows: &[u32],
     pack: &GroupPack<T>,
-    block: usize,
+    first: usize,
+    nblocks: usize,
     out: &mut [T],
+    stride: usize,
 ) {
-    const R: usize = 4;
-    let row = |i: u32| &x[i as usize * d..(i as usize + 1) * d];
-    let mut q = 0;
-    while q < rows.len() {
-        let m = R.min(rows.len() - q);
-        let xs: [&[T]; R] = core::array::from_fn(|j| row(rows[q + j.min(m - 1)]));
-        let v = chains::<T, R, 1>(xs, pack, [block]);
-        for (j, vj) in v.iter().take(m).enumerate() {
-            out[(q + j) * LANES..(q + j + 1) * LANES].copy_from_slice(&vj[0]);
+    for (q, &i) in rows.iter().enumerate() {
+        let xr = &x[i as usize * d..(i as usize + 1) * d];
+        for b in 0..nblocks {
+            let v = chains::<T, 1, 1>([xr], pack, [first + b]);
+            out[q * stride + b * LANES..q * stride + (b + 1) * LANES].copy_from_slice(&v[0][0]);
         }
-        q += m;
     }
 }
 
@@ -188,14 +186,14 @@ mod x86 {
     macro_rules! rows_kernel {
         ($name:ident, $feat:literal, $t:ty, $v:ty, $nv:expr, $zero:ident, $load:ident,
          $set1:ident, $fmadd:ident, $store:ident) => {
-            /// `R` rows against one block of 16 centers packed `t`-major (`panel[16 t + l]`):
-            /// `out[r][l] = fma(acc, -2, cn[l])` with `acc = fma(x_rt, c_lt, acc)` over `t`
-            /// from zero, in registers (`R x 16` lanes).
+            /// `R` rows against `B` consecutive blocks of 16 centers, each packed `t`-major
+            /// (`panel[16 d b + 16 t + l]`): `out[r][16 b + l] = fma(acc, -2, cn[16 b + l])`
+            /// with `acc = fma(x_rt, c_t, acc)` over `t` from zero, all in registers.
             ///
             /// # Safety
-            #[doc = concat!("`", $feat, "` available; each `xs[r]` points to `d` readable values, `panel` to `16 d`, `cn` to 16, each `out[r]` to 16 writable ones.")]
+            #[doc = concat!("`", $feat, "` available; each `xs[r]` points to `d` readable values, `panel` to `16 d B`, `cn` to `16 B`, each `out[r]` to `16 B` writable ones.")]
             #[target_feature(enable = $feat)]
-            pub unsafe fn $name<const R: usize>(
+            pub unsafe fn $name<const R: usize, const B: usize>(
                 xs: [*const $t; R],
                 d: usize,
                 panel: *const $t,
@@ -204,21 +202,27 @@ mod x86 {
             ) {
                 const W: usize = LANES / $nv;
                 unsafe {
-                    let mut acc = [[$zero(); $nv]; R];
+                    let mut acc = [[[$zero(); $nv]; B]; R];
                     for t in 0..d {
-                        let c: [$v; $nv] = core::array::from_fn(|h| $load(panel.add(t * LANES + h * W)));
+                        let c: [[$v; $nv]; B] = core::array::from_fn(|b| {
+                            core::array::from_fn(|h| $load(panel.add(b * LANES * d + t * LANES + h * W)))
+                        });
                         for r in 0..R {
                             let xb = $set1(*xs[r].add(t));
-                            for h in 0..$nv {
-                                acc[r][h] = $fmadd(xb, c[h], acc[r][h]);
+                            for b in 0..B {
+                                for h in 0..$nv {
+                                    acc[r][b][h] = $fmadd(xb, c[b][h], acc[r][b][h]);
+                                }
                             }
                         }
                     }
                     let m2 = $set1(-2.0);
-                    for h in 0..$nv {
-                        let cv = $load(cn.add(h * W));
-                        for r in 0..R {
-                            $store(out[r].add(h * W), $fmadd(acc[r][h], m2, cv));
+                    for b in 0..B {
+                        for h in 0..$nv {
+                            let cv = $load(cn.add(b * LANES + h * W));
+                            for r in 0..R {
+                                $store(out[r].add(b * LANES + h * W), $fmadd(acc[r][b][h], m2, cv));
+                            }
                         }
                     }
                 }
@@ -276,17 +280,20 @@ mod x86 {
     );
 }
 
-/// Runs `kernel` on the listed rows `R` at a time, the last group padded by repeating its
-/// last row (its values are computed and dropped).
+/// Runs `kernel(xs, outs)` on the listed rows `R` at a time (row `q` writes from `out[q *
+/// stride]`), the last group padded by repeating its last row into a scratch output.
 #[cfg(target_arch = "x86_64")]
 fn by_rows<U: Copy + Default, const R: usize>(
     x: &[U],
     d: usize,
     rows: &[u32],
     out: &mut [U],
+    stride: usize,
+    width: usize,
     kernel: impl Fn([*const U; R], [*mut U; R]),
 ) {
-    let mut pad = [[U::default(); LANES]; R];
+    assert!(width <= stride && rows.len() * stride <= out.len() + stride - width);
+    let mut pad = vec![U::default(); R * width];
     let mut q = 0;
     while q < rows.len() {
         let m = R.min(rows.len() - q);
@@ -295,13 +302,14 @@ fn by_rows<U: Copy + Default, const R: usize>(
             assert!((i + 1) * d <= x.len(), "row {i} outside the data");
             x[i * d..].as_ptr()
         });
-        let base = out[q * LANES..(q + m) * LANES].as_mut_ptr();
+        let base = out.as_mut_ptr();
+        let scratch = pad.as_mut_ptr();
         let outs: [*mut U; R] = core::array::from_fn(|j| {
             if j < m {
-                // In `out[q * 16 .. (q + m) * 16]` (checked by the slice above).
-                base.wrapping_add(j * LANES)
+                // `(q + j) * stride + width <= out.len()` (asserted above).
+                base.wrapping_add((q + j) * stride)
             } else {
-                pad[j].as_mut_ptr()
+                scratch.wrapping_add(j * width)
             }
         });
         kernel(xs, outs);
@@ -309,61 +317,92 @@ fn by_rows<U: Copy + Default, const R: usize>(
     }
 }
 
-/// The values of one block's slots for the rows `rows` of `x` (row-major, `d` columns):
-/// `out[16 q + l]` = `cn - 2 <x, c>` of slot `l` for the `q`-th listed row (`out` holds `16
-/// rows.len()`), the register kernels' bits. Eight rows at a time on AVX-512, four (f32) or
-/// two (f64) on AVX2.
-pub fn rows_block<T: Real>(
+/// The values of the `nblocks` blocks from `first` for the rows `rows` of `x` (row-major, `d`
+/// columns): `out[q * stride + 16 b + l]` = `cn - 2 <x, c>` of slot `l` of block `first + b` for
+/// the `q`-th listed row, the register kernels' bits. Blocks go two at a time on AVX-512 (8
+/// rows of f32 or 4 of f64: 16 accumulators), one at a time otherwise (8 rows on AVX-512, 4 of
+/// f32 or 2 of f64 on AVX2).
+#[allow(clippy::too_many_arguments)]
+pub fn rows_blocks<T: Real>(
     isa: Isa,
     x: &[T],
     d: usize,
     rows: &[u32],
     pack: &GroupPack<T>,
-    block: usize,
+    first: usize,
+    nblocks: usize,
     out: &mut [T],
+    stride: usize,
 ) {
-    assert_eq!(out.len(), rows.len() * LANES);
     assert_eq!(pack.d, d);
-    let panel = pack.block(block);
-    let cn = &pack.cn[block * LANES..(block + 1) * LANES];
+    assert!(nblocks * LANES <= stride);
+    assert!(rows.is_empty() || (rows.len() - 1) * stride + nblocks * LANES <= out.len());
+    assert!((first + nblocks) * LANES <= pack.cn.len());
     #[cfg(target_arch = "x86_64")]
     {
         use crate::real::{as_f32, as_f32_mut, as_f64, as_f64_mut};
-        let (pp, cp) = (panel.as_ptr(), cn.as_ptr());
-        if let (Some(x), Some(out)) = (as_f32(x), as_f32_mut(out)) {
-            let (pp, cp) = (pp as *const f32, cp as *const f32);
-            if isa.avx512() {
-                // SAFETY: AVX-512 proven by `isa`; rows checked by `by_rows`, the block holds
-                // `16 d` values and 16 norms (sliced above), outputs are 16-value slots.
-                by_rows::<f32, 8>(x, d, rows, out, |xs, o| unsafe {
-                    x86::rows_f32_avx512::<8>(xs, d, pp, cp, o)
-                });
-                return;
+        let mut b = 0;
+        while b < nblocks {
+            let two = isa.avx512() && nblocks - b >= 2;
+            let nb = if two { 2 } else { 1 };
+            let w = nb * LANES;
+            let blk = first + b;
+            let (pp, cp) = (pack.block(blk).as_ptr(), pack.cn[blk * LANES..].as_ptr());
+            let o = &mut out[b * LANES..];
+            let done = if let (Some(x), Some(o)) = (as_f32(x), as_f32_mut(o)) {
+                let (pp, cp) = (pp as *const f32, cp as *const f32);
+                // SAFETY (every call below): the tier is proven by `isa`; rows are checked by
+                // `by_rows`, outputs hold `w` values per row (asserted there); blocks
+                // `blk .. blk + nb` exist (asserted above), `16 d` values and 16 norms each.
+                if two {
+                    by_rows::<f32, 8>(x, d, rows, o, stride, w, |xs, os| unsafe {
+                        x86::rows_f32_avx512::<8, 2>(xs, d, pp, cp, os)
+                    });
+                    true
+                } else if isa.avx512() {
+                    by_rows::<f32, 8>(x, d, rows, o, stride, w, |xs, os| unsafe {
+                        x86::rows_f32_avx512::<8, 1>(xs, d, pp, cp, os)
+                    });
+                    true
+                } else if isa.avx2() {
+                    by_rows::<f32, 4>(x, d, rows, o, stride, w, |xs, os| unsafe {
+                        x86::rows_f32_avx2::<4, 1>(xs, d, pp, cp, os)
+                    });
+                    true
+                } else {
+                    false
+                }
+            } else if let (Some(x), Some(o)) = (as_f64(x), as_f64_mut(o)) {
+                let (pp, cp) = (pp as *const f64, cp as *const f64);
+                if two {
+                    by_rows::<f64, 4>(x, d, rows, o, stride, w, |xs, os| unsafe {
+                        x86::rows_f64_avx512::<4, 2>(xs, d, pp, cp, os)
+                    });
+                    true
+                } else if isa.avx512() {
+                    by_rows::<f64, 8>(x, d, rows, o, stride, w, |xs, os| unsafe {
+                        x86::rows_f64_avx512::<8, 1>(xs, d, pp, cp, os)
+                    });
+                    true
+                } else if isa.avx2() {
+                    by_rows::<f64, 2>(x, d, rows, o, stride, w, |xs, os| unsafe {
+                        x86::rows_f64_avx2::<2, 1>(xs, d, pp, cp, os)
+                    });
+                    true
+                } else {
+                    false
+                }
+            } else {
+                false
+            };
+            if !done {
+                break;
             }
-            if isa.avx2() {
-                // SAFETY: as above, AVX2 + FMA proven by `isa`.
-                by_rows::<f32, 4>(x, d, rows, out, |xs, o| unsafe {
-                    x86::rows_f32_avx2::<4>(xs, d, pp, cp, o)
-                });
-                return;
-            }
-        } else if let (Some(x), Some(out)) = (as_f64(x), as_f64_mut(out)) {
-            let (pp, cp) = (pp as *const f64, cp as *const f64);
-            if isa.avx512() {
-                // SAFETY: as above.
-                by_rows::<f64, 8>(x, d, rows, out, |xs, o| unsafe {
-                    x86::rows_f64_avx512::<8>(xs, d, pp, cp, o)
-                });
-                return;
-            }
-            if isa.avx2() {
-                // SAFETY: as above, AVX2 + FMA proven by `isa`.
-                by_rows::<f64, 2>(x, d, rows, out, |xs, o| unsafe {
-                    x86::rows_f64_avx2::<2>(xs, d, pp, cp, o)
-                });
-                return;
-            }
+            b += nb;
+        }
+        if b == nblocks {
+            return;
         }
     }
-    rows_block_plain(x, d, rows, pack, block, out)
+    rows_blocks_plain(x, d, rows, pack, first, nblocks, out, stride)
 }
