@@ -75,6 +75,8 @@ fn cases<T: Real>() -> Vec<Case<T>> {
         (1500, 3, 150, 4.0, 3),
         (1200, 1, 40, 3.0, 4),
         (800, 8, 5, 5.0, 5),
+        // Centers past 512 KiB: Lloyd's register kernel runs them in ranges.
+        (700, 600, 240, 9.0, 6),
     ] {
         let ds = kmrbf::synth::blobs(n, d, (k / 3).max(2), std, seed);
         let init = common::pick_rows(&ds.x, n, d, k, seed + 10);

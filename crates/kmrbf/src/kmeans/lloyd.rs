@@ -9,11 +9,54 @@ use crate::kernels::assign::argmin::argmin_rows;
 use crate::kernels::assign::lowdim::{self, argmin_rows_lowd};
 use crate::kernels::assign::packed::{self, argmin_rows_packed};
 use crate::kernels::assign::packing::Packed;
+use crate::kernels::isa::Isa;
 use crate::kernels::layout::distance::row_sq_norms;
 use crate::kernels::layout::tiles::{fold_tiles, Blocking};
 use crate::kernels::update::{accumulate_hard, ClusterSums, TileSums};
 use crate::real::Real;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Bytes of packed centers one range may take: a range stays in L2 while every row panel of
+/// a tile passes, instead of all `k x d` centers streaming from L3 for each panel of 8 rows.
+const RANGE_BYTES: usize = 512 << 10;
+
+/// The centers packed for the register kernels, in ranges of at most [`RANGE_BYTES`] (one
+/// range when all fit): `(first center, packed range)`. Each range's argmin is the same FMA
+/// chain per distance; combining ranges in order with a strict `<` keeps the lowest index on
+/// ties, so the labels and minima are the bits of one pass over all centers.
+fn pack_ranges<T: Real>(
+    isa: Isa,
+    centers: &[T],
+    cn: &[T],
+    k: usize,
+    d: usize,
+) -> Vec<(usize, Packed<T>)> {
+    let nb = packed::argmin_block::<T>(isa, k);
+    let per = (RANGE_BYTES / (d.max(1) * std::mem::size_of::<T>())) / nb * nb;
+    let size = per.max(nb);
+    let mut out = Vec::new();
+    let mut j0 = 0;
+    while j0 < k {
+        let mut j1 = (j0 + size).min(k);
+        // A last range that small would take the one-register kernel: merge it.
+        if k - j1 <= nb / 2 {
+            j1 = k;
+        }
+        let kr = j1 - j0;
+        out.push((
+            j0,
+            Packed::new(
+                &centers[j0 * d..j1 * d],
+                &cn[j0..j1],
+                kr,
+                d,
+                packed::argmin_block::<T>(isa, kr),
+            ),
+        ));
+        j0 = j1;
+    }
+    out
+}
 
 /// One fused pass: `labels[i] = argmin_j D_ij` and, when `accumulate`, the cluster sums.
 pub fn assign_pass<T: Real>(
@@ -50,8 +93,8 @@ pub fn assign_pass_into<T: Real>(
     // Low dimension: rows in lanes (same labels as the packed kernels).
     let isa = p.isa;
     let lowd = lowdim::prefer(isa, d, k);
-    let packed = (!lowd && packed::argmin_available(isa, k))
-        .then(|| Packed::new(centers, &cn, k, d, packed::argmin_block::<T>(isa, k)));
+    let packed =
+        (!lowd && packed::argmin_available(isa, k)).then(|| pack_ranges(isa, centers, &cn, k, d));
     // f32 on a CPU with AMX: tile screening, same labels as the register kernel.
     let tiles = match (isa.amx(), amx::as_f32(centers), amx::as_f32(&cn)) {
         (true, Some(c), Some(cn)) if !lowd => {
@@ -69,11 +112,15 @@ pub fn assign_pass_into<T: Real>(
             (
                 ClusterSums::zeros(if accumulate { k } else { 0 }, d),
                 TileSums::<T>::zeros(isa, if accumulate { k } else { 0 }, d),
-                (vec![T::ZERO; tr], AmxScratch::default()),
+                (
+                    vec![T::ZERO; tr],
+                    AmxScratch::default(),
+                    (vec![0u32; tr], vec![T::ZERO; tr]),
+                ),
                 (vec![0u32; tr], 0usize),
             )
         },
-        |(acc, tile_acc, (best, scratch), (prev, changed)), t, lab| {
+        |(acc, tile_acc, (best, scratch, (lab2, best2)), (prev, changed)), t, lab| {
             let b = t.rows();
             prev[..b].copy_from_slice(lab);
             let on_tiles = tiles.as_ref().and_then(|a| {
@@ -101,7 +148,22 @@ pub fn assign_pass_into<T: Real>(
                 (None, _) if lowd => {
                     argmin_rows_lowd(isa, t.x, d, centers, &cn, lab, &mut best[..b])
                 }
-                (None, Some(pk)) => argmin_rows_packed(isa, t.x, pk, lab, &mut best[..b]),
+                (None, Some(ranges)) => {
+                    for (r, (j0, pk)) in ranges.iter().enumerate() {
+                        if r == 0 {
+                            argmin_rows_packed(isa, t.x, pk, lab, &mut best[..b]);
+                            continue;
+                        }
+                        argmin_rows_packed(isa, t.x, pk, &mut lab2[..b], &mut best2[..b]);
+                        // Ranges in index order, strict `<`: the lowest index on ties.
+                        for i in 0..b {
+                            if best2[i] < best[i] {
+                                best[i] = best2[i];
+                                lab[i] = lab2[i] + *j0 as u32;
+                            }
+                        }
+                    }
+                }
                 (None, None) => argmin_rows(isa, t.cross, k, &cn, lab, &mut best[..b]),
             }
             *changed += prev[..b]
