@@ -3,15 +3,16 @@
 //! accumulated over the same chunks in the same order, so they match Lloyd bit for bit
 //! whenever the labels do.
 
-use super::step::IterInfo;
-use super::step::{cluster_sums, inertia, update_centers, RunResult};
+use super::step::{
+    cluster_sums, end_of_iteration, inertia, update_centers, IterInfo, RunResult, Stop,
+};
 use crate::init::Prepared;
 use crate::kernels::assign::argmin::top2;
 use crate::kernels::layout::distance::{row_sq_norms, sq_dist};
 use crate::kernels::layout::tiles::{fold_tiles, Blocking};
 use crate::real::Real;
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 /// Exact nearest and second-nearest distance of every row (first pass), by the fused kernel.
 /// Labels follow the same expression and tie rule as the Lloyd epilogue.
@@ -165,21 +166,22 @@ pub fn hamerly_run<T: Real>(
                 *lo -= if l as usize == r1 { r2 } else { max_move };
             });
         std::mem::swap(&mut centers, &mut new_centers);
-        observer(IterInfo {
+        let info = IterInfo {
             iter: n_iter,
             center_shift: shift,
             relocated,
-        });
-        if labels == labels_old {
-            strict = true;
-            break;
-        }
-        if shift <= tol_abs {
-            break;
-        }
-        if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
-            interrupted = true;
-            break;
+        };
+        match end_of_iteration(observer, info, labels != labels_old, tol_abs, stop) {
+            Some(Stop::Strict) => {
+                strict = true;
+                break;
+            }
+            Some(Stop::Interrupted) => {
+                interrupted = true;
+                break;
+            }
+            Some(Stop::Tolerance) => break,
+            None => {}
         }
         labels_old.copy_from_slice(&labels);
     }

@@ -1,8 +1,7 @@
 //! Lloyd's algorithm on the fused kernel: one GEMM-blocked pass per iteration assigns every
 //! row and accumulates the per-cluster sums while the tile is in cache.
 
-use super::step::IterInfo;
-use super::step::{inertia, update_centers, RunResult};
+use super::step::{end_of_iteration, inertia, update_centers, IterInfo, RunResult, Stop};
 use crate::init::Prepared;
 use crate::kernels::assign::amx::{self, argmin_rows_amx, AmxCenters, AmxScratch, AmxSums};
 use crate::kernels::assign::argmin::argmin_rows;
@@ -14,7 +13,7 @@ use crate::kernels::layout::distance::row_sq_norms;
 use crate::kernels::layout::tiles::{fold_tiles, Blocking};
 use crate::kernels::update::{accumulate_hard, ClusterSums, TileSums};
 use crate::real::Real;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 /// Bytes of packed centers one range may take: a range stays in L2 while every row panel of
 /// a tile passes, instead of all `k x d` centers streaming from L3 for each panel of 8 rows.
@@ -223,21 +222,22 @@ pub fn lloyd_run<T: Real>(
         let changed = assign_pass_into(p, &centers, k, &mut labels, true, blocking, &mut sums);
         let (shift, relocated) = update_centers(p, &labels, &centers, sums, &mut new_centers);
         std::mem::swap(&mut centers, &mut new_centers);
-        observer(IterInfo {
+        let info = IterInfo {
             iter: n_iter,
             center_shift: shift,
             relocated,
-        });
-        if changed == 0 {
-            strict = true;
-            break;
-        }
-        if shift <= tol_abs {
-            break;
-        }
-        if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
-            interrupted = true;
-            break;
+        };
+        match end_of_iteration(observer, info, changed != 0, tol_abs, stop) {
+            Some(Stop::Strict) => {
+                strict = true;
+                break;
+            }
+            Some(Stop::Interrupted) => {
+                interrupted = true;
+                break;
+            }
+            Some(Stop::Tolerance) => break,
+            None => {}
         }
     }
     if !strict {

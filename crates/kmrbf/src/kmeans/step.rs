@@ -170,6 +170,38 @@ pub struct IterInfo {
     pub relocated: usize,
 }
 
+/// Why a run ends after an iteration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The labels did not change (strict convergence).
+    Strict,
+    /// `sum_k ||dc_k||^2 <= tol_abs`.
+    Tolerance,
+    /// A stop flag was raised.
+    Interrupted,
+}
+
+/// Reports iteration `info` to `observer`, then applies scikit-learn's stopping rules in order:
+/// labels unchanged, center shift within `tol_abs`, then the caller's `stop` flag.
+pub fn end_of_iteration(
+    observer: &(dyn Fn(IterInfo) + Sync),
+    info: IterInfo,
+    labels_changed: bool,
+    tol_abs: f64,
+    stop: Option<&std::sync::atomic::AtomicBool>,
+) -> Option<Stop> {
+    observer(info);
+    if !labels_changed {
+        Some(Stop::Strict)
+    } else if info.center_shift <= tol_abs {
+        Some(Stop::Tolerance)
+    } else if stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed)) {
+        Some(Stop::Interrupted)
+    } else {
+        None
+    }
+}
+
 /// `mean_j var(X[:, j])` (unweighted, population variance, as scikit-learn's tolerance).
 pub fn mean_variance<T: Real>(x: MatView<'_, T>) -> f64 {
     let (n, d) = (x.n(), x.d());

@@ -5,20 +5,22 @@
 //! Same labels as Lloyd bit for bit, hence the same centers (the M-step is Lloyd's, over the
 //! same chunks in the same order). The bounds hold for exact distances; the labels come from
 //! rounded values `v_j = cn_j - 2 <x, c_j>` (the register kernels' FMA chain). With `E` a
-//! bound on `|xn + v_j - ||x - c_j||^2|` for every center ([`Slack`]), a group is skipped only
+//! bound on `|xn + v_j - ||x - c_j||^2|` for every center (`Slack`), a group is skipped only
 //! when its lower bound `l` satisfies `l^2 > u^2 + 2E` (`u` the upper bound): then every
 //! skipped `v_j` is strictly above the current center's `v_a`, so Lloyd's argmin lies among
 //! the values computed, which are Lloyd's own bits. Bounds are rounded outward (`u` up, `l`
 //! down to its stored f32).
 //!
 //! Groups: centers are ordered once, from the initial centers, by recursive halving along the
-//! line through two far-apart centers, into groups of `16 b` centers ([`GroupPack`]); `b` is
+//! line through two far-apart centers, into groups of `16 b` centers (`GroupPack`); `b` is
 //! 1 unless the `n x groups` f32 lower bounds would pass [`BOUNDS_BYTES`].
 //!
 //! Needs the register kernels' FMA chain, so the AVX2 tier or wider ([`available`]); on the
 //! portable tier Lloyd runs instead.
 
-use super::step::{cluster_sums, inertia, update_centers, IterInfo, RunResult};
+use super::step::{
+    cluster_sums, end_of_iteration, inertia, update_centers, IterInfo, RunResult, Stop,
+};
 use crate::init::Prepared;
 use crate::kernels::assign::groups::{rows_blocks, GroupPack, LANES};
 use crate::kernels::isa::Isa;
@@ -26,7 +28,7 @@ use crate::kernels::layout::distance::row_sq_norms;
 use crate::kernels::layout::tiles::Blocking;
 use crate::real::Real;
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 /// Largest size of the lower bounds (`n x groups` f32); groups double in size beyond it.
 pub const BOUNDS_BYTES: usize = 512 << 20;
@@ -225,6 +227,25 @@ struct Bounds<'a> {
     lower: &'a mut [f32],
 }
 
+/// One tile of [`Bounds`]: its first row, then its labels, upper and lower bounds.
+type BoundsTile<'b> = (usize, &'b mut [u32], &'b mut [f64], &'b mut [f32]);
+
+impl<'a> Bounds<'a> {
+    /// The rows in tiles of `rows`, in parallel (`groups` lower bounds per row).
+    fn par_tiles(
+        self,
+        rows: usize,
+        groups: usize,
+    ) -> impl IndexedParallelIterator<Item = BoundsTile<'a>> {
+        self.labels
+            .par_chunks_mut(rows)
+            .zip(self.upper.par_chunks_mut(rows))
+            .zip(self.lower.par_chunks_mut(rows * groups))
+            .enumerate()
+            .map(move |(ci, ((lab, up), lo))| (ci * rows, lab, up, lo))
+    }
+}
+
 /// Rows of one unit of work: their columns stay in L2 (about 512 KiB) while every group they
 /// need passes once.
 fn tile_rows<T>(d: usize) -> usize {
@@ -293,37 +314,31 @@ fn group_minima<T: Real>(
 fn first_pass<T: Real>(p: &Prepared<'_, T>, pack: &GroupPack<T>, slack: &Slack, b: Bounds<'_>) {
     let ng = pack.groups();
     let tr = tile_rows::<T>(p.d);
-    b.labels
-        .par_chunks_mut(tr)
-        .zip(b.upper.par_chunks_mut(tr))
-        .zip(b.lower.par_chunks_mut(tr * ng))
-        .enumerate()
-        .for_each(|(ci, ((lab, up), lo))| {
-            let i0 = ci * tr;
-            let rows = lab.len();
-            let pairs: Vec<(u32, u32)> = (0..ng as u32)
-                .flat_map(|g| (0..rows as u32).map(move |q| (g, i0 as u32 + q)))
-                .collect();
-            let mut mins = Vec::with_capacity(pairs.len());
-            group_minima(p, pack, &pairs, &mut mins);
-            for q in 0..rows {
-                let (mut bv, mut bj) = (T::INFINITY, 0u32);
-                for g in 0..ng {
-                    let gm = &mins[g * rows + q];
-                    if precedes(gm.m1, gm.j1, bv, bj) {
-                        bv = gm.m1;
-                        bj = gm.j1;
-                    }
-                }
-                let xn = p.xn[i0 + q].to_f64();
-                let e = slack.of(xn);
-                lab[q] = bj;
-                up[q] = upper(xn, bv, e);
-                for (g, l) in lo[q * ng..(q + 1) * ng].iter_mut().enumerate() {
-                    *l = mins[g * rows + q].bound(bj, xn, e);
+    b.par_tiles(tr, ng).for_each(|(i0, lab, up, lo)| {
+        let rows = lab.len();
+        let pairs: Vec<(u32, u32)> = (0..ng as u32)
+            .flat_map(|g| (0..rows as u32).map(move |q| (g, i0 as u32 + q)))
+            .collect();
+        let mut mins = Vec::with_capacity(pairs.len());
+        group_minima(p, pack, &pairs, &mut mins);
+        for q in 0..rows {
+            let (mut bv, mut bj) = (T::INFINITY, 0u32);
+            for g in 0..ng {
+                let gm = &mins[g * rows + q];
+                if precedes(gm.m1, gm.j1, bv, bj) {
+                    bv = gm.m1;
+                    bj = gm.j1;
                 }
             }
-        });
+            let xn = p.xn[i0 + q].to_f64();
+            let e = slack.of(xn);
+            lab[q] = bj;
+            up[q] = upper(xn, bv, e);
+            for (g, l) in lo[q * ng..(q + 1) * ng].iter_mut().enumerate() {
+                *l = mins[g * rows + q].bound(bj, xn, e);
+            }
+        }
+    });
 }
 
 /// Moves of the centers and the largest move in each group, as outward-rounded distances.
@@ -364,13 +379,8 @@ fn bounded_pass<T: Real>(
     let ng = pack.groups();
     let spg = pack.slots_per_group();
     let tr = tile_rows::<T>(p.d);
-    b.labels
-        .par_chunks_mut(tr)
-        .zip(b.upper.par_chunks_mut(tr))
-        .zip(b.lower.par_chunks_mut(tr * ng))
-        .enumerate()
-        .map(|(ci, ((lab, up), lo))| {
-            let i0 = ci * tr;
+    b.par_tiles(tr, ng)
+        .map(|(i0, lab, up, lo)| {
             let rows = lab.len();
             // 1. Bounds follow the moves; rows whose bounds still exclude every other group
             //    keep their label. The others need their own center's value.
@@ -556,21 +566,22 @@ pub fn yinyang_run_grouped<T: Real>(
         std::mem::swap(&mut centers, &mut new_centers);
         row_sq_norms(&centers, d, &mut cn);
         pack.refill(&centers, &cn);
-        observer(IterInfo {
+        let info = IterInfo {
             iter: n_iter,
             center_shift: shift,
             relocated,
-        });
-        if changed == 0 {
-            strict = true;
-            break;
-        }
-        if shift <= tol_abs {
-            break;
-        }
-        if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
-            interrupted = true;
-            break;
+        };
+        match end_of_iteration(observer, info, changed != 0, tol_abs, stop) {
+            Some(Stop::Strict) => {
+                strict = true;
+                break;
+            }
+            Some(Stop::Interrupted) => {
+                interrupted = true;
+                break;
+            }
+            Some(Stop::Tolerance) => break,
+            None => {}
         }
     }
     if !strict {
