@@ -129,7 +129,9 @@ pub enum Algorithm {
     /// bit for bit (AVX2 tier or wider; Lloyd on the portable tier).
     Yinyang,
     /// The fastest measured on this kind of machine: Lloyd on the register kernel. Hamerly
-    /// was 2.5-4x slower at d = 2, 8 and 16 (500k rows, k = 32; docs/NOTES.md).
+    /// was 2.5-4x slower at d = 2, 8 and 16 (500k rows, k = 32; docs/NOTES.md); Yinyang was
+    /// faster per iteration only at k = 4096 with about 5 rows per cluster, and 4-12x slower
+    /// over whole fits of overlapping blobs (bench/RESULTS.md).
     Auto,
 }
 
