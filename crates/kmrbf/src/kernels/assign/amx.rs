@@ -717,9 +717,14 @@ mod imp {
     }
 
     /// Near-tie (or a non-finite threshold): the candidates within `tol` of the approximate
-    /// minimum, re-scored exactly, in index order (all centers when none qualifies).
+    /// minimum, re-scored exactly, in index order (all centers when none qualifies). Compiled
+    /// with FMA so the exact chain is the instruction, not a call to `fmaf` per step.
+    ///
+    /// # Safety
+    /// The CPU has FMA (every AMX-tier CPU does; `Isa::amx`).
     #[cold]
-    fn rescore(row: &[f32], tol: f32, ac: &AmxCenters, dots: &[f32]) -> u32 {
+    #[target_feature(enable = "fma")]
+    unsafe fn rescore(row: &[f32], tol: f32, ac: &AmxCenters, dots: &[f32]) -> u32 {
         let approx = |j: usize| dots[j].mul_add(-2.0, ac.cn[j]);
         let vmin = (0..ac.k).map(approx).fold(f32::INFINITY, f32::min);
         let thr = vmin + tol;
