@@ -147,12 +147,12 @@ pub fn assign_pass_into<T: Real>(
                 (None, _) if lowd => {
                     argmin_rows_lowd(isa, t.x, d, centers, &cn, lab, &mut best[..b])
                 }
+                (None, Some(ranges)) if ranges.len() == 1 => {
+                    argmin_rows_packed(isa, t.x, &ranges[0].1, lab, &mut best[..b])
+                }
                 (None, Some(ranges)) => {
-                    for (r, (j0, pk)) in ranges.iter().enumerate() {
-                        if r == 0 {
-                            argmin_rows_packed(isa, t.x, pk, lab, &mut best[..b]);
-                            continue;
-                        }
+                    argmin_rows_packed(isa, t.x, &ranges[0].1, lab, &mut best[..b]);
+                    for (j0, pk) in &ranges[1..] {
                         argmin_rows_packed(isa, t.x, pk, &mut lab2[..b], &mut best2[..b]);
                         // Ranges in index order, strict `<`: the lowest index on ties.
                         for i in 0..b {
