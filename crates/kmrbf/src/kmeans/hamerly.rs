@@ -171,17 +171,10 @@ pub fn hamerly_run<T: Real>(
             center_shift: shift,
             relocated,
         };
-        match end_of_iteration(observer, info, labels != labels_old, tol_abs, stop) {
-            Some(Stop::Strict) => {
-                strict = true;
-                break;
-            }
-            Some(Stop::Interrupted) => {
-                interrupted = true;
-                break;
-            }
-            Some(Stop::Tolerance) => break,
-            None => {}
+        if let Some(why) = end_of_iteration(observer, info, labels != labels_old, tol_abs, stop) {
+            strict = why == Stop::Strict;
+            interrupted = why == Stop::Interrupted;
+            break;
         }
         labels_old.copy_from_slice(&labels);
     }

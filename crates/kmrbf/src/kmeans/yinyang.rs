@@ -385,6 +385,8 @@ fn bounded_pass<T: Real>(
             // 1. Bounds follow the moves; rows whose bounds still exclude every other group
             //    keep their label. The others need their own center's value.
             let mut lmins = vec![0.0f64; rows];
+            // The rounding slack of each row, computed once for every phase.
+            let slacks: Vec<f64> = (0..rows).map(|q| slack.of(p.xn[i0 + q].to_f64())).collect();
             let mut tight: Vec<(u32, u32)> = Vec::new();
             for q in 0..rows {
                 let a = lab[q] as usize;
@@ -396,7 +398,7 @@ fn bounded_pass<T: Real>(
                 }
                 up[q] = u;
                 lmins[q] = lmin;
-                let e = slack.of(p.xn[i0 + q].to_f64());
+                let e = slacks[q];
                 if lmin * lmin <= (u * u + 2.0 * e).next_up() {
                     tight.push(((pack.slot_of(a) / LANES) as u32, (i0 + q) as u32));
                 }
@@ -436,8 +438,7 @@ fn bounded_pass<T: Real>(
             let mut pairs: Vec<(u32, u32)> = Vec::new();
             for (t, &va) in tight.iter().zip(&own) {
                 let q = t.1 as usize - i0;
-                let xn = p.xn[i0 + q].to_f64();
-                let e = slack.of(xn);
+                let (xn, e) = (p.xn[i0 + q].to_f64(), slacks[q]);
                 let u = upper(xn, va, e);
                 up[q] = u;
                 let lim = (u * u + 2.0 * e).next_up();
@@ -470,16 +471,14 @@ fn bounded_pass<T: Real>(
             for (pr, gm) in pairs.iter().zip(&mins) {
                 let q = pr.1 as usize - i0;
                 let g = pr.0 as usize;
-                let xn = p.xn[i0 + q].to_f64();
-                lo[q * ng + g] = gm.bound(best[q].1, xn, slack.of(xn));
+                lo[q * ng + g] = gm.bound(best[q].1, p.xn[i0 + q].to_f64(), slacks[q]);
                 own_seen[q] |= g == pack.slot_of(lab[q] as usize) / spg;
             }
             let mut changed = 0;
             for &(q, va) in &open {
                 let (bv, bj) = best[q];
                 let a = lab[q];
-                let xn = p.xn[i0 + q].to_f64();
-                let e = slack.of(xn);
+                let (xn, e) = (p.xn[i0 + q].to_f64(), slacks[q]);
                 if bj != a {
                     changed += 1;
                     if !own_seen[q] {
@@ -571,17 +570,10 @@ pub fn yinyang_run_grouped<T: Real>(
             center_shift: shift,
             relocated,
         };
-        match end_of_iteration(observer, info, changed != 0, tol_abs, stop) {
-            Some(Stop::Strict) => {
-                strict = true;
-                break;
-            }
-            Some(Stop::Interrupted) => {
-                interrupted = true;
-                break;
-            }
-            Some(Stop::Tolerance) => break,
-            None => {}
+        if let Some(why) = end_of_iteration(observer, info, changed != 0, tol_abs, stop) {
+            strict = why == Stop::Strict;
+            interrupted = why == Stop::Interrupted;
+            break;
         }
     }
     if !strict {

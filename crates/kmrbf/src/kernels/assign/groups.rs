@@ -115,45 +115,20 @@ impl<T: Real> GroupPack<T> {
     }
 }
 
-/// `R` rows against `B` blocks: `out[r][b][l]` is the value of slot `l` of block `blocks[b]`
-/// for row `xs[r]`. `R * B` independent chains keep the FMA units busy.
-#[inline(always)]
-fn chains<T: Real, const R: usize, const B: usize>(
-    xs: [&[T]; R],
-    pack: &GroupPack<T>,
-    blocks: [usize; B],
-) -> [[[T; LANES]; B]; R] {
-    let d = pack.d;
-    let panels: [&[T]; B] = core::array::from_fn(|b| pack.block(blocks[b]));
-    for x in &xs {
-        assert!(x.len() >= d);
-    }
-    let mut acc = [[[T::ZERO; LANES]; B]; R];
-    for t in 0..d {
-        let c: [&[T; LANES]; B] = core::array::from_fn(|b| {
-            panels[b][t * LANES..(t + 1) * LANES]
-                .try_into()
-                .expect("a block holds d x LANES values")
-        });
-        for r in 0..R {
-            let xt = xs[r][t];
-            for b in 0..B {
-                for l in 0..LANES {
-                    acc[r][b][l] = xt.fma(c[b][l], acc[r][b][l]);
-                }
-            }
+/// The values of the 16 slots of `block` for one row `x`, in plain code (one FMA chain per
+/// slot over `t`, then the FMA with the norm).
+fn block_values<T: Real>(x: &[T], pack: &GroupPack<T>, block: usize) -> [T; LANES] {
+    let panel = pack.block(block);
+    let mut acc = [T::ZERO; LANES];
+    for (t, c) in panel.chunks_exact(LANES).enumerate() {
+        let xt = x[t];
+        for l in 0..LANES {
+            acc[l] = xt.fma(c[l], acc[l]);
         }
     }
+    let cn = &pack.cn[block * LANES..(block + 1) * LANES];
     let m2 = T::from_f64(-2.0);
-    for b in 0..B {
-        let cn = &pack.cn[blocks[b] * LANES..(blocks[b] + 1) * LANES];
-        for row in acc.iter_mut() {
-            for l in 0..LANES {
-                row[b][l] = row[b][l].fma(m2, cn[l]);
-            }
-        }
-    }
-    acc
+    core::array::from_fn(|l| acc[l].fma(m2, cn[l]))
 }
 
 /// The rows `rows` of `x` (`d` columns) against `nblocks` blocks from `first`, in plain code
@@ -172,8 +147,8 @@ fn rows_blocks_plain<T: Real>(
     for (q, &i) in rows.iter().enumerate() {
         let xr = &x[i as usize * d..(i as usize + 1) * d];
         for b in 0..nblocks {
-            let v = chains::<T, 1, 1>([xr], pack, [first + b]);
-            out[q * stride + b * LANES..q * stride + (b + 1) * LANES].copy_from_slice(&v[0][0]);
+            let v = block_values(xr, pack, first + b);
+            out[q * stride + b * LANES..q * stride + (b + 1) * LANES].copy_from_slice(&v);
         }
     }
 }
