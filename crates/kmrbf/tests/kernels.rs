@@ -299,6 +299,10 @@ fn amx_labels_equal_the_register_kernel_bit_for_bit() {
         (120, 64, 48, 1e-18, 0.0, 7),
         (120, 16, 33, 1e12, 0.0, 8),
         (80, 40, 130, 0.5, -3.0, 9),
+        // Centers past L2: groups of panels against ranges of blocks (an odd last group, an
+        // odd block left in a range; one column block of 32 in the second).
+        (301, 600, 1000, 1.0, 0.0, 10),
+        (100, 20, 8300, 1.0, 0.5, 11),
     ] {
         let mut x: Vec<f32> = random(b * d, seed)
             .iter()
@@ -329,6 +333,7 @@ fn amx_labels_equal_the_register_kernel_bit_for_bit() {
         argmin_rows_packed(isa, &x, &pk, &mut want, &mut best);
         let ac = AmxCenters::new(&c, &cn, k, d);
         assert!(ac.in_range());
+        assert_eq!(ac.grouped(), k >= 1000, "d={d} k={k}: the grouped order");
         let mut got = vec![0u32; b];
         argmin_rows_amx(
             isa,
@@ -370,7 +375,7 @@ fn amx_labels_equal_the_register_kernel_bit_for_bit() {
         }
         compared += 1;
     }
-    assert_eq!(compared, 9);
+    assert_eq!(compared, 11);
 }
 
 #[test]

@@ -186,6 +186,53 @@ fn every_tier_fits_the_same_model() {
     }
 }
 
+/// Centers past L2 (600 x 520 f32: 1.3 MB of bf16 tiles): the AMX tier labels whole chunks in
+/// groups of panels against ranges of centers before the M-step; the vector tiers still fit
+/// the same bits, with one and two threads (more than one chunk of rows).
+#[test]
+fn the_grouped_amx_order_fits_the_same_model() {
+    let (n, d, k) = (9_000, 520, 600);
+    let ds = kmrbf::synth::blobs(n, d, k, 6.0, 21);
+    let x32: Vec<f32> = ds.x.iter().map(|&v| v as f32).collect();
+    let tiers: Vec<_> = common::tiers("the_grouped_amx_order_fits_the_same_model")
+        .into_iter()
+        .filter(|i| i.avx2())
+        .collect();
+    let fit = |isa, threads| {
+        with_threads(threads, || {
+            KMeansParams::new(k)
+                .isa(isa)
+                .init(Init::Random)
+                .seed(5)
+                .max_iter(2)
+                .fit(MatView::new(&x32, n, d).unwrap(), None)
+                .unwrap()
+        })
+    };
+    let fits: Vec<_> = tiers
+        .iter()
+        .flat_map(|&isa| [1, 2].map(|t| (isa, t, fit(isa, t))))
+        .collect();
+    let Some((_, _, first)) = fits.first() else {
+        eprintln!("the_grouped_amx_order_fits_the_same_model: no vector tier on this CPU");
+        return;
+    };
+    for (isa, threads, m) in &fits {
+        assert_eq!(
+            m.labels(),
+            first.labels(),
+            "{isa}, {threads} threads: labels"
+        );
+        let same = m
+            .centers()
+            .iter()
+            .zip(first.centers())
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same, "{isa}, {threads} threads: centers differ in bits");
+        assert_eq!(m.inertia().to_bits(), first.inertia().to_bits(), "{isa}");
+    }
+}
+
 #[test]
 fn same_bits_for_1_2_and_4_threads() {
     for alg in [Algorithm::Lloyd, Algorithm::Hamerly, Algorithm::Yinyang] {

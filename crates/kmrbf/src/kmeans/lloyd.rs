@@ -13,6 +13,7 @@ use crate::kernels::layout::distance::row_sq_norms;
 use crate::kernels::layout::tiles::{fold_tiles, Blocking};
 use crate::kernels::update::{accumulate_hard, ClusterSums, TileSums};
 use crate::real::Real;
+use rayon::prelude::*;
 use std::sync::atomic::AtomicBool;
 
 /// Bytes of packed centers one range may take: a range stays in L2 while every row panel of
@@ -101,6 +102,26 @@ pub fn assign_pass_into<T: Real>(
         }
         _ => None,
     };
+    // Centers past L2: the tiles label whole chunks in the grouped order first (the M-step
+    // then sums each tile as the other kernels do).
+    let prelabeled = tiles.as_ref().filter(|a| a.grouped()).and_then(|a| {
+        let x = amx::as_f32(p.x)?;
+        let xn = amx::as_f32(p.xn)?;
+        xn.iter().all(|&v| v <= amx::MAX_SQ_NORM).then(|| {
+            let cr = blocking.chunk_rows;
+            labels
+                .par_chunks_mut(cr)
+                .enumerate()
+                .map_init(AmxScratch::default, |scratch, (ci, lab)| {
+                    let (r0, b) = (ci * cr, lab.len());
+                    let prev = lab.to_vec();
+                    let (xc, xnc) = (&x[r0 * d..(r0 + b) * d], &xn[r0..r0 + b]);
+                    argmin_rows_amx(isa, xc, xnc, a, lab, None, scratch);
+                    prev.iter().zip(lab.iter()).filter(|(u, v)| u != v).count()
+                })
+                .sum::<usize>()
+        })
+    });
     let mut parts = fold_tiles(
         p.against(centers, k),
         labels,
@@ -121,6 +142,13 @@ pub fn assign_pass_into<T: Real>(
         },
         |(acc, tile_acc, (best, scratch, (lab2, best2)), (prev, changed)), t, lab| {
             let b = t.rows();
+            if prelabeled.is_some() {
+                if accumulate {
+                    accumulate_hard(isa, t.x, d, t.w, lab, tile_acc);
+                    tile_acc.tile_done(b, acc);
+                }
+                return;
+            }
             prev[..b].copy_from_slice(lab);
             let on_tiles = tiles.as_ref().and_then(|a| {
                 let x = amx::as_f32(t.x)?;
@@ -178,7 +206,7 @@ pub fn assign_pass_into<T: Real>(
             }
         },
     );
-    let changed = parts.iter().map(|(_, _, _, (_, c))| c).sum();
+    let changed = prelabeled.unwrap_or_else(|| parts.iter().map(|(_, _, _, (_, c))| c).sum());
     if accumulate {
         for (part, tile_acc, _, _) in &mut parts {
             tile_acc.flush_into(part);
