@@ -84,7 +84,7 @@ def time_faiss(x, c0, iters):
 
 def sgemm_peak(threads):
     """OpenBLAS sgemm on 2048^3, median of 5: the machine's practical f32 GEMM peak (157-163
-    GFLOP/s on one core here; the thin 100000 x 64 x 256 product used before round 8 reached
+    GFLOP/s on one core here; the thin 100000 x 64 x 256 product used at first reached
     only ~78 and made the percentages overstate)."""
     m = 2048
     a = np.random.default_rng(0).random((m, m), dtype=np.float32)

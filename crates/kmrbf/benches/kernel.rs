@@ -16,7 +16,7 @@ fn main() {
     divan::main();
 }
 
-/// (n, d, k): the thin shape of the issue, scaled to 1/4 to keep the bench quick, and a wide one.
+/// (n, d, k): the benchmark's thin shape, scaled to 1/4 to keep the bench quick, and a wide one.
 const SHAPES: [(usize, usize, usize); 3] =
     [(250_000, 32, 64), (50_000, 128, 256), (100_000, 8, 16)];
 

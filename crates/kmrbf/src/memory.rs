@@ -4,7 +4,7 @@
 //! page costs a two-level (guest and host) page walk every 32 rows of a 1M x 32 f32 matrix.
 //! With 2 MiB pages a plain AVX-512 read of 128 MB went 10.5 -> 8.3 ns per 128 bytes, and the
 //! k-means++ distance block over it 13.5 -> 9.5 ns per row (C microbenchmarks, one thread;
-//! docs/NOTES.md, "Round 9"). Nothing else changes: the same values, the same bits.
+//! docs/NOTES.md, "Code shape and page walks cost the pass a third"). Nothing else changes: the same values, the same bits.
 
 /// Buffers at least this large (bytes) ask for huge pages.
 const HUGE_MIN_BYTES: usize = 4 << 20;

@@ -3,7 +3,7 @@
 //! The register kernels load and store whole 64-byte vectors at row strides of 128 or 256
 //! bytes; from a `Vec` (16-byte aligned by the allocator) most of those accesses straddle two
 //! lines and cost two. Measured on the fused softmax step (1M x 32, k = 64, one thread) and
-//! the register block alone: `docs/NOTES.md`, round 12.
+//! the register block alone: `docs/NOTES.md`, "Cache-line alignment".
 
 use std::fmt;
 use std::marker::PhantomData;
