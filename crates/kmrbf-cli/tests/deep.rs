@@ -74,6 +74,36 @@ fn writes_labels_embedding_model_metrics_and_report() {
     assert!(html.contains("autoencoder + K-Means") && html.contains("training.svg"));
 }
 
+/// `--balanced` reaches the training (the centers' steps change) and is recorded with the
+/// parameters, so a resumed run keeps it.
+#[test]
+fn balanced_center_steps_are_taken_and_recorded() {
+    let dir = Dir::new("deep-balanced");
+    let (plain, balanced) = (dir.s("plain"), dir.s("balanced"));
+    for (out, extra) in [(&plain, None), (&balanced, Some("--balanced"))] {
+        let mut args = vec!["--seeds", "1", "--out", out.as_str()];
+        args.extend(extra);
+        let r = deep(&args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    for (name, want) in [("plain", false), ("balanced", true)] {
+        let m = json(&dir.path(&format!("{name}/metrics.json")));
+        assert_eq!(m["params"]["balanced"].as_bool(), Some(want), "{name}");
+        let state = json(&dir.path(&format!("{name}/checkpoint/state.json")));
+        assert!(
+            state.to_string().contains(&format!("\"balanced\":{want}")),
+            "{name}"
+        );
+        let labels = read_labels(&dir.path(&format!("{name}/labels.npy")));
+        assert!(labels.len() == 150 && labels.iter().all(|l| (0..3).contains(l)));
+    }
+    let (a, _) = read_npy(&dir.path("plain/centers.npy"));
+    let (b, _) = read_npy(&dir.path("balanced/centers.npy"));
+    assert_eq!(a.len(), b.len());
+    assert!(a.iter().zip(&b).any(|(u, v)| u != v), "the same centers");
+    assert!(b.iter().all(|v| v.is_finite()));
+}
+
 /// The small configuration with a longer pretraining, so a run can be cut while it trains.
 fn long_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![

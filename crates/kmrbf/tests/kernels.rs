@@ -378,6 +378,54 @@ fn amx_labels_equal_the_register_kernel_bit_for_bit() {
     assert_eq!(compared, 11);
 }
 
+/// The hard M-step's flush skips clusters that gained no weight: the same f64 sums, bit for
+/// bit, as flushing all of them, with rows of zero weight (`+-0` sums), a cluster that only
+/// ever gets zero-weight rows, several flushes and every tier, in f32 and f64.
+#[test]
+fn skipping_empty_clusters_in_the_flush_keeps_every_bit() {
+    fn check<T: Real>(isa: Isa) {
+        use kmrbf::kernels::update::{accumulate_hard, ClusterSums, TileSums};
+        let (k, d, b) = (300usize, 7usize, 40usize);
+        let mut plain = ClusterSums::zeros(k, d);
+        let mut skip = ClusterSums::zeros(k, d);
+        let mut all = TileSums::<T>::zeros(isa, k, d);
+        let mut hard = TileSums::<T>::hard(isa, k, d);
+        for round in 0..5u64 {
+            let x: Vec<T> = random(b * d, 40 + round)
+                .iter()
+                .map(|&v| T::from_f64(v * 3.0 - 1.0))
+                .collect();
+            let labels: Vec<u32> = (0..b)
+                .map(|i| ((i as u64 * 37 + round * 11) % 90) as u32 * 3)
+                .collect();
+            // Every fifth row weighs zero, and so does every row of cluster 0.
+            let w: Vec<T> = (0..b)
+                .map(|i| {
+                    let zero = i % 5 == 0 || labels[i] == 0;
+                    T::from_f64(if zero { 0.0 } else { 0.5 + (i % 3) as f64 })
+                })
+                .collect();
+            for weights in [None, Some(w.as_slice())] {
+                accumulate_hard(isa, &x, d, weights, &labels, &mut all);
+                accumulate_hard(isa, &x, d, weights, &labels, &mut hard);
+            }
+            all.flush_into(&mut plain);
+            hard.flush_into(&mut skip);
+        }
+        let bits = |s: &ClusterSums| {
+            let sums = s.sums.iter().map(|v| v.to_bits());
+            sums.chain(s.weight.iter().map(|v| v.to_bits()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(bits(&plain), bits(&skip), "{isa}");
+        assert!(plain.weight.iter().filter(|&&v| v == 0.0).count() > k / 2);
+    }
+    for isa in common::tiers("skipping_empty_clusters_in_the_flush_keeps_every_bit") {
+        check::<f32>(isa);
+        check::<f64>(isa);
+    }
+}
+
 #[test]
 fn cross_kernel_is_one_fma_chain_per_entry_for_many_shapes() {
     use kmrbf::kernels::layout::cross::{cross_tile, CrossPack};

@@ -62,16 +62,32 @@ pub struct TileSums<T: Plain> {
     pub rows: usize,
     /// The tier the flushes run on.
     pub isa: Isa,
+    /// Row weights are never negative (see [`TileSums::hard`]): a flush skips the clusters
+    /// with zero weight since the last one.
+    nonnegative: bool,
 }
 
 impl<T: Real> TileSums<T> {
-    /// Zeroed tile sums, flushed on tier `isa`.
+    /// Zeroed tile sums, flushed on tier `isa`, for any signed row weights.
     pub fn zeros(isa: Isa, k: usize, d: usize) -> Self {
         Self {
             sums: Aligned::zeroed(k * d),
             weight: vec![0.0; k],
             rows: 0,
             isa,
+            nonnegative: false,
+        }
+    }
+
+    /// Zeroed tile sums for rows whose weights are never negative (the hard M-step: counts, or
+    /// validated sample weights). A cluster that gained zero weight since the last flush then
+    /// holds only `+-0` sums, and adding those to the f64 sums (which start at `+0` and so
+    /// never become `-0`) changes no bit: the flush skips it. With many centers and few rows
+    /// per flush that is most of the `k x d` flush.
+    pub fn hard(isa: Isa, k: usize, d: usize) -> Self {
+        Self {
+            nonnegative: true,
+            ..Self::zeros(isa, k, d)
         }
     }
 
@@ -80,7 +96,9 @@ impl<T: Real> TileSums<T> {
 
     /// Adds the sums into `acc` (f64) and zeroes them.
     pub fn flush_into(&mut self, acc: &mut ClusterSums) {
-        flush_tile(self.isa, &mut self.sums, &mut self.weight, acc);
+        debug_assert!(!self.nonnegative || self.weight.iter().all(|&w| w >= 0.0));
+        let skip = self.nonnegative && acc.d > 0;
+        flush_tile(self.isa, &mut self.sums, &mut self.weight, acc, skip);
         self.rows = 0;
     }
 
@@ -96,12 +114,34 @@ impl<T: Real> TileSums<T> {
 }
 
 simd_dispatch! {
-    /// `acc += (sums, weight)` in f64, then zeroes `sums` and `weight` (one tile's flush).
-    fn flush_tile<T: Real>(sums: &mut [T], weight: &mut [f64], acc: &mut ClusterSums) => flush_tile_body
+    /// `acc += (sums, weight)` in f64, then zeroes `sums` and `weight` (one tile's flush);
+    /// with `skip_empty` (`d > 0`), clusters of zero weight are left as they are.
+    fn flush_tile<T: Real>(sums: &mut [T], weight: &mut [f64], acc: &mut ClusterSums, skip_empty: bool) => flush_tile_body
 }
 
 #[inline(always)]
-fn flush_tile_body<T: Real>(sums: &mut [T], weight: &mut [f64], acc: &mut ClusterSums) {
+fn flush_tile_body<T: Real>(
+    sums: &mut [T],
+    weight: &mut [f64],
+    acc: &mut ClusterSums,
+    skip_empty: bool,
+) {
+    if skip_empty {
+        let d = acc.d;
+        for (c, w) in weight.iter_mut().enumerate() {
+            if *w == 0.0 {
+                continue;
+            }
+            acc.weight[c] += *w;
+            *w = 0.0;
+            let rows = acc.sums[c * d..(c + 1) * d].iter_mut();
+            for (a, s) in rows.zip(sums[c * d..(c + 1) * d].iter_mut()) {
+                *a += s.to_f64();
+                *s = T::ZERO;
+            }
+        }
+        return;
+    }
     for (a, s) in acc.sums.iter_mut().zip(sums.iter_mut()) {
         *a += s.to_f64();
         *s = T::ZERO;

@@ -95,9 +95,10 @@ pub fn assign_pass_into<T: Real>(
     let lowd = lowdim::prefer(isa, d, k);
     let packed =
         (!lowd && packed::argmin_available(isa, k)).then(|| pack_ranges(isa, centers, &cn, k, d));
-    // f32 on a CPU with AMX: tile screening, same labels as the register kernel.
+    // f32 on a CPU with AMX, from 25 columns: tile screening, same labels as the register
+    // kernel.
     let tiles = match (isa.amx(), amx::as_f32(centers), amx::as_f32(&cn)) {
-        (true, Some(c), Some(cn)) if !lowd => {
+        (true, Some(c), Some(cn)) if !lowd && d >= amx::MIN_D => {
             Some(AmxCenters::new(c, cn, k, d)).filter(|a| a.in_range())
         }
         _ => None,
@@ -131,7 +132,7 @@ pub fn assign_pass_into<T: Real>(
         || {
             (
                 ClusterSums::zeros(if accumulate { k } else { 0 }, d),
-                TileSums::<T>::zeros(isa, if accumulate { k } else { 0 }, d),
+                TileSums::<T>::hard(isa, if accumulate { k } else { 0 }, d),
                 (
                     vec![T::ZERO; tr],
                     AmxScratch::default(),

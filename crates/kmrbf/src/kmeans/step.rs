@@ -42,7 +42,7 @@ pub fn cluster_sums<T: Real>(
             let r0 = ci * cr;
             let r1 = r0 + lc.len();
             let mut acc = ClusterSums::zeros(k, d);
-            let mut tile = TileSums::zeros(p.isa, k, d);
+            let mut tile = TileSums::hard(p.isa, k, d);
             let mut t0 = r0;
             while t0 < r1 {
                 let t1 = (t0 + blocking.tile_rows).min(r1);

@@ -110,6 +110,12 @@ const RANGE_B_BYTES: usize = 512 << 10;
 /// Most panels in one group.
 const MAX_GROUP: usize = 16;
 
+/// The screen pays from this many columns on: below, a tile's 32-column step is mostly
+/// padding and the register kernel is faster (Sapphire Rapids, one thread, marginal ms per
+/// iteration, AMX vs `--isa avx512`: d = 8 58 vs 24, d = 16 43-121 vs 26-74 at k = 16-4096,
+/// d = 24 49 vs 48, d = 32 40-50 vs 42-57, d = 64 38 vs 58).
+pub const MIN_D: usize = 25;
+
 /// Magnitudes the bound of `AmxCenters::slack` covers comfortably (no overflow of the f32
 /// products, negligible flush-to-zero of tiny ones); outside, the register kernel runs.
 pub const MAX_SQ_NORM: f32 = 1e30;
