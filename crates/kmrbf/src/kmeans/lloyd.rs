@@ -109,7 +109,9 @@ pub fn assign_pass_into<T: Real>(
         let x = amx::as_f32(p.x)?;
         let xn = amx::as_f32(p.xn)?;
         xn.iter().all(|&v| v <= amx::MAX_SQ_NORM).then(|| {
-            let cr = blocking.chunk_rows;
+            // Labels are per row, so their pieces need not be the M-step's chunks: pieces of
+            // 1024 rows keep every thread busy (a few chunks of 8192 left one idle).
+            let cr = 1024;
             labels
                 .par_chunks_mut(cr)
                 .enumerate()
