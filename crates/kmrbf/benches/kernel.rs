@@ -5,7 +5,8 @@
 //! `cargo bench -p kmrbf --bench kernel`
 
 use divan::Bencher;
-use kmrbf::init::{kmeans_plus_plus, Prepared};
+use kmrbf::data::Prepared;
+use kmrbf::init::kmeans_plus_plus;
 use kmrbf::kernels::layout::distance::row_sq_norms;
 use kmrbf::kernels::layout::tiles::Blocking;
 use kmrbf::kmeans::lloyd::assign_pass;
@@ -30,13 +31,7 @@ fn data<T: Real>(n: usize, d: usize, k: usize) -> (Vec<T>, Vec<T>) {
 
 fn lloyd_pass<T: Real>(bencher: Bencher, (n, d, k): (usize, usize, usize)) {
     let (x, xn) = data::<T>(n, d, k);
-    let p = Prepared {
-        x: &x,
-        d,
-        xn: &xn,
-        w: None,
-        isa: kmrbf::Isa::detect(),
-    };
+    let p = Prepared::new(&x, d, &xn, None, kmrbf::Isa::detect()).expect("consistent lengths");
     let c = x[..k * d].to_vec();
     let mut labels = vec![0u32; n];
     let bl = Blocking::of::<T>(k);
@@ -58,12 +53,6 @@ fn lloyd_pass_f64(bencher: Bencher, shape: (usize, usize, usize)) {
 #[divan::bench(args = [(250_000, 32, 64)], sample_count = 3)]
 fn kmeans_plus_plus_f32(bencher: Bencher, (n, d, k): (usize, usize, usize)) {
     let (x, xn) = data::<f32>(n, d, k);
-    let p = Prepared {
-        x: &x,
-        d,
-        xn: &xn,
-        w: None,
-        isa: kmrbf::Isa::detect(),
-    };
+    let p = Prepared::new(&x, d, &xn, None, kmrbf::Isa::detect()).expect("consistent lengths");
     bencher.bench_local(|| kmeans_plus_plus(p, k, &mut Rng::new(0)));
 }

@@ -3,7 +3,7 @@
 //! `cargo run --release --example bench_lloyd -- N D K THREADS` (`KMRBF_OVERLAP=1`: the benchmark's
 //! recipe, centers uniform in `[-1, 1]^D` and noise 0.6; default: separated blobs.)
 mod common;
-use kmrbf::init::Prepared;
+use kmrbf::data::Prepared;
 use kmrbf::kernels::layout::tiles::Blocking;
 use kmrbf::kmeans::lloyd::assign_pass;
 use std::time::Instant;
@@ -18,13 +18,7 @@ fn main() {
         ds.x.iter().map(|&v| v as f32).collect()
     };
     let xn = common::norms(&x, d);
-    let p = Prepared {
-        x: &x,
-        d,
-        xn: &xn,
-        w: None,
-        isa: common::isa(),
-    };
+    let p = Prepared::new(&x, d, &xn, None, common::isa()).expect("consistent lengths");
     let c: Vec<f32> = x[..k * d].to_vec();
     let pool = common::pool(th);
     let mut labels = vec![0u32; n];

@@ -3,7 +3,8 @@
 //! `cargo run --release --example bench_seeding -- N D K THREADS` (`KMRBF_KERNEL_ONLY=1`: the
 //! kernel only).
 mod common;
-use kmrbf::init::{kmeans_plus_plus, Prepared};
+use kmrbf::data::Prepared;
+use kmrbf::init::kmeans_plus_plus;
 use kmrbf::kernels::seeding::{seed_rows_pair, PairCandidates};
 use kmrbf::rng::Rng;
 use std::time::Instant;
@@ -15,13 +16,7 @@ fn main() {
     let (n, d, k, th) = (a[0], a[1], a[2], a[3]);
     let x = kmrbf::synth::bench_blobs_f32(n, d, k, 0);
     let xn = common::norms(&x, d);
-    let p = Prepared {
-        x: &x,
-        d,
-        xn: &xn,
-        w: None,
-        isa: common::isa(),
-    };
+    let p = Prepared::new(&x, d, &xn, None, common::isa()).expect("consistent lengths");
     let pool = common::pool(th);
     let only_kernel = std::env::var_os("KMRBF_KERNEL_ONLY").is_some();
     pool.install(|| {
@@ -75,7 +70,7 @@ fn main() {
             .collect()
     };
     let pc = PairCandidates::new(
-        p.isa,
+        p.isa(),
         &rows(&idx[..2]),
         &rows(&idx[2..8]),
         &rows(&idx[8..]),

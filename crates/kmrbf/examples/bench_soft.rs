@@ -5,7 +5,7 @@
 //! runs one map, `KMRBF_TEMP` sets the temperature, `KMRBF_ISA` the tier, and
 //! `KMRBF_TILE_PIPELINE=1` keeps the fused kernels out, to time the tile pipeline.)
 mod common;
-use kmrbf::init::Prepared;
+use kmrbf::data::Prepared;
 use kmrbf::kernels::layout::tiles::Blocking;
 use kmrbf::kernels::maps::MapKind;
 use kmrbf::kmeans::lloyd::assign_pass;
@@ -24,13 +24,7 @@ fn main() {
         ds.x.iter().map(|&v| v as f32).collect()
     };
     let xn = common::norms(&x, d);
-    let p = Prepared {
-        x: &x,
-        d,
-        xn: &xn,
-        w: None,
-        isa: common::isa(),
-    };
+    let p = Prepared::new(&x, d, &xn, None, common::isa()).expect("consistent lengths");
     let c0: Vec<f32> = x[..k * d].to_vec();
     let pool = common::pool(th);
     pool.install(|| {

@@ -51,13 +51,8 @@ fn main() {
             let v = MatView::new(x, *n, *d).unwrap();
             let mut xn = vec![0.0; *n];
             kmrbf::kernels::layout::distance::row_sq_norms(x, *d, &mut xn);
-            let p = kmrbf::init::Prepared {
-                x,
-                d: *d,
-                xn: &xn,
-                w: None,
-                isa: kmrbf::Isa::detect(),
-            };
+            let p = kmrbf::data::Prepared::new(x, *d, &xn, None, kmrbf::Isa::detect())
+                .expect("consistent lengths");
             let g = median_gap(&p, &init, *k);
             let mut gaps: Vec<f64> = (0..*n)
                 .map(|i| {

@@ -1,8 +1,10 @@
 //! Borrowed, validated data: the boundary between user input and the kernels.
 
 use crate::error::{Error, Result};
+use crate::kernels::isa::Isa;
 /// `out[i] = ||x_i||^2` for the rows of the `n x d` row-major `x` (`out`: `n` values).
 pub use crate::kernels::layout::distance::row_sq_norms;
+use crate::kernels::layout::tiles::Problem;
 use crate::real::Real;
 
 /// A row-major `n x d` matrix view: `data.len() == n * d` always holds (the fields are
@@ -62,6 +64,85 @@ impl<'a, T: Real> MatView<'a, T> {
             return Err(Error::NoColumns { n: self.n });
         }
         check_finite(what, self.data, self.d)
+    }
+}
+
+/// Rows prepared once for the passes: the `n x d` row-major rows, their `n` squared norms, the
+/// `n` row weights (`None`: unit weights) and the instruction-set tier every kernel on them runs
+/// on. [`Prepared::new`] checks the lengths (the kernels index below `n * d` and `n` without
+/// checks); the values are the caller's: norms that are not the rows' give wrong distances.
+#[derive(Clone, Copy, Debug)]
+pub struct Prepared<'a, T> {
+    pub(crate) x: &'a [T],
+    pub(crate) d: usize,
+    pub(crate) xn: &'a [T],
+    pub(crate) w: Option<&'a [T]>,
+    pub(crate) isa: Isa,
+}
+
+impl<'a, T: Real> Prepared<'a, T> {
+    /// `x`: `n x d` row-major, `xn`: `n` squared row norms (see [`row_sq_norms`]), `w`: `n`
+    /// weights or `None`. Errors when `d == 0`, `x.len() != xn.len() * d` or `w` has another
+    /// length than `xn`.
+    pub fn new(x: &'a [T], d: usize, xn: &'a [T], w: Option<&'a [T]>, isa: Isa) -> Result<Self> {
+        let n = xn.len();
+        if d == 0 {
+            return Err(Error::NoColumns { n });
+        }
+        MatView::new(x, n, d)?;
+        if let Some(w) = w {
+            if w.len() != n {
+                return Err(Error::WeightCount {
+                    expected: n,
+                    got: w.len(),
+                });
+            }
+        }
+        Ok(Self { x, d, xn, w, isa })
+    }
+    /// The `n x d` rows, row-major.
+    pub fn x(&self) -> &'a [T] {
+        self.x
+    }
+    /// Columns.
+    pub fn d(&self) -> usize {
+        self.d
+    }
+    /// The `n` squared row norms.
+    pub fn xn(&self) -> &'a [T] {
+        self.xn
+    }
+    /// The `n` row weights, `None` for unit weights.
+    pub fn w(&self) -> Option<&'a [T]> {
+        self.w
+    }
+    /// The instruction-set tier.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+    /// Rows.
+    pub fn n(&self) -> usize {
+        self.xn.len()
+    }
+    /// Weight of row `i` in f64.
+    pub fn weight(&self, i: usize) -> f64 {
+        self.w.map_or(1.0, |w| w[i].to_f64())
+    }
+    /// The fused-kernel problem against `centers` (`k x d`).
+    pub fn against(&self, centers: &'a [T], k: usize) -> Problem<'a, T> {
+        Problem {
+            x: self.x,
+            d: self.d,
+            xn: self.xn,
+            w: self.w,
+            centers,
+            k,
+            isa: self.isa,
+        }
+    }
+    /// Row `i`.
+    pub fn row(&self, i: usize) -> &'a [T] {
+        &self.x[i * self.d..(i + 1) * self.d]
     }
 }
 

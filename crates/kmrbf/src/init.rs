@@ -1,54 +1,11 @@
 //! Initial centers: greedy k-means++ (scikit-learn's variant) and random rows.
 
-use crate::kernels::isa::Isa;
+use crate::data::Prepared;
 use crate::kernels::layout::distance::sq_dist;
-use crate::kernels::layout::tiles::Problem;
 use crate::kernels::seeding::{seed_rows, seed_rows_pair, PairCandidates, SeedCandidates};
 use crate::real::Real;
 use crate::rng::Rng;
 use rayon::prelude::*;
-
-/// Data prepared once for the fused kernel: rows, their squared norms, weights.
-#[derive(Clone, Copy)]
-pub struct Prepared<'a, T> {
-    /// `n x d` row-major.
-    pub x: &'a [T],
-    /// Columns.
-    pub d: usize,
-    /// `n` squared row norms.
-    pub xn: &'a [T],
-    /// `n` weights, `None` for unit weights.
-    pub w: Option<&'a [T]>,
-    /// The instruction-set tier every kernel on these rows runs on.
-    pub isa: Isa,
-}
-
-impl<'a, T: Real> Prepared<'a, T> {
-    /// Rows.
-    pub fn n(&self) -> usize {
-        self.xn.len()
-    }
-    /// Weight of row `i` in f64.
-    pub fn weight(&self, i: usize) -> f64 {
-        self.w.map_or(1.0, |w| w[i].to_f64())
-    }
-    /// The fused-kernel problem against `centers` (`k x d`).
-    pub fn against(&self, centers: &'a [T], k: usize) -> Problem<'a, T> {
-        Problem {
-            x: self.x,
-            d: self.d,
-            xn: self.xn,
-            w: self.w,
-            centers,
-            k,
-            isa: self.isa,
-        }
-    }
-    /// Row `i`.
-    pub fn row(&self, i: usize) -> &'a [T] {
-        &self.x[i * self.d..(i + 1) * self.d]
-    }
-}
 
 /// Number of local trials of greedy k-means++: `2 + floor(ln k)` (scikit-learn's choice).
 pub fn n_local_trials(k: usize) -> usize {

@@ -2,7 +2,7 @@
 //! extra coordinate, the growing codebook's splits and merges, and the result on blobs of
 //! unequal sizes, where annealing without masses ended at 2.2-2.4x Lloyd's J.
 
-use kmrbf::init::Prepared;
+use kmrbf::data::Prepared;
 use kmrbf::kernels::layout::distance::row_sq_norms;
 use kmrbf::kernels::maps::MapKind;
 use kmrbf::rbf::anneal::{anneal, AnnealParams, Schedule, Sigma0};
@@ -49,20 +49,9 @@ fn biased_pass_is_an_extra_coordinate<T: Real>(tol: f64) {
         .collect();
     let (xw, cw) = (widen(&x, d, None), widen(&c, d, Some(&root)));
     let (xn, xnw) = (norms(&x, d), norms(&xw, d + 1));
-    let p = Prepared {
-        x: &x,
-        d,
-        xn: &xn,
-        w: None,
-        isa: kmrbf::Isa::detect(),
-    };
-    let pw = Prepared {
-        x: &xw,
-        d: d + 1,
-        xn: &xnw,
-        w: None,
-        isa: kmrbf::Isa::detect(),
-    };
+    let p = Prepared::new(&x, d, &xn, None, kmrbf::Isa::detect()).expect("consistent lengths");
+    let pw =
+        Prepared::new(&xw, d + 1, &xnw, None, kmrbf::Isa::detect()).expect("consistent lengths");
     for map in [MapKind::Softmax, MapKind::Entmax15, MapKind::Sparsemax] {
         for temp in [0.3, 2.0, 20.0] {
             let req = PassRequest {
@@ -141,13 +130,7 @@ fn codebook_splits_past_the_critical_temperature_and_merges_above_it() {
     // Two tight blobs at (-5, 0) and (5, 0): lambda_max ~ 25, critical temperature ~ 50.
     let x = blobs2(&[[-5.0, 0.0], [5.0, 0.0]], &[200, 200], 0.1, 1);
     let xn = norms(&x, 2);
-    let p = Prepared {
-        x: &x,
-        d: 2,
-        xn: &xn,
-        w: None,
-        isa: kmrbf::Isa::detect(),
-    };
+    let p = Prepared::new(&x, 2, &xn, None, kmrbf::Isa::detect()).expect("consistent lengths");
     let mut rng = Rng::new(2);
     let mut cb = Codebook::new(&p, 2, 1e-3);
     assert_eq!(
@@ -183,13 +166,7 @@ fn codebook_splits_past_the_critical_temperature_and_merges_above_it() {
     // at 10 (above it) comes back together and is merged.
     let x = blobs2(&[[0.0, 0.0]], &[400], 1.0, 3);
     let xn = norms(&x, 2);
-    let p = Prepared {
-        x: &x,
-        d: 2,
-        xn: &xn,
-        w: None,
-        isa: kmrbf::Isa::detect(),
-    };
+    let p = Prepared::new(&x, 2, &xn, None, kmrbf::Isa::detect()).expect("consistent lengths");
     let mut cb = Codebook::new(&p, 3, 1e-3);
     assert_eq!(cb.grow(&p, 1.5, &mut rng), 1);
     for _ in 0..200 {

@@ -4,7 +4,7 @@
 //! kernel (`PassRequest::fused` chooses the path).
 
 mod common;
-use kmrbf::init::Prepared;
+use kmrbf::data::Prepared;
 use kmrbf::kernels::maps::MapKind;
 use kmrbf::kernels::soft::softmax::available;
 use kmrbf::rbf::pass::{soft_pass, PassOutput, PassRequest, RowOut};
@@ -61,13 +61,7 @@ fn fused_passes_agree_on(isa: Isa) {
         let w: Vec<f32> = (0..n).map(|i| 0.5 + (i % 7) as f32 / 7.0).collect();
         let c: Vec<f32> = x[..k * d].to_vec();
         for weights in [None, Some(&w[..])] {
-            let p = Prepared {
-                x: &x,
-                d,
-                xn: &xn,
-                w: weights,
-                isa,
-            };
+            let p = Prepared::new(&x, d, &xn, weights, isa).expect("consistent lengths");
             for map in [MapKind::Softmax, MapKind::Entmax15, MapKind::Sparsemax] {
                 for temp in [8.0f32, 2.0, 0.2] {
                     let tile = pass(&p, &c, k, map, temp, false);
@@ -152,13 +146,7 @@ fn fused_softmax_rows_agree_on(isa: Isa) {
         let x = kmrbf::synth::bench_blobs_f32(n, d, k.max(2), 5);
         let xn: Vec<f32> = x.chunks(d).map(|r| r.iter().map(|v| v * v).sum()).collect();
         let c: Vec<f32> = x[..k * d].to_vec();
-        let p = Prepared {
-            x: &x,
-            d,
-            xn: &xn,
-            w: None,
-            isa,
-        };
+        let p = Prepared::new(&x, d, &xn, None, isa).expect("consistent lengths");
         for temp in [8.0f32, 2.0, 0.2, 1e-3] {
             let req = PassRequest {
                 map: MapKind::Softmax,
@@ -239,13 +227,7 @@ fn fused_f64_sparse_passes_agree_on(isa: Isa) {
         let w: Vec<f64> = (0..n).map(|i| 0.5 + (i % 7) as f64 / 7.0).collect();
         let c: Vec<f64> = x[..k * d].to_vec();
         for weights in [None, Some(&w[..])] {
-            let p = Prepared {
-                x: &x,
-                d,
-                xn: &xn,
-                w: weights,
-                isa,
-            };
+            let p = Prepared::new(&x, d, &xn, weights, isa).expect("consistent lengths");
             for map in [MapKind::Entmax15, MapKind::Sparsemax] {
                 for temp in [30.0f64, 8.0, 2.0, 0.2] {
                     let req = PassRequest {

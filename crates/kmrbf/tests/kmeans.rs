@@ -2,6 +2,7 @@
 
 mod common;
 use common::*;
+use kmrbf::data::Prepared;
 use kmrbf::kmeans::step;
 use kmrbf::reference;
 use kmrbf::{Algorithm, Error, Init, KMeansParams, MatView};
@@ -299,13 +300,8 @@ fn n_init_keeps_the_lowest_inertia() {
         let mut rng = kmrbf::rng::Rng::fork(1, run);
         let mut xn = vec![0.0; 2000];
         kmrbf::kernels::layout::distance::row_sq_norms(&ds.x, 2, &mut xn);
-        let p = kmrbf::init::Prepared {
-            x: &ds.x,
-            d: 2,
-            xn: &xn,
-            w: None,
-            isa: kmrbf::Isa::detect(),
-        };
+        let p =
+            Prepared::new(&ds.x, 2, &xn, None, kmrbf::Isa::detect()).expect("consistent lengths");
         let init = kmrbf::init::random_rows(p, 8, &mut rng);
         let single = fit_given(&ds.x, 2000, 2, &init, Algorithm::Lloyd, None);
         assert!(best.inertia() <= single.inertia() * (1.0 + 1e-12));
@@ -388,6 +384,36 @@ fn bad_inputs_are_typed_errors_carrying_values() {
     assert_eq!(e, Error::EmptyData);
 }
 
+/// Prepared rows refuse lengths the kernels would read past: rows that are not `n x d` for
+/// `n` norms, weights of another count, no columns.
+#[test]
+fn prepared_rows_check_their_lengths() {
+    let isa = kmrbf::Isa::portable();
+    let x = [0.0f32; 12];
+    let (xn3, xn4) = ([0.0f32; 3], [0.0f32; 4]);
+    let p = Prepared::new(&x, 3, &xn4, Some(&[1.0; 4]), isa).unwrap();
+    assert_eq!((p.n(), p.d(), p.weight(2)), (4, 3, 1.0));
+    assert!(matches!(
+        Prepared::new(&x, 3, &xn3, None, isa),
+        Err(Error::BadLength {
+            expected: 9,
+            got: 12,
+            ..
+        })
+    ));
+    assert!(matches!(
+        Prepared::new(&x, 3, &xn4, Some(&[1.0; 3]), isa),
+        Err(Error::WeightCount {
+            expected: 4,
+            got: 3
+        })
+    ));
+    assert!(matches!(
+        Prepared::new(&x, 0, &xn4, None, isa),
+        Err(Error::NoColumns { n: 4 })
+    ));
+}
+
 #[test]
 fn step_inertia_matches_reference() {
     let (x, n, d) = load_csv("iris");
@@ -420,13 +446,14 @@ fn kmeans_plus_plus_picks_the_same_rows_as_the_plain_reference() {
         for weights in [None, Some(&w)] {
             let mut xn = vec![0.0; n];
             kmrbf::kernels::layout::distance::row_sq_norms(&ds.x, d, &mut xn);
-            let p = kmrbf::init::Prepared {
-                x: &ds.x,
+            let p = Prepared::new(
+                &ds.x,
                 d,
-                xn: &xn,
-                w: weights.map(|v| v.as_slice()),
-                isa: kmrbf::Isa::detect(),
-            };
+                &xn,
+                weights.map(|v| v.as_slice()),
+                kmrbf::Isa::detect(),
+            )
+            .expect("consistent lengths");
             let got = kmrbf::init::kmeans_plus_plus(p, k, &mut kmrbf::rng::Rng::new(11));
             let ones = vec![1.0; n];
             let (want, trace) = reference::kmeans_plus_plus_traced(
@@ -475,6 +502,7 @@ fn params_views_and_models_are_send_and_sync() {
     send_sync::<kmrbf::KMeans<f32>>();
     send_sync::<kmrbf::KMeans<f64>>();
     send_sync::<kmrbf::MatView<'static, f32>>();
+    send_sync::<Prepared<'static, f64>>();
     send_sync::<kmrbf::rbf::anneal::AnnealParams>();
     send_sync::<kmrbf::rbf::anneal::AnnealResult<f32>>();
     send_sync::<kmrbf::rbf::Temperature>();

@@ -3,6 +3,7 @@
 
 mod common;
 use common::*;
+use kmrbf::data::Prepared;
 use kmrbf::kernels::maps::MapKind;
 use kmrbf::rbf::anneal::{anneal, AnnealParams, Schedule, Sigma0};
 use kmrbf::rbf::step::{StepKind, Stepper};
@@ -199,13 +200,7 @@ fn soft_lloyd_never_increases_the_free_energy() {
     let v = MatView::new(&x, n, d).unwrap();
     let mut xn = vec![0.0; n];
     kmrbf::kernels::layout::distance::row_sq_norms(&x, d, &mut xn);
-    let p = kmrbf::init::Prepared {
-        x: &x,
-        d,
-        xn: &xn,
-        w: None,
-        isa: kmrbf::Isa::detect(),
-    };
+    let p = Prepared::new(&x, d, &xn, None, kmrbf::Isa::detect()).expect("consistent lengths");
     for map in SOFT {
         for sigma in [0.05, 0.5, 5.0] {
             let mut c = pick_rows(&x, n, d, 5, 1);
@@ -231,13 +226,7 @@ fn at_zero_temperature_soft_lloyd_is_lloyd() {
     let (x, n, d) = (ds.x, 500, 4);
     let mut xn = vec![0.0; n];
     kmrbf::kernels::layout::distance::row_sq_norms(&x, d, &mut xn);
-    let p = kmrbf::init::Prepared {
-        x: &x,
-        d,
-        xn: &xn,
-        w: None,
-        isa: kmrbf::Isa::detect(),
-    };
+    let p = Prepared::new(&x, d, &xn, None, kmrbf::Isa::detect()).expect("consistent lengths");
     let w = vec![1.0; n];
     let init = pick_rows(&x, n, d, 6, 2);
     for map in [MapKind::Softmax, MapKind::Entmax15, MapKind::Sparsemax] {
@@ -376,13 +365,7 @@ fn soft_lloyd_steps_thread_parity<T: kmrbf::Real>() {
     let x: Vec<T> = ds.x.iter().map(|&v| T::from_f64(v)).collect();
     let mut xn = vec![T::ZERO; 30_000];
     kmrbf::kernels::layout::distance::row_sq_norms(&x, 8, &mut xn);
-    let p = kmrbf::init::Prepared {
-        x: &x,
-        d: 8,
-        xn: &xn,
-        w: None,
-        isa: kmrbf::Isa::detect(),
-    };
+    let p = Prepared::new(&x, 8, &xn, None, kmrbf::Isa::detect()).expect("consistent lengths");
     for map in [MapKind::Softmax, MapKind::Entmax15, MapKind::Sparsemax] {
         let run = |t| {
             with_threads(t, || {
@@ -514,20 +497,13 @@ fn near_ties(x: &[f32], c: &[f32], d: usize, rel: f64) -> usize {
 
 #[test]
 fn a_soft_step_at_the_one_hot_limit_is_a_lloyd_step_bit_for_bit_in_f32() {
-    use kmrbf::init::Prepared;
     use kmrbf::kernels::layout::distance::row_sq_norms;
     use kmrbf::kmeans::lloyd::lloyd_run;
     let (n, d, k) = (30_000, 6, 48);
     let (x, c0) = integer_data(n, d, k, 40, 5);
     let mut xn = vec![0.0f32; n];
     row_sq_norms(&x, d, &mut xn);
-    let p = Prepared {
-        x: &x,
-        d,
-        xn: &xn,
-        w: None,
-        isa: kmrbf::Isa::detect(),
-    };
+    let p = Prepared::new(&x, d, &xn, None, kmrbf::Isa::detect()).expect("consistent lengths");
     let ties = near_ties(&x, &c0, d, 1e-6);
     assert!(
         ties >= 20,

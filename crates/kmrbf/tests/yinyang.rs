@@ -4,7 +4,7 @@
 //! next to the distances and the bounds' slack decides).
 
 mod common;
-use kmrbf::init::Prepared;
+use kmrbf::data::Prepared;
 use kmrbf::kernels::layout::distance::row_sq_norms;
 use kmrbf::kmeans::lloyd::lloyd_run;
 use kmrbf::kmeans::yinyang::yinyang_run_grouped;
@@ -25,13 +25,7 @@ fn run_both<T: Real>(c: &Case<T>, isa: Isa, bpg: usize) -> usize {
     let k = c.init.len() / c.d;
     let mut xn = vec![T::ZERO; n];
     row_sq_norms(&c.x, c.d, &mut xn);
-    let p = Prepared {
-        x: &c.x,
-        d: c.d,
-        xn: &xn,
-        w: c.w.as_deref(),
-        isa,
-    };
+    let p = Prepared::new(&c.x, c.d, &xn, c.w.as_deref(), isa).expect("consistent lengths");
     let (la, lb) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
     let log_a = |i: IterInfo| {
         la.lock()

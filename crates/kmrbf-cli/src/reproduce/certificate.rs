@@ -76,13 +76,7 @@ fn certify_typed<T: Real>(
         .initial_centers(v, None)?;
     let mut xn = vec![T::ZERO; n];
     row_sq_norms(x, d, &mut xn);
-    let p = kmrbf::init::Prepared {
-        x,
-        d,
-        xn: &xn,
-        w: None,
-        isa,
-    };
+    let p = kmrbf::data::Prepared::new(x, d, &xn, None, isa)?;
     let relocated = AtomicUsize::new(0);
     let km = lloyd_run(
         &p,

@@ -124,13 +124,7 @@ pub fn run(isa: Isa, ds: &Dataset, seed: u64, points: usize) -> Run {
     // over.
     let mut xn = vec![0.0; n];
     row_sq_norms(x, d, &mut xn);
-    let p = kmrbf::init::Prepared {
-        x,
-        d,
-        xn: &xn,
-        w: None,
-        isa,
-    };
+    let p = kmrbf::data::Prepared::new(x, d, &xn, None, isa).expect("shape");
     let mut skipped = 0;
     let (init, km) = loop {
         let draw = seed + 1000 * skipped as u64;

@@ -6,7 +6,7 @@
 use super::step::{
     cluster_sums, end_of_iteration, inertia, update_centers, IterInfo, RunResult, Stop,
 };
-use crate::init::Prepared;
+use crate::data::Prepared;
 use crate::kernels::assign::argmin::top2;
 use crate::kernels::layout::distance::{row_sq_norms, sq_dist};
 use crate::kernels::layout::tiles::{fold_tiles, Blocking};

@@ -2,7 +2,7 @@
 //! row and accumulates the per-cluster sums while the tile is in cache.
 
 use super::step::{end_of_iteration, inertia, update_centers, IterInfo, RunResult, Stop};
-use crate::init::Prepared;
+use crate::data::Prepared;
 use crate::kernels::assign::amx::{self, argmin_rows_amx, AmxCenters, AmxScratch, AmxSums};
 use crate::kernels::assign::argmin::argmin_rows;
 use crate::kernels::assign::lowdim::{self, argmin_rows_lowd};

@@ -3,8 +3,8 @@
 use super::lloyd::assign_labels;
 use super::step::RunResult;
 use crate::data::MatView;
+use crate::data::Prepared;
 use crate::error::{Error, Result};
-use crate::init::Prepared;
 use crate::kernels::isa::Isa;
 use crate::kernels::layout::distance::row_sq_norms;
 use crate::real::Real;

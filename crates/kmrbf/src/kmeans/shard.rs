@@ -6,9 +6,9 @@
 //! on how many workers ran the blocks.
 
 use super::lloyd::assign_pass_into;
+use crate::data::Prepared;
 use crate::data::{check_finite, MatView};
 use crate::error::{Error, Result};
-use crate::init::Prepared;
 use crate::kernels::isa::Isa;
 use crate::kernels::layout::distance::{row_sq_norms, sq_dist};
 use crate::kernels::layout::tiles::Blocking;

@@ -1,7 +1,7 @@
 //! What Lloyd and Hamerly share: the M-step with empty-cluster relocation, and inertia.
 
 use crate::data::MatView;
-use crate::init::Prepared;
+use crate::data::Prepared;
 use crate::kernels::layout::distance::sq_dist;
 use crate::kernels::layout::tiles::Blocking;
 use crate::kernels::update::{accumulate_hard, ClusterSums, TileSums};

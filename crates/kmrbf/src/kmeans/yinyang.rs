@@ -21,7 +21,7 @@
 use super::step::{
     cluster_sums, end_of_iteration, inertia, update_centers, IterInfo, RunResult, Stop,
 };
-use crate::init::Prepared;
+use crate::data::Prepared;
 use crate::kernels::assign::groups::{rows_blocks, GroupPack, LANES};
 use crate::kernels::isa::Isa;
 use crate::kernels::layout::distance::row_sq_norms;

@@ -11,7 +11,7 @@
 //! codevector when (and only when) its own critical temperature `2 lambda_max` of its
 //! covariance is passed.
 
-use crate::init::Prepared;
+use crate::data::Prepared;
 use crate::kmeans::lloyd::assign_labels;
 use crate::real::Real;
 use crate::rng::Rng;

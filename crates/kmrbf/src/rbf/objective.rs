@@ -2,9 +2,9 @@
 
 use super::params::Temperature;
 use super::pass::{soft_pass, PassOutput, PassRequest, RowOut};
+use crate::data::Prepared;
 use crate::data::{check_finite, check_weights, MatView};
 use crate::error::{Error, Result};
-use crate::init::Prepared;
 use crate::kernels::isa::Isa;
 use crate::kernels::layout::distance::row_sq_norms;
 use crate::kernels::maps::MapKind;

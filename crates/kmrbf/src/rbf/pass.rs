@@ -4,7 +4,7 @@
 //! FMA, `k <= 64` and no per-row output, softmax / entmax-1.5 / sparsemax passes skip the tile altogether
 //! (`kernels::soft::softmax`, `kernels::soft::sparse`).
 
-use crate::init::Prepared;
+use crate::data::Prepared;
 use crate::kernels::dispatch::simd_dispatch;
 use crate::kernels::layout::aligned::{Aligned, AlignedF32};
 use crate::kernels::layout::cross::CrossPack;

@@ -2,8 +2,8 @@
 
 use super::objective::{GradientKind, Objectives};
 use super::pass::{soft_pass_biased, PassRequest, RowOut};
+use crate::data::Prepared;
 use crate::error::{Error, Result};
-use crate::init::Prepared;
 use crate::kernels::layout::tiles::Blocking;
 use crate::kernels::maps::MapKind;
 use crate::kmeans::lloyd::assign_pass;
