@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 if [ ! -x bench/.venv-torch/bin/python ]; then
   python3 -m venv bench/.venv-torch
 fi
-bench/.venv-torch/bin/python -m pip install --quiet --disable-pip-version-check numpy entmax torch
+bench/.venv-torch/bin/python -m pip install --quiet --disable-pip-version-check numpy scikit-learn entmax torch
 bench/.venv-torch/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./crates/kmrbf-py
 bench/.venv-torch/bin/python bench/torch_layer.py "$@"

@@ -72,8 +72,7 @@ fn fit_centered<T: Float>(
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     undo: bool,
 ) -> kmrbf::Result<(Vec<T>, Vec<i32>, f64, usize)> {
-    MatView::new(x, n, d)?.validate("X")?;
-    let shift = Shift::of_rows(x, d);
+    let shift = Shift::of_valid(MatView::new(x, n, d)?, "X")?;
     shift.apply(x);
     let r = KMeansParams::new(s.k)
         .isa(s.isa)
@@ -217,8 +216,7 @@ fn init_typed<'py, T: Float>(
     let xs = xr.as_slice()?;
     let isa = crate::run::isa()?;
     let c = compute(py, n_threads, |_| -> kmrbf::Result<Vec<T>> {
-        MatView::new(xs, n, d)?.validate("X")?;
-        let shift = Shift::of_rows(xs, d);
+        let shift = Shift::of_valid(MatView::new(xs, n, d)?, "X")?;
         let own = shift.applied(xs);
         let c = KMeansParams::new(k)
             .isa(isa)
@@ -270,8 +268,7 @@ fn assign_typed<'py, T: Float>(
     let (xs, cs) = (xr.as_slice()?, cr.as_slice()?);
     let isa = crate::run::isa()?;
     let labels = compute(py, n_threads, |_| -> kmrbf::Result<Vec<i32>> {
-        MatView::new(xs, n, d)?.validate("X")?;
-        let shift = Shift::of_rows(xs, d);
+        let shift = Shift::of_valid(MatView::new(xs, n, d)?, "X")?;
         let own = shift.applied(xs);
         let c64: Vec<f64> = cs.iter().map(|v| v.to_f64()).collect();
         let c: Vec<T> = shift.to_working(&c64);

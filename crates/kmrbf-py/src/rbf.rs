@@ -32,8 +32,7 @@ fn temperature_of(t: f64, kernel: Kernel) -> PyResult<Temperature> {
 
 /// A centered copy of `x` (`n x d`, checked finite) and the shift.
 fn centered<T: Float>(x: &[T], n: usize, d: usize) -> kmrbf::Result<(Vec<T>, Shift)> {
-    MatView::new(x, n, d)?.validate("X")?;
-    let shift = Shift::of_rows(x, d);
+    let shift = Shift::of_valid(MatView::new(x, n, d)?, "X")?;
     let own = shift.applied(x);
     Ok((own, shift))
 }
@@ -124,8 +123,7 @@ fn anneal_typed<'py, T: Float>(
     let w = view1::<T>(sample_weight, "sample_weight")?;
     let w = w.as_ref().map(|w| w.as_slice()).transpose()?;
     let run = |xs: &mut [T], undo: bool, stop| -> kmrbf::Result<_> {
-        MatView::new(xs, n, d)?.validate("X")?;
-        let shift = Shift::of_rows(xs, d);
+        let shift = Shift::of_valid(MatView::new(xs, n, d)?, "X")?;
         shift.apply(xs);
         let mut p = params.clone();
         p.stop = Some(stop);

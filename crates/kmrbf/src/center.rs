@@ -39,6 +39,22 @@ impl Shift {
         Self { mean }
     }
 
+    /// [`MatView::validate`] and [`Shift::of`] in one read of the data: the column means of a
+    /// checked `x` (at least one row and column, every value finite; else the validation's
+    /// error, naming `what` and the first bad value's row and column). A column's f64 sum is
+    /// finite when its values are (for f32 data always; f64 sums can also overflow), so only a
+    /// non-finite sum sends the data through the full check.
+    pub fn of_valid<T: Real>(x: MatView<'_, T>, what: &'static str) -> crate::Result<Self> {
+        if x.n() == 0 || x.d() == 0 {
+            x.validate(what)?;
+        }
+        let shift = Self::of(x);
+        if shift.mean.iter().any(|m| !m.is_finite()) {
+            crate::data::check_finite(what, x.data(), x.d())?;
+        }
+        Ok(shift)
+    }
+
     /// A shift by the given column means (computed elsewhere, e.g. merged over blocks).
     pub fn from_mean(mean: Vec<f64>) -> Self {
         Self { mean }

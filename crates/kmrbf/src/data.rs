@@ -148,7 +148,21 @@ impl<'a, T: Real> Prepared<'a, T> {
 
 /// Errors at the first non-finite value of the `? x d` row-major `data`.
 pub fn check_finite<T: Real>(what: &'static str, data: &[T], d: usize) -> Result<()> {
-    if let Some(pos) = data.iter().position(|v| !v.is_finite()) {
+    use rayon::prelude::*;
+    // Blocks checked without an early exit (a branch-free fold the compiler vectorizes; a
+    // per-value `position` ran at a third of the memory's speed), in parallel; then the
+    // first bad block is searched value by value.
+    const BLOCK: usize = 1 << 14;
+    let bad = data
+        .par_chunks(BLOCK)
+        .position_first(|b| !b.iter().fold(true, |ok, v| ok & v.is_finite()));
+    if let Some(pos) = bad.and_then(|b| {
+        let start = b * BLOCK;
+        data[start..]
+            .iter()
+            .position(|v| !v.is_finite())
+            .map(|p| start + p)
+    }) {
         return Err(Error::NonFinite {
             what,
             row: pos / d.max(1),

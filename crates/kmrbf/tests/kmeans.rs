@@ -689,6 +689,40 @@ fn a_shifted_copy_equals_shifting_in_place() {
     }
 }
 
+/// The checked shift (one read) gives the plain shift's bits and the validation's errors: the
+/// first non-finite value by row and column (in a block past the first, and in the first).
+#[test]
+fn the_checked_shift_equals_validating_then_shifting() {
+    let (n, d) = (40_000usize, 5usize);
+    let mut x: Vec<f64> = (0..n * d)
+        .map(|i| ((i * 7919) % 1000) as f64 * 0.37 - 9.0)
+        .collect();
+    let v = MatView::new(&x, n, d).unwrap();
+    assert_eq!(
+        kmrbf::Shift::of_valid(v, "X").unwrap(),
+        kmrbf::Shift::of_rows(&x, d)
+    );
+    for (pos, bad) in [
+        (33_001 * d + 3, f64::NAN),
+        (17, f64::NEG_INFINITY),
+        (n * d - 1, f64::INFINITY),
+    ] {
+        let keep = x[pos];
+        x[pos] = bad;
+        let v = MatView::new(&x, n, d).unwrap();
+        let e = kmrbf::Shift::of_valid(v, "X").unwrap_err();
+        assert_eq!(e.to_string(), v.validate("X").unwrap_err().to_string());
+        assert!(
+            matches!(e, Error::NonFinite { what: "X", row, col, .. } if row == pos / d && col == pos % d),
+            "{e}"
+        );
+        x[pos] = keep;
+    }
+    let empty: [f64; 0] = [];
+    let e = kmrbf::Shift::of_valid(MatView::new(&empty, 0, 3).unwrap(), "X");
+    assert_eq!(e, Err(Error::EmptyData));
+}
+
 /// `threads` in the params: every count gives the bits of the caller's pool, and 0 is refused.
 #[test]
 fn the_threads_param_gives_the_same_bits() {
