@@ -189,25 +189,34 @@ fn every_tier_fits_the_same_model() {
 }
 
 /// Centers past L2 (600 x 520 f32: 1.3 MB of bf16 tiles): the AMX tier labels whole chunks in
-/// groups of panels against ranges of centers before the M-step; the vector tiers still fit
-/// the same bits, with one and two threads (more than one chunk of rows).
+/// groups of panels against ranges of centers before the M-step, and the register kernels
+/// (1.2 MB of f32, 2.5 MB of f64 packed centers: 3 and 5 ranges) label pieces of rows range
+/// after range first; the vector tiers still fit the same bits, with one and two threads (more
+/// than one chunk of rows), in f32 and f64.
 #[test]
 fn the_grouped_amx_order_fits_the_same_model() {
     let (n, d, k) = (9_000, 520, 600);
     let ds = kmrbf::synth::blobs(n, d, k, 6.0, 21);
     let x32: Vec<f32> = ds.x.iter().map(|&v| v as f32).collect();
-    let tiers: Vec<_> = common::tiers("the_grouped_amx_order_fits_the_same_model")
+    same_model_on_vector_tiers("the_grouped_amx_order_fits_the_same_model", &x32, n, d, k);
+    same_model_on_vector_tiers("the_grouped_amx_order_fits_the_same_model", &ds.x, n, d, k);
+}
+
+/// Two Lloyd iterations from random rows on every vector tier, one and two threads: the same
+/// labels, centers and inertia in bits.
+fn same_model_on_vector_tiers<T: kmrbf::Real>(name: &str, x: &[T], n: usize, d: usize, k: usize) {
+    let tiers: Vec<_> = common::tiers(name)
         .into_iter()
         .filter(|i| i.avx2())
         .collect();
     let fit = |isa, threads| {
         with_threads(threads, || {
-            KMeansParams::new(k)
+            KMeansParams::<T>::new(k)
                 .isa(isa)
                 .init(Init::Random)
                 .seed(5)
                 .max_iter(2)
-                .fit(MatView::new(&x32, n, d).unwrap(), None)
+                .fit(MatView::new(x, n, d).unwrap(), None)
                 .unwrap()
         })
     };
@@ -216,7 +225,7 @@ fn the_grouped_amx_order_fits_the_same_model() {
         .flat_map(|&isa| [1, 2].map(|t| (isa, t, fit(isa, t))))
         .collect();
     let Some((_, _, first)) = fits.first() else {
-        eprintln!("the_grouped_amx_order_fits_the_same_model: no vector tier on this CPU");
+        eprintln!("{name}: no vector tier on this CPU");
         return;
     };
     for (isa, threads, m) in &fits {
@@ -229,7 +238,7 @@ fn the_grouped_amx_order_fits_the_same_model() {
             .centers()
             .iter()
             .zip(first.centers())
-            .all(|(a, b)| a.to_bits() == b.to_bits());
+            .all(|(a, b)| a.to_f64().to_bits() == b.to_f64().to_bits());
         assert!(same, "{isa}, {threads} threads: centers differ in bits");
         assert_eq!(m.inertia().to_bits(), first.inertia().to_bits(), "{isa}");
     }

@@ -20,6 +20,36 @@ use std::sync::atomic::AtomicBool;
 /// a tile passes, instead of all `k x d` centers streaming from L3 for each panel of 8 rows.
 const RANGE_BYTES: usize = 512 << 10;
 
+/// Bytes of rows one piece of the ranged pre-pass holds: beside a range of centers they stay in
+/// L2 while every range passes over them, so each range is read from L3 once per piece
+/// instead of once per tile (tiles hold as few as 16 rows when `k` is large).
+const PIECE_BYTES: usize = 512 << 10;
+
+/// `labels[i] = argmin_j D_ij` over centers packed in `ranges` (rows `x`, `labels.len()` of
+/// them; `best` their minima of `cn_j - 2 <x_i, c_j>`; `lab2` / `best2` scratch of the same
+/// length). Ranges are combined in index order with a strict `<`: the lowest index on ties,
+/// the bits of one pass over all centers.
+fn argmin_ranges<T: Real>(
+    isa: Isa,
+    x: &[T],
+    ranges: &[(usize, Packed<T>)],
+    labels: &mut [u32],
+    best: &mut [T],
+    lab2: &mut [u32],
+    best2: &mut [T],
+) {
+    argmin_rows_packed(isa, x, &ranges[0].1, labels, best);
+    for (j0, pk) in &ranges[1..] {
+        argmin_rows_packed(isa, x, pk, lab2, best2);
+        for i in 0..labels.len() {
+            if best2[i] < best[i] {
+                best[i] = best2[i];
+                labels[i] = lab2[i] + *j0 as u32;
+            }
+        }
+    }
+}
+
 /// The centers packed for the register kernels, in ranges of at most [`RANGE_BYTES`] (one
 /// range when all fit): `(first center, packed range)`. Each range's argmin is the same FMA
 /// chain per distance; combining ranges in order with a strict `<` keeps the lowest index on
@@ -125,6 +155,38 @@ pub fn assign_pass_into<T: Real>(
                 .sum::<usize>()
         })
     });
+    // Centers in several ranges on the register kernels: pieces of rows that fit L2 beside a
+    // range are labelled first, range after range (the same labels: each row's minimum is
+    // the same FMA chains combined in the same order), and the M-step sums each tile.
+    let prelabeled = prelabeled.or_else(|| {
+        let ranges = packed
+            .as_ref()
+            .filter(|r| r.len() > 1 && tiles.is_none() && !lowd)?;
+        let piece = ((PIECE_BYTES / (d * std::mem::size_of::<T>())).clamp(16, 1024) / 8) * 8;
+        Some(
+            labels
+                .par_chunks_mut(piece)
+                .enumerate()
+                .map_init(
+                    || {
+                        (
+                            vec![T::ZERO; piece],
+                            vec![0u32; piece],
+                            vec![T::ZERO; piece],
+                        )
+                    },
+                    |(best, lab2, best2), (ci, lab)| {
+                        let (r0, b) = (ci * piece, lab.len());
+                        let prev = lab.to_vec();
+                        let x = &p.x[r0 * d..(r0 + b) * d];
+                        let (best, lab2, best2) = (&mut best[..b], &mut lab2[..b], &mut best2[..b]);
+                        argmin_ranges(isa, x, ranges, lab, best, lab2, best2);
+                        prev.iter().zip(lab.iter()).filter(|(u, v)| u != v).count()
+                    },
+                )
+                .sum::<usize>(),
+        )
+    });
     let mut parts = fold_tiles(
         p.against(centers, k),
         labels,
@@ -181,19 +243,15 @@ pub fn assign_pass_into<T: Real>(
                 (None, Some(ranges)) if ranges.len() == 1 => {
                     argmin_rows_packed(isa, t.x, &ranges[0].1, lab, &mut best[..b])
                 }
-                (None, Some(ranges)) => {
-                    argmin_rows_packed(isa, t.x, &ranges[0].1, lab, &mut best[..b]);
-                    for (j0, pk) in &ranges[1..] {
-                        argmin_rows_packed(isa, t.x, pk, &mut lab2[..b], &mut best2[..b]);
-                        // Ranges in index order, strict `<`: the lowest index on ties.
-                        for i in 0..b {
-                            if best2[i] < best[i] {
-                                best[i] = best2[i];
-                                lab[i] = lab2[i] + *j0 as u32;
-                            }
-                        }
-                    }
-                }
+                (None, Some(ranges)) => argmin_ranges(
+                    isa,
+                    t.x,
+                    ranges,
+                    lab,
+                    &mut best[..b],
+                    &mut lab2[..b],
+                    &mut best2[..b],
+                ),
                 (None, None) => argmin_rows(isa, t.cross, k, &cn, lab, &mut best[..b]),
             }
             *changed += prev[..b]
