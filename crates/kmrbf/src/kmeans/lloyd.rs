@@ -50,6 +50,31 @@ fn argmin_ranges<T: Real>(
     }
 }
 
+/// Labels every row before the M-step, in parallel pieces of `piece` rows:
+/// `label(scratch, r0, lab)` writes the labels of rows `r0..r0 + lab.len()` (one `scratch`
+/// per worker). Returns how many labels differ from those `labels` held on entry. Labels are
+/// per row, so the pieces need not be the M-step's chunks.
+fn label_pieces<S>(
+    labels: &mut [u32],
+    piece: usize,
+    scratch: impl Fn() -> S + Sync + Send,
+    label: impl Fn(&mut S, usize, &mut [u32]) + Sync + Send,
+) -> usize {
+    labels
+        .par_chunks_mut(piece)
+        .enumerate()
+        .map_init(
+            || (scratch(), Vec::with_capacity(piece)),
+            |(s, prev), (ci, lab)| {
+                prev.clear();
+                prev.extend_from_slice(lab);
+                label(s, ci * piece, lab);
+                prev.iter().zip(lab.iter()).filter(|(u, v)| u != v).count()
+            },
+        )
+        .sum()
+}
+
 /// The centers packed for the register kernels, in ranges of at most [`RANGE_BYTES`] (one
 /// range when all fit): `(first center, packed range)`. Each range's argmin is the same FMA
 /// chain per distance; combining ranges in order with a strict `<` keeps the lowest index on
@@ -141,18 +166,11 @@ pub fn assign_pass_into<T: Real>(
         xn.iter().all(|&v| v <= amx::MAX_SQ_NORM).then(|| {
             // Labels are per row, so their pieces need not be the M-step's chunks: pieces of
             // 1024 rows keep every thread busy (a few chunks of 8192 left one idle).
-            let cr = 1024;
-            labels
-                .par_chunks_mut(cr)
-                .enumerate()
-                .map_init(AmxScratch::default, |scratch, (ci, lab)| {
-                    let (r0, b) = (ci * cr, lab.len());
-                    let prev = lab.to_vec();
-                    let (xc, xnc) = (&x[r0 * d..(r0 + b) * d], &xn[r0..r0 + b]);
-                    argmin_rows_amx(isa, xc, xnc, a, lab, None, scratch);
-                    prev.iter().zip(lab.iter()).filter(|(u, v)| u != v).count()
-                })
-                .sum::<usize>()
+            label_pieces(labels, 1024, AmxScratch::default, |scratch, r0, lab| {
+                let b = lab.len();
+                let (xc, xnc) = (&x[r0 * d..(r0 + b) * d], &xn[r0..r0 + b]);
+                argmin_rows_amx(isa, xc, xnc, a, lab, None, scratch);
+            })
         })
     });
     // Centers in several ranges on the register kernels: pieces of rows that fit L2 beside a
@@ -163,29 +181,24 @@ pub fn assign_pass_into<T: Real>(
             .as_ref()
             .filter(|r| r.len() > 1 && tiles.is_none() && !lowd)?;
         let piece = ((PIECE_BYTES / (d * std::mem::size_of::<T>())).clamp(16, 1024) / 8) * 8;
-        Some(
-            labels
-                .par_chunks_mut(piece)
-                .enumerate()
-                .map_init(
-                    || {
-                        (
-                            vec![T::ZERO; piece],
-                            vec![0u32; piece],
-                            vec![T::ZERO; piece],
-                        )
-                    },
-                    |(best, lab2, best2), (ci, lab)| {
-                        let (r0, b) = (ci * piece, lab.len());
-                        let prev = lab.to_vec();
-                        let x = &p.x[r0 * d..(r0 + b) * d];
-                        let (best, lab2, best2) = (&mut best[..b], &mut lab2[..b], &mut best2[..b]);
-                        argmin_ranges(isa, x, ranges, lab, best, lab2, best2);
-                        prev.iter().zip(lab.iter()).filter(|(u, v)| u != v).count()
-                    },
-                )
-                .sum::<usize>(),
-        )
+        let scratch = || {
+            (
+                vec![T::ZERO; piece],
+                vec![0u32; piece],
+                vec![T::ZERO; piece],
+            )
+        };
+        Some(label_pieces(
+            labels,
+            piece,
+            scratch,
+            |(best, lab2, best2), r0, lab| {
+                let b = lab.len();
+                let x = &p.x[r0 * d..(r0 + b) * d];
+                let (best, lab2, best2) = (&mut best[..b], &mut lab2[..b], &mut best2[..b]);
+                argmin_ranges(isa, x, ranges, lab, best, lab2, best2);
+            },
+        ))
     });
     let mut parts = fold_tiles(
         p.against(centers, k),
