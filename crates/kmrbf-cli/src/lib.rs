@@ -19,3 +19,4 @@ pub mod progress;
 pub mod reproduce;
 pub mod soft;
 pub mod stream;
+pub mod stream_anneal;

@@ -106,6 +106,11 @@ impl Centered {
         self.shift.to_working(&c.values)
     }
 
+    /// The column means the data were moved by.
+    pub fn shift(&self) -> &Shift {
+        &self.shift
+    }
+
     /// Centers `c` (`k x d`, working coordinates) back in the user's coordinates.
     pub fn user<T: Real>(&self, c: &[T]) -> Vec<f64> {
         self.shift.to_user(c)

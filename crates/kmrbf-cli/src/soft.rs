@@ -449,6 +449,16 @@ pub struct AnnealArgs {
     /// Hard labels under the final centers (int64 .npy).
     #[arg(long)]
     pub labels: Option<PathBuf>,
+    /// Stream a .npy in blocks of this many rows (rounded up to a whole number of the
+    /// kernel's chunks) instead of loading it: for data larger than memory. Same results as
+    /// in memory from the same --init file; k-means++ / random seed from a uniform sample
+    /// (--init-sample); --sigma0 auto or a number. Default: stream only a file larger than
+    /// half the available memory.
+    #[arg(long)]
+    pub block_rows: Option<usize>,
+    /// Rows of the uniform sample that k-means++ / random seed from when streaming.
+    #[arg(long, default_value_t = 100_000)]
+    pub init_sample: usize,
     /// The global flags (`--quiet`, `--isa`).
     #[arg(skip)]
     pub global: Global,
@@ -547,9 +557,6 @@ pub fn run_anneal(a: AnnealArgs) -> CliResult<()> {
     if a.stage_cap == 0 {
         return Err(bad_input("--stage-cap = 0 is invalid: must be >= 1"));
     }
-    let cd = Centered::new(load_matrix(&a.data)?);
-    let given = init.centers(a.k, cd.m.d)?;
-    let weights = a.weights.as_deref().map(load_weights).transpose()?;
     let params = AnnealParams {
         map,
         kernel,
@@ -568,13 +575,10 @@ pub fn run_anneal(a: AnnealArgs) -> CliResult<()> {
         threads: None,
     };
     let progress = Progress::new(a.global.quiet);
-    let r = match &cd.m.values {
-        Values::F32(x) => {
-            anneal_typed::<f32>(&a, &cd, x, weights, &init, given, &params, &progress)?
-        }
-        Values::F64(x) => {
-            anneal_typed::<f64>(&a, &cd, x, weights, &init, given, &params, &progress)?
-        }
+    let r = if let Some(s) = crate::stream::should_stream(&a.data, a.block_rows)? {
+        anneal_streamed(&a, s, &init, &params, &progress)?
+    } else {
+        anneal_in_memory(&a, &init, &params, &progress)?
     };
     progress.finish();
     warn_distinct("anneal", &r.labels, a.k);
@@ -588,7 +592,7 @@ pub fn run_anneal(a: AnnealArgs) -> CliResult<()> {
     let written = outs.commit()?;
     if !a.global.quiet {
         eprintln!(
-            "kmrbf anneal: {} from sigma0 {:e}, {} stages, {} steps, J {:.6e}{}; wrote {}",
+            "kmrbf anneal: {} from sigma0 {:e}, {} stages, {} steps, J {:.6e}{}{}; wrote {}",
             map.name(),
             r.sigma0,
             r.stages,
@@ -596,10 +600,101 @@ pub fn run_anneal(a: AnnealArgs) -> CliResult<()> {
             r.inertia,
             r.discrepancy
                 .map_or(String::new(), |d| format!(", discrepancy to K-Means {d:e}")),
+            if r.streamed { " (streamed)" } else { "" },
             list(&written)
         );
     }
     Ok(())
+}
+
+/// `anneal` on the data loaded into memory.
+fn anneal_in_memory(
+    a: &AnnealArgs,
+    init: &InitArg,
+    params: &AnnealParams,
+    progress: &Progress,
+) -> CliResult<Annealed> {
+    let cd = Centered::new(load_matrix(&a.data)?);
+    let given = init.centers(a.k, cd.m.d)?;
+    let weights = a.weights.as_deref().map(load_weights).transpose()?;
+    Ok(match &cd.m.values {
+        Values::F32(x) => anneal_typed::<f32>(a, &cd, x, weights, init, given, params, progress)?,
+        Values::F64(x) => anneal_typed::<f64>(a, &cd, x, weights, init, given, params, progress)?,
+    })
+}
+
+/// `anneal` on a `.npy` streamed in blocks (`stream_anneal.rs`).
+fn anneal_streamed(
+    a: &AnnealArgs,
+    mut s: crate::stream::RowStream,
+    init: &InitArg,
+    params: &AnnealParams,
+    progress: &Progress,
+) -> CliResult<Annealed> {
+    let given = init.centers(a.k, s.d)?;
+    let weights = a.weights.as_deref().map(load_weights).transpose()?;
+    let st = crate::stream::StreamSettings {
+        k: a.k,
+        given: given.as_ref(),
+        random: matches!(init, InitArg::Random),
+        seed: a.seed,
+        max_iter: 0,
+        tol: 0.0,
+        weights: weights.as_deref(),
+        block_rows: a.block_rows,
+        sample_rows: a.init_sample,
+        isa: a.global.isa,
+    };
+    let n = s.n;
+    if s.is_f32() {
+        streamed_typed::<f32>(a, &mut s, &st, params, progress, n)
+    } else {
+        streamed_typed::<f64>(a, &mut s, &st, params, progress, n)
+    }
+}
+
+fn streamed_typed<T: Real>(
+    a: &AnnealArgs,
+    s: &mut crate::stream::RowStream,
+    st: &crate::stream::StreamSettings<'_>,
+    params: &AnnealParams,
+    progress: &Progress,
+    n: usize,
+) -> CliResult<Annealed> {
+    let mut observer = |s: &StageRecord| progress.set(stage_line(s));
+    let (start, r) = crate::stream_anneal::anneal::<T>(s, st, params, progress, &mut observer)?;
+    let shift = &start.shift;
+    let scale = reference_scale(shift, &r);
+    let streamed = serde_json::json!({
+        "block_rows": start.block_rows,
+        "init_sample_rows": start.sample_rows,
+    });
+    let model = model_json(a, n, shift, &start.init, &r, params, scale, Some(streamed));
+    Ok(Annealed::of(model, &r, scale, true))
+}
+
+/// The report's scale: the largest |coordinate| of the K-Means centers (user coordinates).
+fn reference_scale<T: Real>(shift: &kmrbf::Shift, r: &AnnealResult<T>) -> Option<f64> {
+    r.reference.as_ref().map(|rf| {
+        shift
+            .to_user(&rf.centers)
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs()))
+            .max(f64::MIN_POSITIVE)
+    })
+}
+
+/// The progress line of a stage.
+fn stage_line(s: &StageRecord) -> String {
+    format!(
+        "stage {} sigma {:.3e} steps {} J {:.6e}{}",
+        s.stage,
+        s.sigma,
+        s.steps,
+        s.objectives.j,
+        s.discrepancy
+            .map_or(String::new(), |d| format!(" discrepancy {d:.3e}"))
+    )
 }
 
 /// What an annealing produced, for the files and the summary line.
@@ -612,6 +707,28 @@ struct Annealed {
     steps: usize,
     inertia: f64,
     discrepancy: Option<f64>,
+    streamed: bool,
+}
+
+impl Annealed {
+    fn of<T: Real>(
+        model: ModelFile,
+        r: &AnnealResult<T>,
+        scale: Option<f64>,
+        streamed: bool,
+    ) -> Self {
+        Self {
+            model: model.to_bytes(),
+            trace: trace_csv(&r.stages, scale),
+            labels: r.labels.clone(),
+            sigma0: r.sigma0,
+            stages: r.stages.len(),
+            steps: r.total_steps,
+            inertia: r.inertia,
+            discrepancy: r.stages.last().and_then(|s| s.discrepancy),
+            streamed,
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -645,35 +762,20 @@ fn anneal_typed<T: Real>(
         .init(init.to_init(cd, given.as_ref()))
         .seed(a.seed);
     let init_centers = kp.initial_centers(v, w.as_deref()).map_err(lib_ctx)?;
-    let mut observer = |s: &StageRecord| {
-        progress.set(format!(
-            "stage {} sigma {:.3e} steps {} J {:.6e}{}",
-            s.stage,
-            s.sigma,
-            s.steps,
-            s.objectives.j,
-            s.discrepancy
-                .map_or(String::new(), |d| format!(" discrepancy {d:.3e}"))
-        ))
-    };
+    let mut observer = |s: &StageRecord| progress.set(stage_line(s));
     let r = anneal(v, w.as_deref(), &init_centers, a.k, params, &mut observer).map_err(lib_ctx)?;
-    // The report's scale: the largest |coordinate| of the K-Means centers (user coordinates).
-    let scale = r.reference.as_ref().map(|rf| {
-        cd.user(&rf.centers)
-            .iter()
-            .fold(0.0f64, |m, v| m.max(v.abs()))
-            .max(f64::MIN_POSITIVE)
-    });
-    Ok(Annealed {
-        model: model_json(a, cd, &init_centers, &r, params, scale).to_bytes(),
-        trace: trace_csv(&r.stages, scale),
-        labels: r.labels.clone(),
-        sigma0: r.sigma0,
-        stages: r.stages.len(),
-        steps: r.total_steps,
-        inertia: r.inertia,
-        discrepancy: r.stages.last().and_then(|s| s.discrepancy),
-    })
+    let scale = reference_scale(cd.shift(), &r);
+    let model = model_json(
+        a,
+        cd.m.n,
+        cd.shift(),
+        &init_centers,
+        &r,
+        params,
+        scale,
+        None,
+    );
+    Ok(Annealed::of(model, &r, scale, false))
 }
 
 fn stage_json(s: &StageRecord, scale: Option<f64>) -> serde_json::Value {
@@ -688,19 +790,22 @@ fn stage_json(s: &StageRecord, scale: Option<f64>) -> serde_json::Value {
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn model_json<T: Real>(
     a: &AnnealArgs,
-    cd: &Centered,
+    n: usize,
+    shift: &kmrbf::Shift,
     init: &[T],
     r: &AnnealResult<T>,
     params: &AnnealParams,
     scale: Option<f64>,
+    streamed: Option<serde_json::Value>,
 ) -> ModelFile {
-    let d = cd.m.d;
-    let settings = serde_json::json!({
+    let d = init.len() / a.k.max(1);
+    let mut settings = serde_json::json!({
         "command": "anneal",
         "data": a.data.display().to_string(),
-        "n": cd.m.n,
+        "n": n,
         "map": params.map.name(),
         "kernel": a.flags.kernel.name(),
         "init": a.init,
@@ -720,20 +825,23 @@ fn model_json<T: Real>(
         "stage_cap": a.stage_cap,
         "polish": a.polish,
         "polish_iters": r.polish_iters,
-        "initial_centers": rows_of(&cd.user(init), d),
+        "initial_centers": rows_of(&shift.to_user(init), d),
         "reference": r.reference.as_ref().map(|rf| serde_json::json!({
-            "centers": rows_of(&cd.user(&rf.centers), d), "inertia": rf.inertia, "n_iter": rf.n_iter,
+            "centers": rows_of(&shift.to_user(&rf.centers), d), "inertia": rf.inertia, "n_iter": rf.n_iter,
             "scale": scale,
         })),
         "stages": r.stages.iter().map(|s| stage_json(s, scale)).collect::<Vec<_>>(),
     });
+    if let Some(v) = streamed {
+        settings["streamed"] = v;
+    }
     ModelFile {
         format: "kmrbf-model".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         k: a.k,
         d,
         dtype: T::NAME.into(),
-        centers: rows_of(&cd.user(&r.centers), d),
+        centers: rows_of(&shift.to_user(&r.centers), d),
         inertia: r.inertia,
         n_iter: r.total_steps,
         settings,

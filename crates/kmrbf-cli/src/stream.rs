@@ -419,12 +419,31 @@ pub fn predict<T: Real>(
     )
 }
 
-/// Lloyd on the streamed file with the in-memory fit's semantics.
-pub fn fit<T: Real>(
+/// What every streamed fit starts from: the shift, the blocks, the tolerance's scale and the
+/// initial centers.
+pub struct Start<T> {
+    /// The column means (the in-memory centering).
+    pub shift: Shift,
+    /// Rows per block (a whole number of the kernel's chunks).
+    pub block_rows: usize,
+    /// The mean variance of the centered columns (scikit-learn's tolerance scale).
+    pub scale: f64,
+    /// `k x d` initial centers (working coordinates).
+    pub init: Vec<T>,
+    /// Rows of the k-means++ / random sample (0 with given centers).
+    pub sample_rows: usize,
+    /// The per-row weights in `T`.
+    pub weights: Option<Vec<T>>,
+}
+
+/// Checks `k` and the weights, then three passes: the shift (column means), the mean
+/// variance of the centered data, and the initial centers (given, or the method on a
+/// stratified uniform sample of rows).
+pub fn start<T: Real>(
     s: &mut RowStream,
     st: &StreamSettings<'_>,
     progress: &Progress,
-) -> CliResult<Streamed<T>> {
+) -> CliResult<Start<T>> {
     let (n, d, k) = (s.n, s.d, st.k);
     if k == 0 || k > n {
         return Err(bad_input(format!(
@@ -460,9 +479,9 @@ pub fn fit<T: Real>(
         }
         progress.set(format!("variance: pass {} of 2", pass + 1));
     }
-    let tol_abs = st.tol * (var.iter().sum::<f64>() / (n as f64 * d as f64));
+    let scale = var.iter().sum::<f64>() / (n as f64 * d as f64);
     // Initial centers: given, or the method on a stratified uniform sample of rows.
-    let (mut centers, sample_rows): (Vec<T>, usize) = match st.given {
+    let (init, sample_rows): (Vec<T>, usize) = match st.given {
         Some(c) => (c.shifted(&shift), 0),
         None => {
             let m = st.sample_rows.clamp(k, n);
@@ -494,46 +513,132 @@ pub fn fit<T: Real>(
             (c, m)
         }
     };
-    let wt: Option<Vec<T>> = st
+    let weights = st
         .weights
         .map(|w| w.iter().map(|&v| T::from_f64(v)).collect());
-    let mut labels = vec![u32::MAX; n];
+    Ok(Start {
+        shift,
+        block_rows: b,
+        scale,
+        init,
+        sample_rows,
+        weights,
+    })
+}
+
+/// One pass of the Lloyd statistics over the stream at `centers` (`labels`: `n`, the
+/// previous labels in, the new ones out); `extras`: also the inertia and the farthest rows.
+#[allow(clippy::too_many_arguments)]
+pub fn lloyd_pass<T: Real>(
+    s: &RowStream,
+    start: &Start<T>,
+    isa: Isa,
+    k: usize,
+    centers: &[T],
+    labels: &mut [u32],
+    extras: bool,
+    what: &str,
+    progress: &Progress,
+) -> CliResult<ShardStats> {
+    let mut stats = ShardStats::empty(k, s.d);
+    visit(s, start, what, progress, |r0, v, w| {
+        let m = v.n();
+        shard_pass_into(
+            isa,
+            v,
+            w,
+            centers,
+            k,
+            r0 as u64,
+            &mut labels[r0..r0 + m],
+            &mut stats,
+            extras,
+        )
+        .map_err(|e| lib_error("--data", e))
+    })?;
+    Ok(stats)
+}
+
+/// Calls `f(first_row, rows, weights)` on every block of the stream in order, the rows
+/// centered by `start.shift` as in memory; `what` names the pass in the progress line.
+pub fn visit<T: Real>(
+    s: &RowStream,
+    start: &Start<T>,
+    what: &str,
+    progress: &Progress,
+    mut f: impl FnMut(usize, MatView<'_, T>, Option<&[T]>) -> CliResult<()>,
+) -> CliResult<()> {
+    let (n, d) = (s.n, s.d);
+    let mut block: Vec<T> = Vec::new();
+    s.for_each_block(start.block_rows, |r0, m, bytes| {
+        s.decode::<T>(r0, m, bytes, Some(&start.shift), &mut block)?;
+        let v = MatView::new(&block, m, d).map_err(|e| lib_error("--data", e))?;
+        let w = start.weights.as_deref().map(|w| &w[r0..r0 + m]);
+        f(r0, v, w)?;
+        progress.set(format!("{what}: rows {} of {n}", r0 + m));
+        Ok(())
+    })
+}
+
+/// What a streamed Lloyd run ends with (working coordinates).
+pub struct LloydEnd<T> {
+    /// `k x d` centers.
+    pub centers: Vec<T>,
+    /// Labels of every row under them.
+    pub labels: Vec<u32>,
+    /// J of the centers.
+    pub inertia: f64,
+    /// Iterations.
+    pub n_iter: usize,
+}
+
+/// Lloyd from `init` with scikit-learn's stopping rules (labels unchanged, `sum_k
+/// ||dc_k||^2 <= tol_abs`, or `max_iter`) and the final assignment pass: the in-memory
+/// run's bits.
+#[allow(clippy::too_many_arguments)]
+pub fn lloyd<T: Real>(
+    s: &RowStream,
+    start: &Start<T>,
+    isa: Isa,
+    k: usize,
+    init: &[T],
+    max_iter: usize,
+    tol_abs: f64,
+    progress: &Progress,
+) -> CliResult<LloydEnd<T>> {
+    let mut labels = vec![u32::MAX; s.n];
+    let mut centers = init.to_vec();
     let mut next = centers.clone();
-    // `extras`: the inertia and the farthest rows, a second sweep over each block, needed only
-    // by the final pass and by an iteration that leaves a cluster empty.
-    let mut pass = |centers: &[T], labels: &mut [u32], what: &str, extras: bool| {
-        let mut stats = ShardStats::empty(k, d);
-        s.for_each_block(b, |r0, m, bytes| {
-            s.decode::<T>(r0, m, bytes, Some(&shift), &mut block)?;
-            let v = MatView::new(&block, m, d).map_err(|e| lib_error("--data", e))?;
-            let w = wt.as_deref().map(|w| &w[r0..r0 + m]);
-            shard_pass_into(
-                st.isa,
-                v,
-                w,
-                centers,
-                k,
-                r0 as u64,
-                &mut labels[r0..r0 + m],
-                &mut stats,
-                extras,
-            )
-            .map_err(|e| lib_error("--data", e))?;
-            progress.set(format!("{what}: rows {} of {n}", r0 + m));
-            Ok(())
-        })?;
-        CliResult::Ok(stats)
-    };
     let mut n_iter = 0;
-    for it in 0..st.max_iter {
+    for it in 0..max_iter {
         n_iter = it + 1;
         let what = format!("iteration {n_iter}");
-        let mut stats = pass(&centers, &mut labels, &what, false)?;
+        let mut stats = lloyd_pass(
+            s,
+            start,
+            isa,
+            k,
+            &centers,
+            &mut labels,
+            false,
+            &what,
+            progress,
+        )?;
         if stats.sums.weight.contains(&0.0) {
             // Empty clusters take the farthest rows: pass again to find them (the same
             // labels, counted against themselves: keep the first pass's change count).
             let changed = stats.changed;
-            stats = pass(&centers, &mut labels, &what, true)?;
+            stats = lloyd_pass(
+                s,
+                start,
+                isa,
+                k,
+                &centers,
+                &mut labels,
+                true,
+                &what,
+                progress,
+            )?;
             stats.changed = changed;
         }
         let (moved, _) = update(&stats, &centers, &mut next);
@@ -542,14 +647,50 @@ pub fn fit<T: Real>(
             break;
         }
     }
-    let fin = pass(&centers, &mut labels, "final assignment", true)?;
-    Ok(Streamed {
-        centers: shift.to_user(&centers),
-        working: centers,
+    let fin = lloyd_pass(
+        s,
+        start,
+        isa,
+        k,
+        &centers,
+        &mut labels,
+        true,
+        "final assignment",
+        progress,
+    )?;
+    Ok(LloydEnd {
+        centers,
         labels,
         inertia: fin.inertia,
         n_iter,
-        block_rows: b,
-        sample_rows,
+    })
+}
+
+/// Lloyd on the streamed file with the in-memory fit's semantics.
+pub fn fit<T: Real>(
+    s: &mut RowStream,
+    st: &StreamSettings<'_>,
+    progress: &Progress,
+) -> CliResult<Streamed<T>> {
+    let start = start::<T>(s, st, progress)?;
+    let tol_abs = st.tol * start.scale;
+    let end = lloyd(
+        s,
+        &start,
+        st.isa,
+        st.k,
+        &start.init,
+        st.max_iter,
+        tol_abs,
+        progress,
+    )?;
+    Ok(Streamed {
+        centers: start.shift.to_user(&end.centers),
+        working: end.centers,
+        labels: end.labels,
+        inertia: end.inertia,
+        n_iter: end.n_iter,
+        block_rows: start.block_rows,
+        sample_rows: start.sample_rows,
     })
 }

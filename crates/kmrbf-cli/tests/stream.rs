@@ -333,3 +333,166 @@ fn streamed_transform_writes_the_in_memory_responsibilities() {
         }
     }
 }
+
+/// `anneal` in memory and with `--block-rows 100` (several blocks): the same model (centers,
+/// J, sigma0, the reference run and every stage record), trace and labels.
+fn same_anneal(dir: &Dir, data: &str, init: &str, extra: &[&str]) {
+    let run_one = |tag: &str, stream: bool| {
+        let (m, t, l) = (
+            dir.s(&format!("{tag}.json")),
+            dir.s(&format!("{tag}.csv")),
+            dir.s(&format!("{tag}.npy")),
+        );
+        let mut a: Vec<&str> = vec![
+            "--quiet", "anneal", "--data", data, "--k", "6", "--init", init, "--out", &m,
+            "--trace", &t, "--labels", &l,
+        ];
+        if stream {
+            a.extend(["--block-rows", "100"]);
+        }
+        a.extend(extra);
+        ok(&a);
+    };
+    run_one("amem", false);
+    run_one("ast", true);
+    let (m, s) = (json(&dir.path("amem.json")), json(&dir.path("ast.json")));
+    for key in ["centers", "inertia", "n_iter"] {
+        assert_eq!(m[key], s[key], "{key}: {data} {extra:?}");
+    }
+    for key in [
+        "sigma0_value",
+        "reference",
+        "initial_centers",
+        "polish_iters",
+    ] {
+        assert_eq!(
+            m["settings"][key], s["settings"][key],
+            "{key}: {data} {extra:?}"
+        );
+    }
+    let strip = |v: &serde_json::Value| {
+        let mut v = v.clone();
+        for st in v.as_array_mut().unwrap() {
+            st.as_object_mut().unwrap().remove("seconds");
+        }
+        v
+    };
+    assert_eq!(
+        strip(&m["settings"]["stages"]),
+        strip(&s["settings"]["stages"]),
+        "stages: {data} {extra:?}"
+    );
+    assert!(s["settings"]["streamed"]["block_rows"].as_u64().unwrap() < 30_000);
+    assert_eq!(
+        std::fs::read(dir.path("amem.csv")).unwrap(),
+        std::fs::read(dir.path("ast.csv")).unwrap(),
+        "trace: {data} {extra:?}"
+    );
+    assert_eq!(
+        read_labels(&dir.path("amem.npy")),
+        read_labels(&dir.path("ast.npy"))
+    );
+}
+
+#[test]
+fn streamed_anneal_equals_the_in_memory_anneal() {
+    let dir = Dir::new("stream-anneal");
+    let (n, d, k) = (30_000, 4, 6);
+    let (x, init) = blobs(n, d, k);
+    write_npy_f64(&dir.path("x64.npy"), &x, &format!("({n}, {d})"), false);
+    write_npy_f64(&dir.path("c64.npy"), &init, &format!("({k}, {d})"), false);
+    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    write_npy_f32(&dir.path("x32.npy"), &x32, &format!("({n}, {d})"));
+    let w: Vec<f64> = (0..n).map(|i| 0.5 + (i % 5) as f64 * 0.3).collect();
+    write_npy_f64(&dir.path("w.npy"), &w, &format!("({n},)"), false);
+    // Centers 4 and 5 repeat 0 and 1: the Lloyd runs (sigma0 = auto's gaps, the reference)
+    // relocate empty clusters to the farthest rows.
+    let mut dup = init.clone();
+    dup.copy_within(0..2 * d, 4 * d);
+    write_npy_f64(&dir.path("dup.npy"), &dup, &format!("({k}, {d})"), false);
+    let wf = dir.s("w.npy");
+    let c = dir.s("c64.npy");
+    for data in ["x64.npy", "x32.npy"] {
+        let data = dir.s(data);
+        same_anneal(&dir, &data, &c, &["--reference"]);
+        same_anneal(&dir, &data, &c, &["--map", "entmax15", "--weights", &wf]);
+        same_anneal(
+            &dir,
+            &data,
+            &dir.s("dup.npy"),
+            &["--map", "sparsemax", "--reference", "--polish"],
+        );
+        same_anneal(
+            &dir,
+            &data,
+            &c,
+            &[
+                "--step",
+                "gd",
+                "--gradient",
+                "full",
+                "--sigma0",
+                "0.5",
+                "--stage-cap",
+                "20",
+            ],
+        );
+        same_anneal(
+            &dir,
+            &data,
+            &c,
+            &[
+                "--step",
+                "adam",
+                "--lr",
+                "0.05",
+                "--stage-cap",
+                "15",
+                "--sigmas",
+                "2,0.5,0.1",
+                "--no-warm-start",
+            ],
+        );
+    }
+}
+
+#[test]
+fn streamed_anneal_refuses_what_needs_memory_and_bad_rows() {
+    let dir = Dir::new("stream-anneal-bad");
+    let (n, d) = (5000, 3);
+    let (mut x, _) = blobs(n, d, 3);
+    write_npy_f64(&dir.path("ok.npy"), &x, &format!("({n}, {d})"), false);
+    x[4321 * d + 1] = f64::INFINITY;
+    write_npy_f64(&dir.path("inf.npy"), &x, &format!("({n}, {d})"), false);
+    let out = dir.s("out.json");
+    let cases: [(&str, &[&str], &str); 4] = [
+        ("ok.npy", &["--sigma0", "median"], "need the data in memory"),
+        (
+            "ok.npy",
+            &["--sigma0", "critical"],
+            "need the data in memory",
+        ),
+        ("inf.npy", &[], "row 4321, column 1"),
+        ("ok.npy", &["--k", "6000"], "--k = 6000"),
+    ];
+    for (file, extra, want) in cases {
+        let data = dir.s(file);
+        let mut args = vec![
+            "anneal",
+            "--data",
+            data.as_str(),
+            "--block-rows",
+            "700",
+            "--out",
+            out.as_str(),
+        ];
+        args.extend(extra);
+        if !extra.contains(&"--k") {
+            args.extend(["--k", "3"]);
+        }
+        let r = run(&args);
+        assert_eq!(r.code, 2, "{file} {extra:?}: {}", r.stderr);
+        assert!(r.stderr.contains(want), "{file} {extra:?}: {}", r.stderr);
+        assert!(!dir.path("out.json").exists(), "{file}: nothing written");
+    }
+}

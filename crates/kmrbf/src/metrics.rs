@@ -1,16 +1,99 @@
 //! Clustering metrics: adjusted Rand index, normalized mutual information, Hungarian
 //! matching, matched accuracy, and the discrepancy between two sets of centers.
 
-/// Contingency table of two labelings (`a` rows, `b` columns).
-fn contingency(a: &[u32], b: &[u32]) -> (Vec<Vec<f64>>, usize, usize) {
-    assert_eq!(a.len(), b.len(), "labelings of different lengths");
-    let ka = a.iter().max().map_or(0, |&m| m as usize + 1);
-    let kb = b.iter().max().map_or(0, |&m| m as usize + 1);
-    let mut t = vec![vec![0.0; kb]; ka];
-    for (&x, &y) in a.iter().zip(b) {
-        t[x as usize][y as usize] += 1.0;
+/// The contingency table of two labelings, `ka x kb` counts: filled from whole label
+/// arrays or block by block (rows in any order), then read as ARI or NMI. Labels at or above
+/// `ka` / `kb` grow the table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Contingency {
+    t: Vec<Vec<f64>>,
+    n: f64,
+}
+
+impl Contingency {
+    /// An empty `ka x kb` table.
+    pub fn new(ka: usize, kb: usize) -> Self {
+        Self {
+            t: vec![vec![0.0; kb]; ka],
+            n: 0.0,
+        }
     }
-    (t, ka, kb)
+
+    /// The table of `a` against `b` (sized by their largest labels).
+    pub fn of(a: &[u32], b: &[u32]) -> Self {
+        let ka = a.iter().max().map_or(0, |&m| m as usize + 1);
+        let kb = b.iter().max().map_or(0, |&m| m as usize + 1);
+        let mut c = Self::new(ka, kb);
+        c.add(a, b);
+        c
+    }
+
+    /// Counts the pairs `(a_i, b_i)`.
+    pub fn add(&mut self, a: &[u32], b: &[u32]) {
+        assert_eq!(a.len(), b.len(), "labelings of different lengths");
+        for (&x, &y) in a.iter().zip(b) {
+            let (x, y) = (x as usize, y as usize);
+            if x >= self.t.len() {
+                let kb = self.t.first().map_or(0, |r| r.len());
+                self.t.resize(x + 1, vec![0.0; kb]);
+            }
+            if y >= self.t[0].len() {
+                self.t.iter_mut().for_each(|r| r.resize(y + 1, 0.0));
+            }
+            self.t[x][y] += 1.0;
+        }
+        self.n += a.len() as f64;
+    }
+
+    fn margins(&self) -> (Vec<f64>, Vec<f64>) {
+        let rows = self.t.iter().map(|r| r.iter().sum()).collect();
+        let cols = (0..self.t.first().map_or(0, |r| r.len()))
+            .map(|j| self.t.iter().map(|r| r[j]).sum())
+            .collect();
+        (rows, cols)
+    }
+
+    /// Adjusted Rand index (Hubert & Arabie): 1 for identical partitions, ~0 for random ones.
+    /// Empty rows and columns of the table do not change it.
+    pub fn ari(&self) -> f64 {
+        let sum_ij: f64 = self.t.iter().flatten().map(|&v| comb2(v)).sum();
+        let (rows, cols) = self.margins();
+        let sa: f64 = rows.iter().map(|&v| comb2(v)).sum();
+        let sb: f64 = cols.iter().map(|&v| comb2(v)).sum();
+        let expected = sa * sb / comb2(self.n);
+        let max = 0.5 * (sa + sb);
+        if (max - expected).abs() < 1e-300 {
+            return 1.0; // both partitions trivial (one cluster, or all singletons): identical
+        }
+        (sum_ij - expected) / (max - expected)
+    }
+
+    /// Normalized mutual information with the arithmetic mean of the entropies
+    /// (scikit-learn's default): 1 for identical partitions.
+    pub fn nmi(&self) -> f64 {
+        let n = self.n;
+        let (rows, cols) = self.margins();
+        let h = |v: &[f64]| -> f64 {
+            v.iter()
+                .filter(|&&c| c > 0.0)
+                .map(|&c| -(c / n) * (c / n).ln())
+                .sum()
+        };
+        let (ha, hb) = (h(&rows), h(&cols));
+        let mut mi = 0.0;
+        for (i, r) in self.t.iter().enumerate() {
+            for (j, &c) in r.iter().enumerate() {
+                if c > 0.0 {
+                    mi += (c / n) * ((c * n) / (rows[i] * cols[j])).ln();
+                }
+            }
+        }
+        let denom = 0.5 * (ha + hb);
+        if denom <= 0.0 {
+            return 1.0;
+        }
+        (mi / denom).clamp(0.0, 1.0)
+    }
 }
 
 fn comb2(x: f64) -> f64 {
@@ -19,52 +102,13 @@ fn comb2(x: f64) -> f64 {
 
 /// Adjusted Rand index (Hubert & Arabie): 1 for identical partitions, ~0 for random ones.
 pub fn adjusted_rand_index(a: &[u32], b: &[u32]) -> f64 {
-    let n = a.len() as f64;
-    let (t, _, _) = contingency(a, b);
-    let sum_ij: f64 = t.iter().flatten().map(|&v| comb2(v)).sum();
-    let rows: Vec<f64> = t.iter().map(|r| r.iter().sum()).collect();
-    let cols: Vec<f64> = (0..t.first().map_or(0, |r| r.len()))
-        .map(|j| t.iter().map(|r| r[j]).sum())
-        .collect();
-    let sa: f64 = rows.iter().map(|&v| comb2(v)).sum();
-    let sb: f64 = cols.iter().map(|&v| comb2(v)).sum();
-    let expected = sa * sb / comb2(n);
-    let max = 0.5 * (sa + sb);
-    if (max - expected).abs() < 1e-300 {
-        return 1.0; // both partitions trivial (one cluster, or all singletons): identical
-    }
-    (sum_ij - expected) / (max - expected)
+    Contingency::of(a, b).ari()
 }
 
 /// Normalized mutual information with the arithmetic mean of the entropies (scikit-learn's
 /// default): 1 for identical partitions.
 pub fn normalized_mutual_info(a: &[u32], b: &[u32]) -> f64 {
-    let n = a.len() as f64;
-    let (t, _, _) = contingency(a, b);
-    let rows: Vec<f64> = t.iter().map(|r| r.iter().sum()).collect();
-    let cols: Vec<f64> = (0..t.first().map_or(0, |r| r.len()))
-        .map(|j| t.iter().map(|r| r[j]).sum())
-        .collect();
-    let h = |v: &[f64]| -> f64 {
-        v.iter()
-            .filter(|&&c| c > 0.0)
-            .map(|&c| -(c / n) * (c / n).ln())
-            .sum()
-    };
-    let (ha, hb) = (h(&rows), h(&cols));
-    let mut mi = 0.0;
-    for (i, r) in t.iter().enumerate() {
-        for (j, &c) in r.iter().enumerate() {
-            if c > 0.0 {
-                mi += (c / n) * ((c * n) / (rows[i] * cols[j])).ln();
-            }
-        }
-    }
-    let denom = 0.5 * (ha + hb);
-    if denom <= 0.0 {
-        return 1.0;
-    }
-    (mi / denom).clamp(0.0, 1.0)
+    Contingency::of(a, b).nmi()
 }
 
 /// Minimum-cost assignment of an `n x n` cost matrix (row-major): `assign[row] = column`.
@@ -134,7 +178,8 @@ pub fn hungarian(cost: &[f64], n: usize) -> Vec<usize> {
 /// Fraction of rows whose label in `pred` maps to their label in `truth` under the best
 /// one-to-one matching of clusters (Hungarian on the contingency table).
 pub fn matched_accuracy(truth: &[u32], pred: &[u32]) -> f64 {
-    let (t, ka, kb) = contingency(truth, pred);
+    let t = Contingency::of(truth, pred).t;
+    let (ka, kb) = (t.len(), t.first().map_or(0, |r| r.len()));
     let m = ka.max(kb);
     let mut cost = vec![0.0; m * m];
     for i in 0..ka {

@@ -693,3 +693,131 @@ fn the_fitted_rbf_model_is_the_annealing_and_computes_at_its_temperature() {
     ));
     assert!(Temperature::new(0.0, Kernel::Temperature).is_err());
 }
+
+/// The soft pass over blocks that are whole multiples of the kernel's chunk, continued with
+/// `soft_shard_into`, has the bits of one pass over all rows: terms, responsibility sums and
+/// loss sums, f32 and f64, the fused and the tile kernels, on every tier.
+#[test]
+fn the_soft_pass_over_blocks_equals_one_pass() {
+    use kmrbf::kmeans::Blocking;
+    use kmrbf::rbf::pass::soft_pass;
+    use kmrbf::rbf::shard::soft_shard_into;
+    use kmrbf::rbf::{PassOutput, PassRequest};
+    fn check<T: kmrbf::Real>(isa: kmrbf::Isa, x: &[T], n: usize, d: usize, c: &[T], k: usize) {
+        let w: Vec<T> = (0..n)
+            .map(|i| T::from_f64(0.5 + (i % 7) as f64 * 0.25))
+            .collect();
+        let chunk = Blocking::of::<T>(k).chunk_rows;
+        for (map, loss_sums) in [
+            (MapKind::Softmax, false),
+            (MapKind::Entmax15, false),
+            (MapKind::Sparsemax, true),
+            (MapKind::Softmax, true),
+        ] {
+            let req = PassRequest {
+                map,
+                temperature: T::from_f64(0.7),
+                resp_sums: true,
+                loss_sums,
+                fused: true,
+            };
+            let mut xn = vec![T::ZERO; n];
+            kmrbf::kernels::layout::distance::row_sq_norms(x, d, &mut xn);
+            let p = Prepared::new(x, d, &xn, Some(&w), isa).unwrap();
+            let one = soft_pass(&p, c, k, req, kmrbf::rbf::pass::RowOut::None);
+            let mut run = PassOutput::empty(k, d, &req);
+            let mut xmax = 0.0f64;
+            for r0 in (0..n).step_by(chunk) {
+                let m = chunk.min(n - r0);
+                let v = MatView::new(&x[r0 * d..(r0 + m) * d], m, d).unwrap();
+                let b =
+                    soft_shard_into(isa, v, Some(&w[r0..r0 + m]), c, k, r0 as u64, req, &mut run);
+                xmax = xmax.max(b.unwrap());
+            }
+            let what = format!("{isa:?} {} {map:?} loss {loss_sums}", T::NAME);
+            assert_eq!(
+                (
+                    one.j,
+                    one.l,
+                    one.f,
+                    one.weight,
+                    one.support,
+                    one.onehot,
+                    one.rows
+                ),
+                (
+                    run.j,
+                    run.l,
+                    run.f,
+                    run.weight,
+                    run.support,
+                    run.onehot,
+                    run.rows
+                ),
+                "{what}"
+            );
+            let sums = |o: &PassOutput| (o.resp_sums.clone(), o.loss_sums.clone());
+            assert!(sums(&one) == sums(&run), "{what}");
+            let want = xn.iter().fold(0.0f64, |a, &v| a.max(v.to_f64()));
+            assert_eq!(xmax, want, "{what}");
+        }
+    }
+    let (n, d, k) = (20_000, 5, 7);
+    let ds = kmrbf::synth::blobs(n, d, k, 1.0, 5);
+    let c = pick_rows(&ds.x, n, d, k, 3);
+    let x32: Vec<f32> = ds.x.iter().map(|&v| v as f32).collect();
+    let c32: Vec<f32> = c.iter().map(|&v| v as f32).collect();
+    for isa in tiers("the_soft_pass_over_blocks_equals_one_pass") {
+        check(isa, &ds.x, n, d, &c, k);
+        check(isa, &x32, n, d, &c32, k);
+    }
+}
+
+/// `sigma0 = auto`'s Lloyd run over blocks (`gap_shard_into` + `shard::update`, a second
+/// pass for the farthest rows when a cluster empties) finds `lloyd_min_gap`'s gap.
+#[test]
+fn the_gap_run_over_blocks_equals_lloyd_min_gap() {
+    use kmrbf::kmeans::shard::update;
+    use kmrbf::kmeans::Blocking;
+    use kmrbf::rbf::anneal::lloyd_min_gap;
+    use kmrbf::rbf::shard::{gap_shard_into, GapStats};
+    let (n, d, k) = (12_000, 3, 6);
+    let ds = kmrbf::synth::blobs(n, d, k, 1.5, 8);
+    let mut init = pick_rows(&ds.x, n, d, k, 4);
+    init.copy_within(0..d, 5 * d); // two equal centers: one cluster comes out empty
+    let isa = kmrbf::Isa::detect();
+    let mut xn = vec![0.0; n];
+    kmrbf::kernels::layout::distance::row_sq_norms(&ds.x, d, &mut xn);
+    let p = Prepared::new(&ds.x, d, &xn, None, isa).unwrap();
+    let want = lloyd_min_gap(&p, &init, k);
+    let chunk = Blocking::of::<f64>(k).chunk_rows;
+    let mut labels = vec![u32::MAX; n];
+    let (mut c, mut next) = (init.clone(), init.clone());
+    let mut gmin = f64::INFINITY;
+    let mut relocated = 0;
+    for _ in 0..1000 {
+        let pass = |c: &[f64], labels: &mut [u32], extras: bool| {
+            let mut g = GapStats::empty(k, d);
+            for r0 in (0..n).step_by(chunk) {
+                let m = chunk.min(n - r0);
+                let v = MatView::new(&ds.x[r0 * d..(r0 + m) * d], m, d).unwrap();
+                let l = &mut labels[r0..r0 + m];
+                gap_shard_into(isa, v, None, c, k, r0 as u64, l, &mut g, extras).unwrap();
+            }
+            g
+        };
+        let mut g = pass(&c, &mut labels, false);
+        gmin = gmin.min(g.gap);
+        if g.stats.changed == 0 {
+            break;
+        }
+        if g.stats.sums.weight.contains(&0.0) {
+            g = pass(&c, &mut labels, true);
+        }
+        relocated += update(&g.stats, &c, &mut next).1;
+        std::mem::swap(&mut c, &mut next);
+    }
+    assert!(relocated > 0, "the run relocated an empty cluster");
+    assert!(gmin.is_finite() && gmin > 0.0);
+    assert_eq!(gmin, want);
+}

@@ -36,15 +36,6 @@ impl ClusterSums {
             *a += *b;
         }
     }
-
-    /// Merges a sequence of partials in order (deterministic).
-    pub fn merge_all(k: usize, d: usize, parts: &[Self]) -> Self {
-        let mut total = Self::zeros(k, d);
-        for p in parts {
-            total.merge(p);
-        }
-        total
-    }
 }
 
 /// Per-tile sums in the data's own precision, folded into [`ClusterSums`] (f64) once at

@@ -121,35 +121,8 @@ pub fn shard_pass_into<T: Real>(
     into: &mut ShardStats,
     extras: bool,
 ) -> Result<()> {
-    x.validate("data")?;
+    check_block(x, sample_weight, centers, k, offset)?;
     let (n, d) = (x.n(), x.d());
-    if let Some(sample_weight) = sample_weight {
-        if sample_weight.len() != n {
-            return Err(Error::WeightCount {
-                expected: n,
-                got: sample_weight.len(),
-            });
-        }
-        if let Some((i, v)) = sample_weight
-            .iter()
-            .enumerate()
-            .find(|(_, v)| !(v.is_finite() && **v >= T::ZERO))
-        {
-            return Err(Error::BadWeight {
-                row: offset as usize + i,
-                value: v.to_f64(),
-            });
-        }
-    }
-    if k == 0 || centers.len() != k * d {
-        return Err(Error::InitShape {
-            expected_k: k,
-            expected_d: d,
-            got_k: centers.len() / d.max(1),
-            got_d: d,
-        });
-    }
-    check_finite("centers", centers, d)?;
     if labels.len() != n {
         return Err(Error::BadLength {
             what: "labels",
@@ -180,9 +153,24 @@ pub fn shard_pass_into<T: Real>(
     let changed = assign_pass_into(&p, centers, k, labels, true, blocking, &mut into.sums) as u64;
     into.changed += changed;
     into.rows += n as u64;
-    if !extras {
-        return Ok(());
+    if extras {
+        add_extras(&p, labels, centers, k, offset, blocking, into);
     }
+    Ok(())
+}
+
+/// Adds the block's inertia under `labels` and its farthest rows to `into` (the second sweep
+/// of [`shard_pass_into`]).
+pub(crate) fn add_extras<T: Real>(
+    p: &Prepared<'_, T>,
+    labels: &[u32],
+    centers: &[T],
+    k: usize,
+    offset: u64,
+    blocking: Blocking,
+    into: &mut ShardStats,
+) {
+    let d = p.d;
     let cr = blocking.chunk_rows;
     let parts: Vec<(f64, Vec<FarRow>)> = labels
         .par_chunks(cr)
@@ -221,11 +209,51 @@ pub fn shard_pass_into<T: Real>(
     far.truncate(k);
     for f in &mut far {
         let i = (f.index - offset) as usize;
-        f.row = x.row(i).iter().map(|v| v.to_f64()).collect();
+        f.row = p.row(i).iter().map(|v| v.to_f64()).collect();
     }
     into.far.extend(far);
     into.far.sort_by(by_far);
     into.far.truncate(k);
+}
+
+/// Checks one block before a pass: finite rows, `n` finite non-negative weights (errors name
+/// the global row, `offset` plus the row within the block), `k x d` finite centers.
+pub(crate) fn check_block<T: Real>(
+    x: MatView<'_, T>,
+    sample_weight: Option<&[T]>,
+    centers: &[T],
+    k: usize,
+    offset: u64,
+) -> Result<()> {
+    x.validate("data")?;
+    let (n, d) = (x.n(), x.d());
+    if let Some(sample_weight) = sample_weight {
+        if sample_weight.len() != n {
+            return Err(Error::WeightCount {
+                expected: n,
+                got: sample_weight.len(),
+            });
+        }
+        if let Some((i, v)) = sample_weight
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !(v.is_finite() && **v >= T::ZERO))
+        {
+            return Err(Error::BadWeight {
+                row: offset as usize + i,
+                value: v.to_f64(),
+            });
+        }
+    }
+    if k == 0 || centers.len() != k * d {
+        return Err(Error::InitShape {
+            expected_k: k,
+            expected_d: d,
+            got_k: centers.len() / d.max(1),
+            got_d: d,
+        });
+    }
+    check_finite("centers", centers, d)?;
     Ok(())
 }
 

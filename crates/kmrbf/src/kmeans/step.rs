@@ -33,6 +33,21 @@ pub fn cluster_sums<T: Real>(
     k: usize,
     blocking: Blocking,
 ) -> ClusterSums {
+    let mut total = ClusterSums::zeros(k, p.d);
+    cluster_sums_into(p, labels, k, blocking, &mut total);
+    total
+}
+
+/// [`cluster_sums`] added to the running sums `into` (`k x d`) of the rows before `p`'s, chunk
+/// by chunk in order: blocks whose sizes are multiples of `blocking.chunk_rows`, read one
+/// after another, give the sums of one call over all their rows (the same bits).
+pub fn cluster_sums_into<T: Real>(
+    p: &Prepared<'_, T>,
+    labels: &[u32],
+    k: usize,
+    blocking: Blocking,
+    into: &mut ClusterSums,
+) {
     let d = p.d;
     let cr = blocking.chunk_rows;
     let parts: Vec<ClusterSums> = labels
@@ -56,7 +71,9 @@ pub fn cluster_sums<T: Real>(
             acc
         })
         .collect();
-    ClusterSums::merge_all(k, d, &parts)
+    for part in &parts {
+        into.merge(part);
+    }
 }
 
 /// The M-step: relocates empty clusters to the farthest rows from their old centers (as
@@ -142,21 +159,92 @@ pub fn inertia<T: Real>(
     centers: &[T],
     chunk_rows: usize,
 ) -> f64 {
-    let d = p.d;
-    let parts: Vec<f64> = labels
-        .par_chunks(chunk_rows)
-        .enumerate()
-        .map(|(ci, lc)| {
-            let mut s = 0.0;
-            for (j, &l) in lc.iter().enumerate() {
-                let i = ci * chunk_rows + j;
-                let c = &centers[l as usize * d..(l as usize + 1) * d];
-                s += p.weight(i) * sq_dist(p.row(i), c).to_f64();
-            }
-            s
-        })
-        .collect();
-    parts.iter().sum()
+    let mut s = InertiaSum::new(chunk_rows);
+    s.add(p.x, p.d, p.w, labels, centers);
+    s.total()
+}
+
+/// [`inertia`] over rows that come in blocks of any size: each chunk of `chunk_rows` rows
+/// (counted from the first row of the first block) is summed in row order, and the chunks'
+/// sums are added in order, so the total has the bits of one call over all the rows.
+#[derive(Clone, Debug)]
+pub struct InertiaSum {
+    chunk_rows: usize,
+    /// Rows added so far.
+    rows: usize,
+    /// The sum of the chunks completed so far.
+    done: f64,
+    /// The sum of the rows of the chunk in progress.
+    open: f64,
+}
+
+impl InertiaSum {
+    /// No rows yet; chunks of `chunk_rows` (>= 1) rows.
+    pub fn new(chunk_rows: usize) -> Self {
+        Self {
+            chunk_rows: chunk_rows.max(1),
+            rows: 0,
+            done: 0.0,
+            open: 0.0,
+        }
+    }
+
+    /// Adds the next block's rows `x` (`n x d`, weights `w` or 1), labelled `labels` (`n`)
+    /// among `centers` (`k x d`).
+    pub fn add<T: Real>(
+        &mut self,
+        x: &[T],
+        d: usize,
+        w: Option<&[T]>,
+        labels: &[u32],
+        centers: &[T],
+    ) {
+        let cr = self.chunk_rows;
+        let term = |i: usize| {
+            let l = labels[i] as usize;
+            let wi = w.map_or(1.0, |w| w[i].to_f64());
+            wi * sq_dist(&x[i * d..(i + 1) * d], &centers[l * d..(l + 1) * d]).to_f64()
+        };
+        let n = labels.len();
+        // Finish the chunk in progress, then whole chunks in parallel, then open the last.
+        let head = ((cr - self.rows % cr) % cr).min(n);
+        for i in 0..head {
+            self.open += term(i);
+        }
+        self.rows += head;
+        if self.rows.is_multiple_of(cr) && head > 0 {
+            self.done += self.open;
+            self.open = 0.0;
+        }
+        let whole = (n - head) / cr * cr;
+        let parts: Vec<f64> = (0..whole / cr)
+            .into_par_iter()
+            .map(|c| {
+                let mut s = 0.0;
+                for i in head + c * cr..head + (c + 1) * cr {
+                    s += term(i);
+                }
+                s
+            })
+            .collect();
+        for v in parts {
+            self.done += v;
+        }
+        self.rows += whole;
+        for i in head + whole..n {
+            self.open += term(i);
+        }
+        self.rows += n - head - whole;
+    }
+
+    /// The sum over every row added.
+    pub fn total(&self) -> f64 {
+        if self.rows.is_multiple_of(self.chunk_rows) {
+            self.done
+        } else {
+            self.done + self.open
+        }
+    }
 }
 
 /// Progress of one iteration, for observers (progress bars, logs).

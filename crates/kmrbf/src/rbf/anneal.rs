@@ -97,6 +97,22 @@ pub struct AnnealParams {
 }
 
 impl AnnealParams {
+    /// Checks the settings that do not depend on the data: `tol`, `stage_cap`, `gamma`.
+    pub fn check(&self) -> Result<()> {
+        if !(self.tol.is_finite() && self.tol >= 0.0) {
+            return Err(bad("tol", self.tol, "must be finite and >= 0"));
+        }
+        if self.stage_cap == 0 {
+            return Err(bad("stage_cap", 0.0, "must be >= 1"));
+        }
+        if let Schedule::Geometric { gamma } = self.schedule {
+            if !(gamma > 0.0 && gamma < 1.0) {
+                return Err(bad("gamma", gamma, "must lie in (0, 1)"));
+            }
+        }
+        Ok(())
+    }
+
     /// Defaults: geometric schedule with gamma 0.5 from `sigma0 = auto` to `sigma0 * 1e-4`,
     /// warm-started soft-lloyd, tol 1e-14, at most 1000 steps a stage, no polish, reference on.
     pub fn new(map: MapKind) -> Self {
@@ -238,8 +254,7 @@ pub fn lloyd_min_gap<T: Real>(p: &Prepared<'_, T>, init: &[T], k: usize) -> f64 
 /// while Lloyd gives it to the lower index, so the zero-temperature limit of the soft model is
 /// Lloyd's trajectory only when this count is 0.
 pub fn lloyd_gaps<T: Real>(p: &Prepared<'_, T>, init: &[T], k: usize) -> (f64, usize) {
-    use crate::kernels::layout::distance::row_sq_norms;
-    use crate::kernels::layout::tiles::{fold_tiles, Blocking};
+    use crate::kernels::layout::tiles::Blocking;
     use crate::kmeans::step::{cluster_sums, update_centers};
     let blocking = Blocking::of::<T>(k);
     let mut centers = init.to_vec();
@@ -248,35 +263,10 @@ pub fn lloyd_gaps<T: Real>(p: &Prepared<'_, T>, init: &[T], k: usize) -> (f64, u
     let mut old = vec![u32::MAX; p.n()];
     let mut gmin = f64::INFINITY;
     let mut ties = 0;
-    for _ in 0..10_000 {
-        let mut cn = vec![T::ZERO; k];
-        row_sq_norms(&centers, p.d, &mut cn);
-        let parts = fold_tiles(
-            p.against(&centers, k),
-            &mut labels,
-            1,
-            blocking,
-            true,
-            || (f64::INFINITY, 0usize, Vec::new(), Vec::new()),
-            |(g, ties, first, second), t, lab| {
-                let b = t.rows();
-                first.resize(b, T::ZERO);
-                second.resize(b, T::ZERO);
-                let cross = &t.cross[..b * k];
-                crate::kernels::assign::argmin::top2_rows(t.isa, cross, k, &cn, lab, first, second);
-                for (&v1, &v2) in first.iter().zip(second.iter()) {
-                    let gap = (v2 - v1).to_f64();
-                    if gap > 0.0 && gap < *g {
-                        *g = gap;
-                    }
-                    *ties += (gap == 0.0) as usize;
-                }
-            },
-        );
-        for (g, t, _, _) in parts {
-            gmin = gmin.min(g);
-            ties += t;
-        }
+    for _ in 0..GAP_ITERATIONS {
+        let (g, t) = gap_labels(p, &centers, k, &mut labels);
+        gmin = gmin.min(g);
+        ties += t;
         if labels == old {
             break;
         }
@@ -286,6 +276,52 @@ pub fn lloyd_gaps<T: Real>(p: &Prepared<'_, T>, init: &[T], k: usize) -> (f64, u
         old.copy_from_slice(&labels);
     }
     (gmin, ties)
+}
+
+/// The cap on the Lloyd iterations of [`lloyd_gaps`].
+pub const GAP_ITERATIONS: usize = 10_000;
+
+/// One iteration's labelling of [`lloyd_gaps`] on the rows of `p`: `labels` (`n`) get each
+/// row's nearest of `centers` (`k x d`, by the top-2 kernel); returns the smallest positive
+/// two-nearest gap of these rows (infinite if none) and their exact ties. Per row, so the
+/// rows may come in blocks.
+pub fn gap_labels<T: Real>(
+    p: &Prepared<'_, T>,
+    centers: &[T],
+    k: usize,
+    labels: &mut [u32],
+) -> (f64, usize) {
+    use crate::kernels::layout::distance::row_sq_norms;
+    use crate::kernels::layout::tiles::{fold_tiles, Blocking};
+    let mut cn = vec![T::ZERO; k];
+    row_sq_norms(centers, p.d, &mut cn);
+    let parts = fold_tiles(
+        p.against(centers, k),
+        labels,
+        1,
+        Blocking::of::<T>(k),
+        true,
+        || (f64::INFINITY, 0usize, Vec::new(), Vec::new()),
+        |(g, ties, first, second), t, lab| {
+            let b = t.rows();
+            first.resize(b, T::ZERO);
+            second.resize(b, T::ZERO);
+            let cross = &t.cross[..b * k];
+            crate::kernels::assign::argmin::top2_rows(t.isa, cross, k, &cn, lab, first, second);
+            for (&v1, &v2) in first.iter().zip(second.iter()) {
+                let gap = (v2 - v1).to_f64();
+                if gap > 0.0 && gap < *g {
+                    *g = gap;
+                }
+                *ties += (gap == 0.0) as usize;
+            }
+        },
+    );
+    parts
+        .into_iter()
+        .fold((f64::INFINITY, 0), |(g, n), (pg, pt, _, _)| {
+            (g.min(pg), n + pt)
+        })
 }
 
 /// `2 lambda_max` of the weighted covariance of the rows (power iteration).
@@ -380,100 +416,40 @@ impl Schedule {
     }
 }
 
-/// Anneals `init` (`k x d`) on `x`, on `params.threads` threads. Validates everything first;
-/// `observer` sees each stage.
-pub fn anneal<T: Real>(
-    x: MatView<'_, T>,
-    sample_weight: Option<&[T]>,
-    init: &[T],
-    k: usize,
-    params: &AnnealParams,
-    observer: &mut (dyn FnMut(&StageRecord) + Send),
-) -> Result<AnnealResult<T>> {
-    crate::par::run(params.threads, || {
-        anneal_here(x, sample_weight, init, k, params, observer)
-    })?
-}
-
-fn anneal_here<T: Real>(
-    x: MatView<'_, T>,
-    sample_weight: Option<&[T]>,
-    init: &[T],
-    k: usize,
-    params: &AnnealParams,
-    observer: &mut (dyn FnMut(&StageRecord) + Send),
-) -> Result<AnnealResult<T>> {
-    let xn = validate(x, sample_weight, init, k)?;
-    if k > x.n() {
-        return Err(Error::BadK {
-            k,
-            reason: format!("more centers than rows (n = {})", x.n()),
-        });
-    }
-    if !(params.tol.is_finite() && params.tol >= 0.0) {
-        return Err(bad("tol", params.tol, "must be finite and >= 0"));
-    }
-    if params.stage_cap == 0 {
-        return Err(bad("stage_cap", 0.0, "must be >= 1"));
-    }
-    if let Schedule::Geometric { gamma } = params.schedule {
-        if !(gamma > 0.0 && gamma < 1.0) {
-            return Err(bad("gamma", gamma, "must lie in (0, 1)"));
-        }
-    }
-    let p = Prepared {
-        x: x.data(),
-        d: x.d(),
-        xn: &xn,
-        w: sample_weight,
-        isa: params.isa,
-    };
-    let d = x.d();
-    let scale = mean_variance(x);
-    // Where the data gives no scale (no positive gap, no spread: a single row, or all rows
-    // equal), every temperature gives the same centers; start at 1 so the schedule stays in
-    // range.
-    let fallback = if scale >= f64::MIN_POSITIVE.sqrt() {
+/// Where the data give no scale (no positive gap, no spread: a single row, or all rows
+/// equal), every temperature gives the same centers; the schedule then starts at 1 so it
+/// stays in range. `scale`: the mean variance of the columns.
+pub fn scale_fallback(scale: f64) -> f64 {
+    if scale >= f64::MIN_POSITIVE.sqrt() {
         scale
     } else {
         1.0
-    };
-    // An explicit list ignores sigma0 (it starts at its own first value): do not pay for
-    // `auto` (a whole Lloyd run) or `critical` when nothing uses them.
-    let listed = match &params.schedule {
+    }
+}
+
+/// The first sigma of an explicit list (which ignores `sigma0`: nothing then pays for
+/// `auto`, a whole Lloyd run, or `critical`).
+pub fn listed_start(params: &AnnealParams) -> Option<f64> {
+    match &params.schedule {
         Schedule::List(v) => v.first().copied(),
         _ => None,
+    }
+}
+
+/// `sigma0 = auto` from `gap`, the smallest positive two-nearest gap along Lloyd's path
+/// ([`lloyd_min_gap`]; `fallback` where there is none).
+pub fn auto_sigma0(params: &AnnealParams, gap: f64, fallback: f64) -> f64 {
+    let g = if gap > 0.0 && gap.is_finite() {
+        gap
+    } else {
+        fallback
     };
-    let sigma0 = match (listed, params.sigma0) {
-        (Some(first), _) => first,
-        (None, Sigma0::Value(s)) => Temperature::new(s, params.kernel)?.sigma,
-        (None, Sigma0::Auto) => {
-            let g = if k >= 2 {
-                lloyd_min_gap(&p, init, k)
-            } else {
-                0.0
-            };
-            let g = if g > 0.0 && g.is_finite() {
-                g
-            } else {
-                fallback
-            };
-            sigma_of(auto_factor(params.map) * g, params.kernel)
-        }
-        (None, Sigma0::Median) => {
-            let g = if k >= 2 { median_gap(&p, init, k) } else { 0.0 };
-            let g = if g > 0.0 && g.is_finite() {
-                g
-            } else {
-                fallback
-            };
-            sigma_of(g, params.kernel)
-        }
-        (None, Sigma0::Critical) => {
-            let tc = critical_temperature(&p);
-            sigma_of(if tc > 0.0 { tc } else { fallback }, params.kernel)
-        }
-    };
+    sigma_of(auto_factor(params.map) * g, params.kernel)
+}
+
+/// The stages' sigmas from `sigma0` (the schedule of `params`), every one checked, with its
+/// effective temperature, to be usable in precision `T`.
+pub fn stage_sigmas<T: Real>(params: &AnnealParams, sigma0: f64) -> Result<Vec<f64>> {
     let sigma_min = params.sigma_min.unwrap_or(sigma0 * 1e-4);
     let sigmas = match &params.schedule {
         Schedule::List(v) => {
@@ -505,6 +481,77 @@ fn anneal_here<T: Real>(
     for &s in &sigmas {
         Temperature::new(s, params.kernel)?.working::<T>()?;
     }
+    Ok(sigmas)
+}
+
+/// Anneals `init` (`k x d`) on `x`, on `params.threads` threads. Validates everything first;
+/// `observer` sees each stage.
+pub fn anneal<T: Real>(
+    x: MatView<'_, T>,
+    sample_weight: Option<&[T]>,
+    init: &[T],
+    k: usize,
+    params: &AnnealParams,
+    observer: &mut (dyn FnMut(&StageRecord) + Send),
+) -> Result<AnnealResult<T>> {
+    crate::par::run(params.threads, || {
+        anneal_here(x, sample_weight, init, k, params, observer)
+    })?
+}
+
+fn anneal_here<T: Real>(
+    x: MatView<'_, T>,
+    sample_weight: Option<&[T]>,
+    init: &[T],
+    k: usize,
+    params: &AnnealParams,
+    observer: &mut (dyn FnMut(&StageRecord) + Send),
+) -> Result<AnnealResult<T>> {
+    let xn = validate(x, sample_weight, init, k)?;
+    if k > x.n() {
+        return Err(Error::BadK {
+            k,
+            reason: format!("more centers than rows (n = {})", x.n()),
+        });
+    }
+    params.check()?;
+    let p = Prepared {
+        x: x.data(),
+        d: x.d(),
+        xn: &xn,
+        w: sample_weight,
+        isa: params.isa,
+    };
+    let d = x.d();
+    let scale = mean_variance(x);
+    let fallback = scale_fallback(scale);
+    let sigma0 = match (listed_start(params), params.sigma0) {
+        (Some(first), _) => first,
+        (None, Sigma0::Value(s)) => Temperature::new(s, params.kernel)?.sigma,
+        (None, Sigma0::Auto) => {
+            let g = if k >= 2 {
+                lloyd_min_gap(&p, init, k)
+            } else {
+                0.0
+            };
+            auto_sigma0(params, g, fallback)
+        }
+        (None, Sigma0::Median) => {
+            let g = if k >= 2 { median_gap(&p, init, k) } else { 0.0 };
+            let g = if g > 0.0 && g.is_finite() {
+                g
+            } else {
+                fallback
+            };
+            sigma_of(g, params.kernel)
+        }
+        (None, Sigma0::Critical) => {
+            let tc = critical_temperature(&p);
+            sigma_of(if tc > 0.0 { tc } else { fallback }, params.kernel)
+        }
+    };
+    let sigmas = stage_sigmas::<T>(params, sigma0)?;
+    let listed = listed_start(params);
     let tol_abs = params.tol * scale;
     let stop = params.stop.as_deref();
     let stopped = || stop.is_some_and(|s| s.load(Ordering::Relaxed));

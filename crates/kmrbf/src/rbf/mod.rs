@@ -15,6 +15,7 @@ pub mod model;
 pub mod objective;
 pub mod params;
 pub mod pass;
+pub mod shard;
 pub mod step;
 
 pub use crate::kernels::maps::{map_row, MapKind, RowTerms};
@@ -22,4 +23,4 @@ pub use backward::{responsibilities_backward, ResponsibilityGrads};
 pub use model::RbfModel;
 pub use objective::{center_gradient, input_gradient, objectives, GradientKind, Objectives};
 pub use params::{Kernel, Temperature};
-pub use pass::{soft_pass, PassOutput, PassRequest};
+pub use pass::{soft_pass, soft_pass_into, PassOutput, PassRequest};

@@ -76,6 +76,22 @@ pub struct PassOutput {
 }
 
 impl PassOutput {
+    /// The totals of no rows for a pass of `req` with `k` centers of `d` columns: where
+    /// [`soft_pass_into`] starts.
+    pub fn empty<T>(k: usize, d: usize, req: &PassRequest<T>) -> Self {
+        Self::zeros(0, k, d, req.resp_sums, req.loss_sums)
+    }
+
+    /// Adds a chunk's sums (in order: the caller's order is the reduction's).
+    fn add_sums(&mut self, rs: Option<&ClusterSums>, ls: Option<&ClusterSums>) {
+        if let (Some(s), Some(a)) = (self.resp_sums.as_mut(), rs) {
+            s.merge(a);
+        }
+        if let (Some(s), Some(a)) = (self.loss_sums.as_mut(), ls) {
+            s.merge(a);
+        }
+    }
+
     /// Adds a kernel's row totals (in order: the caller's order is the reduction's).
     fn add_totals(&mut self, t: &RowTotals) {
         self.j += t.j;
@@ -442,8 +458,42 @@ pub fn soft_pass_biased<T: Real>(
     req: PassRequest<T>,
     out: RowOut<'_, T>,
 ) -> PassOutput {
+    let mut total = PassOutput::empty(k, p.d, &req);
+    soft_pass_core(p, centers, k, bias, req, out, &mut total);
+    total
+}
+
+/// [`soft_pass`] continuing the totals `into` of the rows before `p`'s (no per-row output):
+/// each chunk's terms and sums are added to the running totals in order, so blocks read one
+/// after another in sizes that are multiples of the kernel's chunk (`Blocking::chunk_rows`)
+/// give exactly one pass's totals over all their rows (the same bits). `into` starts as
+/// [`PassOutput::empty`] for the same request.
+pub fn soft_pass_into<T: Real>(
+    p: &Prepared<'_, T>,
+    centers: &[T],
+    k: usize,
+    req: PassRequest<T>,
+    into: &mut PassOutput,
+) {
+    assert_eq!(
+        (into.resp_sums.is_some(), into.loss_sums.is_some()),
+        (req.resp_sums, req.loss_sums),
+        "running totals made for another request"
+    );
+    soft_pass_core(p, centers, k, None, req, RowOut::None, into);
+}
+
+fn soft_pass_core<T: Real>(
+    p: &Prepared<'_, T>,
+    centers: &[T],
+    k: usize,
+    bias: Option<&[T]>,
+    req: PassRequest<T>,
+    out: RowOut<'_, T>,
+    total: &mut PassOutput,
+) {
     let d = p.d;
-    let n = p.n();
+    total.rows += p.n();
     let mut cn = vec![T::ZERO; k];
     row_sq_norms(centers, d, &mut cn);
     if let Some(b) = bias {
@@ -454,13 +504,10 @@ pub fn soft_pass_biased<T: Real>(
         }
     }
     let mut out = out;
-    if let Some(o) = fused_pass(p, centers, k, req, &cn, &mut out) {
-        return o;
-    }
-    if matches!(out, RowOut::None) {
-        if let Some(o) = fused_pass_f64(p, centers, k, req, &cn) {
-            return o;
-        }
+    if fused_pass(p, centers, k, req, &cn, &mut out, total).is_some()
+        || (matches!(out, RowOut::None) && fused_pass_f64(p, centers, k, req, &cn, total).is_some())
+    {
+        return;
     }
     let blocking = Blocking::of::<T>(k);
     let need_jac = req.loss_sums || matches!(out, RowOut::InputGrad { loss: true, .. });
@@ -524,7 +571,6 @@ pub fn soft_pass_biased<T: Real>(
             soft_tile(t.isa, &job, acc, t, o);
         },
     );
-    let mut total = PassOutput::zeros(n, k, d, req.resp_sums, req.loss_sums);
     for a in &parts {
         total.j += a.j;
         total.l += a.l;
@@ -532,14 +578,8 @@ pub fn soft_pass_biased<T: Real>(
         total.weight += a.w;
         total.support += a.support;
         total.onehot += a.onehot;
-        if let Some(s) = total.resp_sums.as_mut() {
-            s.merge(&a.rs);
-        }
-        if let Some(s) = total.loss_sums.as_mut() {
-            s.merge(&a.ls);
-        }
+        total.add_sums(Some(&a.rs), Some(&a.ls));
     }
-    total
 }
 
 /// Partial results of one chunk of the fused softmax pass.
@@ -557,8 +597,8 @@ struct FusedAcc {
 
 /// A softmax, entmax-1.5 or sparsemax pass without the loss sums, f32 with AVX-512 or AVX2 +
 /// FMA and `k <= 64`: through [`softmax_fused_f32`] or [`sparse_fused_f32`] (no distance
-/// tile). Per-row output: none, or the responsibilities for softmax. `None` (and `out`
-/// untouched) when it does not apply.
+/// tile), its totals added to `total`. Per-row output: none, or the responsibilities for
+/// softmax. `None` (and `out`, `total` untouched) when it does not apply.
 fn fused_pass<T: Real>(
     p: &Prepared<'_, T>,
     centers: &[T],
@@ -566,7 +606,8 @@ fn fused_pass<T: Real>(
     req: PassRequest<T>,
     cn: &[T],
     out: &mut RowOut<'_, T>,
-) -> Option<PassOutput> {
+    total: &mut PassOutput,
+) -> Option<()> {
     let sparse = match req.map {
         MapKind::Softmax => None,
         MapKind::Entmax15 => Some(SparseMap::Entmax15),
@@ -663,7 +704,6 @@ fn fused_pass<T: Real>(
             }
         },
     );
-    let mut total = PassOutput::zeros(p.n(), k, d, req.resp_sums, false);
     for a in &mut parts {
         if !a.rs_t.is_empty() {
             // The chunk's sums back to `k x d` (into zeros: exact).
@@ -674,11 +714,9 @@ fn fused_pass<T: Real>(
             }
         }
         total.add_totals(&a.tot);
-        if let Some(s) = total.resp_sums.as_mut() {
-            s.merge(&a.rs);
-        }
+        total.add_sums(Some(&a.rs), None);
     }
-    Some(total)
+    Some(())
 }
 
 /// Buffers of one chunk of [`fused_pass_f64`].
@@ -689,15 +727,16 @@ struct FusedAcc64 {
 }
 
 /// An entmax-1.5 or sparsemax pass without per-row output and without the loss sums, f64
-/// with AVX-512 and `k <= 64`: through [`sparse_fused_f64`] (no distance tile); `None` when
-/// it does not apply.
+/// with AVX-512 and `k <= 64`: through [`sparse_fused_f64`] (no distance tile), its totals
+/// added to `total`; `None` (and `total` untouched) when it does not apply.
 fn fused_pass_f64<T: Real>(
     p: &Prepared<'_, T>,
     centers: &[T],
     k: usize,
     req: PassRequest<T>,
     cn: &[T],
-) -> Option<PassOutput> {
+    total: &mut PassOutput,
+) -> Option<()> {
     let map = match req.map {
         MapKind::Entmax15 => SparseMap::Entmax15,
         MapKind::Sparsemax => SparseMap::Sparsemax,
@@ -741,12 +780,9 @@ fn fused_pass_f64<T: Real>(
             acc.tot.add(&tot);
         },
     );
-    let mut total = PassOutput::zeros(p.n(), k, d, req.resp_sums, false);
     for a in &parts {
         total.add_totals(&a.tot);
-        if let Some(s) = total.resp_sums.as_mut() {
-            s.merge(&a.rs);
-        }
+        total.add_sums(Some(&a.rs), None);
     }
-    Some(total)
+    Some(())
 }

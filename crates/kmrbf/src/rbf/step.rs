@@ -1,11 +1,12 @@
 //! Center updates at a fixed temperature: soft-lloyd (closed form), gradient descent, Adam.
 
 use super::objective::{GradientKind, Objectives};
-use super::pass::{soft_pass_biased, PassRequest, RowOut};
+use super::pass::{soft_pass_biased, PassOutput, PassRequest, RowOut};
 use crate::data::Prepared;
 use crate::error::{Error, Result};
 use crate::kernels::layout::tiles::Blocking;
 use crate::kernels::maps::MapKind;
+use crate::kernels::update::ClusterSums;
 use crate::kmeans::lloyd::assign_pass;
 use crate::real::Real;
 
@@ -125,6 +126,31 @@ impl Stepper {
         self.step_biased(p, centers, k, map, temperature, None)
     }
 
+    /// The pass a step of this stepper needs at effective temperature `temperature`: the
+    /// responsibility sums, and the loss sums for the full gradient.
+    pub fn request<T: Real>(&self, map: MapKind, temperature: f64) -> PassRequest<T> {
+        let gradient = match self.kind {
+            StepKind::SoftLloyd => GradientKind::Stopgrad,
+            StepKind::Gd { gradient, .. } | StepKind::Adam { gradient, .. } => gradient,
+        };
+        PassRequest {
+            map,
+            temperature: T::from_f64(temperature),
+            resp_sums: true,
+            loss_sums: gradient == GradientKind::Full,
+            fused: self.fused,
+        }
+    }
+
+    /// True when the step after the pass `o` is Lloyd's own step (soft-lloyd at the one-hot
+    /// limit: every row one-hot, or `at_limit`, the temperature below the rounding resolution
+    /// of the distances, [`at_one_hot_limit`]); the caller then gives [`Self::update`]
+    /// Lloyd's sums of the same centers, so the nearest center at near-ties and the rounding
+    /// of the sums are Lloyd's, bit for bit, on every instruction-set tier.
+    pub fn wants_lloyd(&self, o: &PassOutput, at_limit: impl FnOnce() -> bool) -> bool {
+        self.kind == StepKind::SoftLloyd && o.rows > 0 && (o.onehot == o.rows || at_limit())
+    }
+
     /// [`Self::step`] with `bias_k` added to the squared distances to center `k` (see
     /// [`super::pass::soft_pass_biased`]).
     pub fn step_biased<T: Real>(
@@ -136,36 +162,34 @@ impl Stepper {
         temperature: f64,
         bias: Option<&[T]>,
     ) -> StepInfo {
-        let d = p.d;
-        let gradient = match self.kind {
-            StepKind::SoftLloyd => GradientKind::Stopgrad,
-            StepKind::Gd { gradient, .. } | StepKind::Adam { gradient, .. } => gradient,
-        };
-        let req = PassRequest {
-            map,
-            temperature: T::from_f64(temperature),
-            resp_sums: true,
-            loss_sums: gradient == GradientKind::Full,
-            fused: self.fused,
-        };
+        let req = self.request::<T>(map, temperature);
         let o = soft_pass_biased(p, centers, k, bias, req, RowOut::None);
-        let before = Objectives::from_pass(&o, map, temperature, k);
-        let rs = o.resp_sums.as_ref().expect("requested");
-        // The one-hot limit: where every row's responsibilities are one-hot, or where the
-        // temperature is below the rounding resolution of the squared distances (so that a
-        // row the map still splits is a tie of rounding, not of the data), a soft-lloyd step
-        // is Lloyd's step. It is taken from Lloyd's own pass (its labels and its sums): the
-        // nearest center at near-ties and the rounding of the sums are Lloyd's, bit for bit,
-        // on every instruction-set tier.
-        let lloyd = (self.kind == StepKind::SoftLloyd
-            && bias.is_none()
-            && o.rows > 0
-            && (o.onehot == o.rows || at_one_hot_limit(p, centers, k, map, temperature)))
+        let lloyd = (bias.is_none()
+            && self.wants_lloyd(&o, || at_one_hot_limit(p, centers, k, map, temperature)))
         .then(|| {
             let mut labels = vec![0u32; p.n()];
             assign_pass(p, centers, k, &mut labels, true, Blocking::of::<T>(k)).expect("accumulate")
         });
-        let (sums, mass) = match &lloyd {
+        self.update(centers, k, map, temperature, &o, lloyd.as_ref())
+    }
+
+    /// Moves `centers` (`k x d`) by one step from the totals `o` of the pass
+    /// [`Self::request`] asked for at these centers (over all rows: one pass, or blocks
+    /// merged in order by [`super::pass::soft_pass_into`]); `lloyd`: Lloyd's sums of the same
+    /// centers where [`Self::wants_lloyd`] said so.
+    pub fn update<T: Real>(
+        &mut self,
+        centers: &mut [T],
+        k: usize,
+        map: MapKind,
+        temperature: f64,
+        o: &PassOutput,
+        lloyd: Option<&ClusterSums>,
+    ) -> StepInfo {
+        let d = centers.len().checked_div(k).unwrap_or(0);
+        let before = Objectives::from_pass(o, map, temperature, k);
+        let rs = o.resp_sums.as_ref().expect("requested");
+        let (sums, mass) = match lloyd {
             Some(h) => (&h.sums[..], &h.weight[..]),
             None => (&rs.sums[..], &rs.weight[..]),
         };
@@ -260,8 +284,13 @@ pub fn one_hot_ratio<T: Real>(map: MapKind) -> f64 {
 /// `T` over the rows of `p` and `centers` (`k x d`): `4 (d + 2) eps (max |x|^2 + max |c|^2)`.
 /// Two distances closer than this cannot be told apart by any of the kernels.
 pub fn distance_resolution<T: Real>(p: &Prepared<'_, T>, centers: &[T], k: usize) -> f64 {
-    let d = p.d;
     let xmax = p.xn.iter().fold(0.0f64, |m, &v| m.max(v.to_f64()));
+    resolution_of::<T>(xmax, centers, k, p.d)
+}
+
+/// [`distance_resolution`] from `xmax`, the largest squared norm of a row (for rows seen in
+/// blocks: the largest over every block).
+pub fn resolution_of<T: Real>(xmax: f64, centers: &[T], k: usize, d: usize) -> f64 {
     let cmax = (0..k).fold(0.0f64, |m, j| {
         let c = &centers[j * d..(j + 1) * d];
         m.max(c.iter().map(|&v| v.to_f64() * v.to_f64()).sum())
