@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Streamed fit (--block-rows) against the in-memory fit of the same .npy: time per Lloyd
+# Streamed fit (--block-rows auto, and 500000 rows) against the in-memory fit of the same .npy: time per Lloyd
 # iteration as the marginal cost (t(6) - t(2)) / 4 of each fit's own timer (in memory: the
 # iterations; streamed: the whole fit, whose three setup passes cancel), peak RSS, and the read bandwidth
 # from the page cache (dd). Usage: bash bench/stream.sh [ROWS] [K] (default 32000000 x 32 f32,
@@ -42,9 +42,10 @@ import json; s = json.load(open('bench/data/stream_model.json'))['settings']
 print(s['streamed']['seconds'] if 'streamed' in s else s['timings']['iter_seconds'], $rss)"
 }
 run 1 >/dev/null  # warm the page cache
-for mode in memory streamed; do
+for mode in memory streamed streamed-500000; do
   extra=()
-  [ "$mode" = streamed ] && extra=(--block-rows 500000)
+  [ "$mode" = streamed ] && extra=(--block-rows auto)
+  [ "$mode" = streamed-500000 ] && extra=(--block-rows 500000)
   read -r t2 rss2 < <(run 2 "${extra[@]}")
   read -r t6 rss6 < <(run 6 "${extra[@]}")
   echo "$mode: $(python3 -c "print(f'{($t6 - $t2) / 4:.3f}')") s per iteration, peak RSS $((rss6 / 1024)) MiB"

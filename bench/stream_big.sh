@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The largest streamed run: a .npy of ROWS x 32 float32 (default 128,000,000 rows, 16 GiB) fitted
-# with k = K (default 256) from k-means++ on a 100,000-row sample, in blocks of 500,000 rows (64 MB, the automatic size),
+# with k = K (default 256) from k-means++ on a 100,000-row sample, in blocks of the automatic size (--block-rows auto),
 # then its labels streamed by `predict`; wall time and peak RSS of each (GNU time). Writes the
 # file under bench/data/ and removes it at the end (KEEP=1 keeps it). Not part of CI.
 # Usage: bash bench/stream_big.sh [ROWS] [K] [MAX_ITER]
@@ -35,10 +35,10 @@ cargo build --release -p kmrbf-cli
 bin=target/release/kmrbf
 echo "data: $rows x 32 float32 ($(du -h "$x" | cut -f1)), k = $k, $(nproc) threads, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 echo "memory: $(grep MemTotal /proc/meminfo | awk '{print int($2/1048576)}') GiB total"
-/usr/bin/time -f "fit: %e s wall, peak RSS %M KiB" "$bin" fit --data "$x" --k "$k" --block-rows 500000 \
+/usr/bin/time -f "fit: %e s wall, peak RSS %M KiB" "$bin" fit --data "$x" --k "$k" --block-rows auto \
   --max-iter "$iters" --tol 0 --out bench/data/big_model.json
 /usr/bin/time -f "predict: %e s wall, peak RSS %M KiB" "$bin" predict --model bench/data/big_model.json \
-  --data "$x" --block-rows 500000 --out bench/data/big_labels.npy
+  --data "$x" --block-rows auto --out bench/data/big_labels.npy
 ls -l bench/data/big_labels.npy
 rm -f bench/data/big_labels.npy
 [ "${KEEP:-0}" = 1 ] || rm -f "$x"

@@ -122,10 +122,10 @@ pub struct FitArgs {
     /// Read a .npy from disk in blocks of about this many rows (rounded up to a whole number
     /// of the kernel's chunks) instead of loading it: for data larger than memory. Same
     /// results as in memory from the same --init file; k-means++ / random seed from a uniform
-    /// sample (--init-sample) and run one restart. Default: stream only a file larger than
-    /// half the available memory.
+    /// sample (--init-sample) and run one restart. `auto`: blocks of about 1.5 MiB per thread.
+    /// Default: stream (auto) only a file larger than half the available memory.
     #[arg(long)]
-    pub block_rows: Option<usize>,
+    pub block_rows: Option<crate::stream::BlockRows>,
     /// Rows of the uniform sample that k-means++ / random seed from when streaming.
     #[arg(long, default_value_t = 100_000)]
     pub init_sample: usize,
@@ -168,10 +168,10 @@ pub struct PredictArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Read a .npy from disk in blocks of about this many rows and write the labels as they
-    /// come (for data larger than memory; the same labels). Default: stream only a file
-    /// larger than half the available memory.
+    /// come (for data larger than memory; the same labels); or `auto`. Default: stream
+    /// (auto) only a file larger than half the available memory.
     #[arg(long)]
-    pub block_rows: Option<usize>,
+    pub block_rows: Option<crate::stream::BlockRows>,
     /// The global flags (`--quiet`, `--isa`).
     #[arg(skip)]
     pub global: Global,
@@ -285,7 +285,7 @@ fn fit_streamed(
         max_iter: a.max_iter,
         tol: a.tol(),
         weights: weights.as_deref(),
-        block_rows: a.block_rows,
+        block_rows: a.block_rows.and_then(|b| b.rows()),
         sample_rows: a.init_sample,
         isa: a.global.isa,
     };
@@ -573,9 +573,25 @@ fn predict_streamed(
     let progress = Progress::new(quiet);
     outs.write_with(id, |w| {
         if s.is_f32() {
-            crate::stream::predict::<f32>(a.global.isa, &s, &c, mf.k, a.block_rows, w, &progress)
+            crate::stream::predict::<f32>(
+                a.global.isa,
+                &s,
+                &c,
+                mf.k,
+                a.block_rows.and_then(|b| b.rows()),
+                w,
+                &progress,
+            )
         } else {
-            crate::stream::predict::<f64>(a.global.isa, &s, &c, mf.k, a.block_rows, w, &progress)
+            crate::stream::predict::<f64>(
+                a.global.isa,
+                &s,
+                &c,
+                mf.k,
+                a.block_rows.and_then(|b| b.rows()),
+                w,
+                &progress,
+            )
         }
     })?;
     progress.finish();

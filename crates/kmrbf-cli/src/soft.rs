@@ -105,10 +105,10 @@ pub struct TransformArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Read a .npy from disk in blocks of about this many rows and write the responsibilities
-    /// as they come (for data larger than memory; the same values). Default: stream only a
-    /// file larger than half the available memory.
+    /// as they come (for data larger than memory; the same values); or `auto`. Default: stream
+    /// (auto) only a file larger than half the available memory.
     #[arg(long)]
-    pub block_rows: Option<usize>,
+    pub block_rows: Option<crate::stream::BlockRows>,
     /// The global flags (`--quiet`, `--isa`).
     #[arg(skip)]
     pub global: Global,
@@ -172,7 +172,7 @@ fn transform_streamed(
                 &s,
                 &c,
                 mf.k,
-                a.block_rows,
+                a.block_rows.and_then(|b| b.rows()),
                 &header,
                 w,
                 &progress,
@@ -188,7 +188,7 @@ fn transform_streamed(
                 &s,
                 &c,
                 mf.k,
-                a.block_rows,
+                a.block_rows.and_then(|b| b.rows()),
                 &header,
                 w,
                 &progress,
@@ -452,10 +452,10 @@ pub struct AnnealArgs {
     /// Stream a .npy in blocks of this many rows (rounded up to a whole number of the
     /// kernel's chunks) instead of loading it: for data larger than memory. Same results as
     /// in memory from the same --init file; k-means++ / random seed from a uniform sample
-    /// (--init-sample); --sigma0 auto or a number. Default: stream only a file larger than
-    /// half the available memory.
+    /// (--init-sample); --sigma0 auto or a number. `auto`: blocks of about 1.5 MiB per
+    /// thread. Default: stream (auto) only a file larger than half the available memory.
     #[arg(long)]
-    pub block_rows: Option<usize>,
+    pub block_rows: Option<crate::stream::BlockRows>,
     /// Rows of the uniform sample that k-means++ / random seed from when streaming.
     #[arg(long, default_value_t = 100_000)]
     pub init_sample: usize,
@@ -641,7 +641,7 @@ fn anneal_streamed(
         max_iter: 0,
         tol: 0.0,
         weights: weights.as_deref(),
-        block_rows: a.block_rows,
+        block_rows: a.block_rows.and_then(|b| b.rows()),
         sample_rows: a.init_sample,
         isa: a.global.isa,
     };

@@ -496,3 +496,39 @@ fn streamed_anneal_refuses_what_needs_memory_and_bad_rows() {
         assert!(!dir.path("out.json").exists(), "{file}: nothing written");
     }
 }
+
+#[test]
+fn block_rows_auto_streams_in_the_automatic_size() {
+    let dir = Dir::new("stream-auto");
+    let (n, d, k) = (20_000, 3, 4);
+    let (x, init) = blobs(n, d, k);
+    write_npy_f64(&dir.path("x.npy"), &x, &format!("({n}, {d})"), false);
+    write_npy_f64(&dir.path("c.npy"), &init, &format!("({k}, {d})"), false);
+    let (data, c, mem, st) = (
+        dir.s("x.npy"),
+        dir.s("c.npy"),
+        dir.s("mem.json"),
+        dir.s("st.json"),
+    );
+    let base = ["--quiet", "fit", "--data", &data, "--k", "4", "--init", &c];
+    let mut a = base.to_vec();
+    a.extend(["--out", &mem]);
+    ok(&a);
+    let mut b = base.to_vec();
+    b.extend(["--out", &st, "--block-rows", "auto"]);
+    ok(&b);
+    let (m, s) = (json(&dir.path("mem.json")), json(&dir.path("st.json")));
+    assert_eq!(m["centers"], s["centers"]);
+    assert!(s["settings"]["streamed"]["block_rows"].as_u64().unwrap() > 0);
+    let mut bad = base.to_vec();
+    bad.extend(["--out", &st, "--block-rows", "lots"]);
+    std::fs::remove_file(dir.path("st.json")).unwrap();
+    let r = run(&bad);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("a number of rows or auto"),
+        "{}",
+        r.stderr
+    );
+    assert!(!dir.path("st.json").exists());
+}
