@@ -12,6 +12,7 @@ mod minibatch;
 mod rbf;
 mod run;
 mod shard;
+mod soft_shard;
 
 use pyo3::prelude::*;
 
@@ -31,6 +32,12 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(shard::shard_pass, m)?)?;
     m.add_function(wrap_pyfunction!(shard::shard_merge, m)?)?;
     m.add_function(wrap_pyfunction!(shard::shard_update, m)?)?;
+    m.add_function(wrap_pyfunction!(soft_shard::soft_shard_pass, m)?)?;
+    m.add_function(wrap_pyfunction!(soft_shard::soft_merge, m)?)?;
+    m.add_function(wrap_pyfunction!(soft_shard::gap_shard_pass, m)?)?;
+    m.add_function(wrap_pyfunction!(soft_shard::contingency_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(soft_shard::center_discrepancy, m)?)?;
+    m.add_class::<soft_shard::SoftDriver>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

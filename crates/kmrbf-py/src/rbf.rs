@@ -66,7 +66,7 @@ fn sigma0_of(v: &Bound<'_, PyAny>) -> PyResult<Sigma0> {
 }
 
 /// Annealing settings from the estimator's dict (keys as the estimator's parameters).
-fn anneal_params(s: &Bound<'_, PyDict>) -> PyResult<AnnealParams> {
+pub(crate) fn anneal_params(s: &Bound<'_, PyDict>) -> PyResult<AnnealParams> {
     let g = |name: &str| -> PyResult<Bound<'_, PyAny>> {
         s.get_item(name)?
             .ok_or_else(|| PyValueError::new_err(format!("missing setting {name}")))

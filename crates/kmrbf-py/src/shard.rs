@@ -49,9 +49,7 @@ fn pass_typed<'py, T: Float>(
     let isa = crate::run::isa()?;
     let stats = py
         .detach(|| -> kmrbf::Result<ShardStats> {
-            MatView::new(xs, n, d)?.validate("data")?;
-            let mut own = xs.to_vec();
-            Shift::from_mean(mean).apply(&mut own);
+            let own = shifted(xs, n, d, mean)?;
             pass(
                 isa,
                 MatView::new(&own, n, d)?,
@@ -62,22 +60,40 @@ fn pass_typed<'py, T: Float>(
                 &mut labels,
             )
         })
-        .map_err(|e| match e {
-            kmrbf::Error::NonFinite {
-                row, col, value, ..
-            } => PyValueError::new_err(format!(
-                "X: non-finite value {value} at row {}, column {col}",
-                offset as usize + row
-            )),
-            e => value_error(e),
-        })?;
+        .map_err(|e| block_error(e, offset))?;
     let out = stats_dict(py, &stats, k, d)?;
     let labels: Vec<i32> = labels.into_iter().map(|l| l as i32).collect();
     Ok((out, PyArray1::from_vec(py, labels)))
 }
 
+/// A copy of the block `xs` (`n x d`, checked finite) moved by the column means `mean`.
+pub(crate) fn shifted<T: Float>(
+    xs: &[T],
+    n: usize,
+    d: usize,
+    mean: Vec<f64>,
+) -> kmrbf::Result<Vec<T>> {
+    MatView::new(xs, n, d)?.validate("data")?;
+    let mut own = xs.to_vec();
+    Shift::from_mean(mean).apply(&mut own);
+    Ok(own)
+}
+
+/// A block's error as Python's `ValueError`, a non-finite value named by its row in X.
+pub(crate) fn block_error(e: kmrbf::Error, offset: u64) -> PyErr {
+    match e {
+        kmrbf::Error::NonFinite {
+            row, col, value, ..
+        } => PyValueError::new_err(format!(
+            "X: non-finite value {value} at row {}, column {col}",
+            offset as usize + row
+        )),
+        e => value_error(e),
+    }
+}
+
 /// The statistics as the dict the Python side passes around.
-fn stats_dict<'py>(
+pub(crate) fn stats_dict<'py>(
     py: Python<'py>,
     stats: &ShardStats,
     k: usize,
@@ -158,7 +174,7 @@ pub fn shard_pass<'py>(
     }
 }
 
-fn stats_of(s: &Bound<'_, PyDict>) -> PyResult<ShardStats> {
+pub(crate) fn stats_of(s: &Bound<'_, PyDict>) -> PyResult<ShardStats> {
     let g = |name: &str| -> PyResult<Bound<'_, PyAny>> {
         s.get_item(name)?
             .ok_or_else(|| PyValueError::new_err(format!("statistics without {name}")))

@@ -117,3 +117,91 @@ def test_a_worker_with_another_kmrbf_version_is_refused(data):
         client.run(lambda v=mine: setattr(__import__("kmrbf")._core, "__version__", v), workers=[w])
         m = kd.KMeans(8, init=c0).fit(dX)
         assert m.n_iter_ >= 1
+
+
+@pytest.fixture(scope="module")
+def soft_data():
+    X = far_blobs(n=3000, d=4, k=5, offset=40.0, seed=7)
+    c0 = X[np.linspace(0, len(X) - 1, 5).astype(int)]
+    # A duplicated center: the Lloyd runs (sigma0='auto', the reference) relocate a cluster.
+    return X, np.vstack([c0, c0[:1]])
+
+
+def anneal_on_cluster(X, workers, **params):
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=":0") as cluster, Client(cluster):
+        m = kd.RBFKMeans(**params).fit(X)
+        return m, m.labels_.compute(), m.kmeans_.labels_.compute()
+
+
+def _trace_equal(a, b):
+    for ra, rb in zip(a, b, strict=True):
+        assert {k: v for k, v in ra.items() if k != "seconds"} == \
+            {k: v for k, v in rb.items() if k != "seconds"}
+
+
+def test_rbf_bitwise_for_any_worker_count_and_close_to_the_in_memory_anneal(soft_data):
+    X, c0 = soft_data
+    dX = da.from_array(X, chunks=(700, 4))
+    runs = [anneal_on_cluster(dX, w, n_clusters=6, init=c0, map="entmax15") for w in (1, 2, 3)]
+    m0, lab0, ref0 = runs[0]
+    for m, lab, ref_lab in runs[1:]:
+        np.testing.assert_array_equal(m.cluster_centers_, m0.cluster_centers_)
+        np.testing.assert_array_equal(lab, lab0)
+        np.testing.assert_array_equal(ref_lab, ref0)
+        assert m.sigma0_ == m0.sigma0_ and m.inertia_ == m0.inertia_ and m.n_iter_ == m0.n_iter_
+        _trace_equal(m.trace_, m0.trace_)
+    ref = kmrbf.RBFKMeans(6, init=c0, map="entmax15").fit(X)
+    scale = np.abs(X).max()
+    np.testing.assert_array_equal(lab0, ref.labels_)
+    np.testing.assert_array_equal(ref0, ref.kmeans_.labels_)
+    assert np.abs(m0.cluster_centers_ - ref.cluster_centers_).max() <= 1e-12 * scale
+    assert np.abs(m0.kmeans_.cluster_centers_ - ref.kmeans_.cluster_centers_).max() <= 1e-12 * scale
+    assert m0.sigma0_ == pytest.approx(ref.sigma0_, rel=1e-9)
+    assert m0.n_iter_ == ref.n_iter_ and len(m0.trace_) == len(ref.trace_)
+    for a, b in zip(m0.trace_, ref.trace_):
+        assert a["steps"] == b["steps"] and a["ari"] == b["ari"] and a["nmi"] == b["nmi"]
+        for key in ("J", "L", "F", "mean_support", "onehot_fraction"):
+            assert a[key] == pytest.approx(b[key], rel=1e-12, abs=1e-12), key
+        assert a["discrepancy"] == pytest.approx(b["discrepancy"], rel=1e-9, abs=1e-9 * scale)
+    assert m0.inertia_ == pytest.approx(ref.inertia_, rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype, rel", [(np.float64, 1e-12), (np.float32, 1e-6)])
+def test_rbf_steps_block_sizes_and_weights_agree_with_the_in_memory_anneal(soft_data, dtype, rel):
+    X, c0 = soft_data
+    X, c0 = X.astype(dtype), c0.astype(dtype)
+    w = np.random.RandomState(1).uniform(0.5, 2.0, len(X)).astype(dtype)
+    # (Adam is left out: it divides by the root of the gradient's second moment, so gradients
+    # at the level of rounding give steps of size lr, and the summation order shows.)
+    cases = [dict(map="softmax", polish=True, reference=False),
+             dict(map="sparsemax", sigma0=2.0, step="gd", lr=0.5, stage_cap=8, gradient="full",
+                  reference=False)]
+    for params in cases:
+        ref = kmrbf.RBFKMeans(6, init=c0, **params).fit(X, sample_weight=w)
+        for chunk in (512, 3000):
+            m = kd.RBFKMeans(6, init=c0, **params).fit(
+                da.from_array(X, chunks=(chunk, 4)), sample_weight=da.from_array(w, chunks=1100))
+            assert m.cluster_centers_.dtype == dtype
+            assert np.abs(m.cluster_centers_ - ref.cluster_centers_).max() <= rel * np.abs(X).max()
+            np.testing.assert_array_equal(m.labels_.compute(), ref.labels_)
+            assert m.n_iter_ == ref.n_iter_
+            p = m.predict_proba(da.from_array(X, chunks=(999, 4))).compute()
+            np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
+            np.testing.assert_allclose(p, ref.predict_proba(X), atol=1e-5)
+
+
+def test_rbf_bad_input(soft_data):
+    X, c0 = soft_data
+    dX = da.from_array(X, chunks=(1000, 4))
+    for s0 in ("median", "critical"):
+        with pytest.raises(ValueError, match="needs the data in memory"):
+            kd.RBFKMeans(6, init=c0, sigma0=s0).fit(dX)
+    with pytest.raises(ValueError, match="map"):
+        kd.RBFKMeans(6, init=c0, map="softermax").fit(dX)
+    bad = X.copy()
+    bad[2345, 1] = np.inf
+    with pytest.raises(ValueError, match="row 2345, column 1"):
+        kd.RBFKMeans(6, init=c0).fit(da.from_array(bad, chunks=(1000, 4)))
+    with pytest.raises(ValueError, match="split its columns"):
+        kd.RBFKMeans(6, init=c0).fit(da.from_array(X, chunks=(1000, 2)))

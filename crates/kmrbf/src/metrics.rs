@@ -19,6 +19,16 @@ impl Contingency {
         }
     }
 
+    /// A `ka x kb` table from its counts (row-major; e.g. tables of blocks added up).
+    pub fn from_counts(ka: usize, kb: usize, counts: &[f64]) -> Self {
+        assert_eq!(counts.len(), ka * kb, "a {ka} x {kb} table");
+        let t: Vec<Vec<f64>> = (0..ka)
+            .map(|i| counts[i * kb..(i + 1) * kb].to_vec())
+            .collect();
+        let n = counts.iter().sum();
+        Self { t, n }
+    }
+
     /// The table of `a` against `b` (sized by their largest labels).
     pub fn of(a: &[u32], b: &[u32]) -> Self {
         let ka = a.iter().max().map_or(0, |&m| m as usize + 1);

@@ -1,6 +1,6 @@
 """Type stubs of the compiled module (``crates/kmrbf-py/src``)."""
 
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 from numpy.typing import NDArray
@@ -98,6 +98,48 @@ def shard_pass(
 ) -> Tuple[Dict[str, Any], NDArray[np.int32]]: ...
 def shard_merge(a: Dict[str, Any], b: Dict[str, Any]) -> Dict[str, Any]: ...
 def shard_update(stats: Dict[str, Any], centers: NDArray[Any]) -> Tuple[NDArray[Any], float, int]: ...
+def soft_shard_pass(
+    x: NDArray[Any],
+    sample_weight: Optional[NDArray[Any]],
+    centers: NDArray[Any],
+    reference: Optional[NDArray[Any]],
+    mean: NDArray[np.float64],
+    offset: int,
+    map: str,
+    alpha: Optional[float],
+    temperature: float,
+    resp_sums: bool,
+    loss_sums: bool,
+) -> Tuple[Dict[str, Any], Optional[NDArray[np.float64]]]: ...
+def soft_merge(a: Dict[str, Any], b: Dict[str, Any]) -> Dict[str, Any]: ...
+def gap_shard_pass(
+    x: NDArray[Any],
+    sample_weight: Optional[NDArray[Any]],
+    centers: NDArray[Any],
+    mean: NDArray[np.float64],
+    offset: int,
+    prev: Optional[NDArray[np.int32]],
+    extras: bool,
+) -> Tuple[Dict[str, Any], NDArray[np.int32]]: ...
+def contingency_scores(table: NDArray[np.float64]) -> Tuple[float, float]: ...
+def center_discrepancy(a: NDArray[np.float64], b: NDArray[np.float64]) -> float: ...
+
+class SoftDriver:
+    def __init__(self, settings: Dict[str, Any], k: int, d: int, dtype: str) -> None: ...
+    def sigmas(self, sigma0: float) -> List[float]: ...
+    def auto_sigma0(self, gap: float, scale: float) -> float: ...
+    def effective(self, sigma: float) -> float: ...
+    def request(self, temperature: float) -> Tuple[bool, bool]: ...
+    def reset(self) -> None: ...
+    def wants_lloyd(self, totals: Dict[str, Any], centers: NDArray[Any], temperature: float) -> bool: ...
+    def update(
+        self,
+        centers: NDArray[Any],
+        totals: Dict[str, Any],
+        lloyd: Optional[Dict[str, Any]],
+        temperature: float,
+    ) -> Tuple[NDArray[Any], float]: ...
+    def objectives(self, totals: Dict[str, Any], temperature: float) -> Dict[str, float]: ...
 def resp_backward(
     z: NDArray[Any],
     centers: NDArray[Any],

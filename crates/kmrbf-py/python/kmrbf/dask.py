@@ -1,4 +1,5 @@
-"""kmrbf.dask: K-Means on dask arrays, on one machine or a cluster (``pip install "kmrbf[dask]"``).
+"""kmrbf.dask: K-Means and the annealed RBF model on dask arrays, on one machine or a cluster
+(``pip install "kmrbf[dask]"``).
 
 Every block of rows runs kmrbf's assignment pass where it lives (a Dask worker) and returns
 sufficient statistics (per-center sums and masses in float64, the block's inertia, how many
@@ -7,9 +8,14 @@ added in a fixed binary tree, and the update (the in-memory fit's M-step, empty 
 included) runs on the client. With the blocks fixed, the result is bitwise the same for any
 number of workers; across block sizes it agrees with the in-memory fit to rounding (the sums
 are added in another order). The labels stay on the workers between iterations.
+``RBFKMeans`` anneals the same way: every step is one pass whose blocks return their soft-pass
+totals (objective terms, responsibility sums), added in the same tree; the step, the schedule
+and the stage records run on the client.
 
 ``import kmrbf`` never imports dask; this module does.
 """
+
+import time
 
 import dask
 import dask.array as da
@@ -71,6 +77,37 @@ def _pass(block, weight, centers, mean, offset, prev):
                             offset, _aligned(prev))
 
 
+def _lloyd_pass(block, weight, offset, prev, centers, mean):
+    return _pass(block, weight, centers, mean, offset, prev)
+
+
+def _soft_pass(block, weight, offset, centers, reference, mean, map, alpha, temperature, sums):
+    block = _aligned(block)
+    return _core.soft_shard_pass(block, _aligned(weight, block.dtype), _aligned(centers),
+                                 _aligned(reference), _aligned(mean), offset, map, alpha,
+                                 temperature, sums[0], sums[1])
+
+
+def _soft_merge(a, b):
+    """Two blocks' ``(totals, table)`` added (``a`` first)."""
+    (ta, ca), (tb, cb) = a, b
+    table = None if ca is None else ca + cb
+    return _core.soft_merge(_aligned_stats(ta), _aligned_stats(tb)), table
+
+
+def _gap_pass(block, weight, offset, prev, centers, mean, extras):
+    block = _aligned(block)
+    return _core.gap_shard_pass(block, _aligned(weight, block.dtype), _aligned(centers),
+                                _aligned(mean), offset, _aligned(prev), extras)
+
+
+def _gap_merge(a, b):
+    m = _merge(a, b)
+    m["gap"] = min(a["gap"], b["gap"])
+    m["ties"] = a["ties"] + b["ties"]
+    return m
+
+
 def _kmrbf_version():
     """The kmrbf version this process runs (called on every worker)."""
     return _core.__version__
@@ -112,6 +149,110 @@ def _second(r):
     return r[1]
 
 
+def _prepare(X):
+    X = da.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D, got {X.ndim} dimensions")
+    if len(X.chunks[1]) != 1:
+        raise ValueError(
+            f"X's blocks split its columns (chunks along axis 1: {X.chunks[1]}); "
+            "every block must hold whole rows: X.rechunk({1: -1})"
+        )
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    return X
+
+
+class _Blocks:
+    """X's blocks on the cluster with what every fit starts from: the offsets and weights of
+    the blocks, the column means (the shift the passes center by, checked finite) and the mean
+    column variance of the centered data (the tolerance's scale)."""
+
+    def __init__(self, X, sample_weight, k):
+        self.X = X
+        self.n, self.d = X.shape
+        self.k = k
+        if self.n < k:
+            raise ValueError(f"n_samples={self.n} should be >= n_clusters={k}.")
+        self.blocks = list(X.to_delayed().ravel())
+        sizes = X.chunks[0]
+        self.offsets = [int(o) for o in np.concatenate([[0], np.cumsum(sizes)[:-1]])]
+        if sample_weight is None:
+            self.weights = [None] * len(self.blocks)
+        else:
+            w = da.asarray(sample_weight)
+            if w.shape != (self.n,):
+                raise ValueError(f"sample_weight.shape == {w.shape}, expected {(self.n,)}!")
+            self.weights = list(w.rechunk((sizes,)).astype(X.dtype).to_delayed().ravel())
+        sums = dask.compute(_tree([delayed(_column_sums)(b) for b in self.blocks], _add))[0]
+        self.mean = sums / self.n
+        if not np.isfinite(self.mean).all():
+            found = dask.compute(*[delayed(_first_nonfinite)(b, o)
+                                   for b, o in zip(self.blocks, self.offsets)])
+            row, col, value = min(f for f in found if f is not None)
+            raise ValueError(f"X: non-finite value {value} at row {row}, column {col}")
+        sq = dask.compute(_tree([delayed(_squared_deviations)(b, self.mean) for b in self.blocks],
+                                _add))[0]
+        self.scale = float(sq.sum() / (self.n * self.d))
+
+    def initial_centers(self, init, random_state, init_sample_size):
+        """``init`` ('k-means++' on a uniform sample, or an array) in working coordinates."""
+        k, n, d = self.k, self.n, self.d
+        seed = seed_of(random_state)
+        if isinstance(init, str):
+            if init != "k-means++":
+                raise ValueError(f"init must be 'k-means++' or an array, got {init!r}")
+            m = min(n, check_int("init_sample_size", init_sample_size, k))
+            idx = np.sort(np.random.RandomState(seed % 2**32).choice(n, m, replace=False))
+            sample = np.ascontiguousarray(self.X[idx].compute())
+            c0 = _core.initial_centers(sample, k, "k-means++", seed, None, None)
+        else:
+            c0 = np.asarray(init)
+            if c0.shape != (k, d):
+                raise ValueError(f"init: expected centers of shape {(k, d)}, got {c0.shape}")
+        return (np.asarray(c0, dtype=np.float64) - self.mean).astype(self.X.dtype)
+
+    def user(self, centers):
+        """Working centers back in X's coordinates and dtype."""
+        return (centers.astype(np.float64) + self.mean).astype(self.X.dtype)
+
+    def passes(self, f, args, labels, merge):
+        """``f(block, weight, offset, labels, *args)`` on every block; returns the first
+        results merged by ``merge`` in the fixed tree and the blocks' new labels (the second
+        results, persisted on the workers)."""
+        res = [delayed(f)(b, w, o, lab, *args)
+               for b, w, o, lab in zip(self.blocks, self.weights, self.offsets, labels)]
+        res = dask.persist(*res)
+        stats = dask.compute(_tree([delayed(_first)(r) for r in res], merge))[0]
+        return stats, [delayed(_second)(r) for r in res]
+
+    def merged(self, f, args, merge):
+        """``f(block, weight, offset, *args)`` on every block, merged in the fixed tree."""
+        res = [delayed(f)(b, w, o, *args)
+               for b, w, o in zip(self.blocks, self.weights, self.offsets)]
+        return dask.compute(_tree(res, merge))[0]
+
+    def lloyd(self, centers, max_iter, tol_abs):
+        """Lloyd from ``centers`` (working) with scikit-learn's stopping rules and the final
+        assignment pass: ``(centers, inertia, n_iter)``."""
+        labels = [None] * len(self.blocks)
+
+        def one_pass(centers, labels):
+            return self.passes(_lloyd_pass, (centers, self.mean), labels, _merge)
+
+        n_iter = 0
+        for it in range(max_iter):
+            n_iter = it + 1
+            stats, labels = one_pass(centers, labels)
+            centers, shift, _ = _core.shard_update(_aligned_stats(stats), centers)
+            if it > 0 and stats["changed"] == 0:
+                break
+            if shift <= tol_abs:
+                break
+        final, _ = one_pass(centers, labels)
+        return centers, float(final["inertia"]), n_iter
+
+
 class KMeans(ClusterMixin, BaseEstimator):
     """Exact K-Means (scikit-learn's semantics) on a dask array.
 
@@ -145,19 +286,6 @@ class KMeans(ClusterMixin, BaseEstimator):
         self.random_state = random_state
         self.init_sample_size = init_sample_size
 
-    def _prepare(self, X):
-        X = da.asarray(X)
-        if X.ndim != 2:
-            raise ValueError(f"X must be 2-D, got {X.ndim} dimensions")
-        if len(X.chunks[1]) != 1:
-            raise ValueError(
-                f"X's blocks split its columns (chunks along axis 1: {X.chunks[1]}); "
-                "every block must hold whole rows: X.rechunk({1: -1})"
-            )
-        if X.dtype not in (np.float32, np.float64):
-            X = X.astype(np.float64)
-        return X
-
     def fit(self, X, y=None, sample_weight=None):
         """Fit on the dask array X (blocks of whole rows).
 
@@ -171,72 +299,18 @@ class KMeans(ClusterMixin, BaseEstimator):
         -------
         self
         """
-        X = self._prepare(X)
+        X = _prepare(X)
         check_worker_versions()
-        n, d = X.shape
         k = check_int("n_clusters", self.n_clusters, 1)
-        if n < k:
-            raise ValueError(f"n_samples={n} should be >= n_clusters={k}.")
         max_iter = check_int("max_iter", self.max_iter, 1)
         tol = check_float("tol", self.tol, nonnegative=True)
-        blocks = list(X.to_delayed().ravel())
-        sizes = X.chunks[0]
-        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-        if sample_weight is None:
-            weights = [None] * len(blocks)
-        else:
-            w = da.asarray(sample_weight)
-            if w.shape != (n,):
-                raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
-            weights = list(w.rechunk((sizes,)).astype(X.dtype).to_delayed().ravel())
-
-        # The data's column means (the shift the pass centers by) and mean variance (tol).
-        sums = dask.compute(_tree([delayed(_column_sums)(b) for b in blocks], _add))[0]
-        mean = sums / n
-        if not np.isfinite(mean).all():
-            found = dask.compute(*[delayed(_first_nonfinite)(b, int(o)) for b, o in zip(blocks, offsets)])
-            row, col, value = min(f for f in found if f is not None)
-            raise ValueError(f"X: non-finite value {value} at row {row}, column {col}")
-        sq = dask.compute(_tree([delayed(_squared_deviations)(b, mean) for b in blocks], _add))[0]
-        tol_abs = tol * float(sq.sum() / (n * d))
-
-        seed = seed_of(self.random_state)
-        if isinstance(self.init, str):
-            if self.init != "k-means++":
-                raise ValueError(f"init must be 'k-means++' or an array, got {self.init!r}")
-            m = min(n, check_int("init_sample_size", self.init_sample_size, k))
-            idx = np.sort(np.random.RandomState(seed % 2**32).choice(n, m, replace=False))
-            sample = np.ascontiguousarray(X[idx].compute())
-            c0 = _core.initial_centers(sample, k, "k-means++", seed, None, None)
-        else:
-            c0 = np.asarray(self.init)
-            if c0.shape != (k, d):
-                raise ValueError(f"init: expected centers of shape {(k, d)}, got {c0.shape}")
-        centers = (np.asarray(c0, dtype=np.float64) - mean).astype(X.dtype)
-
-        labels = [None] * len(blocks)
-
-        def one_pass(centers, labels):
-            res = [delayed(_pass)(b, w, centers, mean, int(o), lab)
-                   for b, w, o, lab in zip(blocks, weights, offsets, labels)]
-            res = dask.persist(*res)
-            stats = dask.compute(_tree([delayed(_first)(r) for r in res], _merge))[0]
-            return stats, [delayed(_second)(r) for r in res]
-
-        n_iter = 0
-        for it in range(max_iter):
-            n_iter = it + 1
-            stats, labels = one_pass(centers, labels)
-            centers, shift, _ = _core.shard_update(_aligned_stats(stats), centers)
-            if it > 0 and stats["changed"] == 0:
-                break
-            if shift <= tol_abs:
-                break
-        final, labels = one_pass(centers, labels)
-        self.cluster_centers_ = (centers.astype(np.float64) + mean).astype(X.dtype)
-        self.inertia_ = float(final["inertia"])
+        p = _Blocks(X, sample_weight, k)
+        centers = p.initial_centers(self.init, self.random_state, self.init_sample_size)
+        centers, inertia, n_iter = p.lloyd(centers, max_iter, tol * p.scale)
+        self.cluster_centers_ = p.user(centers)
+        self.inertia_ = inertia
         self.n_iter_ = n_iter
-        self.n_features_in_ = d
+        self.n_features_in_ = p.d
         # A graph from X and the final centers (not the fit's persisted blocks): it survives
         # the loss of any worker and costs one assignment pass when computed.
         self.labels_ = self.predict(X)
@@ -254,7 +328,7 @@ class KMeans(ClusterMixin, BaseEstimator):
         labels : dask array (n_samples,), int32
         """
         check_is_fitted(self)
-        X = self._prepare(X)
+        X = _prepare(X)
         check_worker_versions()
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
@@ -266,3 +340,219 @@ class KMeans(ClusterMixin, BaseEstimator):
             return _core.assign(_aligned(b), _aligned(centers), 1)
 
         return X.map_blocks(assign, drop_axis=1, dtype=np.int32)
+
+
+class RBFKMeans(ClusterMixin, BaseEstimator):
+    """The RBF model of K-Means annealed to its zero-temperature limit, on a dask array.
+
+    The parameters and attributes of :class:`kmrbf.RBFKMeans` (see there), with these
+    differences: ``sigma0`` is 'auto' or a float ('median' and 'critical' need the data in
+    memory); ``init`` is 'k-means++' (on a uniform sample of ``init_sample_size`` rows) or an
+    array; there is no ``copy_x`` / ``n_threads`` (each worker runs its own threads). Every
+    step is one pass over the blocks, added in a fixed tree: the result is bitwise the same
+    for any number of workers and agrees with the in-memory :class:`kmrbf.RBFKMeans` from the
+    same initial centers to rounding (the sums are added in another order).
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray (n_clusters, n_features), X's dtype
+    labels_ : dask array (n_samples,), int32 (computed lazily)
+    inertia_ : float
+    n_iter_ : int
+        Steps over all temperatures.
+    sigma0_ : float
+    temperature_ : float
+    trace_ : list of dict
+        One per temperature, the keys of :class:`kmrbf.RBFKMeans`'s ``trace_``.
+    kmeans_ : KMeans or None
+        The reference K-Means run from the same initial centers (``reference=True``).
+    n_features_in_ : int
+    """
+
+    def __init__(self, n_clusters=8, *, map="entmax15", alpha=None, kernel="temperature",
+                 temperature=None, sigma0="auto", sigma_min=None, gamma=0.5, schedule="geometric",
+                 step="soft-lloyd", lr=1.0, gradient="stopgrad", init="k-means++", tol=1e-14,
+                 stage_cap=1000, polish=False, reference=True, warm_start=True, random_state=None,
+                 init_sample_size=100_000):
+        self.n_clusters = n_clusters
+        self.map = map
+        self.alpha = alpha
+        self.kernel = kernel
+        self.temperature = temperature
+        self.sigma0 = sigma0
+        self.sigma_min = sigma_min
+        self.gamma = gamma
+        self.schedule = schedule
+        self.step = step
+        self.lr = lr
+        self.gradient = gradient
+        self.init = init
+        self.tol = tol
+        self.stage_cap = stage_cap
+        self.polish = polish
+        self.reference = reference
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.init_sample_size = init_sample_size
+
+    def _settings(self):
+        from ._rbf import RBFKMeans as InMemory
+
+        params = {name: getattr(self, name) for name in self.get_params() if name != "init_sample_size"}
+        params.pop("init")
+        settings = InMemory(**params)._settings()
+        if settings["sigmas"] is None and isinstance(settings["sigma0"], str) \
+                and settings["sigma0"] != "auto":
+            raise ValueError(
+                f"sigma0={self.sigma0!r} needs the data in memory (kmrbf.RBFKMeans); "
+                "kmrbf.dask.RBFKMeans takes 'auto' or a float"
+            )
+        return settings
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Anneal on the dask array X (blocks of whole rows).
+
+        Parameters
+        ----------
+        X : dask array or array-like of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : dask array or array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        X = _prepare(X)
+        check_worker_versions()
+        k = check_int("n_clusters", self.n_clusters, 1)
+        settings = self._settings()
+        settings["seed"] = seed_of(self.random_state)
+        p = _Blocks(X, sample_weight, k)
+        driver = _core.SoftDriver(settings, k, p.d, X.dtype.name)
+        c0 = p.initial_centers(self.init, self.random_state, self.init_sample_size)
+        mean = p.mean
+        if settings["sigmas"] is not None:
+            sigma0 = settings["sigmas"][0]
+        elif isinstance(settings["sigma0"], str):
+            sigma0 = driver.auto_sigma0(self._lloyd_min_gap(p, c0) if k >= 2 else 0.0, p.scale)
+        else:
+            sigma0 = settings["sigma0"]
+        sigmas = driver.sigmas(sigma0)
+        tol_abs = settings["tol"] * p.scale
+
+        ref = None
+        if settings["reference"]:
+            ref, ref_inertia, ref_iter = p.lloyd(c0, 10_000, 0.0)
+        centers = c0
+        trace = []
+        total_steps = 0
+        for si, sigma in enumerate(sigmas):
+            temp = driver.effective(sigma)
+            if not settings["warm_start"]:
+                centers = c0
+            driver.reset()
+            steps, last_move = 0, np.inf
+            t0 = time.perf_counter()
+            while steps < settings["stage_cap"]:
+                sums = driver.request(temp)
+                totals, _ = p.merged(_soft_pass, (centers, None, mean, settings["map"],
+                                                  settings["alpha"], temp, sums), _soft_merge)
+                lloyd = None
+                if driver.wants_lloyd(totals, centers, temp):
+                    lloyd, _ = p.passes(_lloyd_pass, (centers, mean), [None] * len(p.blocks), _merge)
+                    lloyd = _aligned_stats(lloyd)
+                centers, last_move = driver.update(centers, _aligned_stats(totals), lloyd, temp)
+                steps += 1
+                if last_move <= tol_abs:
+                    break
+            seconds = time.perf_counter() - t0
+            total_steps += steps
+            totals, table = p.merged(_soft_pass, (centers, ref, mean, settings["map"],
+                                                  settings["alpha"], temp, (False, False)),
+                                     _soft_merge)
+            rec = {"stage": si, "sigma": float(sigma), "temperature": float(temp), "steps": steps,
+                   "seconds": seconds}
+            rec.update(driver.objectives(_aligned_stats(totals), temp))
+            rec["last_move_sq"] = float(last_move)
+            if ref is None:
+                rec.update(discrepancy=None, ari=None, nmi=None)
+            else:
+                ari, nmi = _core.contingency_scores(_aligned(table))
+                rec.update(discrepancy=_discrepancy(centers, ref), ari=ari, nmi=nmi)
+            trace.append(rec)
+        if settings["polish"]:
+            centers, _, _ = p.lloyd(centers, 10_000, 0.0)
+        final, _ = p.passes(_lloyd_pass, (centers, mean), [None] * len(p.blocks), _merge)
+        self.cluster_centers_ = p.user(centers)
+        self.inertia_ = float(final["inertia"])
+        self.n_iter_ = total_steps
+        self.sigma0_ = float(sigma0)
+        self.trace_ = trace
+        self.temperature_ = float(trace[-1]["sigma"])
+        self.n_features_in_ = p.d
+        self.kmeans_ = None
+        if ref is not None:
+            km = KMeans(n_clusters=k, init=p.user(c0), max_iter=10_000, tol=0.0)
+            km.cluster_centers_ = p.user(ref)
+            km.inertia_ = ref_inertia
+            km.n_iter_ = ref_iter
+            km.n_features_in_ = p.d
+            km.labels_ = km.predict(X)
+            self.kmeans_ = km
+        self.labels_ = self.predict(X)
+        return self
+
+    @staticmethod
+    def _lloyd_min_gap(p, c0):
+        """The smallest positive two-nearest gap along Lloyd's path from ``c0`` (every row,
+        every iteration; the top-2 labels), as ``kmrbf.RBFKMeans``'s ``sigma0='auto'``."""
+        labels = [None] * len(p.blocks)
+        centers, gmin = c0, np.inf
+        for _ in range(10_000):
+            stats, new = p.passes(_gap_pass, (centers, p.mean, False), labels, _gap_merge)
+            gmin = min(gmin, stats["gap"])
+            if stats["changed"] == 0:
+                break
+            if (stats["weight"] == 0).any():
+                # Empty clusters take the farthest rows: the same labels again, with them.
+                stats, new = p.passes(_gap_pass, (centers, p.mean, True), labels, _gap_merge)
+            labels = new
+            centers, _, _ = _core.shard_update(_aligned_stats(stats), centers)
+        return float(gmin)
+
+    def predict(self, X):
+        """Nearest center of each row, as a dask array (computed lazily, block by block)."""
+        check_is_fitted(self)
+        X = _prepare(X)
+        check_worker_versions()
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but RBFKMeans is expecting {self.n_features_in_} features as input."
+            )
+        centers = np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
+
+        def assign(b):
+            return _core.assign(_aligned(b), _aligned(centers), 1)
+
+        return X.map_blocks(assign, drop_axis=1, dtype=np.int32)
+
+    def predict_proba(self, X):
+        """Responsibilities of each row at ``temperature_``, as a dask array (lazily)."""
+        check_is_fitted(self)
+        X = _prepare(X)
+        check_worker_versions()
+        centers = np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
+        k = centers.shape[0]
+        alpha = None if self.alpha is None else float(self.alpha)
+        t, m, kern = self.temperature_, self.map, self.kernel
+
+        def proba(b):
+            return _core.responsibilities(_aligned(b), _aligned(centers), t, m, alpha, kern, 1)
+
+        return X.map_blocks(proba, chunks=(X.chunks[0], (k,)), dtype=X.dtype)
+
+
+def _discrepancy(a, b):
+    """The largest matched center distance (kmrbf.metrics' Hungarian matching), float64."""
+    return _core.center_discrepancy(np.ascontiguousarray(a, dtype=np.float64),
+                                    np.ascontiguousarray(b, dtype=np.float64))

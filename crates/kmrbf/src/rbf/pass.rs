@@ -82,6 +82,19 @@ impl PassOutput {
         Self::zeros(0, k, d, req.resp_sums, req.loss_sums)
     }
 
+    /// Adds the totals of `other` (a later block's, for the same request) to `self`: the
+    /// merge of two shards' passes.
+    pub fn merge(&mut self, other: &Self) {
+        self.j += other.j;
+        self.l += other.l;
+        self.f += other.f;
+        self.weight += other.weight;
+        self.support += other.support;
+        self.onehot += other.onehot;
+        self.rows += other.rows;
+        self.add_sums(other.resp_sums.as_ref(), other.loss_sums.as_ref());
+    }
+
     /// Adds a chunk's sums (in order: the caller's order is the reduction's).
     fn add_sums(&mut self, rs: Option<&ClusterSums>, ls: Option<&ClusterSums>) {
         if let (Some(s), Some(a)) = (self.resp_sums.as_mut(), rs) {
