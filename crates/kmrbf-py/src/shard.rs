@@ -2,7 +2,7 @@
 //! statistics, and the update from merged statistics.
 
 use crate::arrays::{dtype_of, matrix, value_error, view1, view2, Dtype, Float};
-use kmrbf::kmeans::shard::{shard_pass as pass, update, FarRow, ShardStats};
+use kmrbf::kmeans::shard::{shard_pass_into, update, FarRow, ShardStats};
 use kmrbf::kmeans::ClusterSums;
 use kmrbf::{MatView, Shift};
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
@@ -10,6 +10,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+#[allow(clippy::too_many_arguments)]
 fn pass_typed<'py, T: Float>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
@@ -18,6 +19,7 @@ fn pass_typed<'py, T: Float>(
     mean: PyReadonlyArray1<'py, f64>,
     offset: u64,
     prev: Option<PyReadonlyArray1<'py, i32>>,
+    extras: bool,
 ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyArray1<i32>>)> {
     let (xr, n, d) = view2::<T>(x, "block")?;
     let (cr, k, dc) = view2::<T>(centers, "centers")?;
@@ -46,19 +48,19 @@ fn pass_typed<'py, T: Float>(
         )));
     }
     let (xs, cs) = (xr.as_slice()?, cr.as_slice()?);
+    check_weight_count(w, n)?;
     let isa = crate::run::isa()?;
     let stats = py
         .detach(|| -> kmrbf::Result<ShardStats> {
-            let own = shifted(xs, n, d, mean)?;
-            pass(
-                isa,
-                MatView::new(&own, n, d)?,
-                w,
-                cs,
-                k,
-                offset,
-                &mut labels,
-            )
+            let mut stats = ShardStats::empty(k, d);
+            shifted_pieces(xs, n, d, k, mean, |r0, v| {
+                let m = v.n();
+                let w = w.map(|w| &w[r0..r0 + m]);
+                let at = offset + r0 as u64;
+                let labels = &mut labels[r0..r0 + m];
+                shard_pass_into(isa, v, w, cs, k, at, labels, &mut stats, extras)
+            })?;
+            Ok(stats)
         })
         .map_err(|e| block_error(e, offset))?;
     let out = stats_dict(py, &stats, k, d)?;
@@ -66,17 +68,57 @@ fn pass_typed<'py, T: Float>(
     Ok((out, PyArray1::from_vec(py, labels)))
 }
 
-/// A copy of the block `xs` (`n x d`, checked finite) moved by the column means `mean`.
-pub(crate) fn shifted<T: Float>(
+/// Calls `f(first_row, rows)` on the block `xs` (`n x d`) in pieces of whole kernel chunks
+/// for `k` centers, each piece checked finite (an error names the row in the block) and copied
+/// moved by the column means `mean` into one reused buffer: the copy is still in cache when
+/// the pass reads it. Statistics continued piece after piece are the whole block's (the same
+/// bits: the kernels reduce chunk by chunk in order).
+pub(crate) fn shifted_pieces<T: Float>(
     xs: &[T],
     n: usize,
     d: usize,
+    k: usize,
     mean: Vec<f64>,
-) -> kmrbf::Result<Vec<T>> {
-    MatView::new(xs, n, d)?.validate("data")?;
-    let mut own = xs.to_vec();
-    Shift::from_mean(mean).apply(&mut own);
-    Ok(own)
+    mut f: impl FnMut(usize, MatView<'_, T>) -> kmrbf::Result<()>,
+) -> kmrbf::Result<()> {
+    let chunk = kmrbf::kmeans::Blocking::of::<T>(k).chunk_rows.max(1);
+    let piece = 2 * rayon::current_num_threads().max(1) * chunk;
+    let shift = Shift::from_mean(mean);
+    let mut buf: Vec<T> = Vec::with_capacity(piece.min(n) * d);
+    for r0 in (0..n).step_by(piece) {
+        let m = piece.min(n - r0);
+        let src = &xs[r0 * d..(r0 + m) * d];
+        MatView::new(src, m, d)?
+            .validate("data")
+            .map_err(|e| match e {
+                kmrbf::Error::NonFinite {
+                    what,
+                    row,
+                    col,
+                    value,
+                } => kmrbf::Error::NonFinite {
+                    what,
+                    row: r0 + row,
+                    col,
+                    value,
+                },
+                e => e,
+            })?;
+        shift.applied_into(src, &mut buf);
+        f(r0, MatView::new(&buf, m, d)?)?;
+    }
+    Ok(())
+}
+
+/// Refuses weights whose count is not the block's `n` rows.
+pub(crate) fn check_weight_count<T>(w: Option<&[T]>, n: usize) -> PyResult<()> {
+    match w {
+        Some(w) if w.len() != n => Err(value_error(kmrbf::Error::WeightCount {
+            expected: n,
+            got: w.len(),
+        })),
+        _ => Ok(()),
+    }
 }
 
 /// A block's error as Python's `ValueError`, a non-finite value named by its row in X.
@@ -156,9 +198,11 @@ pub fn shard_merge<'py>(
 /// and assigned to `centers` (`k x d`, working coordinates, the block's dtype). `prev` holds
 /// the block's previous labels (int32) or None. Returns `(stats, labels)`: a dict of
 /// `sums` (k x d), `weight` (k), `inertia`, `changed`, `rows`, `far_*` (the rows farthest from
-/// their centers), and the new int32 labels.
+/// their centers), and the new int32 labels. Without `extras` the second sweep (inertia and
+/// farthest rows) is skipped: `inertia` is 0 and `far_*` empty.
 #[pyfunction]
-#[pyo3(signature = (x, sample_weight, centers, mean, offset, prev))]
+#[pyo3(signature = (x, sample_weight, centers, mean, offset, prev, extras = true))]
+#[allow(clippy::too_many_arguments)]
 pub fn shard_pass<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
@@ -167,10 +211,12 @@ pub fn shard_pass<'py>(
     mean: PyReadonlyArray1<'py, f64>,
     offset: u64,
     prev: Option<PyReadonlyArray1<'py, i32>>,
+    extras: bool,
 ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyArray1<i32>>)> {
+    let (w, c) = (sample_weight, centers);
     match dtype_of(x, "block")? {
-        Dtype::F32 => pass_typed::<f32>(py, x, sample_weight, centers, mean, offset, prev),
-        Dtype::F64 => pass_typed::<f64>(py, x, sample_weight, centers, mean, offset, prev),
+        Dtype::F32 => pass_typed::<f32>(py, x, w, c, mean, offset, prev, extras),
+        Dtype::F64 => pass_typed::<f64>(py, x, w, c, mean, offset, prev, extras),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::arrays::{dtype_of, matrix, value_error, view1, view2, Dtype, Float};
 use crate::rbf::anneal_params;
-use crate::shard::{block_error, shifted, stats_dict, stats_of};
+use crate::shard::{block_error, check_weight_count, shifted_pieces, stats_dict, stats_of};
 use kmrbf::kmeans::{predict, ClusterSums};
 use kmrbf::metrics::Contingency;
 use kmrbf::rbf::anneal::{auto_sigma0, scale_fallback, stage_sigmas, AnnealParams};
@@ -12,7 +12,6 @@ use kmrbf::rbf::objective::Objectives;
 use kmrbf::rbf::shard::{gap_shard_into, soft_shard_into, GapStats};
 use kmrbf::rbf::step::{one_hot_ratio, resolution_of, Stepper};
 use kmrbf::rbf::{MapKind, PassOutput, PassRequest, Temperature};
-use kmrbf::MatView;
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -115,6 +114,7 @@ fn soft_typed<'py, T: Float>(
     let w = w.as_ref().map(|w| w.as_slice()).transpose()?;
     let (xs, cs) = (xr.as_slice()?, cr.as_slice()?);
     let rs = rc.as_ref().map(|(r, _, _)| r.as_slice()).transpose()?;
+    check_weight_count(w, n)?;
     let isa = crate::run::isa()?;
     let req = PassRequest {
         map,
@@ -125,23 +125,23 @@ fn soft_typed<'py, T: Float>(
     };
     let (o, xmax, table) = py
         .detach(|| -> kmrbf::Result<(PassOutput, f64, Option<Vec<f64>>)> {
-            let own = shifted(xs, n, d, mean)?;
-            let v = MatView::new(&own, n, d)?;
             let mut o = PassOutput::empty(k, d, &req);
-            let xmax = soft_shard_into(isa, v, w, cs, k, offset, req, &mut o)?;
+            let mut xmax = 0.0f64;
             // The table of the block's labels under `centers` against those under the
             // reference's centers (`k x k` counts).
-            let table = match rs {
-                Some(r) => {
+            let mut table = rs.map(|_| vec![0.0; k * k]);
+            shifted_pieces(xs, n, d, k, mean, |r0, v| {
+                let w = w.map(|w| &w[r0..r0 + v.n()]);
+                let at = offset + r0 as u64;
+                xmax = xmax.max(soft_shard_into(isa, v, w, cs, k, at, req, &mut o)?);
+                if let (Some(r), Some(t)) = (rs, table.as_mut()) {
                     let (a, b) = (predict(isa, cs, k, v)?, predict(isa, r, k, v)?);
-                    let mut t = vec![0.0; k * k];
                     for (&i, &j) in a.iter().zip(&b) {
                         t[i as usize * k + j as usize] += 1.0;
                     }
-                    Some(t)
                 }
-                None => None,
-            };
+                Ok(())
+            })?;
             Ok((o, xmax, table))
         })
         .map_err(|e| block_error(e, offset))?;
@@ -241,13 +241,18 @@ fn gap_typed<'py, T: Float>(
         )));
     }
     let (xs, cs) = (xr.as_slice()?, cr.as_slice()?);
+    check_weight_count(w, n)?;
     let isa = crate::run::isa()?;
     let g = py
         .detach(|| -> kmrbf::Result<GapStats> {
-            let own = shifted(xs, n, d, mean)?;
             let mut g = GapStats::empty(k, d);
-            let v = MatView::new(&own, n, d)?;
-            gap_shard_into(isa, v, w, cs, k, offset, &mut labels, &mut g, extras)?;
+            shifted_pieces(xs, n, d, k, mean, |r0, v| {
+                let m = v.n();
+                let w = w.map(|w| &w[r0..r0 + m]);
+                let at = offset + r0 as u64;
+                let labels = &mut labels[r0..r0 + m];
+                gap_shard_into(isa, v, w, cs, k, at, labels, &mut g, extras)
+            })?;
             Ok(g)
         })
         .map_err(|e| block_error(e, offset))?;

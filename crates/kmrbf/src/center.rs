@@ -89,9 +89,21 @@ impl Shift {
     /// `data` (rows of `d` values) moved by the shift into a new vector: [`Shift::apply`]'s
     /// arithmetic on a copy, in one sweep, in parallel over blocks of rows (the same bits).
     pub fn applied<T: Real>(&self, data: &[T]) -> Vec<T> {
+        // Zeroed by the allocator (pages the sweep then writes once).
+        let mut out = vec![T::ZERO; data.len()];
+        self.shift_into(data, &mut out);
+        out
+    }
+
+    /// [`Shift::applied`] into `out` (resized to `data`'s length; its memory reused).
+    pub fn applied_into<T: Real>(&self, data: &[T], out: &mut Vec<T>) {
+        out.resize(data.len(), T::ZERO);
+        self.shift_into(data, out);
+    }
+
+    fn shift_into<T: Real>(&self, data: &[T], out: &mut [T]) {
         use rayon::prelude::*;
         let d = self.d().max(1);
-        let mut out = vec![T::ZERO; data.len()];
         let block = 4096 * d;
         out.par_chunks_mut(block)
             .zip(data.par_chunks(block))
@@ -102,7 +114,6 @@ impl Shift {
                     }
                 }
             });
-        out
     }
 
     /// `data[i, j] += mean[j]`: undoes [`Self::apply`] up to one rounding per value.

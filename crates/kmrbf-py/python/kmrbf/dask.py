@@ -71,14 +71,14 @@ def _aligned_stats(stats):
     return {key: _aligned(v) if isinstance(v, np.ndarray) else v for key, v in stats.items()}
 
 
-def _pass(block, weight, centers, mean, offset, prev):
+def _pass(block, weight, centers, mean, offset, prev, extras=True):
     block = _aligned(block)
     return _core.shard_pass(block, _aligned(weight, block.dtype), _aligned(centers), _aligned(mean),
-                            offset, _aligned(prev))
+                            offset, _aligned(prev), extras)
 
 
-def _lloyd_pass(block, weight, offset, prev, centers, mean):
-    return _pass(block, weight, centers, mean, offset, prev)
+def _lloyd_pass(block, weight, offset, prev, centers, mean, extras):
+    return _pass(block, weight, centers, mean, offset, prev, extras)
 
 
 def _soft_pass(block, weight, offset, centers, reference, mean, map, alpha, temperature, sums):
@@ -237,19 +237,24 @@ class _Blocks:
         assignment pass: ``(centers, inertia, n_iter)``."""
         labels = [None] * len(self.blocks)
 
-        def one_pass(centers, labels):
-            return self.passes(_lloyd_pass, (centers, self.mean), labels, _merge)
+        def one_pass(centers, labels, extras):
+            return self.passes(_lloyd_pass, (centers, self.mean, extras), labels, _merge)
 
         n_iter = 0
         for it in range(max_iter):
             n_iter = it + 1
-            stats, labels = one_pass(centers, labels)
+            stats, new = one_pass(centers, labels, False)
+            if (stats["weight"] == 0).any():
+                # Empty clusters take the farthest rows: the same labels again, with them
+                # (counted against the same previous labels, so the change count stays).
+                stats, new = one_pass(centers, labels, True)
+            labels = new
             centers, shift, _ = _core.shard_update(_aligned_stats(stats), centers)
             if it > 0 and stats["changed"] == 0:
                 break
             if shift <= tol_abs:
                 break
-        final, _ = one_pass(centers, labels)
+        final, _ = one_pass(centers, labels, True)
         return centers, float(final["inertia"]), n_iter
 
 
@@ -459,7 +464,8 @@ class RBFKMeans(ClusterMixin, BaseEstimator):
                                                   settings["alpha"], temp, sums), _soft_merge)
                 lloyd = None
                 if driver.wants_lloyd(totals, centers, temp):
-                    lloyd, _ = p.passes(_lloyd_pass, (centers, mean), [None] * len(p.blocks), _merge)
+                    lloyd, _ = p.passes(_lloyd_pass, (centers, mean, False), [None] * len(p.blocks),
+                                        _merge)
                     lloyd = _aligned_stats(lloyd)
                 centers, last_move = driver.update(centers, _aligned_stats(totals), lloyd, temp)
                 steps += 1
@@ -482,7 +488,7 @@ class RBFKMeans(ClusterMixin, BaseEstimator):
             trace.append(rec)
         if settings["polish"]:
             centers, _, _ = p.lloyd(centers, 10_000, 0.0)
-        final, _ = p.passes(_lloyd_pass, (centers, mean), [None] * len(p.blocks), _merge)
+        final, _ = p.passes(_lloyd_pass, (centers, mean, True), [None] * len(p.blocks), _merge)
         self.cluster_centers_ = p.user(centers)
         self.inertia_ = float(final["inertia"])
         self.n_iter_ = total_steps

@@ -3,15 +3,28 @@
 use crate::real::Real;
 use faer::{Accum, MatMut, MatRef, Par};
 
-/// `out[i] = ||x_i||^2` for the `n x d` row-major `x`; `out.len() == n`.
+/// `out[i] = ||x_i||^2` for the `n x d` row-major `x`; `out.len() == n`. Large inputs are
+/// split over the caller's rayon pool (each row's norm is the same arithmetic either way).
 pub fn row_sq_norms<T: Real>(x: &[T], d: usize, out: &mut [T]) {
+    use rayon::prelude::*;
     debug_assert_eq!(x.len(), out.len() * d);
     if d == 0 {
         out.fill(T::ZERO);
         return;
     }
-    for (row, o) in x.chunks_exact(d).zip(out.iter_mut()) {
-        *o = sq_norm(row);
+    // Rows per task: about 256 KiB of data, at least 64 rows.
+    let rows = ((1usize << 18) / (d * std::mem::size_of::<T>())).max(64);
+    let serial = |x: &[T], out: &mut [T]| {
+        for (row, o) in x.chunks_exact(d).zip(out.iter_mut()) {
+            *o = sq_norm(row);
+        }
+    };
+    if out.len() <= rows {
+        serial(x, out);
+    } else {
+        out.par_chunks_mut(rows)
+            .zip(x.par_chunks(rows * d))
+            .for_each(|(o, xc)| serial(xc, o));
     }
 }
 
