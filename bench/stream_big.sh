@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The largest streamed run: a .npy of ROWS x 32 float32 (default 128,000,000 rows, 16 GiB) fitted
 # with k = K (default 256) from k-means++ on a 100,000-row sample, in blocks of the automatic size (--block-rows auto),
-# then its labels streamed by `predict`; wall time and peak RSS of each (GNU time). Writes the
+# then its labels streamed by `predict`, then an entmax-1.5 annealing (two temperatures, two
+# steps each) streamed the same way; wall time and peak RSS of each (GNU time). Writes the
 # file under bench/data/ and removes it at the end (KEEP=1 keeps it). Not part of CI.
 # Usage: bash bench/stream_big.sh [ROWS] [K] [MAX_ITER]
 set -euo pipefail
@@ -41,4 +42,7 @@ echo "memory: $(grep MemTotal /proc/meminfo | awk '{print int($2/1048576)}') GiB
   --data "$x" --block-rows auto --out bench/data/big_labels.npy
 ls -l bench/data/big_labels.npy
 rm -f bench/data/big_labels.npy
+/usr/bin/time -f "anneal: %e s wall, peak RSS %M KiB" "$bin" anneal --data "$x" --k "$k" \
+  --map entmax15 --sigmas 0.05,0.02 --stage-cap 2 --tol 0 --block-rows auto \
+  --out bench/data/big_anneal.json
 [ "${KEEP:-0}" = 1 ] || rm -f "$x"

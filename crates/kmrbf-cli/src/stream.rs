@@ -583,22 +583,26 @@ pub fn lloyd_pass<T: Real>(
     progress: &Progress,
 ) -> CliResult<ShardStats> {
     let mut stats = ShardStats::empty(k, s.d);
-    visit(s, start, what, progress, |r0, v, w| {
-        let m = v.n();
-        shard_pass_into(
-            isa,
-            v,
-            w,
-            centers,
-            k,
-            r0 as u64,
-            &mut labels[r0..r0 + m],
-            &mut stats,
-            extras,
-        )
-        .map_err(|e| lib_error("--data", e))
+    visit_labelled(s, start, labels, what, progress, |at, v, w, lab| {
+        shard_pass_into(isa, v, w, centers, k, at, lab, &mut stats, extras)
     })?;
     Ok(stats)
+}
+
+/// [`visit`] for a pass that labels rows: `f(global offset, rows, weights, the block's slice
+/// of labels)`, the library's errors named as the data's.
+pub fn visit_labelled<T: Real>(
+    s: &RowStream,
+    start: &Start<T>,
+    labels: &mut [u32],
+    what: &str,
+    progress: &Progress,
+    mut f: impl FnMut(u64, MatView<'_, T>, Option<&[T]>, &mut [u32]) -> kmrbf::Result<()>,
+) -> CliResult<()> {
+    visit(s, start, what, progress, |r0, v, w| {
+        let lab = &mut labels[r0..r0 + v.n()];
+        f(r0 as u64, v, w, lab).map_err(|e| lib_error("--data", e))
+    })
 }
 
 /// Calls `f(first_row, rows, weights)` on every block of the stream in order, the rows

@@ -6,13 +6,14 @@
 //! reference K-Means run, the polish and `sigma0 = auto` (the gaps along Lloyd's path) have
 //! the in-memory annealing's bits from the same initial centers. `sigma0 = median` and
 //! `critical` (a median over rows, the growing codebook) need the data in memory and are
-//! refused. Memory: one block, the final labels (4 bytes a row) and `k x d` statistics.
+//! refused. Memory: a few blocks, the labels of a Lloyd run or the final labels (4 bytes a
+//! row, one array at a time) and `k x d` statistics.
 
 use crate::fail::{bad_input, lib_error, CliResult};
 use crate::progress::Progress;
-use crate::stream::{lloyd, lloyd_pass, start, visit, RowStream, Start, StreamSettings};
+use crate::stream::{lloyd, start, visit, visit_labelled, RowStream, Start, StreamSettings};
 use kmrbf::kmeans::predict;
-use kmrbf::kmeans::shard::update;
+use kmrbf::kmeans::shard::{shard_pass_into, update, ShardStats};
 use kmrbf::kmeans::step::InertiaSum;
 use kmrbf::metrics::{center_discrepancy, Contingency};
 use kmrbf::rbf::anneal::{
@@ -100,18 +101,17 @@ pub fn anneal<T: Real>(
             let (o, xmax) = soft_totals(s, &start, isa, k, &centers, req, &what, progress)?;
             let at_limit = || temp * one_hot_ratio::<T>(map) <= resolution_of(xmax, &centers, k, d);
             let lloyd_sums = if stepper.wants_lloyd(&o, at_limit) {
-                let mut labels = vec![u32::MAX; s.n];
-                let h = lloyd_pass(
-                    s,
-                    &start,
-                    isa,
-                    k,
-                    &centers,
-                    &mut labels,
-                    false,
-                    &what,
-                    progress,
-                )?;
+                // Lloyd's sums of the same centers; the labels are not kept (a block's
+                // worth of scratch instead of 4 bytes a row).
+                let mut h = ShardStats::empty(k, d);
+                let mut scratch: Vec<u32> = Vec::new();
+                visit(s, &start, &what, progress, |r0, v, w| {
+                    scratch.clear();
+                    scratch.resize(v.n(), u32::MAX);
+                    let at = r0 as u64;
+                    shard_pass_into(isa, v, w, &centers, k, at, &mut scratch, &mut h, false)
+                        .map_err(|e| lib_error("--data", e))
+                })?;
                 Some(h.sums)
             } else {
                 None
@@ -246,20 +246,8 @@ fn lloyd_min_gap<T: Real>(
     let mut gmin = f64::INFINITY;
     let pass = |centers: &[T], labels: &mut [u32], extras: bool, what: &str| {
         let mut g = GapStats::empty(k, d);
-        visit(s, start, what, progress, |r0, v, w| {
-            let m = v.n();
-            gap_shard_into(
-                isa,
-                v,
-                w,
-                centers,
-                k,
-                r0 as u64,
-                &mut labels[r0..r0 + m],
-                &mut g,
-                extras,
-            )
-            .map_err(|e| lib_error("--data", e))
+        visit_labelled(s, start, labels, what, progress, |at, v, w, lab| {
+            gap_shard_into(isa, v, w, centers, k, at, lab, &mut g, extras)
         })?;
         CliResult::Ok(g)
     };

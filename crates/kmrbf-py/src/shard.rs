@@ -10,6 +10,98 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+/// One block, `n x d` at global rows `offset..`, for a labelled pass: its rows, weights and
+/// centers checked against each other, and its previous labels (`u32::MAX` without).
+pub(crate) struct LabelledBlock<'a, T> {
+    xs: &'a [T],
+    w: Option<&'a [T]>,
+    /// The `k x d` centers (working coordinates).
+    pub cs: &'a [T],
+    n: usize,
+    d: usize,
+    k: usize,
+    mean: Vec<f64>,
+    offset: u64,
+    labels: Vec<u32>,
+}
+
+impl<'a, T: Float> LabelledBlock<'a, T> {
+    /// Checks the block `x`, its weights `w`, the centers `c`, the column means `mean` and the
+    /// previous labels `prev` against each other.
+    pub(crate) fn check(
+        x: &'a numpy::PyReadonlyArray2<'_, T>,
+        w: Option<&'a PyReadonlyArray1<'_, T>>,
+        c: &'a numpy::PyReadonlyArray2<'_, T>,
+        mean: Vec<f64>,
+        offset: u64,
+        prev: Option<PyReadonlyArray1<'_, i32>>,
+    ) -> PyResult<Self> {
+        use numpy::PyUntypedArrayMethods;
+        let (n, d) = (x.shape()[0], x.shape()[1]);
+        let (k, dc) = (c.shape()[0], c.shape()[1]);
+        if dc != d || mean.len() != d {
+            return Err(PyValueError::new_err(format!(
+                "centers have {dc} features and mean {} values; the block has {d} columns",
+                mean.len()
+            )));
+        }
+        let w = w.map(|w| w.as_slice()).transpose()?;
+        check_weight_count(w, n)?;
+        let labels: Vec<u32> = match &prev {
+            Some(p) => p.as_slice()?.iter().map(|&l| l as u32).collect(),
+            None => vec![u32::MAX; n],
+        };
+        if labels.len() != n {
+            return Err(PyValueError::new_err(format!(
+                "previous labels: {} for a block of {n} rows",
+                labels.len()
+            )));
+        }
+        Ok(Self {
+            xs: x.as_slice()?,
+            w,
+            cs: c.as_slice()?,
+            n,
+            d,
+            k,
+            mean,
+            offset,
+            labels,
+        })
+    }
+
+    /// Runs `pass(rows, weights, global offset, labels, stats)` over the block's shifted
+    /// pieces, continuing `stats`, without the GIL; returns the statistics and the new labels.
+    pub(crate) fn run<'py, S: Send>(
+        mut self,
+        py: Python<'py>,
+        mut stats: S,
+        pass: impl Fn(MatView<'_, T>, Option<&[T]>, u64, &mut [u32], &mut S) -> kmrbf::Result<()>
+            + Send
+            + Sync,
+    ) -> PyResult<(S, Bound<'py, PyArray1<i32>>)> {
+        let (n, d, k, offset) = (self.n, self.d, self.k, self.offset);
+        let (xs, w, mean) = (self.xs, self.w, std::mem::take(&mut self.mean));
+        let labels = &mut self.labels;
+        py.detach(|| {
+            shifted_pieces(xs, n, d, k, mean, |r0, v| {
+                let m = v.n();
+                let w = w.map(|w| &w[r0..r0 + m]);
+                pass(
+                    v,
+                    w,
+                    offset + r0 as u64,
+                    &mut labels[r0..r0 + m],
+                    &mut stats,
+                )
+            })
+        })
+        .map_err(|e| block_error(e, offset))?;
+        let labels: Vec<i32> = self.labels.into_iter().map(|l| l as i32).collect();
+        Ok((stats, PyArray1::from_vec(py, labels)))
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn pass_typed<'py, T: Float>(
     py: Python<'py>,
@@ -21,51 +113,16 @@ fn pass_typed<'py, T: Float>(
     prev: Option<PyReadonlyArray1<'py, i32>>,
     extras: bool,
 ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyArray1<i32>>)> {
-    let (xr, n, d) = view2::<T>(x, "block")?;
-    let (cr, k, dc) = view2::<T>(centers, "centers")?;
-    if dc != d {
-        return Err(PyValueError::new_err(format!(
-            "centers have {dc} features, the block has {d}"
-        )));
-    }
-    let mean = mean.as_slice()?.to_vec();
-    if mean.len() != d {
-        return Err(PyValueError::new_err(format!(
-            "mean has {} values, the block has {d} columns",
-            mean.len()
-        )));
-    }
+    let (xr, _, d) = view2::<T>(x, "block")?;
+    let (cr, k, _) = view2::<T>(centers, "centers")?;
     let w = view1::<T>(w, "sample_weight")?;
-    let w = w.as_ref().map(|w| w.as_slice()).transpose()?;
-    let mut labels: Vec<u32> = match &prev {
-        Some(p) => p.as_slice()?.iter().map(|&l| l as u32).collect(),
-        None => vec![u32::MAX; n],
-    };
-    if labels.len() != n {
-        return Err(PyValueError::new_err(format!(
-            "previous labels: {} for a block of {n} rows",
-            labels.len()
-        )));
-    }
-    let (xs, cs) = (xr.as_slice()?, cr.as_slice()?);
-    check_weight_count(w, n)?;
-    let isa = crate::run::isa()?;
-    let stats = py
-        .detach(|| -> kmrbf::Result<ShardStats> {
-            let mut stats = ShardStats::empty(k, d);
-            shifted_pieces(xs, n, d, k, mean, |r0, v| {
-                let m = v.n();
-                let w = w.map(|w| &w[r0..r0 + m]);
-                let at = offset + r0 as u64;
-                let labels = &mut labels[r0..r0 + m];
-                shard_pass_into(isa, v, w, cs, k, at, labels, &mut stats, extras)
-            })?;
-            Ok(stats)
-        })
-        .map_err(|e| block_error(e, offset))?;
-    let out = stats_dict(py, &stats, k, d)?;
-    let labels: Vec<i32> = labels.into_iter().map(|l| l as i32).collect();
-    Ok((out, PyArray1::from_vec(py, labels)))
+    let mean = mean.as_slice()?.to_vec();
+    let block = LabelledBlock::check(&xr, w.as_ref(), &cr, mean, offset, prev)?;
+    let (isa, cs) = (crate::run::isa()?, block.cs);
+    let (stats, labels) = block.run(py, ShardStats::empty(k, d), |v, w, at, lab, s| {
+        shard_pass_into(isa, v, w, cs, k, at, lab, s, extras)
+    })?;
+    Ok((stats_dict(py, &stats, k, d)?, labels))
 }
 
 /// Calls `f(first_row, rows)` on the block `xs` (`n x d`) in pieces of whole kernel chunks

@@ -4,7 +4,9 @@
 
 use crate::arrays::{dtype_of, matrix, value_error, view1, view2, Dtype, Float};
 use crate::rbf::anneal_params;
-use crate::shard::{block_error, check_weight_count, shifted_pieces, stats_dict, stats_of};
+use crate::shard::{
+    block_error, check_weight_count, shifted_pieces, stats_dict, stats_of, LabelledBlock,
+};
 use kmrbf::kmeans::{predict, ClusterSums};
 use kmrbf::metrics::Contingency;
 use kmrbf::rbf::anneal::{auto_sigma0, scale_fallback, stage_sigmas, AnnealParams};
@@ -220,47 +222,18 @@ fn gap_typed<'py, T: Float>(
     prev: Option<PyReadonlyArray1<'py, i32>>,
     extras: bool,
 ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyArray1<i32>>)> {
-    let (xr, n, d) = view2::<T>(x, "block")?;
-    let (cr, k, dc) = view2::<T>(centers, "centers")?;
-    if dc != d || mean.len() != d {
-        return Err(PyValueError::new_err(format!(
-            "centers have {dc} features and mean {} values; the block has {d} columns",
-            mean.len()
-        )));
-    }
+    let (xr, _, d) = view2::<T>(x, "block")?;
+    let (cr, k, _) = view2::<T>(centers, "centers")?;
     let w = view1::<T>(w, "sample_weight")?;
-    let w = w.as_ref().map(|w| w.as_slice()).transpose()?;
-    let mut labels: Vec<u32> = match &prev {
-        Some(p) => p.as_slice()?.iter().map(|&l| l as u32).collect(),
-        None => vec![u32::MAX; n],
-    };
-    if labels.len() != n {
-        return Err(PyValueError::new_err(format!(
-            "previous labels: {} for a block of {n} rows",
-            labels.len()
-        )));
-    }
-    let (xs, cs) = (xr.as_slice()?, cr.as_slice()?);
-    check_weight_count(w, n)?;
-    let isa = crate::run::isa()?;
-    let g = py
-        .detach(|| -> kmrbf::Result<GapStats> {
-            let mut g = GapStats::empty(k, d);
-            shifted_pieces(xs, n, d, k, mean, |r0, v| {
-                let m = v.n();
-                let w = w.map(|w| &w[r0..r0 + m]);
-                let at = offset + r0 as u64;
-                let labels = &mut labels[r0..r0 + m];
-                gap_shard_into(isa, v, w, cs, k, at, labels, &mut g, extras)
-            })?;
-            Ok(g)
-        })
-        .map_err(|e| block_error(e, offset))?;
+    let block = LabelledBlock::check(&xr, w.as_ref(), &cr, mean, offset, prev)?;
+    let (isa, cs) = (crate::run::isa()?, block.cs);
+    let (g, labels) = block.run(py, GapStats::empty(k, d), |v, w, at, lab, g| {
+        gap_shard_into(isa, v, w, cs, k, at, lab, g, extras)
+    })?;
     let out = stats_dict(py, &g.stats, k, d)?;
     out.set_item("gap", g.gap)?;
     out.set_item("ties", g.ties)?;
-    let labels: Vec<i32> = labels.into_iter().map(|l| l as i32).collect();
-    Ok((out, PyArray1::from_vec(py, labels)))
+    Ok((out, labels))
 }
 
 /// One block of an iteration of the Lloyd run behind `sigma0 = 'auto'`: the block moved by

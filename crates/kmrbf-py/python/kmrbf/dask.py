@@ -332,19 +332,7 @@ class KMeans(ClusterMixin, BaseEstimator):
         -------
         labels : dask array (n_samples,), int32
         """
-        check_is_fitted(self)
-        X = _prepare(X)
-        check_worker_versions()
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but KMeans is expecting {self.n_features_in_} features as input."
-            )
-        centers = np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
-
-        def assign(b):
-            return _core.assign(_aligned(b), _aligned(centers), 1)
-
-        return X.map_blocks(assign, drop_axis=1, dtype=np.int32)
+        return _assign(self, X)
 
 
 class RBFKMeans(ClusterMixin, BaseEstimator):
@@ -528,26 +516,11 @@ class RBFKMeans(ClusterMixin, BaseEstimator):
 
     def predict(self, X):
         """Nearest center of each row, as a dask array (computed lazily, block by block)."""
-        check_is_fitted(self)
-        X = _prepare(X)
-        check_worker_versions()
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but RBFKMeans is expecting {self.n_features_in_} features as input."
-            )
-        centers = np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
-
-        def assign(b):
-            return _core.assign(_aligned(b), _aligned(centers), 1)
-
-        return X.map_blocks(assign, drop_axis=1, dtype=np.int32)
+        return _assign(self, X)
 
     def predict_proba(self, X):
         """Responsibilities of each row at ``temperature_``, as a dask array (lazily)."""
-        check_is_fitted(self)
-        X = _prepare(X)
-        check_worker_versions()
-        centers = np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
+        X, centers = _fitted_blocks(self, X)
         k = centers.shape[0]
         alpha = None if self.alpha is None else float(self.alpha)
         t, m, kern = self.temperature_, self.map, self.kernel
@@ -556,6 +529,30 @@ class RBFKMeans(ClusterMixin, BaseEstimator):
             return _core.responsibilities(_aligned(b), _aligned(centers), t, m, alpha, kern, 1)
 
         return X.map_blocks(proba, chunks=(X.chunks[0], (k,)), dtype=X.dtype)
+
+
+def _fitted_blocks(est, X):
+    """X prepared for a fitted estimator (versions and features checked), and its centers in
+    X's dtype."""
+    check_is_fitted(est)
+    X = _prepare(X)
+    check_worker_versions()
+    if X.shape[1] != est.n_features_in_:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but {type(est).__name__} is expecting "
+            f"{est.n_features_in_} features as input."
+        )
+    return X, np.ascontiguousarray(est.cluster_centers_, dtype=X.dtype)
+
+
+def _assign(est, X):
+    """The nearest of ``est``'s centers for each row of X, lazily, block by block."""
+    X, centers = _fitted_blocks(est, X)
+
+    def assign(b):
+        return _core.assign(_aligned(b), _aligned(centers), 1)
+
+    return X.map_blocks(assign, drop_axis=1, dtype=np.int32)
 
 
 def _discrepancy(a, b):

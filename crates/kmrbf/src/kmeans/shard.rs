@@ -121,26 +121,9 @@ pub fn shard_pass_into<T: Real>(
     into: &mut ShardStats,
     extras: bool,
 ) -> Result<()> {
-    check_block(x, sample_weight, centers, k, offset)?;
+    let xn = labelled_block(x, sample_weight, centers, k, offset, labels)?;
     let (n, d) = (x.n(), x.d());
-    if labels.len() != n {
-        return Err(Error::BadLength {
-            what: "labels",
-            rows: n,
-            cols: 1,
-            expected: n,
-            got: labels.len(),
-        });
-    }
-    let mut xn = vec![T::ZERO; n];
-    row_sq_norms(x.data(), d, &mut xn);
-    let p = Prepared {
-        x: x.data(),
-        d,
-        xn: &xn,
-        w: sample_weight,
-        isa,
-    };
+    let p = Prepared::new(x.data(), d, &xn, sample_weight, isa)?;
     let blocking = Blocking::of::<T>(k);
     if into.sums.weight.len() != k || into.sums.d != d {
         return Err(Error::InitShape {
@@ -255,6 +238,31 @@ pub(crate) fn check_block<T: Real>(
     }
     check_finite("centers", centers, d)?;
     Ok(())
+}
+
+/// [`check_block`] and `n` labels for the block's `n` rows; returns the rows' squared norms.
+pub(crate) fn labelled_block<T: Real>(
+    x: MatView<'_, T>,
+    sample_weight: Option<&[T]>,
+    centers: &[T],
+    k: usize,
+    offset: u64,
+    labels: &[u32],
+) -> Result<Vec<T>> {
+    check_block(x, sample_weight, centers, k, offset)?;
+    let n = x.n();
+    if labels.len() != n {
+        return Err(Error::BadLength {
+            what: "labels",
+            rows: n,
+            cols: 1,
+            expected: n,
+            got: labels.len(),
+        });
+    }
+    let mut xn = vec![T::ZERO; n];
+    row_sq_norms(x.data(), x.d(), &mut xn);
+    Ok(xn)
 }
 
 /// The update of one Lloyd iteration from the merged statistics of all blocks: empty

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::kernels::isa::Isa;
 use crate::kernels::layout::distance::row_sq_norms;
 use crate::kernels::layout::tiles::Blocking;
-use crate::kmeans::shard::{add_extras, check_block, ShardStats};
+use crate::kmeans::shard::{add_extras, check_block, labelled_block, ShardStats};
 use crate::kmeans::step::cluster_sums_into;
 use crate::real::Real;
 
@@ -96,19 +96,8 @@ pub fn gap_shard_into<T: Real>(
     into: &mut GapStats,
     extras: bool,
 ) -> Result<()> {
-    check_block(x, sample_weight, centers, k, offset)?;
+    let xn = labelled_block(x, sample_weight, centers, k, offset, labels)?;
     let (n, d) = (x.n(), x.d());
-    if labels.len() != n {
-        return Err(Error::BadLength {
-            what: "labels",
-            rows: n,
-            cols: 1,
-            expected: n,
-            got: labels.len(),
-        });
-    }
-    let mut xn = vec![T::ZERO; n];
-    row_sq_norms(x.data(), d, &mut xn);
     let p = Prepared::new(x.data(), d, &xn, sample_weight, isa)?;
     let old = labels.to_vec();
     let (g, t) = gap_labels(&p, centers, k, labels);
