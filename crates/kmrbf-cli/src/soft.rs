@@ -670,7 +670,7 @@ fn streamed_typed<T: Real>(
         "init_sample_rows": start.sample_rows,
     });
     let model = model_json(a, n, shift, &start.init, &r, params, scale, Some(streamed));
-    Ok(Annealed::of(model, &r, scale, true))
+    Ok(Annealed::of(model, r, scale, true))
 }
 
 /// The report's scale: the largest |coordinate| of the K-Means centers (user coordinates).
@@ -711,21 +711,22 @@ struct Annealed {
 }
 
 impl Annealed {
+    /// The files and summary of `r`, whose labels it takes (4 bytes a row: not copied).
     fn of<T: Real>(
         model: ModelFile,
-        r: &AnnealResult<T>,
+        r: AnnealResult<T>,
         scale: Option<f64>,
         streamed: bool,
     ) -> Self {
         Self {
             model: model.to_bytes(),
             trace: trace_csv(&r.stages, scale),
-            labels: r.labels.clone(),
             sigma0: r.sigma0,
             stages: r.stages.len(),
             steps: r.total_steps,
             inertia: r.inertia,
             discrepancy: r.stages.last().and_then(|s| s.discrepancy),
+            labels: r.labels,
             streamed,
         }
     }
@@ -775,7 +776,7 @@ fn anneal_typed<T: Real>(
         scale,
         None,
     );
-    Ok(Annealed::of(model, &r, scale, false))
+    Ok(Annealed::of(model, r, scale, false))
 }
 
 fn stage_json(s: &StageRecord, scale: Option<f64>) -> serde_json::Value {
