@@ -305,18 +305,27 @@ fn objectives_typed<'py, T: Float>(
         }
     })?
     .map_err(value_error)?;
-    let out = PyDict::new(py);
-    out.set_item("J", o.j)?;
-    out.set_item("L", o.l)?;
-    out.set_item("F", o.f)?;
+    let out = objectives_dict(py, &o)?;
     out.set_item("weight", o.weight)?;
-    out.set_item("bound", o.bound)?;
-    out.set_item("mean_support", o.mean_support)?;
-    out.set_item("onehot_fraction", o.onehot_fraction)?;
     if let Some((gc, gx)) = grads {
         out.set_item("grad_centers", matrix(py, gc, k, d)?)?;
         out.set_item("grad_X", matrix(py, gx, n, d)?)?;
     }
+    Ok(out)
+}
+
+/// `J`, `L`, `F`, `bound`, `mean_support` and `onehot_fraction` of `o` as a dict.
+pub(crate) fn objectives_dict<'py>(
+    py: Python<'py>,
+    o: &kmrbf::rbf::Objectives,
+) -> PyResult<Bound<'py, PyDict>> {
+    let out = PyDict::new(py);
+    out.set_item("J", o.j)?;
+    out.set_item("L", o.l)?;
+    out.set_item("F", o.f)?;
+    out.set_item("bound", o.bound)?;
+    out.set_item("mean_support", o.mean_support)?;
+    out.set_item("onehot_fraction", o.onehot_fraction)?;
     Ok(out)
 }
 

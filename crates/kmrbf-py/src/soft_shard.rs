@@ -3,7 +3,7 @@
 //! stage record's pass, and [`SoftDriver`], the client's half (schedule, stepper, objectives).
 
 use crate::arrays::{dtype_of, matrix, value_error, view1, view2, Dtype, Float};
-use crate::rbf::anneal_params;
+use crate::rbf::{anneal_params, objectives_dict};
 use crate::shard::{
     block_error, check_weight_count, shifted_pieces, stats_dict, stats_of, LabelledBlock,
 };
@@ -426,14 +426,7 @@ impl SoftDriver {
     ) -> PyResult<Bound<'py, PyDict>> {
         let (o, _) = pass_of(totals)?;
         let ob = Objectives::from_pass(&o, self.params.map, temperature, self.k);
-        let out = PyDict::new(py);
-        out.set_item("J", ob.j)?;
-        out.set_item("L", ob.l)?;
-        out.set_item("F", ob.f)?;
-        out.set_item("bound", ob.bound)?;
-        out.set_item("mean_support", ob.mean_support)?;
-        out.set_item("onehot_fraction", ob.onehot_fraction)?;
-        Ok(out)
+        objectives_dict(py, &ob)
     }
 }
 

@@ -240,7 +240,21 @@ pub(crate) fn check_block<T: Real>(
     Ok(())
 }
 
-/// [`check_block`] and `n` labels for the block's `n` rows; returns the rows' squared norms.
+/// [`check_block`], then the rows' squared norms.
+pub(crate) fn checked_norms<T: Real>(
+    x: MatView<'_, T>,
+    sample_weight: Option<&[T]>,
+    centers: &[T],
+    k: usize,
+    offset: u64,
+) -> Result<Vec<T>> {
+    check_block(x, sample_weight, centers, k, offset)?;
+    let mut xn = vec![T::ZERO; x.n()];
+    row_sq_norms(x.data(), x.d(), &mut xn);
+    Ok(xn)
+}
+
+/// [`checked_norms`] for a pass that also takes `n` labels for the block's `n` rows.
 pub(crate) fn labelled_block<T: Real>(
     x: MatView<'_, T>,
     sample_weight: Option<&[T]>,
@@ -249,7 +263,6 @@ pub(crate) fn labelled_block<T: Real>(
     offset: u64,
     labels: &[u32],
 ) -> Result<Vec<T>> {
-    check_block(x, sample_weight, centers, k, offset)?;
     let n = x.n();
     if labels.len() != n {
         return Err(Error::BadLength {
@@ -260,9 +273,7 @@ pub(crate) fn labelled_block<T: Real>(
             got: labels.len(),
         });
     }
-    let mut xn = vec![T::ZERO; n];
-    row_sq_norms(x.data(), x.d(), &mut xn);
-    Ok(xn)
+    checked_norms(x, sample_weight, centers, k, offset)
 }
 
 /// The update of one Lloyd iteration from the merged statistics of all blocks: empty

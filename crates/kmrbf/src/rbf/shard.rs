@@ -9,9 +9,8 @@ use super::pass::{soft_pass_into, PassOutput, PassRequest};
 use crate::data::{MatView, Prepared};
 use crate::error::{Error, Result};
 use crate::kernels::isa::Isa;
-use crate::kernels::layout::distance::row_sq_norms;
 use crate::kernels::layout::tiles::Blocking;
-use crate::kmeans::shard::{add_extras, check_block, labelled_block, ShardStats};
+use crate::kmeans::shard::{add_extras, checked_norms, labelled_block, ShardStats};
 use crate::kmeans::step::cluster_sums_into;
 use crate::real::Real;
 
@@ -30,10 +29,8 @@ pub fn soft_shard_into<T: Real>(
     req: PassRequest<T>,
     into: &mut PassOutput,
 ) -> Result<f64> {
-    check_block(x, sample_weight, centers, k, offset)?;
+    let xn = checked_norms(x, sample_weight, centers, k, offset)?;
     check_totals(into, &req, k, x.d())?;
-    let mut xn = vec![T::ZERO; x.n()];
-    row_sq_norms(x.data(), x.d(), &mut xn);
     let p = Prepared::new(x.data(), x.d(), &xn, sample_weight, isa)?;
     soft_pass_into(&p, centers, k, req, into);
     Ok(xn.iter().fold(0.0f64, |m, &v| m.max(v.to_f64())))
