@@ -9,12 +9,13 @@ use crate::model_file::{rows_of, ModelFile};
 use crate::npy;
 use crate::outputs::{list, Outputs};
 use crate::progress::Progress;
+use kmrbf::kmeans::MiniBatchParams;
 use kmrbf::rbf::anneal::{anneal, AnnealParams, AnnealResult, Schedule, Sigma0, StageRecord};
 use kmrbf::rbf::objective::{responsibilities, Objectives};
 use kmrbf::rbf::params::parse_map;
 use kmrbf::rbf::step::StepKind;
-use kmrbf::rbf::MapKind;
 use kmrbf::rbf::{center_gradient, GradientKind, Kernel, Temperature};
+use kmrbf::rbf::{MapKind, MiniBatchAnnealParams};
 use kmrbf::{Isa, KMeansParams, MatView, Real};
 use std::path::{Path, PathBuf};
 
@@ -397,8 +398,9 @@ pub struct AnnealArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// auto (lands on Lloyd's fixed point), median (a soft start), critical, or a number.
-    #[arg(long, default_value = "auto", allow_negative_numbers = true)]
-    pub sigma0: String,
+    /// Default: auto, and median with --mini-batch.
+    #[arg(long, allow_negative_numbers = true)]
+    pub sigma0: Option<String>,
     /// Last temperature (default sigma0 * 1e-4).
     #[arg(long, allow_negative_numbers = true)]
     pub sigma_min: Option<f64>,
@@ -423,13 +425,17 @@ pub struct AnnealArgs {
     /// Gradient for gd / adam: of F (stopgrad) or of L (full).
     #[arg(long, value_enum, default_value = "stopgrad")]
     pub gradient: GradientArg,
-    /// A stage ends when the largest squared center move <= tol * mean feature variance.
-    #[arg(long, default_value_t = 1e-14, allow_negative_numbers = true)]
-    pub tol: f64,
-    /// At most this many steps per temperature.
-    #[arg(long, default_value_t = 1000)]
-    pub stage_cap: usize,
-    /// Finish with hard Lloyd iterations.
+    /// A stage ends when the largest squared center move <= tol * mean feature variance
+    /// (default 1e-14). With --mini-batch: when the sum of the squared center moves of a batch
+    /// <= tol * mean feature variance, as `fit --mini-batch` (default 0, off).
+    #[arg(long, allow_negative_numbers = true)]
+    pub tol: Option<f64>,
+    /// At most this many steps per temperature (default 1000); with --mini-batch, batches
+    /// (default: one pass over the data).
+    #[arg(long)]
+    pub stage_cap: Option<usize>,
+    /// Finish with hard Lloyd iterations; with --mini-batch, with mini-batch K-Means batches
+    /// (at most 100 passes, the same stopping rules).
     #[arg(long)]
     pub polish: bool,
     /// Also run K-Means from the same init and record the discrepancy per stage.
@@ -459,9 +465,44 @@ pub struct AnnealArgs {
     /// Rows of the uniform sample that k-means++ / random seed from when streaming.
     #[arg(long, default_value_t = 100_000)]
     pub init_sample: usize,
+    /// Anneal on random batches of this many rows: mini-batch soft-lloyd, each center
+    /// moving to the running mean of its responsibility-weighted rows, its learning rates fresh
+    /// at each temperature; where a batch is one-hot the step is `fit --mini-batch`'s, bit for
+    /// bit. k-means++ / random seed on a random subset of 3 batches (as `fit --mini-batch`);
+    /// --sigma0 median / auto are measured on a subset of the same size. In memory only.
+    #[arg(long)]
+    pub mini_batch: Option<usize>,
+    /// With --mini-batch: centers lighter than this fraction of the heaviest move to random
+    /// rows of the batch (default 0.01).
+    #[arg(long, allow_negative_numbers = true)]
+    pub reassignment_ratio: Option<f64>,
+    /// With --mini-batch: a stage ends after this many batches without a new minimum of the
+    /// smoothed batch free energy F (0: never; default 10).
+    #[arg(long)]
+    pub max_no_improvement: Option<usize>,
     /// The global flags (`--quiet`, `--isa`).
     #[arg(skip)]
     pub global: Global,
+}
+
+impl AnnealArgs {
+    /// `--sigma0` as given, else `auto` (`median` with --mini-batch).
+    fn sigma0(&self) -> &str {
+        match (&self.sigma0, self.mini_batch) {
+            (Some(s), _) => s,
+            (None, Some(_)) => "median",
+            (None, None) => "auto",
+        }
+    }
+
+    /// `--tol` as given, else 1e-14 (0 with --mini-batch).
+    fn tol(&self) -> f64 {
+        self.tol.unwrap_or(if self.mini_batch.is_some() {
+            0.0
+        } else {
+            1e-14
+        })
+    }
 }
 
 fn positive(flag: &str, v: f64) -> CliResult<f64> {
@@ -486,7 +527,7 @@ pub fn run_anneal(a: AnnealArgs) -> CliResult<()> {
     if a.k == 0 {
         return Err(bad_input("--k = 0 is invalid: need at least one cluster"));
     }
-    let sigma0 = match a.sigma0.as_str() {
+    let sigma0 = match a.sigma0() {
         "auto" => Sigma0::Auto,
         "median" => Sigma0::Median,
         "critical" => Sigma0::Critical,
@@ -548,15 +589,16 @@ pub fn run_anneal(a: AnnealArgs) -> CliResult<()> {
         kmrbf::Error::BadParam { name: "lr", .. } => lib_error("--lr", e),
         _ => lib_error("--step", e),
     })?;
-    if !(a.tol.is_finite() && a.tol >= 0.0) {
+    if !(a.tol().is_finite() && a.tol() >= 0.0) {
         return Err(bad_input(format!(
             "--tol = {} is invalid: must be finite and >= 0",
-            a.tol
+            a.tol()
         )));
     }
-    if a.stage_cap == 0 {
+    if a.stage_cap == Some(0) {
         return Err(bad_input("--stage-cap = 0 is invalid: must be >= 1"));
     }
+    check_minibatch_flags(&a)?;
     let params = AnnealParams {
         map,
         kernel,
@@ -565,8 +607,8 @@ pub fn run_anneal(a: AnnealArgs) -> CliResult<()> {
         schedule,
         warm_start: !a.no_warm_start,
         step,
-        tol: a.tol,
-        stage_cap: a.stage_cap,
+        tol: a.tol(),
+        stage_cap: a.stage_cap.unwrap_or(1000),
         polish: a.polish,
         reference: a.reference,
         seed: a.seed,
@@ -576,6 +618,11 @@ pub fn run_anneal(a: AnnealArgs) -> CliResult<()> {
     };
     let progress = Progress::new(a.global.quiet);
     let r = if let Some(s) = crate::stream::should_stream(&a.data, a.block_rows)? {
+        if a.mini_batch.is_some() {
+            return Err(bad_input(
+                "--mini-batch runs in memory: it cannot be combined with a streamed anneal (--block-rows, or a file larger than half the available memory)",
+            ));
+        }
         anneal_streamed(&a, s, &init, &params, &progress)?
     } else {
         anneal_in_memory(&a, &init, &params, &progress)?
@@ -600,9 +647,45 @@ pub fn run_anneal(a: AnnealArgs) -> CliResult<()> {
             r.inertia,
             r.discrepancy
                 .map_or(String::new(), |d| format!(", discrepancy to K-Means {d:e}")),
-            if r.streamed { " (streamed)" } else { "" },
+            match (r.streamed, a.mini_batch) {
+                (true, _) => " (streamed)".to_string(),
+                (false, Some(b)) => format!(" (mini-batch, batches of {b} rows)"),
+                (false, None) => String::new(),
+            },
             list(&written)
         );
+    }
+    Ok(())
+}
+
+/// Refuses the mini-batch flags without --mini-batch, and with it what it does not run.
+fn check_minibatch_flags(a: &AnnealArgs) -> CliResult<()> {
+    let Some(batch) = a.mini_batch else {
+        for (flag, given) in [
+            ("--reassignment-ratio", a.reassignment_ratio.is_some()),
+            ("--max-no-improvement", a.max_no_improvement.is_some()),
+        ] {
+            if given {
+                return Err(bad_input(format!("{flag} applies only with --mini-batch")));
+            }
+        }
+        return Ok(());
+    };
+    if batch == 0 {
+        return Err(bad_input(
+            "--mini-batch = 0 is invalid: need at least one row per batch",
+        ));
+    }
+    if a.step.name() != "soft-lloyd" {
+        return Err(bad_input(format!(
+            "--step = {} is invalid with --mini-batch: its steps are soft-lloyd's",
+            a.step.name()
+        )));
+    }
+    if a.no_warm_start {
+        return Err(bad_input(
+            "--no-warm-start is invalid with --mini-batch: each stage starts where the last ended",
+        ));
     }
     Ok(())
 }
@@ -758,13 +841,42 @@ fn anneal_typed<T: Real>(
             _ => lib_error(&a.data.display().to_string(), e),
         }
     };
-    let kp = KMeansParams::<T>::new(a.k)
-        .isa(a.global.isa)
-        .init(init.to_init(cd, given.as_ref()))
-        .seed(a.seed);
-    let init_centers = kp.initial_centers(v, w.as_deref()).map_err(lib_ctx)?;
-    let mut observer = |s: &StageRecord| progress.set(stage_line(s));
-    let r = anneal(v, w.as_deref(), &init_centers, a.k, params, &mut observer).map_err(lib_ctx)?;
+    let (init_centers, r) = if let Some(batch) = a.mini_batch {
+        let mut p = MiniBatchAnnealParams::<T>::new(a.k, params.map);
+        p.batches = MiniBatchParams::new(a.k).isa(a.global.isa);
+        p.batches.init = init.to_init(cd, given.as_ref());
+        p.batches.batch_size = batch;
+        p.batches.tol = params.tol;
+        p.batches.max_no_improvement = a
+            .max_no_improvement
+            .map_or(Some(10), |m| (m > 0).then_some(m));
+        p.batches.reassignment_ratio = a.reassignment_ratio.unwrap_or(0.01);
+        p.batches.seed = a.seed;
+        p.kernel = params.kernel;
+        p.sigma0 = params.sigma0;
+        p.sigma_min = params.sigma_min;
+        p.schedule = params.schedule.clone();
+        p.stage_batches = a.stage_cap;
+        p.polish = params.polish;
+        p.reference = params.reference;
+        progress.set(format!("mini-batch annealing, batches of {batch} rows"));
+        let c0 = p
+            .batches
+            .initial_centers(v, w.as_deref())
+            .map_err(lib_ctx)?;
+        let r = p.fit(v, w.as_deref()).map_err(lib_ctx)?;
+        (c0, r)
+    } else {
+        let kp = KMeansParams::<T>::new(a.k)
+            .isa(a.global.isa)
+            .init(init.to_init(cd, given.as_ref()))
+            .seed(a.seed);
+        let init_centers = kp.initial_centers(v, w.as_deref()).map_err(lib_ctx)?;
+        let mut observer = |s: &StageRecord| progress.set(stage_line(s));
+        let r =
+            anneal(v, w.as_deref(), &init_centers, a.k, params, &mut observer).map_err(lib_ctx)?;
+        (init_centers, r)
+    };
     let scale = reference_scale(cd.shift(), &r);
     let model = model_json(
         a,
@@ -812,7 +924,7 @@ fn model_json<T: Real>(
         "init": a.init,
         "seed": a.seed,
         "weights": a.weights.as_ref().map(|p| p.display().to_string()),
-        "sigma0": a.sigma0,
+        "sigma0": a.sigma0(),
         "sigma0_value": r.sigma0,
         "sigma_min": a.sigma_min,
         "schedule": a.schedule.name(),
@@ -822,8 +934,12 @@ fn model_json<T: Real>(
         "step": a.step.name(),
         "lr": a.lr,
         "gradient": a.gradient.name(),
-        "tol": a.tol,
-        "stage_cap": a.stage_cap,
+        "tol": a.tol(),
+        "stage_cap": match a.mini_batch {
+            // Batches per stage: one pass over the data unless given.
+            Some(b) => a.stage_cap.unwrap_or((n / b.min(n).max(1)).max(1)),
+            None => params.stage_cap,
+        },
         "polish": a.polish,
         "polish_iters": r.polish_iters,
         "initial_centers": rows_of(&shift.to_user(init), d),
@@ -835,6 +951,15 @@ fn model_json<T: Real>(
     });
     if let Some(v) = streamed {
         settings["streamed"] = v;
+    }
+    if let Some(batch) = a.mini_batch {
+        settings["mini_batch"] = serde_json::json!({
+            "batch_size": batch.min(n),
+            "reassignment_ratio": a.reassignment_ratio.unwrap_or(0.01),
+            "max_no_improvement": a.max_no_improvement.unwrap_or(10),
+            "batches": r.total_steps,
+            "polish_batches": r.polish_iters,
+        });
     }
     ModelFile {
         format: "kmrbf-model".into(),

@@ -1005,3 +1005,155 @@ fn isa_flag_and_variable_pick_the_tier() {
     ]);
     assert_eq!(r.code, 2);
 }
+
+/// `anneal --mini-batch` at a temperature below every gap is `fit --mini-batch` (the same
+/// batches, centers and labels, byte for byte); a median start anneals softly and records its
+/// stages; the same seed gives the same model.
+#[test]
+fn anneal_mini_batch_lands_on_fit_mini_batch_and_records_its_stages() {
+    let d = Dir::new("anneal_minibatch");
+    let x = kmrbf::synth::blobs(3000, 4, 6, 0.8, 3).x;
+    write_npy_f64(&d.path("x.npy"), &x, "(3000, 4)", false);
+    let data = d.s("x.npy");
+    let p = |name: &str| d.s(name);
+    let (fj, fl, aj, al, at, sj, sc) = (
+        p("f.json"),
+        p("f.npy"),
+        p("a.json"),
+        p("a.npy"),
+        p("t.csv"),
+        p("s.json"),
+        p("s.csv"),
+    );
+    let common = [
+        "--data",
+        &data,
+        "--k",
+        "6",
+        "--mini-batch",
+        "128",
+        "--seed",
+        "5",
+        "--max-no-improvement",
+        "0",
+    ];
+    let mut fit = vec!["fit", "--max-iter", "2", "--out"];
+    fit.extend_from_slice(&[&fj, "--labels", &fl]);
+    fit.extend_from_slice(&common);
+    let r = run(&fit);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let stage_cap = (2 * 3000 / 128).to_string();
+    let mut ann = vec![
+        "anneal",
+        "--sigmas",
+        "1e-30",
+        "--stage-cap",
+        &stage_cap,
+        "--out",
+    ];
+    ann.extend_from_slice(&[&aj, "--labels", &al, "--trace", &at]);
+    ann.extend_from_slice(&common);
+    let r = run(&ann);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("mini-batch"), "{}", r.stderr);
+    let (f, a) = (json(&d.path("f.json")), json(&d.path("a.json")));
+    assert_eq!(a["centers"], f["centers"]);
+    assert_eq!(a["inertia"], f["inertia"]);
+    assert_eq!(
+        std::fs::read(d.path("a.npy")).unwrap(),
+        std::fs::read(d.path("f.npy")).unwrap()
+    );
+    assert_eq!(
+        a["settings"]["mini_batch"]["batches"],
+        f["settings"]["mini_batch"]["n_steps"]
+    );
+    // The default start (median): soft first, one-hot at the end; the trace has every stage.
+    let mut soft = vec!["anneal", "--polish", "--reference", "--out", &sj];
+    soft.extend_from_slice(&["--trace", &sc]);
+    soft.extend_from_slice(&common);
+    let r = run(&soft);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = json(&d.path("s.json"));
+    assert_eq!(s["settings"]["sigma0"], "median");
+    let stages = s["settings"]["stages"].as_array().unwrap();
+    assert_eq!(stages.len(), 14);
+    let first = stages[0]["onehot_fraction"].as_f64().unwrap();
+    let last = stages[13]["onehot_fraction"].as_f64().unwrap();
+    assert!(first < 0.9 && last > 0.99, "{first} {last}");
+    assert!(
+        s["settings"]["mini_batch"]["polish_batches"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let csv = std::fs::read_to_string(d.path("s.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 15);
+    let ari = stages[13]["ari"].as_f64().unwrap();
+    assert!(ari > 0.95, "ARI to Lloyd from the same init: {ari}");
+    let r = run(&soft);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json(&d.path("s.json"))["centers"], s["centers"]);
+}
+
+/// The mini-batch flags without --mini-batch, and with it what it does not run: exit 2,
+/// the flag named, nothing written.
+#[test]
+fn anneal_mini_batch_bad_parameters() {
+    let d = Dir::new("anneal_minibatch_bad");
+    let data = blobs_csv(&d, "x.csv");
+    let out = d.s("out.json");
+    let lab = d.s("out.npy");
+    let x = kmrbf::synth::blobs(100, 2, 2, 0.5, 1).x;
+    write_npy_f64(&d.path("x.npy"), &x, "(100, 2)", false);
+    let npy = d.s("x.npy");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--reassignment-ratio", "0.1"], "--reassignment-ratio"),
+        (vec!["--max-no-improvement", "3"], "--max-no-improvement"),
+        (vec!["--mini-batch", "0"], "--mini-batch"),
+        (vec!["--mini-batch", "10", "--step", "gd"], "--step"),
+        (
+            vec!["--mini-batch", "10", "--no-warm-start"],
+            "--no-warm-start",
+        ),
+        (
+            vec!["--mini-batch", "10", "--sigma0", "critical"],
+            "--sigma0",
+        ),
+        (
+            vec!["--mini-batch", "10", "--stage-cap", "0"],
+            "--stage-cap",
+        ),
+        (
+            vec!["--mini-batch", "10", "--reassignment-ratio", "-1"],
+            "--reassignment-ratio",
+        ),
+        (vec!["--mini-batch", "10", "--k", "400"], "--k"),
+    ];
+    for (extra, needle) in cases {
+        let mut args = vec!["anneal", "--data", &data, "--out", &out, "--labels", &lab];
+        if !extra.contains(&"--k") {
+            args.extend_from_slice(&["--k", "3"]);
+        }
+        args.extend_from_slice(&extra);
+        let r = run(&args);
+        assert_eq!(r.code, 2, "{extra:?}: {}", r.stderr);
+        assert!(r.stderr.contains(needle), "{extra:?}: {}", r.stderr);
+        assert!(!d.path("out.json").exists() && !d.path("out.npy").exists());
+    }
+    let r = run(&[
+        "anneal",
+        "--data",
+        &npy,
+        "--k",
+        "2",
+        "--mini-batch",
+        "10",
+        "--block-rows",
+        "50",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--mini-batch"), "{}", r.stderr);
+    assert!(!d.path("out.json").exists());
+}

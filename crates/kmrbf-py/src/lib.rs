@@ -24,6 +24,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kmeans::assign, m)?)?;
     m.add_function(wrap_pyfunction!(minibatch::minibatch_fit, m)?)?;
     m.add_function(wrap_pyfunction!(minibatch::minibatch_step, m)?)?;
+    m.add_function(wrap_pyfunction!(minibatch::minibatch_anneal, m)?)?;
+    m.add_function(wrap_pyfunction!(minibatch::stage_sigmas, m)?)?;
     m.add_function(wrap_pyfunction!(rbf::anneal, m)?)?;
     m.add_function(wrap_pyfunction!(rbf::responsibilities, m)?)?;
     m.add_function(wrap_pyfunction!(rbf::objectives, m)?)?;

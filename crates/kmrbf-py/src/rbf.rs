@@ -2,7 +2,7 @@
 
 use crate::arrays::{dtype_of, matrix, value_error, view1, view2, Dtype, Float};
 use crate::run::compute;
-use kmrbf::rbf::anneal::{anneal as anneal_run, AnnealParams, Schedule, Sigma0};
+use kmrbf::rbf::anneal::{anneal as anneal_run, AnnealParams, AnnealResult, Schedule, Sigma0};
 use kmrbf::rbf::map_row;
 use kmrbf::rbf::params::parse_map;
 use kmrbf::rbf::step::StepKind;
@@ -65,35 +65,61 @@ fn sigma0_of(v: &Bound<'_, PyAny>) -> PyResult<Sigma0> {
     Ok(Sigma0::Value(x))
 }
 
+/// The temperature settings an annealing reads from the estimator's dict: `map`, `alpha`,
+/// `kernel`, `sigma0`, `sigma_min`, `sigmas` (a list, or None), `schedule`, `gamma`.
+pub(crate) struct Cooling {
+    pub(crate) map: MapKind,
+    pub(crate) kernel: Kernel,
+    pub(crate) sigma0: Sigma0,
+    pub(crate) sigma_min: Option<f64>,
+    pub(crate) schedule: Schedule,
+}
+
+/// A setting of the estimator's dict.
+pub(crate) fn setting<'py>(s: &Bound<'py, PyDict>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    s.get_item(name)?
+        .ok_or_else(|| PyValueError::new_err(format!("missing setting {name}")))
+}
+
+impl Cooling {
+    pub(crate) fn of(s: &Bound<'_, PyDict>) -> PyResult<Self> {
+        let g = |name: &str| setting(s, name);
+        let listed: Option<Vec<f64>> = g("sigmas")?.extract()?;
+        Ok(Self {
+            map: map_of(&g("map")?.extract::<String>()?, g("alpha")?.extract()?)?,
+            kernel: kernel_of(&g("kernel")?.extract::<String>()?)?,
+            sigma0: sigma0_of(&g("sigma0")?)?,
+            sigma_min: g("sigma_min")?.extract()?,
+            schedule: match g("schedule")?.extract::<String>()?.as_str() {
+                _ if listed.is_some() => Schedule::List(listed.unwrap_or_default()),
+                "geometric" => Schedule::Geometric {
+                    gamma: g("gamma")?.extract()?,
+                },
+                "dkm" => Schedule::Dkm,
+                other => {
+                    return Err(PyValueError::new_err(format!(
+                        "schedule = {other:?} is invalid: expected 'geometric' or 'dkm'"
+                    )))
+                }
+            },
+        })
+    }
+}
+
 /// Annealing settings from the estimator's dict (keys as the estimator's parameters).
 pub(crate) fn anneal_params(s: &Bound<'_, PyDict>) -> PyResult<AnnealParams> {
-    let g = |name: &str| -> PyResult<Bound<'_, PyAny>> {
-        s.get_item(name)?
-            .ok_or_else(|| PyValueError::new_err(format!("missing setting {name}")))
-    };
-    let map = map_of(&g("map")?.extract::<String>()?, g("alpha")?.extract()?)?;
+    let g = |name: &str| setting(s, name);
+    let c = Cooling::of(s)?;
     let gradient: GradientKind = g("gradient")?
         .extract::<String>()?
         .parse()
         .map_err(value_error)?;
-    let mut p = AnnealParams::new(map);
+    let mut p = AnnealParams::new(c.map);
     p.isa = crate::run::isa()?;
-    p.kernel = kernel_of(&g("kernel")?.extract::<String>()?)?;
-    p.sigma0 = sigma0_of(&g("sigma0")?)?;
-    p.sigma_min = g("sigma_min")?.extract()?;
-    let listed: Option<Vec<f64>> = g("sigmas")?.extract()?;
-    p.schedule = match g("schedule")?.extract::<String>()?.as_str() {
-        _ if listed.is_some() => Schedule::List(listed.unwrap_or_default()),
-        "geometric" => Schedule::Geometric {
-            gamma: g("gamma")?.extract()?,
-        },
-        "dkm" => Schedule::Dkm,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "schedule = {other:?} is invalid: expected 'geometric' or 'dkm'"
-            )))
-        }
-    };
+    p.kernel = c.kernel;
+    p.sigma0 = c.sigma0;
+    p.sigma_min = c.sigma_min;
+    p.schedule = c.schedule;
     p.step = StepKind::parse(
         &g("step")?.extract::<String>()?,
         g("lr")?.extract()?,
@@ -161,6 +187,23 @@ fn anneal_typed<'py, T: Float>(
         compute(py, n_threads, |stop| run(xs, true, stop))?
     }
     .map_err(value_error)?;
+    annealed_dict(py, &r, centers, reference, k, d)
+}
+
+/// A reference run's centers (user coordinates, X's dtype), labels, inertia and iterations.
+pub(crate) type UserReference<T> = (Vec<T>, Vec<u32>, f64, usize);
+
+/// The dict of an annealing: `centers` (`k x d`, user coordinates, X's dtype), `labels`
+/// (int32), `inertia`, `sigma0`, `total_steps`, `polish_iters`, `stages` (one dict per
+/// temperature) and `reference` (the K-Means run from the same init, or None).
+pub(crate) fn annealed_dict<'py, T: Float>(
+    py: Python<'py>,
+    r: &AnnealResult<T>,
+    centers: Vec<T>,
+    reference: Option<UserReference<T>>,
+    k: usize,
+    d: usize,
+) -> PyResult<Bound<'py, PyDict>> {
     let out = PyDict::new(py);
     out.set_item("centers", matrix(py, centers, k, d)?)?;
     out.set_item(

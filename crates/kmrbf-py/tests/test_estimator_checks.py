@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from kmrbf import KMeans, MiniBatchKMeans, RBFKMeans
+from kmrbf import KMeans, MiniBatchKMeans, MiniBatchRBFKMeans, RBFKMeans
 
 # Each entry says why the check cannot pass; the test still runs it (as xfail).
 EXPECTED_FAILURES = {
@@ -24,6 +24,7 @@ EXPECTED_FAILURES = {
     [
         KMeans(n_clusters=3, random_state=0),
         MiniBatchKMeans(n_clusters=3, random_state=0),
+        MiniBatchRBFKMeans(n_clusters=3, random_state=0),
         RBFKMeans(n_clusters=3, random_state=0),
         RBFKMeans(n_clusters=3, map="softmax", temperature=0.5, random_state=0),
     ],

@@ -22,6 +22,8 @@ def test_correct_use_type_checks(tmp_path):
         score: float = km.score(X)
         m = kmrbf.RBFKMeans(3, map="entmax15", sigma0="auto").fit(X)
         t: float = m.temperature_
+        mb = kmrbf.MiniBatchRBFKMeans(3, map="softmax", stage_batches=5).partial_fit(X)
+        loss: float = mb.batch_loss_
         p = kmrbf.entmax15(np.zeros((2, 3)), axis=1)
         o = kmrbf.objectives(X, km.cluster_centers_, 0.5, "softmax", gradient="full")
     """)

@@ -166,6 +166,82 @@ class RBFKMeans:
     def get_params(self, deep: bool = ...) -> Dict[str, Any]: ...
     def set_params(self, **params: Any) -> "RBFKMeans": ...
 
+class MiniBatchRBFKMeans:
+    n_clusters: int
+    map: Map
+    alpha: Optional[float]
+    kernel: Kernel
+    temperature: Optional[float]
+    sigma0: Union[Literal["median", "auto"], float]
+    sigma_min: Optional[float]
+    gamma: float
+    schedule: Literal["geometric", "dkm"]
+    stage_batches: Optional[int]
+    polish: bool
+    reference: bool
+    init: Union[Literal["k-means++", "random"], ArrayLike]
+    max_iter: int
+    batch_size: int
+    verbose: int
+    compute_labels: bool
+    random_state: RandomState
+    tol: float
+    max_no_improvement: Optional[int]
+    init_size: Optional[int]
+    n_init: Union[Literal["auto"], int]
+    reassignment_ratio: float
+    n_threads: Optional[int]
+    cluster_centers_: NDArray[Any]
+    labels_: NDArray[np.int32]
+    inertia_: float
+    temperature_: float
+    sigma0_: float
+    trace_: List[Dict[str, Any]]
+    kmeans_: Optional[KMeans]
+    batch_loss_: float
+    n_steps_: int
+    n_iter_: int
+    n_features_in_: int
+    feature_names_in_: NDArray[Any]
+    def __init__(
+        self,
+        n_clusters: int = ...,
+        *,
+        map: Map = ...,
+        alpha: Optional[float] = ...,
+        kernel: Kernel = ...,
+        temperature: Optional[float] = ...,
+        sigma0: Union[Literal["median", "auto"], float] = ...,
+        sigma_min: Optional[float] = ...,
+        gamma: float = ...,
+        schedule: Literal["geometric", "dkm"] = ...,
+        stage_batches: Optional[int] = ...,
+        polish: bool = ...,
+        reference: bool = ...,
+        init: Union[Literal["k-means++", "random"], ArrayLike] = ...,
+        max_iter: int = ...,
+        batch_size: int = ...,
+        verbose: int = ...,
+        compute_labels: bool = ...,
+        random_state: RandomState = ...,
+        tol: float = ...,
+        max_no_improvement: Optional[int] = ...,
+        init_size: Optional[int] = ...,
+        n_init: Union[Literal["auto"], int] = ...,
+        reassignment_ratio: float = ...,
+        n_threads: Optional[int] = ...,
+    ) -> None: ...
+    def fit(self, X: ArrayLike, y: Any = ..., sample_weight: Optional[ArrayLike] = ...) -> "MiniBatchRBFKMeans": ...
+    def partial_fit(self, X: ArrayLike, y: Any = ..., sample_weight: Optional[ArrayLike] = ...) -> "MiniBatchRBFKMeans": ...
+    def predict(self, X: ArrayLike) -> NDArray[np.int32]: ...
+    def fit_predict(self, X: ArrayLike, y: Any = ..., sample_weight: Optional[ArrayLike] = ...) -> NDArray[np.int32]: ...
+    def predict_proba(self, X: ArrayLike) -> NDArray[Any]: ...
+    def transform(self, X: ArrayLike) -> NDArray[Any]: ...
+    def fit_transform(self, X: ArrayLike, y: Any = ..., sample_weight: Optional[ArrayLike] = ...) -> NDArray[Any]: ...
+    def score(self, X: ArrayLike, y: Any = ..., sample_weight: Optional[ArrayLike] = ...) -> float: ...
+    def get_params(self, deep: bool = ...) -> Dict[str, Any]: ...
+    def set_params(self, **params: Any) -> "MiniBatchRBFKMeans": ...
+
 def softmax(z: ArrayLike, axis: int = ..., *, n_threads: Optional[int] = ...) -> NDArray[Any]: ...
 def entmax15(z: ArrayLike, axis: int = ..., *, n_threads: Optional[int] = ...) -> NDArray[Any]: ...
 def sparsemax(z: ArrayLike, axis: int = ..., *, n_threads: Optional[int] = ...) -> NDArray[Any]: ...

@@ -56,7 +56,33 @@ def minibatch_step(
     seed: int,
     labels_after: bool,
     n_threads: Optional[int],
+    soft: Optional[Dict[str, Any]] = ...,
 ) -> Dict[str, Any]: ...
+def minibatch_anneal(
+    x: NDArray[Any],
+    n_clusters: int,
+    init: Union[str, NDArray[Any]],
+    n_init: Optional[int],
+    max_iter: int,
+    batch_size: int,
+    tol: float,
+    max_no_improvement: Optional[int],
+    init_size: Optional[int],
+    reassignment_ratio: float,
+    seed: int,
+    sample_weight: Optional[NDArray[Any]],
+    n_threads: Optional[int],
+    cooling: Dict[str, Any],
+    stage_batches: Optional[int],
+    polish: bool,
+    reference: bool,
+) -> Dict[str, Any]: ...
+def stage_sigmas(
+    x: NDArray[Any],
+    centers: NDArray[Any],
+    cooling: Dict[str, Any],
+    n_threads: Optional[int],
+) -> List[float]: ...
 def anneal(
     x: NDArray[Any],
     init: NDArray[Any],

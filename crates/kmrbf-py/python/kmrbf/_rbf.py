@@ -26,7 +26,102 @@ TRACE_KEYS = (
 )
 
 
-class RBFKMeans(CentersEstimator):
+def cooling_of(est, starts):
+    """The temperature settings of ``est`` (an RBF estimator), checked: ``map``, ``alpha``,
+    ``kernel``, ``sigma0`` (one of ``starts`` or a float), ``sigma_min``, ``sigmas`` (the
+    single ``temperature``, or None), ``schedule``, ``gamma``."""
+    check_choice("map", est.map, MAPS)
+    if est.map == "entmax":
+        alpha = check_float("alpha", est.alpha)
+        if not 1 < alpha <= 2:
+            raise ValueError(f"alpha must lie in (1, 2] for map='entmax', got {est.alpha!r}")
+    elif est.alpha is not None:
+        raise ValueError(f"alpha is only used by map='entmax'; got alpha={est.alpha!r} with map={est.map!r}")
+    check_choice("kernel", est.kernel, ("temperature", "bandwidth"))
+    temperature = check_float("temperature", est.temperature, positive=True, allow_none=True)
+    if isinstance(est.sigma0, str):
+        check_choice("sigma0", est.sigma0, starts)
+        sigma0 = est.sigma0
+    else:
+        sigma0 = check_float("sigma0", est.sigma0, positive=True)
+    sigma_min = check_float("sigma_min", est.sigma_min, positive=True, allow_none=True)
+    gamma = check_float("gamma", est.gamma, open_unit=True)
+    check_choice("schedule", est.schedule, ("geometric", "dkm"))
+    return {
+        "map": est.map,
+        "alpha": None if est.alpha is None else float(est.alpha),
+        "kernel": est.kernel,
+        "sigma0": sigma0,
+        "sigma_min": sigma_min,
+        "sigmas": None if temperature is None else [temperature],
+        "schedule": est.schedule,
+        "gamma": gamma,
+    }
+
+
+def reference_kmeans(est, ref, c0, k):
+    """The fitted :class:`KMeans` of an annealing's reference run (``ref``, or None) from
+    ``c0``."""
+    if ref is None:
+        return None
+    km = KMeans(n_clusters=k, init=c0, n_init=1, max_iter=10_000, tol=0.0, n_threads=est.n_threads)
+    km.cluster_centers_ = ref["centers"]
+    km.labels_ = ref["labels"]
+    km.inertia_ = float(ref["inertia"])
+    km.n_iter_ = int(ref["n_iter"])
+    km.n_features_in_ = est.n_features_in_
+    if hasattr(est, "feature_names_in_"):
+        km.feature_names_in_ = est.feature_names_in_
+    km._n_features_out = k
+    return km
+
+
+class SoftPredictions:
+    """``predict_proba`` and ``score`` of an RBF estimator at its ``temperature_``."""
+
+    def predict_proba(self, X):
+        """Responsibilities of each row at ``temperature_``: rows on the simplex.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_clusters), X's dtype
+        """
+        X = self._test_data(X)
+        return _core.responsibilities(
+            X, self._centers_as(X), self.temperature_, self.map,
+            None if self.alpha is None else float(self.alpha), self.kernel,
+            check_n_threads(self.n_threads),
+        )
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the free energy F of X at ``temperature_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+            ``-F = -sum_i w_i (<r_i, D_i> - T H(r_i))``.
+        """
+        X = self._test_data(X)
+        w = check_sample_weight(sample_weight, X)
+        o = _core.objectives(
+            X, self._centers_as(X), self.temperature_, self.map,
+            None if self.alpha is None else float(self.alpha), self.kernel, None, w,
+            check_n_threads(self.n_threads),
+        )
+        return -float(o["F"])
+
+
+class RBFKMeans(SoftPredictions, CentersEstimator):
     """The RBF model of K-Means, annealed to its zero-temperature limit.
 
     Each center is an RBF unit; a row's responsibilities are ``map(-||x - c_k||^2 / T)``
@@ -173,23 +268,7 @@ class RBFKMeans(CentersEstimator):
         self.n_threads = n_threads
 
     def _settings(self):
-        check_choice("map", self.map, MAPS)
-        if self.map == "entmax":
-            alpha = check_float("alpha", self.alpha)
-            if not 1 < alpha <= 2:
-                raise ValueError(f"alpha must lie in (1, 2] for map='entmax', got {self.alpha!r}")
-        elif self.alpha is not None:
-            raise ValueError(f"alpha is only used by map='entmax'; got alpha={self.alpha!r} with map={self.map!r}")
-        check_choice("kernel", self.kernel, ("temperature", "bandwidth"))
-        temperature = check_float("temperature", self.temperature, positive=True, allow_none=True)
-        if isinstance(self.sigma0, str):
-            check_choice("sigma0", self.sigma0, ("auto", "median", "critical"))
-            sigma0 = self.sigma0
-        else:
-            sigma0 = check_float("sigma0", self.sigma0, positive=True)
-        sigma_min = check_float("sigma_min", self.sigma_min, positive=True, allow_none=True)
-        gamma = check_float("gamma", self.gamma, open_unit=True)
-        check_choice("schedule", self.schedule, ("geometric", "dkm"))
+        cooling = cooling_of(self, ("auto", "median", "critical"))
         check_choice("step", self.step, STEPS)
         lr = check_float("lr", self.lr, positive=True)
         check_choice("gradient", self.gradient, ("stopgrad", "full"))
@@ -200,14 +279,7 @@ class RBFKMeans(CentersEstimator):
                 raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
         check_n_threads(self.n_threads)
         return {
-            "map": self.map,
-            "alpha": None if self.alpha is None else float(self.alpha),
-            "kernel": self.kernel,
-            "sigma0": sigma0,
-            "sigma_min": sigma_min,
-            "sigmas": None if temperature is None else [temperature],
-            "schedule": self.schedule,
-            "gamma": gamma,
+            **cooling,
             "step": self.step,
             "lr": lr,
             "gradient": self.gradient,
@@ -246,60 +318,6 @@ class RBFKMeans(CentersEstimator):
         self.sigma0_ = float(r["sigma0"])
         self.trace_ = r["stages"]
         self.temperature_ = float(self.trace_[-1]["sigma"])
-        self.kmeans_ = None
-        ref = r["reference"]
-        if ref is not None:
-            km = KMeans(n_clusters=k, init=c0, n_init=1, max_iter=10_000, tol=0.0,
-                        n_threads=self.n_threads)
-            km.cluster_centers_ = ref["centers"]
-            km.labels_ = ref["labels"]
-            km.inertia_ = float(ref["inertia"])
-            km.n_iter_ = int(ref["n_iter"])
-            km.n_features_in_ = self.n_features_in_
-            if hasattr(self, "feature_names_in_"):
-                km.feature_names_in_ = self.feature_names_in_
-            km._n_features_out = k
-            self.kmeans_ = km
+        self.kmeans_ = reference_kmeans(self, r["reference"], c0, k)
         self._n_features_out = k
         return self
-
-    def predict_proba(self, X):
-        """Responsibilities of each row at ``temperature_``: rows on the simplex.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_clusters), X's dtype
-        """
-        X = self._test_data(X)
-        return _core.responsibilities(
-            X, self._centers_as(X), self.temperature_, self.map,
-            None if self.alpha is None else float(self.alpha), self.kernel,
-            check_n_threads(self.n_threads),
-        )
-
-    def score(self, X, y=None, sample_weight=None):
-        """Opposite of the free energy F of X at ``temperature_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : Ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        score : float
-            ``-F = -sum_i w_i (<r_i, D_i> - T H(r_i))``.
-        """
-        X = self._test_data(X)
-        w = check_sample_weight(sample_weight, X)
-        o = _core.objectives(
-            X, self._centers_as(X), self.temperature_, self.map,
-            None if self.alpha is None else float(self.alpha), self.kernel, None, w,
-            check_n_threads(self.n_threads),
-        )
-        return -float(o["F"])

@@ -163,7 +163,7 @@ impl<T: Real> MiniBatchState<T> {
     }
 
     /// [`Self::step`] on rows already checked, with their squared norms.
-    fn step_prepared(
+    pub(crate) fn step_prepared(
         &mut self,
         p: &Prepared<'_, T>,
         reassign: Option<(f64, &mut Rng)>,
@@ -241,7 +241,7 @@ impl<T: Real> MiniBatchState<T> {
     }
 
     /// The squared row norms of `batch` after checking its columns, values and weights.
-    fn checked_norms(&self, batch: MatView<'_, T>, w: Option<&[T]>) -> Result<Vec<T>> {
+    pub(crate) fn checked_norms(&self, batch: MatView<'_, T>, w: Option<&[T]>) -> Result<Vec<T>> {
         if batch.d() != self.d {
             return Err(Error::ColumnMismatch {
                 what: "batch (the centers)",
@@ -269,7 +269,7 @@ impl<T: Real> MiniBatchState<T> {
     }
 
     /// Moves the light centers to random distinct rows of `batch`; returns how many moved.
-    fn reassign(&mut self, batch: MatView<'_, T>, ratio: f64, rng: &mut Rng) -> usize {
+    pub(crate) fn reassign(&mut self, batch: MatView<'_, T>, ratio: f64, rng: &mut Rng) -> usize {
         let (b, d, k) = (batch.n(), self.d, self.k);
         let max = self
             .counts
@@ -460,104 +460,42 @@ impl<T: Real> MiniBatchParams<T> {
         crate::par::run(self.threads, || self.fit_here(x, sample_weight))?
     }
 
+    /// The initial centers [`Self::fit`] starts from on `x` (the same random draws).
+    pub fn initial_centers(
+        &self,
+        x: MatView<'_, T>,
+        sample_weight: Option<&[T]>,
+    ) -> Result<Vec<T>> {
+        crate::par::run(self.threads, || {
+            self.check_data(x, sample_weight)?;
+            let mut rng = Rng::fork(self.seed, 0);
+            let batch = self.batch_size.min(x.n());
+            let mut draw = BatchDraw::new(x, sample_weight, batch, self.isa);
+            Ok(self.start(&mut draw, &mut rng)?.0)
+        })?
+    }
+
     fn fit_here(&self, x: MatView<'_, T>, sample_weight: Option<&[T]>) -> Result<MiniBatchFit<T>> {
         let (n, d, k) = (x.n(), x.d(), self.k);
-        x.validate("data")?;
-        self.check(n, d)?;
-        if let Some(w) = sample_weight {
-            check_weights(w, n)?;
-        }
+        self.check_data(x, sample_weight)?;
         let batch = self.batch_size.min(n);
-        let init_size = match self.init_size {
-            Some(s) if s >= k => s,
-            Some(_) => 3 * k,
-            None if 3 * batch < k => 3 * k,
-            None => 3 * batch,
-        }
-        .min(n);
-        let n_init = self.n_init.unwrap_or(match self.init {
-            Init::Random => 3,
-            _ => 1,
-        });
-        let n_init = if matches!(self.init, Init::Centers(_)) {
-            1
-        } else {
-            n_init
-        };
         let mut rng = Rng::fork(self.seed, 0);
-        let mut buf = Gather::default();
-        // The validation subset that judges the initializations.
-        let valid: Vec<usize> = (0..init_size).map(|_| rng.below(n)).collect();
-        let mut best: Option<(f64, Vec<T>)> = None;
-        for _ in 0..n_init {
-            let c0 = match &self.init {
-                Init::Centers(c) => c.clone(),
-                method => {
-                    let idx: Vec<usize> = (0..init_size).map(|_| rng.below(n)).collect();
-                    let sub = buf.rows(x, sample_weight, &idx, self.isa);
-                    match method {
-                        Init::Random => random_rows(sub, k, &mut rng),
-                        _ => kmeans_plus_plus(sub, k, &mut rng),
-                    }
-                }
-            };
-            let v = buf.rows(x, sample_weight, &valid, self.isa);
-            let labels = assign_labels(&v, &c0, k);
-            let score = inertia(&v, &labels, &c0, Blocking::of::<T>(k).chunk_rows);
-            if best.as_ref().is_none_or(|(s, _)| score < *s) {
-                best = Some((score, c0));
-            }
-        }
-        let mut state = MiniBatchState::new(best.expect("n_init >= 1").1, k, d)?.with_isa(self.isa);
-        let tol_abs = if self.tol > 0.0 {
-            self.tol * mean_variance(x)
-        } else {
-            0.0
-        };
+        let mut draw = BatchDraw::new(x, sample_weight, batch, self.isa);
+        let (c0, _) = self.start(&mut draw, &mut rng)?;
+        let mut state = MiniBatchState::new(c0, k, d)?.with_isa(self.isa);
+        let tol_abs = self.tol_abs(x);
         let n_steps = (self.max_iter * n / batch).max(1);
-        let cumulative = sample_weight.map(|w| {
-            let mut acc = 0.0f64;
-            w.iter()
-                .map(|v| {
-                    acc += v.to_f64();
-                    acc
-                })
-                .collect::<Vec<f64>>()
-        });
-        let mut idx = vec![0usize; batch];
-        let mut trace = Vec::new();
-        let mut stop_rule = StopRule::new(self.max_no_improvement, batch, n);
-        let mut steps = 0;
-        for _ in 0..n_steps {
-            if self
-                .stop
-                .as_deref()
-                .is_some_and(|s| s.load(Ordering::Relaxed))
-            {
-                return Err(Error::Interrupted);
-            }
-            match &cumulative {
-                None => idx.iter_mut().for_each(|i| *i = rng.below(n)),
-                Some(cum) => {
-                    let total = *cum.last().expect("n >= 1");
-                    for i in idx.iter_mut() {
-                        let u = rng.uniform() * total;
-                        // The first row whose running total exceeds u (rows of weight 0 never).
-                        *i = cum.partition_point(|&c| c <= u).min(n - 1);
-                    }
-                }
-            }
-            // Rows of the checked data, their norms computed once by the gather.
-            let b = buf.rows(x, None, &idx, self.isa);
-            let due = state.reassign_due(batch);
-            let step = state.step_prepared(&b, due.then_some((self.reassignment_ratio, &mut rng)));
-            steps += 1;
-            let mean = step.inertia / batch as f64;
-            trace.push(mean);
-            if stop_rule.converged(mean, step.center_shift, tol_abs) {
-                break;
-            }
-        }
+        let (steps, trace) = self.run_batches(
+            &mut state,
+            &mut draw,
+            &mut rng,
+            n_steps,
+            tol_abs,
+            |st, b, re| {
+                let step = st.step_prepared(b, re);
+                (step.inertia, step.center_shift)
+            },
+        )?;
         let mut xn = vec![T::ZERO; n];
         row_sq_norms(x.data(), d, &mut xn);
         let p = Prepared {
@@ -567,8 +505,7 @@ impl<T: Real> MiniBatchParams<T> {
             w: sample_weight,
             isa: self.isa,
         };
-        let labels = assign_labels(&p, &state.centers, k);
-        let total = inertia(&p, &labels, &state.centers, Blocking::of::<T>(k).chunk_rows);
+        let (labels, total) = final_labels(&p, &state.centers, k);
         Ok(MiniBatchFit {
             state,
             labels,
@@ -577,6 +514,183 @@ impl<T: Real> MiniBatchParams<T> {
             n_iter: (steps * batch).div_ceil(n),
             batch_inertia: trace,
         })
+    }
+
+    /// Checks the data, the weights and the settings against them.
+    pub(crate) fn check_data(&self, x: MatView<'_, T>, w: Option<&[T]>) -> Result<()> {
+        x.validate("data")?;
+        self.check(x.n(), x.d())?;
+        if let Some(w) = w {
+            check_weights(w, x.n())?;
+        }
+        Ok(())
+    }
+
+    /// The center-shift tolerance in data units: `tol` times the mean column variance (0: off).
+    pub(crate) fn tol_abs(&self, x: MatView<'_, T>) -> f64 {
+        if self.tol > 0.0 {
+            self.tol * mean_variance(x)
+        } else {
+            0.0
+        }
+    }
+
+    /// The initial centers (the best of `n_init` initializations, each on its own random
+    /// subset of `init_size` rows, judged by the inertia of a validation subset drawn first)
+    /// and that validation subset as gathered rows.
+    pub(crate) fn start<'a>(
+        &self,
+        draw: &'a mut BatchDraw<'_, T>,
+        rng: &mut Rng,
+    ) -> Result<(Vec<T>, Prepared<'a, T>)> {
+        let (x, w) = (draw.x, draw.w);
+        let (n, k) = (x.n(), self.k);
+        let init_size = match self.init_size {
+            Some(s) if s >= k => s,
+            Some(_) => 3 * k,
+            None if 3 * draw.batch < k => 3 * k,
+            None => 3 * draw.batch,
+        }
+        .min(n);
+        let n_init = match self.init {
+            Init::Centers(_) => 1,
+            Init::Random => self.n_init.unwrap_or(3),
+            _ => self.n_init.unwrap_or(1),
+        };
+        let valid: Vec<usize> = (0..init_size).map(|_| rng.below(n)).collect();
+        let mut best: Option<(f64, Vec<T>)> = None;
+        for _ in 0..n_init {
+            let c0 = match &self.init {
+                Init::Centers(c) => c.clone(),
+                method => {
+                    let idx: Vec<usize> = (0..init_size).map(|_| rng.below(n)).collect();
+                    let sub = draw.buf.rows(x, w, &idx, self.isa);
+                    match method {
+                        Init::Random => random_rows(sub, k, rng),
+                        _ => kmeans_plus_plus(sub, k, rng),
+                    }
+                }
+            };
+            let v = draw.buf.rows(x, w, &valid, self.isa);
+            let labels = assign_labels(&v, &c0, k);
+            let score = inertia(&v, &labels, &c0, Blocking::of::<T>(k).chunk_rows);
+            if best.as_ref().is_none_or(|(s, _)| score < *s) {
+                best = Some((score, c0));
+            }
+        }
+        let c0 = best.expect("n_init >= 1").1;
+        Ok((c0, draw.buf.rows(x, w, &valid, self.isa)))
+    }
+
+    /// Runs at most `n_steps` batches of `draw` from `state` under scikit-learn's rules: before
+    /// each batch the reassignment check ([`MiniBatchState::reassign_due`]), then `step` (the
+    /// state, the batch, the reassignment to run) returns the batch's loss (a sum over its
+    /// rows) and the squared center shift; the stopping rule watches the loss per row and the
+    /// shift against `tol_abs`. Returns the batches run and each one's loss per row.
+    pub(crate) fn run_batches(
+        &self,
+        state: &mut MiniBatchState<T>,
+        draw: &mut BatchDraw<'_, T>,
+        rng: &mut Rng,
+        n_steps: usize,
+        tol_abs: f64,
+        mut step: impl FnMut(
+            &mut MiniBatchState<T>,
+            &Prepared<'_, T>,
+            Option<(f64, &mut Rng)>,
+        ) -> (f64, f64),
+    ) -> Result<(usize, Vec<f64>)> {
+        let batch = draw.batch;
+        let mut trace = Vec::new();
+        let mut stop_rule = StopRule::new(self.max_no_improvement, batch, draw.x.n());
+        for _ in 0..n_steps {
+            if self
+                .stop
+                .as_deref()
+                .is_some_and(|s| s.load(Ordering::Relaxed))
+            {
+                return Err(Error::Interrupted);
+            }
+            let b = draw.next(rng);
+            let due = state.reassign_due(batch);
+            let (loss, shift) = step(
+                state,
+                &b,
+                due.then_some((self.reassignment_ratio, &mut *rng)),
+            );
+            let mean = loss / batch as f64;
+            trace.push(mean);
+            if stop_rule.converged(mean, shift, tol_abs) {
+                break;
+            }
+        }
+        Ok((trace.len(), trace))
+    }
+}
+
+/// Labels of every row of `p` under `centers` (`k x d`) and their inertia.
+pub(crate) fn final_labels<T: Real>(
+    p: &Prepared<'_, T>,
+    centers: &[T],
+    k: usize,
+) -> (Vec<u32>, f64) {
+    let labels = assign_labels(p, centers, k);
+    let total = inertia(p, &labels, centers, Blocking::of::<T>(k).chunk_rows);
+    (labels, total)
+}
+
+/// The batches of a fit: `batch` rows drawn with replacement, each with probability
+/// proportional to its weight, gathered (with their squared norms) into a reused buffer.
+pub(crate) struct BatchDraw<'x, T> {
+    x: MatView<'x, T>,
+    w: Option<&'x [T]>,
+    /// Rows per batch.
+    pub(crate) batch: usize,
+    cumulative: Option<Vec<f64>>,
+    idx: Vec<usize>,
+    buf: Gather<T>,
+    isa: Isa,
+}
+
+impl<'x, T: Real> BatchDraw<'x, T> {
+    /// Batches of `batch` rows of `x` (checked), weights `w`.
+    pub(crate) fn new(x: MatView<'x, T>, w: Option<&'x [T]>, batch: usize, isa: Isa) -> Self {
+        let cumulative = w.map(|w| {
+            let mut acc = 0.0f64;
+            w.iter()
+                .map(|v| {
+                    acc += v.to_f64();
+                    acc
+                })
+                .collect::<Vec<f64>>()
+        });
+        Self {
+            x,
+            w,
+            batch,
+            cumulative,
+            idx: vec![0; batch],
+            buf: Gather::default(),
+            isa,
+        }
+    }
+
+    /// The next batch (unweighted rows: the weights chose them).
+    pub(crate) fn next(&mut self, rng: &mut Rng) -> Prepared<'_, T> {
+        let n = self.x.n();
+        match &self.cumulative {
+            None => self.idx.iter_mut().for_each(|i| *i = rng.below(n)),
+            Some(cum) => {
+                let total = *cum.last().expect("n >= 1");
+                for i in self.idx.iter_mut() {
+                    let u = rng.uniform() * total;
+                    // The first row whose running total exceeds u (rows of weight 0 never).
+                    *i = cum.partition_point(|&c| c <= u).min(n - 1);
+                }
+            }
+        }
+        // Rows of the checked data, their norms computed once by the gather.
+        self.buf.rows(self.x, None, &self.idx, self.isa)
     }
 }
 

@@ -484,6 +484,122 @@ pub fn stage_sigmas<T: Real>(params: &AnnealParams, sigma0: f64) -> Result<Vec<f
     Ok(sigmas)
 }
 
+/// The starting sigma of `params` (user convention) for `init` (`k x d`) on the rows of `p`:
+/// the first of a list, a given value, or `auto` / `median` / `critical` measured on `p`
+/// (`fallback`, an effective temperature, where the measure has no positive value).
+pub fn start_sigma<T: Real>(
+    params: &AnnealParams,
+    p: &Prepared<'_, T>,
+    init: &[T],
+    k: usize,
+    fallback: f64,
+) -> Result<f64> {
+    Ok(match (listed_start(params), params.sigma0) {
+        (Some(first), _) => first,
+        (None, Sigma0::Value(s)) => Temperature::new(s, params.kernel)?.sigma,
+        (None, Sigma0::Auto) => {
+            let g = if k >= 2 {
+                lloyd_min_gap(p, init, k)
+            } else {
+                0.0
+            };
+            auto_sigma0(params, g, fallback)
+        }
+        (None, Sigma0::Median) => {
+            let g = if k >= 2 { median_gap(p, init, k) } else { 0.0 };
+            let g = if g > 0.0 && g.is_finite() {
+                g
+            } else {
+                fallback
+            };
+            sigma_of(g, params.kernel)
+        }
+        (None, Sigma0::Critical) => {
+            let tc = critical_temperature(p);
+            sigma_of(if tc > 0.0 { tc } else { fallback }, params.kernel)
+        }
+    })
+}
+
+/// What a stage did, before its measures.
+pub(crate) struct StageOutcome {
+    pub(crate) stage: usize,
+    pub(crate) sigma: f64,
+    pub(crate) temperature: f64,
+    pub(crate) steps: usize,
+    pub(crate) seconds: f64,
+    pub(crate) last_move_sq: f64,
+}
+
+impl StageOutcome {
+    /// The stage's record: the objectives of `map` at the stage's temperature over the rows
+    /// of `p` at `centers` (`k x d`), and with a reference the discrepancy, ARI and NMI to it.
+    pub(crate) fn record<T: Real>(
+        self,
+        p: &Prepared<'_, T>,
+        centers: &[T],
+        k: usize,
+        map: MapKind,
+        reference: Option<&Reference>,
+    ) -> StageRecord {
+        let req = PassRequest {
+            map,
+            temperature: T::from_f64(self.temperature),
+            resp_sums: false,
+            loss_sums: false,
+            fused: true,
+        };
+        let objectives = Objectives::from_pass(
+            &soft_pass(p, centers, k, req, RowOut::None),
+            map,
+            self.temperature,
+            k,
+        );
+        let c64: Vec<f64> = centers.iter().map(|v| v.to_f64()).collect();
+        let (discrepancy, ari, nmi) = match reference {
+            Some(r) => {
+                let labels = assign_labels(p, centers, k);
+                (
+                    Some(center_discrepancy(&c64, &r.centers, k, p.d)),
+                    Some(adjusted_rand_index(&labels, &r.labels)),
+                    Some(normalized_mutual_info(&labels, &r.labels)),
+                )
+            }
+            None => (None, None, None),
+        };
+        StageRecord {
+            stage: self.stage,
+            sigma: self.sigma,
+            temperature: self.temperature,
+            steps: self.steps,
+            seconds: self.seconds,
+            objectives,
+            last_move_sq: self.last_move_sq,
+            discrepancy,
+            ari,
+            nmi,
+            centers: c64,
+        }
+    }
+}
+
+/// Lloyd's run from `init` on the rows of `p` to its fixed point: the reference the stages
+/// are compared with.
+pub(crate) fn reference_run<T: Real>(
+    p: &Prepared<'_, T>,
+    init: &[T],
+    k: usize,
+    stop: Option<&AtomicBool>,
+) -> Reference {
+    let r = lloyd_run(p, init, k, 10_000, 0.0, &|_| {}, stop);
+    Reference {
+        centers: r.centers.iter().map(|v| v.to_f64()).collect(),
+        labels: r.labels,
+        inertia: r.inertia,
+        n_iter: r.n_iter,
+    }
+}
+
 /// Anneals `init` (`k x d`) on `x`, on `params.threads` threads. Validates everything first;
 /// `observer` sees each stage.
 pub fn anneal<T: Real>(
@@ -522,49 +638,16 @@ fn anneal_here<T: Real>(
         w: sample_weight,
         isa: params.isa,
     };
-    let d = x.d();
     let scale = mean_variance(x);
     let fallback = scale_fallback(scale);
-    let sigma0 = match (listed_start(params), params.sigma0) {
-        (Some(first), _) => first,
-        (None, Sigma0::Value(s)) => Temperature::new(s, params.kernel)?.sigma,
-        (None, Sigma0::Auto) => {
-            let g = if k >= 2 {
-                lloyd_min_gap(&p, init, k)
-            } else {
-                0.0
-            };
-            auto_sigma0(params, g, fallback)
-        }
-        (None, Sigma0::Median) => {
-            let g = if k >= 2 { median_gap(&p, init, k) } else { 0.0 };
-            let g = if g > 0.0 && g.is_finite() {
-                g
-            } else {
-                fallback
-            };
-            sigma_of(g, params.kernel)
-        }
-        (None, Sigma0::Critical) => {
-            let tc = critical_temperature(&p);
-            sigma_of(if tc > 0.0 { tc } else { fallback }, params.kernel)
-        }
-    };
+    let sigma0 = start_sigma(params, &p, init, k, fallback)?;
     let sigmas = stage_sigmas::<T>(params, sigma0)?;
     let listed = listed_start(params);
     let tol_abs = params.tol * scale;
     let stop = params.stop.as_deref();
     let stopped = || stop.is_some_and(|s| s.load(Ordering::Relaxed));
 
-    let reference = params.reference.then(|| {
-        let r = lloyd_run(&p, init, k, 10_000, 0.0, &|_| {}, stop);
-        Reference {
-            centers: r.centers.iter().map(|v| v.to_f64()).collect(),
-            labels: r.labels,
-            inertia: r.inertia,
-            n_iter: r.n_iter,
-        }
-    });
+    let reference = params.reference.then(|| reference_run(&p, init, k, stop));
     if stopped() {
         return Err(Error::Interrupted);
     }
@@ -628,44 +711,15 @@ fn anneal_here<T: Real>(
         }
         let seconds = t0.elapsed().as_secs_f64();
         total_steps += steps;
-        let req = PassRequest {
-            map: params.map,
-            temperature: T::from_f64(temp),
-            resp_sums: false,
-            loss_sums: false,
-            fused: true,
-        };
-        let objectives = Objectives::from_pass(
-            &soft_pass(&p, &centers, k, req, RowOut::None),
-            params.map,
-            temp,
-            k,
-        );
-        let c64: Vec<f64> = centers.iter().map(|v| v.to_f64()).collect();
-        let (discrepancy, ari, nmi) = match &reference {
-            Some(r) => {
-                let labels = assign_labels(&p, &centers, k);
-                (
-                    Some(center_discrepancy(&c64, &r.centers, k, d)),
-                    Some(adjusted_rand_index(&labels, &r.labels)),
-                    Some(normalized_mutual_info(&labels, &r.labels)),
-                )
-            }
-            None => (None, None, None),
-        };
-        let rec = StageRecord {
+        let rec = StageOutcome {
             stage: si,
             sigma,
             temperature: temp,
             steps,
             seconds,
-            objectives,
             last_move_sq,
-            discrepancy,
-            ari,
-            nmi,
-            centers: c64,
-        };
+        }
+        .record(&p, &centers, k, params.map, reference.as_ref());
         observer(&rec);
         stages.push(rec);
     }
