@@ -50,3 +50,22 @@ for mode in memory streamed streamed-500000; do
   read -r t6 rss6 < <(run 6 "${extra[@]}")
   echo "$mode: $(python3 -c "print(f'{($t6 - $t2) / 4:.3f}')") s per iteration, peak RSS $((rss6 / 1024)) MiB"
 done
+# Mini-batch K-Means (batches of 1024, early stopping off): time per batch as the marginal
+# cost (t(max-iter 2) - t(max-iter 1)) / (n / 1024) of the fit's own timer, in memory and
+# with each batch's rows read where they lie in the file (one positioned read per row).
+mb() {  # $1 = max-iter, rest = extra flags; prints the fit's seconds, batches, peak RSS (KiB)
+  local it=$1; shift
+  local rss
+  rss=$(/usr/bin/time -f "%M" "$bin" --quiet fit --data "$x" --k "$k" --seed 0 --mini-batch 1024 \
+    --max-no-improvement 0 --max-iter "$it" --out bench/data/stream_model.json "$@" 2>&1 | tail -1)
+  python3 -c "
+import json; s = json.load(open('bench/data/stream_model.json'))['settings']['mini_batch']
+print(s['seconds'], s['n_steps'], $rss)"
+}
+for mode in memory streamed; do
+  extra=()
+  [ "$mode" = streamed ] && extra=(--block-rows auto)
+  read -r t1 s1 rss1 < <(mb 1 "${extra[@]}")
+  read -r t2 s2 rss2 < <(mb 2 "${extra[@]}")
+  echo "mini-batch $mode: $(python3 -c "print(f'{($t2 - $t1) / ($s2 - $s1) * 1e3:.3f}')") ms per batch of 1024, peak RSS $((rss2 / 1024)) MiB"
+done

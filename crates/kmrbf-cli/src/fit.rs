@@ -131,7 +131,8 @@ pub struct FitArgs {
     pub init_sample: usize,
     /// Mini-batch K-Means with batches of this many rows (scikit-learn's MiniBatchKMeans:
     /// per-center learning rates, reassignment of light centers, early stopping on the smoothed
-    /// batch inertia); --max-iter then caps the passes over the data. In memory only.
+    /// batch inertia); --max-iter then caps the passes over the data. On a streamed .npy the
+    /// batches' rows are read where they lie in the file: the in-memory fit's bits.
     #[arg(long)]
     pub mini_batch: Option<usize>,
     /// With --mini-batch: centers lighter than this fraction of the heaviest move to random
@@ -223,11 +224,6 @@ pub fn fit(a: FitArgs) -> CliResult<()> {
         ));
     }
     if let Some(s) = crate::stream::should_stream(&a.data, a.block_rows)? {
-        if a.mini_batch.is_some() {
-            return Err(bad_input(
-                "--mini-batch runs in memory: it cannot be combined with a streamed fit (--block-rows, or a file larger than half the available memory)",
-            ));
-        }
         return fit_streamed(&a, outs, out_model, out_labels, &init, s);
     }
     let cd = Centered::new(load_matrix(&a.data)?);
@@ -269,7 +265,7 @@ fn fit_streamed(
     init: &InitArg,
     mut s: crate::stream::RowStream,
 ) -> CliResult<()> {
-    if a.n_init.is_some_and(|m| m > 1) {
+    if a.mini_batch.is_none() && a.n_init.is_some_and(|m| m > 1) {
         return Err(bad_input(
             "--n-init: a streamed fit runs one restart (omit --n-init or give 1)",
         ));
@@ -300,14 +296,19 @@ fn fit_streamed(
     }
     let t0 = std::time::Instant::now();
     let (n, d) = (s.n, s.d);
-    let (file, labels, n_iter, inertia, dtype) = if s.is_f32() {
-        let r = crate::stream::fit::<f32>(&mut s, &st, &progress)?;
-        let f = streamed_model(a, &r, n, d, f32::NAME, t0);
-        (f, r.labels, r.n_iter, r.inertia, f32::NAME)
-    } else {
-        let r = crate::stream::fit::<f64>(&mut s, &st, &progress)?;
-        let f = streamed_model(a, &r, n, d, f64::NAME, t0);
-        (f, r.labels, r.n_iter, r.inertia, f64::NAME)
+    let (file, labels, n_iter, inertia, dtype) = match (s.is_f32(), a.mini_batch) {
+        (true, None) => {
+            let r = crate::stream::fit::<f32>(&mut s, &st, &progress)?;
+            let f = streamed_model(a, &r, n, d, f32::NAME, t0);
+            (f, r.labels, r.n_iter, r.inertia, f32::NAME)
+        }
+        (false, None) => {
+            let r = crate::stream::fit::<f64>(&mut s, &st, &progress)?;
+            let f = streamed_model(a, &r, n, d, f64::NAME, t0);
+            (f, r.labels, r.n_iter, r.inertia, f64::NAME)
+        }
+        (true, Some(b)) => streamed_minibatch::<f32>(a, &s, &st, b, t0, &progress)?,
+        (false, Some(b)) => streamed_minibatch::<f64>(a, &s, &st, b, t0, &progress)?,
     };
     progress.finish();
     warn_distinct("fit", &labels, a.k);
@@ -324,6 +325,93 @@ fn fit_streamed(
         );
     }
     Ok(())
+}
+
+/// `fit --mini-batch` on the streamed file: the model, labels, passes, J and precision.
+fn streamed_minibatch<T: Real>(
+    a: &FitArgs,
+    s: &crate::stream::RowStream,
+    st: &crate::stream::StreamSettings<'_>,
+    batch: usize,
+    t0: std::time::Instant,
+    progress: &Progress,
+) -> CliResult<(ModelFile, Vec<u32>, usize, f64, &'static str)> {
+    let p = minibatch_params::<T>(a, batch);
+    let r = crate::stream_minibatch::fit::<T>(s, st, p, |e| fit_error(a, e), progress)?;
+    let f = &r.fit;
+    let streamed = serde_json::json!({ "block_rows": f.block_rows });
+    let file = minibatch_model::<T>(
+        a,
+        (s.n, s.d),
+        &f.centers,
+        f.inertia,
+        (f.n_iter, r.n_steps),
+        batch,
+        t0,
+        Some(streamed),
+    );
+    Ok((file, r.fit.labels, r.fit.n_iter, r.fit.inertia, T::NAME))
+}
+
+/// The mini-batch settings of `fit --mini-batch B` but the init.
+fn minibatch_params<T: Real>(a: &FitArgs, batch: usize) -> MiniBatchParams<T> {
+    let mut p = MiniBatchParams::<T>::new(a.k).isa(a.global.isa);
+    p.n_init = a.n_init;
+    p.max_iter = a.max_iter;
+    p.batch_size = batch;
+    p.tol = a.tol();
+    p.max_no_improvement = (a.max_no_improvement > 0).then_some(a.max_no_improvement);
+    p.reassignment_ratio = a.reassignment_ratio;
+    p.seed = a.seed;
+    p
+}
+
+/// The model file of `fit --mini-batch`: `centers` in the user's coordinates, J, the passes and
+/// batches (`steps`), and with `streamed` how the file was read.
+#[allow(clippy::too_many_arguments)]
+fn minibatch_model<T: Real>(
+    a: &FitArgs,
+    (n, d): (usize, usize),
+    centers: &[f64],
+    inertia: f64,
+    (n_iter, steps): (usize, usize),
+    batch: usize,
+    t0: std::time::Instant,
+    streamed: Option<serde_json::Value>,
+) -> ModelFile {
+    let mut settings = serde_json::json!({
+        "command": "fit",
+        "data": a.data.display().to_string(),
+        "n": n,
+        "init": a.init,
+        "seed": a.seed,
+        "max_iter": a.max_iter,
+        "tol": a.tol(),
+        "algorithm": "mini-batch",
+        "weights": a.weights.as_ref().map(|p| p.display().to_string()),
+        "threads": rayon::current_num_threads(),
+        "mini_batch": {
+            "batch_size": batch.min(n),
+            "n_steps": steps,
+            "reassignment_ratio": a.reassignment_ratio,
+            "max_no_improvement": a.max_no_improvement,
+            "seconds": t0.elapsed().as_secs_f64(),
+        },
+    });
+    if let Some(v) = streamed {
+        settings["streamed"] = v;
+    }
+    ModelFile {
+        format: "kmrbf-model".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        k: a.k,
+        d,
+        dtype: T::NAME.into(),
+        centers: rows_of(centers, d),
+        inertia,
+        n_iter,
+        settings,
+    }
 }
 
 fn streamed_model<T: Real>(
@@ -466,51 +554,24 @@ fn run_minibatch<T: Real>(
     progress: &Progress,
 ) -> CliResult<Fitted> {
     let m = &cd.m;
-    let mut p = MiniBatchParams::<T>::new(a.k).isa(a.global.isa);
+    let mut p = minibatch_params::<T>(a, batch);
     p.init = init.to_init(cd, given.as_ref());
-    p.n_init = a.n_init;
-    p.max_iter = a.max_iter;
-    p.batch_size = batch;
-    p.tol = a.tol();
-    p.max_no_improvement = (a.max_no_improvement > 0).then_some(a.max_no_improvement);
-    p.reassignment_ratio = a.reassignment_ratio;
-    p.seed = a.seed;
     let w: Option<Vec<T>> = weights.map(|w| w.into_iter().map(T::from_f64).collect());
     let view =
         MatView::new(x, m.n, m.d).map_err(|e| lib_error(&a.data.display().to_string(), e))?;
     progress.set(format!("mini-batch K-Means, batches of {batch} rows"));
     let t0 = std::time::Instant::now();
     let fit = p.fit(view, w.as_deref()).map_err(|e| fit_error(a, e))?;
-    let settings = serde_json::json!({
-        "command": "fit",
-        "data": a.data.display().to_string(),
-        "n": m.n,
-        "init": a.init,
-        "seed": a.seed,
-        "max_iter": a.max_iter,
-        "tol": a.tol(),
-        "algorithm": "mini-batch",
-        "weights": a.weights.as_ref().map(|p| p.display().to_string()),
-        "threads": rayon::current_num_threads(),
-        "mini_batch": {
-            "batch_size": batch.min(m.n),
-            "n_steps": fit.n_steps,
-            "reassignment_ratio": a.reassignment_ratio,
-            "max_no_improvement": a.max_no_improvement,
-            "seconds": t0.elapsed().as_secs_f64(),
-        },
-    });
-    let file = ModelFile {
-        format: "kmrbf-model".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        k: a.k,
-        d: m.d,
-        dtype: T::NAME.into(),
-        centers: rows_of(&cd.user(&fit.state.centers), m.d),
-        inertia: fit.inertia,
-        n_iter: fit.n_iter,
-        settings,
-    };
+    let file = minibatch_model::<T>(
+        a,
+        (m.n, m.d),
+        &cd.user(&fit.state.centers),
+        fit.inertia,
+        (fit.n_iter, fit.n_steps),
+        batch,
+        t0,
+        None,
+    );
     Ok(Fitted {
         model: file.to_bytes(),
         labels: fit.labels,

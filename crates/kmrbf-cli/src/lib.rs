@@ -20,3 +20,4 @@ pub mod reproduce;
 pub mod soft;
 pub mod stream;
 pub mod stream_anneal;
+pub mod stream_minibatch;

@@ -177,9 +177,62 @@ impl RowStream {
         shift: Option<&Shift>,
         out: &mut Vec<T>,
     ) -> CliResult<()> {
+        debug_assert_eq!(bytes.len(), rows * self.d * self.header.dtype.size());
+        out.resize(rows * self.d, T::ZERO);
+        match self.decode_into(bytes, shift, out) {
+            Some((i, v)) => Err(self.non_finite(row + i / self.d, i % self.d, v)),
+            None => Ok(()),
+        }
+    }
+
+    /// The error of a non-finite value at file row `row`, column `col`.
+    fn non_finite(&self, row: usize, col: usize, v: f64) -> crate::fail::CliError {
+        bad_input(format!(
+            "{}: non-finite value {v} at row {row}, column {col}",
+            self.name
+        ))
+    }
+
+    /// Reads the file rows `idx` (in that order, repeats allowed) where they lie, one
+    /// positioned read per row (the threads share them), and appends them to `out` moved by
+    /// `shift`, checked finite (the error names the file row): the rows a mini-batch draws.
+    pub fn read_rows_at<T: Real>(
+        &self,
+        idx: &[usize],
+        shift: &Shift,
+        raw: &mut Vec<u8>,
+        out: &mut Vec<T>,
+    ) -> CliResult<()> {
+        use std::os::unix::fs::FileExt;
         let (d, size) = (self.d, self.header.dtype.size());
-        debug_assert_eq!(bytes.len(), rows * d * size);
-        out.resize(rows * d, T::ZERO);
+        let row_bytes = d * size;
+        raw.resize(idx.len() * row_bytes, 0);
+        let file = self.file.get_ref();
+        let offset = self.header.data_offset as u64;
+        raw.par_chunks_mut(row_bytes)
+            .zip(idx.par_iter())
+            .with_min_len(64)
+            .try_for_each(|(dst, &i)| {
+                file.read_exact_at(dst, offset + (i * row_bytes) as u64)
+                    .map_err(|e| bad_input(format!("{}: cannot read row {i}: {e}", self.name)))
+            })?;
+        let start = out.len();
+        out.resize(start + idx.len() * d, T::ZERO);
+        match self.decode_into(raw, Some(shift), &mut out[start..]) {
+            Some((f, v)) => Err(self.non_finite(idx[f / d], f % d, v)),
+            None => Ok(()),
+        }
+    }
+
+    /// Decodes whole rows from `bytes` into `out` (the same number of values), moved by `shift`;
+    /// the first non-finite raw value as (index in `out`, value). Parallel over rows.
+    fn decode_into<T: Real>(
+        &self,
+        bytes: &[u8],
+        shift: Option<&Shift>,
+        out: &mut [T],
+    ) -> Option<(usize, f64)> {
+        let (d, size) = (self.d, self.header.dtype.size());
         let zero = vec![0.0; d];
         let mean = shift.map_or(&zero[..], |s| s.mean());
         let (dtype, big) = (self.header.dtype, self.header.big_endian);
@@ -201,15 +254,7 @@ impl RowStream {
                 at.map(|(i, v)| (ci * DECODE_ROWS * d + i, v))
             })
             .min_by_key(|(i, _)| *i);
-        if let Some((i, v)) = bad {
-            return Err(bad_input(format!(
-                "{}: non-finite value {v} at row {}, column {}",
-                self.name,
-                row + i / d,
-                i % d
-            )));
-        }
-        Ok(())
+        bad
     }
 }
 
@@ -496,32 +541,7 @@ pub fn start<T: Real>(
         kmrbf::data::check_weights(w, n).map_err(|e| lib_error("--weights", e))?;
     }
     let b = block_rows::<T>(st.block_rows, d, k);
-    let mut block: Vec<T> = Vec::new();
-    let shift = column_shift::<T>(s, b, progress)?;
-    // Passes 2 and 3: the mean variance of the centered data (scikit-learn's tolerance scale).
-    let mut cmean = vec![0.0f64; d];
-    let mut var = vec![0.0f64; d];
-    for pass in 0..2 {
-        s.for_each_block(b, |r0, m, bytes| {
-            s.decode::<T>(r0, m, bytes, Some(&shift), &mut block)?;
-            for r in block.chunks_exact(d) {
-                for t in 0..d {
-                    if pass == 0 {
-                        cmean[t] += r[t].to_f64();
-                    } else {
-                        let v = r[t].to_f64() - cmean[t];
-                        var[t] += v * v;
-                    }
-                }
-            }
-            Ok(())
-        })?;
-        if pass == 0 {
-            cmean.iter_mut().for_each(|m| *m /= n as f64);
-        }
-        progress.set(format!("variance: pass {} of 2", pass + 1));
-    }
-    let scale = var.iter().sum::<f64>() / (n as f64 * d as f64);
+    let (shift, scale) = scan::<T>(s, b, true, progress)?;
     // Initial centers: given, or the method on a stratified uniform sample of rows.
     let (init, sample_rows): (Vec<T>, usize) = match st.given {
         Some(c) => (c.shifted(&shift), 0),
@@ -566,6 +586,46 @@ pub fn start<T: Real>(
         sample_rows,
         weights,
     })
+}
+
+/// The first passes over the stream in blocks of `b` rows: the shift (column means, which also
+/// checks every value is finite) and, with `variance`, two more for the mean variance of the
+/// centered data (scikit-learn's tolerance scale; 0 without). The in-memory values' bits.
+pub fn scan<T: Real>(
+    s: &RowStream,
+    b: usize,
+    variance: bool,
+    progress: &Progress,
+) -> CliResult<(Shift, f64)> {
+    let (n, d) = (s.n, s.d);
+    let shift = column_shift::<T>(s, b, progress)?;
+    if !variance {
+        return Ok((shift, 0.0));
+    }
+    let mut block: Vec<T> = Vec::new();
+    let mut cmean = vec![0.0f64; d];
+    let mut var = vec![0.0f64; d];
+    for pass in 0..2 {
+        s.for_each_block(b, |r0, m, bytes| {
+            s.decode::<T>(r0, m, bytes, Some(&shift), &mut block)?;
+            for r in block.chunks_exact(d) {
+                for t in 0..d {
+                    if pass == 0 {
+                        cmean[t] += r[t].to_f64();
+                    } else {
+                        let v = r[t].to_f64() - cmean[t];
+                        var[t] += v * v;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        if pass == 0 {
+            cmean.iter_mut().for_each(|m| *m /= n as f64);
+        }
+        progress.set(format!("variance: pass {} of 2", pass + 1));
+    }
+    Ok((shift, var.iter().sum::<f64>() / (n as f64 * d as f64)))
 }
 
 /// One pass of the Lloyd statistics over the stream at `centers` (`labels`: `n`, the

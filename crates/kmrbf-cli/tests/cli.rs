@@ -881,24 +881,6 @@ fn fit_mini_batch_bad_parameters() {
         &["fit", "--data", &data, "--k", "400", "--mini-batch", "10"],
         &["--k"],
     );
-    let npy = d.path("x.npy");
-    let x = kmrbf::synth::blobs(100, 2, 2, 0.5, 1).x;
-    write_npy_f64(&npy, &x, "(100, 2)", false);
-    fails(
-        &d,
-        &[
-            "fit",
-            "--data",
-            &d.s("x.npy"),
-            "--k",
-            "2",
-            "--mini-batch",
-            "10",
-            "--block-rows",
-            "50",
-        ],
-        &["--mini-batch"],
-    );
 }
 
 /// `--isa` (or `KMRBF_ISA`) picks the kernels' tier: every tier this CPU runs writes the same

@@ -13,10 +13,10 @@ fn blobs(n: usize, d: usize, k: usize) -> (Vec<f64>, Vec<f64>) {
     (x, init)
 }
 
-fn same_fit(dir: &Dir, data: &str, init: &str, extra: &[&str]) {
-    let mem = [
-        "--quiet", "fit", "--data", data, "--k", "6", "--init", init, "--out",
-    ];
+/// `fit` in memory and streamed in blocks of 100 rows (`extra` flags on both): the same model
+/// and labels.
+fn same_fit(dir: &Dir, data: &str, extra: &[&str]) {
+    let mem = ["--quiet", "fit", "--data", data, "--k", "6", "--out"];
     let mut a: Vec<&str> = mem.to_vec();
     let (mm, lm, ms, ls) = (
         dir.s("mem.json"),
@@ -60,24 +60,67 @@ fn streamed_fit_equals_the_in_memory_fit() {
     let mut dup = init.clone();
     dup.copy_within(0..2 * d, 4 * d);
     write_npy_f64(&dir.path("dup.npy"), &dup, &format!("({k}, {d})"), false);
-    same_fit(&dir, &dir.s("x64.npy"), &dir.s("dup.npy"), &[]);
+    same_fit(&dir, &dir.s("x64.npy"), &["--init", &dir.s("dup.npy")]);
     let w: Vec<f64> = (0..n).map(|i| 0.5 + (i % 5) as f64 * 0.3).collect();
     write_npy_f64(&dir.path("w.npy"), &w, &format!("({n},)"), false);
     let wf = dir.s("w.npy");
     for (data, init) in [("x64.npy", "c64.npy"), ("x32.npy", "c32.npy")] {
-        same_fit(&dir, &dir.s(data), &dir.s(init), &[]);
+        let init = dir.s(init);
+        same_fit(&dir, &dir.s(data), &["--init", &init]);
         same_fit(
             &dir,
             &dir.s(data),
-            &dir.s(init),
-            &["--weights", wf.as_str()],
+            &["--init", &init, "--weights", wf.as_str()],
         );
         same_fit(
             &dir,
             &dir.s(data),
-            &dir.s(init),
-            &["--tol", "0", "--max-iter", "7"],
+            &["--init", &init, "--tol", "0", "--max-iter", "7"],
         );
+    }
+}
+
+/// `fit --mini-batch` on a streamed file reads each batch's rows where they lie and gives the
+/// in-memory mini-batch fit's model and labels, byte for byte: k-means++, random with restarts,
+/// given centers, weights, a tolerance, f32 and f64, blocks far smaller than the file.
+#[test]
+fn streamed_mini_batch_equals_the_in_memory_mini_batch() {
+    let dir = Dir::new("stream-minibatch");
+    let (n, d, k) = (30_000, 4, 6);
+    let (x, init) = blobs(n, d, k);
+    write_npy_f64(&dir.path("x64.npy"), &x, &format!("({n}, {d})"), false);
+    write_npy_f64(&dir.path("c64.npy"), &init, &format!("({k}, {d})"), false);
+    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    write_npy_f32(&dir.path("x32.npy"), &x32, &format!("({n}, {d})"));
+    let w: Vec<f64> = (0..n).map(|i| 0.5 + (i % 5) as f64 * 0.3).collect();
+    write_npy_f64(&dir.path("w.npy"), &w, &format!("({n},)"), false);
+    let (wf, c64) = (dir.s("w.npy"), dir.s("c64.npy"));
+    let mb = ["--mini-batch", "500", "--seed", "4"];
+    for data in ["x64.npy", "x32.npy"] {
+        let data = dir.s(data);
+        for extra in [
+            vec!["--init", "k-means++"],
+            vec![
+                "--init",
+                "random",
+                "--n-init",
+                "3",
+                "--weights",
+                wf.as_str(),
+            ],
+            vec![
+                "--init",
+                c64.as_str(),
+                "--tol",
+                "1e-4",
+                "--max-no-improvement",
+                "0",
+            ],
+        ] {
+            let mut e: Vec<&str> = mb.to_vec();
+            e.extend(extra);
+            same_fit(&dir, &data, &e);
+        }
     }
 }
 
@@ -130,9 +173,10 @@ fn streamed_bad_input_exits_2_and_writes_nothing() {
     std::fs::write(dir.path("short.npy"), bytes).unwrap();
     std::fs::write(dir.path("x.csv"), "1,2\n3,4\n5,6\n").unwrap();
     let out = dir.s("out.json");
-    let cases: [(&str, &[&str], &str); 5] = [
+    let cases: [(&str, &[&str], &str); 6] = [
         ("fortran.npy", &[], "needs C order"),
         ("nan.npy", &[], "row 3456, column 2"),
+        ("nan.npy", &["--mini-batch", "100"], "row 3456, column 2"),
         ("short.npy", &[], "truncated"),
         ("x.csv", &[], "not a .npy file"),
         ("fortran.npy", &["--n-init", "3"], "needs C order"),

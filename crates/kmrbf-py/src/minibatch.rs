@@ -190,6 +190,19 @@ fn step_typed<'py, T: Float>(
     Ok(out)
 }
 
+impl Cooling {
+    /// The annealed mini-batch settings of these temperatures over `batches`.
+    fn minibatch<T: Float>(self, batches: MiniBatchParams<T>) -> MiniBatchAnnealParams<T> {
+        let mut p = MiniBatchAnnealParams::new(batches.k, self.map);
+        p.batches = batches;
+        p.kernel = self.kernel;
+        p.sigma0 = self.sigma0;
+        p.sigma_min = self.sigma_min;
+        p.schedule = self.schedule;
+        p
+    }
+}
+
 /// A mini-batch step of K-Means or of the annealing.
 enum Step {
     Hard(kmrbf::kmeans::BatchStep),
@@ -287,13 +300,8 @@ fn anneal_typed<'py, T: Float>(
     let isa = crate::run::isa()?;
     let k = s.k;
     let (c0, r) = compute(py, n_threads, |stop| -> kmrbf::Result<_> {
-        let mut p = MiniBatchAnnealParams::new(k, c.map);
-        p.batches = s.params(init, isa);
+        let mut p = c.minibatch(s.params(init, isa));
         p.batches.stop = Some(stop);
-        p.kernel = c.kernel;
-        p.sigma0 = c.sigma0;
-        p.sigma_min = c.sigma_min;
-        p.schedule = c.schedule;
         p.stage_batches = stage_batches;
         p.polish = polish;
         p.reference = reference;
@@ -396,13 +404,8 @@ fn sigmas_typed<T: Float>(
     let (xs, cs) = (xr.as_slice()?, cr.as_slice()?);
     let isa = crate::run::isa()?;
     compute(py, n_threads, |_| -> kmrbf::Result<Vec<f64>> {
-        let mut p = MiniBatchAnnealParams::new(k, c.map);
-        p.batches = p.batches.isa(isa);
-        p.kernel = c.kernel;
-        p.sigma0 = c.sigma0;
-        p.sigma_min = c.sigma_min;
-        p.schedule = c.schedule;
-        p.stage_sigmas(MatView::new(xs, n, d)?, cs)
+        c.minibatch(MiniBatchParams::new(k).isa(isa))
+            .stage_sigmas(MatView::new(xs, n, d)?, cs)
     })?
     .map_err(value_error)
 }

@@ -469,25 +469,54 @@ impl<T: Real> MiniBatchParams<T> {
         crate::par::run(self.threads, || {
             self.check_data(x, sample_weight)?;
             let mut rng = Rng::fork(self.seed, 0);
-            let batch = self.batch_size.min(x.n());
-            let mut draw = BatchDraw::new(x, sample_weight, batch, self.isa);
-            Ok(self.start(&mut draw, &mut rng)?.0)
+            let mut rows = MemoryRows(x);
+            let mut draw = BatchDraw::new(&rows, sample_weight, self.batch_size, self.isa);
+            Ok(self.start(&mut draw, &mut rows, &mut rng)?.0)
         })?
     }
 
-    fn fit_here(&self, x: MatView<'_, T>, sample_weight: Option<&[T]>) -> Result<MiniBatchFit<T>> {
-        let (n, d, k) = (x.n(), x.d(), self.k);
-        self.check_data(x, sample_weight)?;
-        let batch = self.batch_size.min(n);
+    /// [`Self::fit`] on rows read from `rows` as the batches need them (the weights `w` of
+    /// every row in memory; `scale` the mean column variance of the data, the unit of `tol`):
+    /// the same draws as [`Self::fit`], so on the same rows the same state, batches and trace.
+    /// Labelling every row under the final centers is the caller's pass (one read of the
+    /// data).
+    pub fn fit_rows<S>(
+        &self,
+        rows: &mut S,
+        w: Option<&[T]>,
+        scale: f64,
+    ) -> std::result::Result<MiniBatchRun<T>, S::Error>
+    where
+        S: RowSource<T> + Send,
+        S::Error: Send,
+    {
+        crate::par::run(self.threads, || {
+            self.check(rows.n(), rows.d())?;
+            if let Some(w) = w {
+                check_weights(w, rows.n())?;
+            }
+            self.run_rows(rows, w, scale)
+        })?
+    }
+
+    /// The state after the batches (checked settings and weights).
+    fn run_rows<S: RowSource<T>>(
+        &self,
+        rows: &mut S,
+        w: Option<&[T]>,
+        scale: f64,
+    ) -> std::result::Result<MiniBatchRun<T>, S::Error> {
+        let (n, d, k) = (rows.n(), rows.d(), self.k);
         let mut rng = Rng::fork(self.seed, 0);
-        let mut draw = BatchDraw::new(x, sample_weight, batch, self.isa);
-        let (c0, _) = self.start(&mut draw, &mut rng)?;
+        let mut draw = BatchDraw::new(rows, w, self.batch_size, self.isa);
+        let (c0, _) = self.start(&mut draw, rows, &mut rng)?;
         let mut state = MiniBatchState::new(c0, k, d)?.with_isa(self.isa);
-        let tol_abs = self.tol_abs(x);
-        let n_steps = (self.max_iter * n / batch).max(1);
+        let tol_abs = self.tol_abs(scale);
+        let n_steps = (self.max_iter * n / draw.batch).max(1);
         let (steps, trace) = self.run_batches(
             &mut state,
             &mut draw,
+            rows,
             &mut rng,
             n_steps,
             tol_abs,
@@ -496,23 +525,31 @@ impl<T: Real> MiniBatchParams<T> {
                 (step.inertia, step.center_shift)
             },
         )?;
-        let mut xn = vec![T::ZERO; n];
-        row_sq_norms(x.data(), d, &mut xn);
-        let p = Prepared {
-            x: x.data(),
-            d,
-            xn: &xn,
-            w: sample_weight,
-            isa: self.isa,
-        };
-        let (labels, total) = final_labels(&p, &state.centers, k);
-        Ok(MiniBatchFit {
+        Ok(MiniBatchRun {
             state,
+            n_steps: steps,
+            n_iter: (steps * draw.batch).div_ceil(n),
+            batch_inertia: trace,
+        })
+    }
+
+    fn fit_here(&self, x: MatView<'_, T>, sample_weight: Option<&[T]>) -> Result<MiniBatchFit<T>> {
+        self.check_data(x, sample_weight)?;
+        let scale = if self.tol > 0.0 {
+            mean_variance(x)
+        } else {
+            0.0
+        };
+        let run = self.run_rows(&mut MemoryRows(x), sample_weight, scale)?;
+        let p = prepared(x, sample_weight, self.isa);
+        let (labels, total) = final_labels(&p.view(), &run.state.centers, self.k);
+        Ok(MiniBatchFit {
+            state: run.state,
             labels,
             inertia: total,
-            n_steps: steps,
-            n_iter: (steps * batch).div_ceil(n),
-            batch_inertia: trace,
+            n_steps: run.n_steps,
+            n_iter: run.n_iter,
+            batch_inertia: run.batch_inertia,
         })
     }
 
@@ -526,10 +563,11 @@ impl<T: Real> MiniBatchParams<T> {
         Ok(())
     }
 
-    /// The center-shift tolerance in data units: `tol` times the mean column variance (0: off).
-    pub(crate) fn tol_abs(&self, x: MatView<'_, T>) -> f64 {
+    /// The center-shift tolerance in data units: `tol` times `scale`, the mean column
+    /// variance (0: off).
+    pub(crate) fn tol_abs(&self, scale: f64) -> f64 {
         if self.tol > 0.0 {
-            self.tol * mean_variance(x)
+            self.tol * scale
         } else {
             0.0
         }
@@ -538,13 +576,14 @@ impl<T: Real> MiniBatchParams<T> {
     /// The initial centers (the best of `n_init` initializations, each on its own random
     /// subset of `init_size` rows, judged by the inertia of a validation subset drawn first)
     /// and that validation subset as gathered rows.
-    pub(crate) fn start<'a>(
+    pub(crate) fn start<'a, S: RowSource<T>>(
         &self,
         draw: &'a mut BatchDraw<'_, T>,
+        rows: &mut S,
         rng: &mut Rng,
-    ) -> Result<(Vec<T>, Prepared<'a, T>)> {
-        let (x, w) = (draw.x, draw.w);
-        let (n, k) = (x.n(), self.k);
+    ) -> std::result::Result<(Vec<T>, Prepared<'a, T>), S::Error> {
+        let w = draw.w;
+        let (n, k) = (rows.n(), self.k);
         let init_size = match self.init_size {
             Some(s) if s >= k => s,
             Some(_) => 3 * k,
@@ -564,14 +603,14 @@ impl<T: Real> MiniBatchParams<T> {
                 Init::Centers(c) => c.clone(),
                 method => {
                     let idx: Vec<usize> = (0..init_size).map(|_| rng.below(n)).collect();
-                    let sub = draw.buf.rows(x, w, &idx, self.isa);
+                    let sub = draw.buf.rows(rows, w, &idx, self.isa)?;
                     match method {
                         Init::Random => random_rows(sub, k, rng),
                         _ => kmeans_plus_plus(sub, k, rng),
                     }
                 }
             };
-            let v = draw.buf.rows(x, w, &valid, self.isa);
+            let v = draw.buf.rows(rows, w, &valid, self.isa)?;
             let labels = assign_labels(&v, &c0, k);
             let score = inertia(&v, &labels, &c0, Blocking::of::<T>(k).chunk_rows);
             if best.as_ref().is_none_or(|(s, _)| score < *s) {
@@ -579,7 +618,7 @@ impl<T: Real> MiniBatchParams<T> {
             }
         }
         let c0 = best.expect("n_init >= 1").1;
-        Ok((c0, draw.buf.rows(x, w, &valid, self.isa)))
+        Ok((c0, draw.buf.rows(rows, w, &valid, self.isa)?))
     }
 
     /// Runs at most `n_steps` batches of `draw` from `state` under scikit-learn's rules: before
@@ -587,10 +626,12 @@ impl<T: Real> MiniBatchParams<T> {
     /// state, the batch, the reassignment to run) returns the batch's loss (a sum over its
     /// rows) and the squared center shift; the stopping rule watches the loss per row and the
     /// shift against `tol_abs`. Returns the batches run and each one's loss per row.
-    pub(crate) fn run_batches(
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn run_batches<S: RowSource<T>>(
         &self,
         state: &mut MiniBatchState<T>,
         draw: &mut BatchDraw<'_, T>,
+        rows: &mut S,
         rng: &mut Rng,
         n_steps: usize,
         tol_abs: f64,
@@ -599,19 +640,19 @@ impl<T: Real> MiniBatchParams<T> {
             &Prepared<'_, T>,
             Option<(f64, &mut Rng)>,
         ) -> (f64, f64),
-    ) -> Result<(usize, Vec<f64>)> {
+    ) -> std::result::Result<(usize, Vec<f64>), S::Error> {
         let batch = draw.batch;
         let mut trace = Vec::new();
-        let mut stop_rule = StopRule::new(self.max_no_improvement, batch, draw.x.n());
+        let mut stop_rule = StopRule::new(self.max_no_improvement, batch, rows.n());
         for _ in 0..n_steps {
             if self
                 .stop
                 .as_deref()
                 .is_some_and(|s| s.load(Ordering::Relaxed))
             {
-                return Err(Error::Interrupted);
+                return Err(Error::Interrupted.into());
             }
-            let b = draw.next(rng);
+            let b = draw.next(rows, rng)?;
             let due = state.reassign_due(batch);
             let (loss, shift) = step(
                 state,
@@ -628,22 +669,101 @@ impl<T: Real> MiniBatchParams<T> {
     }
 }
 
-/// Labels of every row of `p` under `centers` (`k x d`) and their inertia.
+/// Rows a mini-batch fit draws from: the data in memory ([`MemoryRows`]), or rows read on
+/// demand from a file larger than memory.
+pub trait RowSource<T> {
+    /// The error of a read (the library's errors convert into it).
+    type Error: From<Error>;
+    /// Rows.
+    fn n(&self) -> usize;
+    /// Columns.
+    fn d(&self) -> usize;
+    /// Appends rows `idx` (in that order, repeats allowed; each `< n`) to `out`, `d` values
+    /// each, every one finite (an error otherwise).
+    fn gather(&mut self, idx: &[usize], out: &mut Vec<T>) -> std::result::Result<(), Self::Error>;
+}
+
+/// Rows in memory, already checked finite.
+pub struct MemoryRows<'x, T>(pub MatView<'x, T>);
+
+impl<T: Real> RowSource<T> for MemoryRows<'_, T> {
+    type Error = Error;
+    fn n(&self) -> usize {
+        self.0.n()
+    }
+    fn d(&self) -> usize {
+        self.0.d()
+    }
+    fn gather(&mut self, idx: &[usize], out: &mut Vec<T>) -> Result<()> {
+        for &i in idx {
+            out.extend_from_slice(self.0.row(i));
+        }
+        Ok(())
+    }
+}
+
+/// What a mini-batch run over a [`RowSource`] ends with.
+#[derive(Clone, Debug)]
+pub struct MiniBatchRun<T> {
+    /// The final state (centers and their weights).
+    pub state: MiniBatchState<T>,
+    /// Batches run.
+    pub n_steps: usize,
+    /// Passes over the data those batches amount to, `ceil(n_steps batch_size / n)`.
+    pub n_iter: usize,
+    /// Mean inertia per row of each batch, in order.
+    pub batch_inertia: Vec<f64>,
+}
+
+/// `x` with its squared norms and weights, as the kernels take it.
+fn prepared<'a, T: Real>(x: MatView<'a, T>, w: Option<&'a [T]>, isa: Isa) -> OwnedPrepared<'a, T> {
+    let mut xn = vec![T::ZERO; x.n()];
+    row_sq_norms(x.data(), x.d(), &mut xn);
+    OwnedPrepared { x, xn, w, isa }
+}
+
+/// [`Prepared`] owning its norms.
+pub(crate) struct OwnedPrepared<'a, T> {
+    x: MatView<'a, T>,
+    xn: Vec<T>,
+    w: Option<&'a [T]>,
+    isa: Isa,
+}
+
+impl<'a, T: Real> OwnedPrepared<'a, T> {
+    /// The borrowed view.
+    pub(crate) fn view(&self) -> Prepared<'_, T> {
+        Prepared {
+            x: self.x.data(),
+            d: self.x.d(),
+            xn: &self.xn,
+            w: self.w,
+            isa: self.isa,
+        }
+    }
+}
+
+/// Labels of every row of `p` under `centers` (`k x d`) and their inertia (summed in chunks of
+/// [`INERTIA_CHUNK_ROWS`] rows, so a caller reading the rows in blocks can add the same sums
+/// with [`super::step::InertiaSum`]).
 pub(crate) fn final_labels<T: Real>(
     p: &Prepared<'_, T>,
     centers: &[T],
     k: usize,
 ) -> (Vec<u32>, f64) {
     let labels = assign_labels(p, centers, k);
-    let total = inertia(p, &labels, centers, Blocking::of::<T>(k).chunk_rows);
+    let total = inertia(p, &labels, centers, INERTIA_CHUNK_ROWS);
     (labels, total)
 }
 
-/// The batches of a fit: `batch` rows drawn with replacement, each with probability
-/// proportional to its weight, gathered (with their squared norms) into a reused buffer.
-pub(crate) struct BatchDraw<'x, T> {
-    x: MatView<'x, T>,
-    w: Option<&'x [T]>,
+/// The chunk of the final inertia's sum.
+pub const INERTIA_CHUNK_ROWS: usize = 8192;
+
+/// The batches of a fit: `batch` rows (at most `n`) drawn with replacement, each with
+/// probability proportional to its weight, gathered (with their squared norms) into a reused
+/// buffer.
+pub(crate) struct BatchDraw<'w, T> {
+    w: Option<&'w [T]>,
     /// Rows per batch.
     pub(crate) batch: usize,
     cumulative: Option<Vec<f64>>,
@@ -652,9 +772,15 @@ pub(crate) struct BatchDraw<'x, T> {
     isa: Isa,
 }
 
-impl<'x, T: Real> BatchDraw<'x, T> {
-    /// Batches of `batch` rows of `x` (checked), weights `w`.
-    pub(crate) fn new(x: MatView<'x, T>, w: Option<&'x [T]>, batch: usize, isa: Isa) -> Self {
+impl<'w, T: Real> BatchDraw<'w, T> {
+    /// Batches of `batch_size` rows (at most all) of `rows`, weights `w`.
+    pub(crate) fn new<S: RowSource<T>>(
+        rows: &S,
+        w: Option<&'w [T]>,
+        batch_size: usize,
+        isa: Isa,
+    ) -> Self {
+        let batch = batch_size.min(rows.n());
         let cumulative = w.map(|w| {
             let mut acc = 0.0f64;
             w.iter()
@@ -665,7 +791,6 @@ impl<'x, T: Real> BatchDraw<'x, T> {
                 .collect::<Vec<f64>>()
         });
         Self {
-            x,
             w,
             batch,
             cumulative,
@@ -676,8 +801,12 @@ impl<'x, T: Real> BatchDraw<'x, T> {
     }
 
     /// The next batch (unweighted rows: the weights chose them).
-    pub(crate) fn next(&mut self, rng: &mut Rng) -> Prepared<'_, T> {
-        let n = self.x.n();
+    pub(crate) fn next<S: RowSource<T>>(
+        &mut self,
+        rows: &mut S,
+        rng: &mut Rng,
+    ) -> std::result::Result<Prepared<'_, T>, S::Error> {
+        let n = rows.n();
         match &self.cumulative {
             None => self.idx.iter_mut().for_each(|i| *i = rng.below(n)),
             Some(cum) => {
@@ -689,8 +818,8 @@ impl<'x, T: Real> BatchDraw<'x, T> {
                 }
             }
         }
-        // Rows of the checked data, their norms computed once by the gather.
-        self.buf.rows(self.x, None, &self.idx, self.isa)
+        // Checked rows, their norms computed once by the gather.
+        self.buf.rows(rows, None, &self.idx, self.isa)
     }
 }
 
@@ -752,31 +881,29 @@ struct Gather<T> {
 }
 
 impl<T: Real> Gather<T> {
-    /// Rows `idx` of `x` (and their weights) as a prepared matrix.
-    fn rows<'a>(
+    /// Rows `idx` of `rows` (and their weights `w`) as a prepared matrix.
+    fn rows<'a, S: RowSource<T>>(
         &'a mut self,
-        x: MatView<'_, T>,
+        rows: &mut S,
         w: Option<&[T]>,
         idx: &[usize],
         isa: Isa,
-    ) -> Prepared<'a, T> {
-        let d = x.d();
+    ) -> std::result::Result<Prepared<'a, T>, S::Error> {
+        let d = rows.d();
         self.x.clear();
-        for &i in idx {
-            self.x.extend_from_slice(x.row(i));
-        }
+        rows.gather(idx, &mut self.x)?;
         self.xn.resize(idx.len(), T::ZERO);
         row_sq_norms(&self.x, d, &mut self.xn);
         if let Some(w) = w {
             self.w.clear();
             self.w.extend(idx.iter().map(|&i| w[i]));
         }
-        Prepared {
+        Ok(Prepared {
             x: &self.x,
             d,
             xn: &self.xn,
             w: w.map(|_| &self.w[..]),
             isa,
-        }
+        })
     }
 }

@@ -29,7 +29,7 @@ use super::step::at_one_hot_limit;
 use crate::data::{MatView, Prepared};
 use crate::error::{Error, Result};
 use crate::kernels::maps::MapKind;
-use crate::kmeans::minibatch::{final_labels, BatchDraw};
+use crate::kmeans::minibatch::{final_labels, BatchDraw, MemoryRows};
 use crate::kmeans::{MiniBatchParams, MiniBatchState};
 use crate::real::Real;
 use crate::rng::Rng;
@@ -272,12 +272,13 @@ impl<T: Real> MiniBatchAnnealParams<T> {
         let (n, d, k) = (x.n(), x.d(), b.k);
         b.check_data(x, sample_weight)?;
         let schedule = self.checked_schedule()?;
-        let batch = b.batch_size.min(n);
         let mut rng = Rng::fork(b.seed, 0);
-        let mut draw = BatchDraw::new(x, sample_weight, batch, b.isa);
+        let mut rows = MemoryRows(x);
+        let mut draw = BatchDraw::new(&rows, sample_weight, b.batch_size, b.isa);
+        let batch = draw.batch;
         let scale = crate::kmeans::step::mean_variance(x);
         let (init, (sigma0, sigmas)) = {
-            let (c0, valid) = b.start(&mut draw, &mut rng)?;
+            let (c0, valid) = b.start(&mut draw, &mut rows, &mut rng)?;
             let s = self.sigmas_on(&schedule, &valid, &c0, scale)?;
             (c0, s)
         };
@@ -295,7 +296,7 @@ impl<T: Real> MiniBatchAnnealParams<T> {
         if stop.is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed)) {
             return Err(Error::Interrupted);
         }
-        let tol_abs = b.tol_abs(x);
+        let tol_abs = b.tol_abs(scale);
         let per_stage = self.stage_batches.unwrap_or((n / batch).max(1));
         let mut state = MiniBatchState::new(init.clone(), k, d)?.with_isa(b.isa);
         let mut stages = Vec::with_capacity(sigmas.len());
@@ -310,6 +311,7 @@ impl<T: Real> MiniBatchAnnealParams<T> {
             let (steps, _) = b.run_batches(
                 &mut state,
                 &mut draw,
+                &mut rows,
                 &mut rng,
                 per_stage,
                 tol_abs,
@@ -343,6 +345,7 @@ impl<T: Real> MiniBatchAnnealParams<T> {
                 .run_batches(
                     &mut state,
                     &mut draw,
+                    &mut rows,
                     &mut rng,
                     n_steps,
                     tol_abs,
