@@ -32,6 +32,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rbf::map_rows, m)?)?;
     m.add_function(wrap_pyfunction!(layer::resp_backward, m)?)?;
     m.add_function(wrap_pyfunction!(shard::shard_pass, m)?)?;
+    m.add_function(wrap_pyfunction!(shard::prepare_block_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(shard::prepared_shard_pass, m)?)?;
     m.add_function(wrap_pyfunction!(shard::shard_merge, m)?)?;
     m.add_function(wrap_pyfunction!(shard::shard_update, m)?)?;
     m.add_function(wrap_pyfunction!(soft_shard::soft_shard_pass, m)?)?;

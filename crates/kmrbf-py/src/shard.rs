@@ -2,7 +2,10 @@
 //! statistics, and the update from merged statistics.
 
 use crate::arrays::{dtype_of, matrix, value_error, view1, view2, Dtype, Float};
-use kmrbf::kmeans::shard::{shard_pass_into, update, FarRow, ShardStats};
+use kmrbf::data::Prepared;
+use kmrbf::kmeans::shard::{
+    prepare_block, prepared_pass_into, shard_pass_into, update, FarRow, ShardStats,
+};
 use kmrbf::kmeans::ClusterSums;
 use kmrbf::{MatView, Shift};
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
@@ -349,5 +352,126 @@ pub fn shard_update<'py>(
     match dtype_of(centers, "centers")? {
         Dtype::F32 => update_typed::<f32>(py, &s, centers),
         Dtype::F64 => update_typed::<f64>(py, &s, centers),
+    }
+}
+
+fn prepare_typed<'py, T: Float>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    w: Option<&Bound<'py, PyAny>>,
+    mean: Vec<f64>,
+    offset: u64,
+) -> PyResult<PreparedTuple<'py>> {
+    let (xr, n, d) = view2::<T>(x, "block")?;
+    if mean.len() != d {
+        return Err(PyValueError::new_err(format!(
+            "mean has {} values; the block has {d} columns",
+            mean.len()
+        )));
+    }
+    let w = view1::<T>(w, "sample_weight")?;
+    let w = w.as_ref().map(|w| w.as_slice()).transpose()?;
+    check_weight_count(w, n)?;
+    let xs = xr.as_slice()?;
+    let b = py
+        .detach(|| prepare_block(MatView::new(xs, n, d)?, w, &Shift::from_mean(mean), offset))
+        .map_err(|e| block_error(e, offset))?;
+    Ok((
+        matrix(py, b.rows, n, d)?.into_any(),
+        PyArray1::from_vec(py, b.norms).into_any(),
+        PyArray1::from_vec(py, b.sq_sums),
+    ))
+}
+
+/// A prepared block: its rows, their squared norms, the column sums of their squares.
+type PreparedTuple<'py> = (
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+    Bound<'py, PyArray1<f64>>,
+);
+
+/// A block made ready for every Lloyd pass of a fit (`kmrbf::kmeans::shard::prepare_block`):
+/// the block (`n x d`, global rows `offset..`) moved by `mean` (the data's column means), checked
+/// finite (an error names the global row), its weights checked. Returns `(rows, norms,
+/// sq_sums)`: the moved rows (the block's dtype), their squared norms, and the `d` column sums of
+/// the squared moved values (float64).
+#[pyfunction]
+#[pyo3(signature = (x, sample_weight, mean, offset))]
+pub fn prepare_block_rows<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    sample_weight: Option<&Bound<'py, PyAny>>,
+    mean: PyReadonlyArray1<'py, f64>,
+    offset: u64,
+) -> PyResult<PreparedTuple<'py>> {
+    let mean = mean.as_slice()?.to_vec();
+    match dtype_of(x, "block")? {
+        Dtype::F32 => prepare_typed::<f32>(py, x, sample_weight, mean, offset),
+        Dtype::F64 => prepare_typed::<f64>(py, x, sample_weight, mean, offset),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn prepared_typed<'py, T: Float>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    norms: &Bound<'py, PyAny>,
+    w: Option<&Bound<'py, PyAny>>,
+    centers: &Bound<'py, PyAny>,
+    offset: u64,
+    prev: Option<PyReadonlyArray1<'py, i32>>,
+    extras: bool,
+) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyArray1<i32>>)> {
+    let (xr, n, d) = view2::<T>(x, "block")?;
+    let (cr, k, dc) = view2::<T>(centers, "centers")?;
+    if dc != d {
+        return Err(PyValueError::new_err(format!(
+            "centers have {dc} features; the block has {d} columns"
+        )));
+    }
+    let nr = view1::<T>(Some(norms), "norms")?.expect("given");
+    let w = view1::<T>(w, "sample_weight")?;
+    let w = w.as_ref().map(|w| w.as_slice()).transpose()?;
+    let mut labels: Vec<u32> = match &prev {
+        Some(p) => p.as_slice()?.iter().map(|&l| l as u32).collect(),
+        None => vec![u32::MAX; n],
+    };
+    let (xs, ns, cs) = (xr.as_slice()?, nr.as_slice()?, cr.as_slice()?);
+    let isa = crate::run::isa()?;
+    let stats = py
+        .detach(|| -> kmrbf::Result<ShardStats> {
+            let p = Prepared::new(xs, d, ns, w, isa)?;
+            let mut stats = ShardStats::empty(k, d);
+            prepared_pass_into(&p, cs, k, offset, &mut labels, &mut stats, extras)?;
+            Ok(stats)
+        })
+        .map_err(|e| block_error(e, offset))?;
+    let labels: Vec<i32> = labels.into_iter().map(|l| l as i32).collect();
+    Ok((
+        stats_dict(py, &stats, k, d)?,
+        PyArray1::from_vec(py, labels),
+    ))
+}
+
+/// `shard_pass` on a block from `prepare_block_rows` (`x` its moved rows, `norms` their squared
+/// norms, `sample_weight` as given to it): the kernel and the sums only, the same statistics
+/// and labels bit for bit.
+#[pyfunction]
+#[pyo3(signature = (x, norms, sample_weight, centers, offset, prev, extras = true))]
+#[allow(clippy::too_many_arguments)]
+pub fn prepared_shard_pass<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    norms: &Bound<'py, PyAny>,
+    sample_weight: Option<&Bound<'py, PyAny>>,
+    centers: &Bound<'py, PyAny>,
+    offset: u64,
+    prev: Option<PyReadonlyArray1<'py, i32>>,
+    extras: bool,
+) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyArray1<i32>>)> {
+    let (w, c) = (sample_weight, centers);
+    match dtype_of(x, "block")? {
+        Dtype::F32 => prepared_typed::<f32>(py, x, norms, w, c, offset, prev, extras),
+        Dtype::F64 => prepared_typed::<f64>(py, x, norms, w, c, offset, prev, extras),
     }
 }

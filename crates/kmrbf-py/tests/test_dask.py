@@ -205,3 +205,34 @@ def test_rbf_bad_input(soft_data):
         kd.RBFKMeans(6, init=c0).fit(da.from_array(bad, chunks=(1000, 4)))
     with pytest.raises(ValueError, match="split its columns"):
         kd.RBFKMeans(6, init=c0).fit(da.from_array(X, chunks=(1000, 2)))
+
+
+def test_a_prepared_block_gives_the_block_pass_bits(data):
+    # The Lloyd passes of a fit run on blocks moved and checked once (prepare_block_rows):
+    # the same statistics and labels as the block pass that moves and checks every time.
+    from kmrbf import _core
+
+    X, c0 = data
+    for dtype in (np.float32, np.float64):
+        x = X[1000:4000].astype(dtype)
+        mean = X.astype(np.float64).mean(axis=0)
+        c = (c0 - mean).astype(dtype)
+        w = np.linspace(0.5, 2.0, len(x)).astype(dtype)
+        rows, norms, sq = _core.prepare_block_rows(x, w, mean, 1000)
+        np.testing.assert_array_equal(rows, (x.astype(np.float64) - mean).astype(dtype))
+        np.testing.assert_allclose(sq, (rows.astype(np.float64) ** 2).sum(axis=0), rtol=1e-12)
+        prev = None
+        for extras in (False, True):
+            a, la = _core.shard_pass(x, w, c, mean, 1000, prev, extras)
+            b, lb = _core.prepared_shard_pass(rows, norms, w, c, 1000, prev, extras)
+            np.testing.assert_array_equal(la, lb)
+            assert a.keys() == b.keys()
+            for key in a:
+                np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+            prev = la
+    bad = X[:100].copy()
+    bad[42, 3] = np.nan
+    with pytest.raises(ValueError, match="row 1042, column 3"):
+        _core.prepare_block_rows(bad, None, mean, 1000)
+    with pytest.raises(ValueError, match="weight"):
+        _core.prepare_block_rows(X[:100], -np.ones(100), mean, 0)

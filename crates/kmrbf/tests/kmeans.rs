@@ -625,7 +625,9 @@ fn sharded_lloyd_equals_the_in_memory_fit() {
 #[test]
 fn streamed_blocks_of_whole_chunks_give_the_in_memory_bits() {
     use kmrbf::kernels::layout::tiles::Blocking;
-    use kmrbf::kmeans::shard::{shard_pass_into, update, ShardStats};
+    use kmrbf::kmeans::shard::{
+        prepare_block, prepared_pass_into, shard_pass_into, update, ShardStats,
+    };
     let ds = kmrbf::synth::blobs(40_000, 5, 7, 1.0, 4);
     let (n, d, k) = (40_000, 5, 7);
     let x: Vec<f32> = ds.x.iter().map(|&v| v as f32).collect();
@@ -640,27 +642,30 @@ fn streamed_blocks_of_whole_chunks_give_the_in_memory_bits() {
         .unwrap();
     let chunk = Blocking::of::<f32>(k).chunk_rows;
     assert!(chunk < n, "the test needs several chunks");
-    for block in [chunk, 3 * chunk] {
+    let isa = kmrbf::Isa::detect();
+    // Blocks passed as they are, and prepared once (moved, checked, normed) for every pass.
+    for (block, prepared) in [(chunk, false), (3 * chunk, false), (3 * chunk, true)] {
         let mut centers = init.clone();
         let mut next = init.clone();
         let mut labels = vec![u32::MAX; n];
+        let view = |r0: usize, m: usize| MatView::new(&x[r0 * d..(r0 + m) * d], m, d).unwrap();
+        let zero = kmrbf::Shift::zero(d);
+        let preps: Vec<_> = (0..n)
+            .step_by(block)
+            .map(|r0| prepare_block(view(r0, block.min(n - r0)), None, &zero, r0 as u64).unwrap())
+            .collect();
         let pass = |centers: &[f32], labels: &mut [u32]| {
             let mut s = ShardStats::empty(k, d);
             for (bi, lab) in labels.chunks_mut(block).enumerate() {
-                let r0 = bi * block;
-                let v = MatView::new(&x[r0 * d..(r0 + lab.len()) * d], lab.len(), d).unwrap();
-                shard_pass_into(
-                    kmrbf::Isa::detect(),
-                    v,
-                    None,
-                    centers,
-                    k,
-                    r0 as u64,
-                    lab,
-                    &mut s,
-                    true,
-                )
-                .unwrap();
+                let (r0, at) = (bi * block, (bi * block) as u64);
+                if prepared {
+                    let b = &preps[bi];
+                    let p = kmrbf::data::Prepared::new(&b.rows, d, &b.norms, None, isa).unwrap();
+                    prepared_pass_into(&p, centers, k, at, lab, &mut s, true).unwrap();
+                } else {
+                    let v = view(r0, lab.len());
+                    shard_pass_into(isa, v, None, centers, k, at, lab, &mut s, true).unwrap();
+                }
             }
             s
         };

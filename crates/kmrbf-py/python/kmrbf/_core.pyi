@@ -123,6 +123,21 @@ def shard_pass(
     prev: Optional[NDArray[np.int32]],
     extras: bool = ...,
 ) -> Tuple[Dict[str, Any], NDArray[np.int32]]: ...
+def prepare_block_rows(
+    x: NDArray[Any],
+    sample_weight: Optional[NDArray[Any]],
+    mean: NDArray[np.float64],
+    offset: int,
+) -> Tuple[NDArray[Any], NDArray[Any], NDArray[np.float64]]: ...
+def prepared_shard_pass(
+    x: NDArray[Any],
+    norms: NDArray[Any],
+    sample_weight: Optional[NDArray[Any]],
+    centers: NDArray[Any],
+    offset: int,
+    prev: Optional[NDArray[np.int32]],
+    extras: bool = ...,
+) -> Tuple[Dict[str, Any], NDArray[np.int32]]: ...
 def shard_merge(a: Dict[str, Any], b: Dict[str, Any]) -> Dict[str, Any]: ...
 def shard_update(stats: Dict[str, Any], centers: NDArray[Any]) -> Tuple[NDArray[Any], float, int]: ...
 def soft_shard_pass(

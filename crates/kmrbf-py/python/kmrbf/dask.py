@@ -42,12 +42,8 @@ def _add(a, b):
 
 
 def _column_sums(block):
-    return np.asarray(block, dtype=np.float64).sum(axis=0)
-
-
-def _squared_deviations(block, mean):
-    b = np.asarray(block, dtype=np.float64) - mean
-    return (b * b).sum(axis=0)
+    # Accumulated in float64 without a float64 copy of the block.
+    return np.asarray(block).sum(axis=0, dtype=np.float64)
 
 
 def _first_nonfinite(block, offset):
@@ -71,14 +67,22 @@ def _aligned_stats(stats):
     return {key: _aligned(v) if isinstance(v, np.ndarray) else v for key, v in stats.items()}
 
 
-def _pass(block, weight, centers, mean, offset, prev, extras=True):
+def _prepare_block(block, weight, mean, offset):
+    """The block moved by the column means, checked, with its row norms and the column sums of
+    its squares: made once per fit and kept on the worker for every Lloyd pass."""
     block = _aligned(block)
-    return _core.shard_pass(block, _aligned(weight, block.dtype), _aligned(centers), _aligned(mean),
-                            offset, _aligned(prev), extras)
+    return _core.prepare_block_rows(block, _aligned(weight, block.dtype), _aligned(mean), offset)
 
 
-def _lloyd_pass(block, weight, offset, prev, centers, mean, extras):
-    return _pass(block, weight, centers, mean, offset, prev, extras)
+def _third(r):
+    return r[2]
+
+
+def _lloyd_pass(prepared, weight, offset, prev, centers, extras):
+    rows, norms, _ = prepared
+    rows = _aligned(rows)
+    return _core.prepared_shard_pass(rows, _aligned(norms), _aligned(weight, rows.dtype),
+                                     _aligned(centers), offset, _aligned(prev), extras)
 
 
 def _soft_pass(block, weight, offset, centers, reference, mean, map, alpha, temperature, sums):
@@ -191,8 +195,13 @@ class _Blocks:
                                    for b, o in zip(self.blocks, self.offsets)])
             row, col, value = min(f for f in found if f is not None)
             raise ValueError(f"X: non-finite value {value} at row {row}, column {col}")
-        sq = dask.compute(_tree([delayed(_squared_deviations)(b, self.mean) for b in self.blocks],
-                                _add))[0]
+        # Every block moved by the means once, kept on its worker for the Lloyd passes (a copy
+        # of the data for the fit's duration, as kmrbf.KMeans centers a copy): a pass is then
+        # the kernel and the sums only.
+        self.prepared = list(dask.persist(*[
+            delayed(_prepare_block)(b, w, self.mean, o)
+            for b, w, o in zip(self.blocks, self.weights, self.offsets)]))
+        sq = dask.compute(_tree([delayed(_third)(p) for p in self.prepared], _add))[0]
         self.scale = float(sq.sum() / (self.n * self.d))
 
     def initial_centers(self, init, random_state, init_sample_size):
@@ -216,12 +225,13 @@ class _Blocks:
         """Working centers back in X's coordinates and dtype."""
         return (centers.astype(np.float64) + self.mean).astype(self.X.dtype)
 
-    def passes(self, f, args, labels, merge):
-        """``f(block, weight, offset, labels, *args)`` on every block; returns the first
-        results merged by ``merge`` in the fixed tree and the blocks' new labels (the second
-        results, persisted on the workers)."""
+    def passes(self, f, args, labels, merge, blocks=None):
+        """``f(block, weight, offset, labels, *args)`` on every block (of ``blocks``: X's, or
+        the prepared ones); returns the first results merged by ``merge`` in the fixed tree and
+        the blocks' new labels (the second results, persisted on the workers)."""
+        blocks = self.blocks if blocks is None else blocks
         res = [delayed(f)(b, w, o, lab, *args)
-               for b, w, o, lab in zip(self.blocks, self.weights, self.offsets, labels)]
+               for b, w, o, lab in zip(blocks, self.weights, self.offsets, labels)]
         res = dask.persist(*res)
         stats = dask.compute(_tree([delayed(_first)(r) for r in res], merge))[0]
         return stats, [delayed(_second)(r) for r in res]
@@ -238,7 +248,7 @@ class _Blocks:
         labels = [None] * len(self.blocks)
 
         def one_pass(centers, labels, extras):
-            return self.passes(_lloyd_pass, (centers, self.mean, extras), labels, _merge)
+            return self.passes(_lloyd_pass, (centers, extras), labels, _merge, self.prepared)
 
         n_iter = 0
         for it in range(max_iter):
@@ -452,8 +462,8 @@ class RBFKMeans(ClusterMixin, BaseEstimator):
                                                   settings["alpha"], temp, sums), _soft_merge)
                 lloyd = None
                 if driver.wants_lloyd(totals, centers, temp):
-                    lloyd, _ = p.passes(_lloyd_pass, (centers, mean, False), [None] * len(p.blocks),
-                                        _merge)
+                    lloyd, _ = p.passes(_lloyd_pass, (centers, False), [None] * len(p.blocks),
+                                        _merge, p.prepared)
                     lloyd = _aligned_stats(lloyd)
                 centers, last_move = driver.update(centers, _aligned_stats(totals), lloyd, temp)
                 steps += 1
@@ -476,7 +486,8 @@ class RBFKMeans(ClusterMixin, BaseEstimator):
             trace.append(rec)
         if settings["polish"]:
             centers, _, _ = p.lloyd(centers, 10_000, 0.0)
-        final, _ = p.passes(_lloyd_pass, (centers, mean, True), [None] * len(p.blocks), _merge)
+        final, _ = p.passes(_lloyd_pass, (centers, True), [None] * len(p.blocks), _merge,
+                            p.prepared)
         self.cluster_centers_ = p.user(centers)
         self.inertia_ = float(final["inertia"])
         self.n_iter_ = total_steps

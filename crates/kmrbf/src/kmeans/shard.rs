@@ -122,8 +122,93 @@ pub fn shard_pass_into<T: Real>(
     extras: bool,
 ) -> Result<()> {
     let xn = labelled_block(x, sample_weight, centers, k, offset, labels)?;
+    let p = Prepared::new(x.data(), x.d(), &xn, sample_weight, isa)?;
+    prepared_pass_into(&p, centers, k, offset, labels, into, extras)
+}
+
+/// A block made ready for every pass of a fit: its rows moved by the data's shift, checked
+/// finite, with their squared norms.
+#[derive(Clone, Debug)]
+pub struct PreparedBlock<T> {
+    /// `n x d` rows, moved by the shift.
+    pub rows: Vec<T>,
+    /// `n` squared norms of the moved rows.
+    pub norms: Vec<T>,
+    /// `d` column sums of the squared moved values (f64): the tolerance's scale, summed over
+    /// blocks and divided by `n d`.
+    pub sq_sums: Vec<f64>,
+}
+
+/// Prepares the block `x` (global rows `offset..`) for [`prepared_pass_into`]: moved by
+/// `shift` (the in-memory centering's arithmetic), then checked as [`shard_pass_into`] checks
+/// a block (finite after the move; the weights' count and values).
+pub fn prepare_block<T: Real>(
+    x: MatView<'_, T>,
+    sample_weight: Option<&[T]>,
+    shift: &crate::center::Shift,
+    offset: u64,
+) -> Result<PreparedBlock<T>> {
     let (n, d) = (x.n(), x.d());
-    let p = Prepared::new(x.data(), d, &xn, sample_weight, isa)?;
+    let mut rows = Vec::new();
+    shift.applied_into(x.data(), &mut rows);
+    check_rows(MatView::new(&rows, n, d)?, sample_weight, offset)?;
+    let mut norms = vec![T::ZERO; n];
+    row_sq_norms(&rows, d, &mut norms);
+    let sq_sums = rows
+        .par_chunks(8192 * d.max(1))
+        .map(|c| {
+            let mut s = vec![0.0f64; d];
+            for r in c.chunks_exact(d) {
+                for (a, v) in s.iter_mut().zip(r) {
+                    *a += v.to_f64() * v.to_f64();
+                }
+            }
+            s
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .fold(vec![0.0f64; d], |mut acc, s| {
+            acc.iter_mut().zip(&s).for_each(|(a, v)| *a += v);
+            acc
+        });
+    Ok(PreparedBlock {
+        rows,
+        norms,
+        sq_sums,
+    })
+}
+
+/// [`shard_pass_into`] on a block already checked, with its squared norms: `p` kept between
+/// the iterations of a fit (its rows checked finite and its weights checked once), so a pass
+/// is the kernel and the sums only. Checks the centers and the labels' count.
+pub fn prepared_pass_into<T: Real>(
+    p: &Prepared<'_, T>,
+    centers: &[T],
+    k: usize,
+    offset: u64,
+    labels: &mut [u32],
+    into: &mut ShardStats,
+    extras: bool,
+) -> Result<()> {
+    let (n, d) = (p.n(), p.d());
+    if labels.len() != n {
+        return Err(Error::BadLength {
+            what: "labels",
+            rows: n,
+            cols: 1,
+            expected: n,
+            got: labels.len(),
+        });
+    }
+    if k == 0 || centers.len() != k * d {
+        return Err(Error::InitShape {
+            expected_k: k,
+            expected_d: d,
+            got_k: centers.len() / d.max(1),
+            got_d: d,
+        });
+    }
+    check_finite("centers", centers, d)?;
     let blocking = Blocking::of::<T>(k);
     if into.sums.weight.len() != k || into.sums.d != d {
         return Err(Error::InitShape {
@@ -133,11 +218,11 @@ pub fn shard_pass_into<T: Real>(
             got_d: d,
         });
     }
-    let changed = assign_pass_into(&p, centers, k, labels, true, blocking, &mut into.sums) as u64;
+    let changed = assign_pass_into(p, centers, k, labels, true, blocking, &mut into.sums) as u64;
     into.changed += changed;
     into.rows += n as u64;
     if extras {
-        add_extras(&p, labels, centers, k, offset, blocking, into);
+        add_extras(p, labels, centers, k, offset, blocking, into);
     }
     Ok(())
 }
@@ -208,8 +293,25 @@ pub(crate) fn check_block<T: Real>(
     k: usize,
     offset: u64,
 ) -> Result<()> {
+    check_rows(x, sample_weight, offset)?;
+    let d = x.d();
+    if k == 0 || centers.len() != k * d {
+        return Err(Error::InitShape {
+            expected_k: k,
+            expected_d: d,
+            got_k: centers.len() / d.max(1),
+            got_d: d,
+        });
+    }
+    check_finite("centers", centers, d)?;
+    Ok(())
+}
+
+/// The rows of a block (finite; an error names the row within the block) and its weights
+/// (count, finite, `>= 0`; an error names the global row).
+fn check_rows<T: Real>(x: MatView<'_, T>, sample_weight: Option<&[T]>, offset: u64) -> Result<()> {
     x.validate("data")?;
-    let (n, d) = (x.n(), x.d());
+    let n = x.n();
     if let Some(sample_weight) = sample_weight {
         if sample_weight.len() != n {
             return Err(Error::WeightCount {
@@ -228,15 +330,6 @@ pub(crate) fn check_block<T: Real>(
             });
         }
     }
-    if k == 0 || centers.len() != k * d {
-        return Err(Error::InitShape {
-            expected_k: k,
-            expected_d: d,
-            got_k: centers.len() / d.max(1),
-            got_d: d,
-        });
-    }
-    check_finite("centers", centers, d)?;
     Ok(())
 }
 
