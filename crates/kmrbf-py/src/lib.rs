@@ -34,6 +34,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(shard::shard_pass, m)?)?;
     m.add_function(wrap_pyfunction!(shard::prepare_block_rows, m)?)?;
     m.add_function(wrap_pyfunction!(shard::prepared_shard_pass, m)?)?;
+    m.add_function(wrap_pyfunction!(soft_shard::prepared_soft_shard_pass, m)?)?;
     m.add_function(wrap_pyfunction!(shard::shard_merge, m)?)?;
     m.add_function(wrap_pyfunction!(shard::shard_update, m)?)?;
     m.add_function(wrap_pyfunction!(soft_shard::soft_shard_pass, m)?)?;

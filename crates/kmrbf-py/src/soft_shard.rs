@@ -7,13 +7,15 @@ use crate::rbf::{anneal_params, objectives_dict};
 use crate::shard::{
     block_error, check_weight_count, shifted_pieces, stats_dict, stats_of, LabelledBlock,
 };
+use kmrbf::data::Prepared;
 use kmrbf::kmeans::{predict, ClusterSums};
 use kmrbf::metrics::Contingency;
 use kmrbf::rbf::anneal::{auto_sigma0, scale_fallback, stage_sigmas, AnnealParams};
 use kmrbf::rbf::objective::Objectives;
-use kmrbf::rbf::shard::{gap_shard_into, soft_shard_into, GapStats};
+use kmrbf::rbf::shard::{gap_shard_into, prepared_soft_into, soft_shard_into, GapStats};
 use kmrbf::rbf::step::{one_hot_ratio, resolution_of, Stepper};
 use kmrbf::rbf::{MapKind, PassOutput, PassRequest, Temperature};
+use kmrbf::MatView;
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -137,10 +139,7 @@ fn soft_typed<'py, T: Float>(
                 let at = offset + r0 as u64;
                 xmax = xmax.max(soft_shard_into(isa, v, w, cs, k, at, req, &mut o)?);
                 if let (Some(r), Some(t)) = (rs, table.as_mut()) {
-                    let (a, b) = (predict(isa, cs, k, v)?, predict(isa, r, k, v)?);
-                    for (&i, &j) in a.iter().zip(&b) {
-                        t[i as usize * k + j as usize] += 1.0;
-                    }
+                    add_table(isa, cs, r, k, v, t)?;
                 }
                 Ok(())
             })?;
@@ -151,6 +150,23 @@ fn soft_typed<'py, T: Float>(
         .map(|t| matrix(py, t, k, k).map(|m| m.into_any()))
         .transpose()?;
     Ok((pass_dict(py, &o, xmax, k, d)?, table))
+}
+
+/// Adds the rows `v` to the `k x k` table of their labels under `cs` against those under the
+/// reference's centers `r`.
+fn add_table<T: Float>(
+    isa: kmrbf::Isa,
+    cs: &[T],
+    r: &[T],
+    k: usize,
+    v: MatView<'_, T>,
+    t: &mut [f64],
+) -> kmrbf::Result<()> {
+    let (a, b) = (predict(isa, cs, k, v)?, predict(isa, r, k, v)?);
+    for (&i, &j) in a.iter().zip(&b) {
+        t[i as usize * k + j as usize] += 1.0;
+    }
+    Ok(())
 }
 
 /// One block's totals of a soft pass (`map`, `alpha`) at the effective `temperature`: the
@@ -447,4 +463,95 @@ pub fn center_discrepancy(
         k,
         d,
     ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn prepared_soft_typed<'py, T: Float>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    norms: &Bound<'py, PyAny>,
+    w: Option<&Bound<'py, PyAny>>,
+    centers: &Bound<'py, PyAny>,
+    reference: Option<&Bound<'py, PyAny>>,
+    offset: u64,
+    map: MapKind,
+    temperature: f64,
+    sums: (bool, bool),
+) -> PyResult<(Bound<'py, PyDict>, Option<Bound<'py, PyAny>>)> {
+    let (xr, n, d) = view2::<T>(x, "block")?;
+    let (cr, k, dc) = view2::<T>(centers, "centers")?;
+    if dc != d {
+        return Err(PyValueError::new_err(format!(
+            "centers have {dc} features; the block has {d} columns"
+        )));
+    }
+    let nr = view1::<T>(Some(norms), "norms")?.expect("given");
+    let rc = reference.map(|r| view2::<T>(r, "reference")).transpose()?;
+    let w = view1::<T>(w, "sample_weight")?;
+    let w = w.as_ref().map(|w| w.as_slice()).transpose()?;
+    let (xs, ns, cs) = (xr.as_slice()?, nr.as_slice()?, cr.as_slice()?);
+    let rs = rc.as_ref().map(|(r, _, _)| r.as_slice()).transpose()?;
+    let isa = crate::run::isa()?;
+    let req = PassRequest {
+        map,
+        temperature: T::from_f64(temperature),
+        resp_sums: sums.0,
+        loss_sums: sums.1,
+        fused: true,
+    };
+    let (o, xmax, table) = py
+        .detach(|| -> kmrbf::Result<(PassOutput, f64, Option<Vec<f64>>)> {
+            let p = Prepared::new(xs, d, ns, w, isa)?;
+            let mut o = PassOutput::empty(k, d, &req);
+            let xmax = prepared_soft_into(&p, cs, k, req, &mut o)?;
+            // The table of the block's labels under `centers` against those under the
+            // reference's centers (`k x k` counts).
+            let table = match rs {
+                Some(r) => {
+                    let mut t = vec![0.0; k * k];
+                    add_table(isa, cs, r, k, MatView::new(xs, n, d)?, &mut t)?;
+                    Some(t)
+                }
+                None => None,
+            };
+            Ok((o, xmax, table))
+        })
+        .map_err(|e| block_error(e, offset))?;
+    let table = table
+        .map(|t| matrix(py, t, k, k).map(|m| m.into_any()))
+        .transpose()?;
+    Ok((pass_dict(py, &o, xmax, k, d)?, table))
+}
+
+/// `soft_shard_pass` on a block from `prepare_block_rows` (`x` its moved rows, `norms` their
+/// squared norms, `sample_weight` as given to it): the same totals and table bit for bit,
+/// without moving and checking the block again.
+#[pyfunction]
+#[pyo3(signature = (x, norms, sample_weight, centers, reference, offset, map, alpha, temperature, resp_sums, loss_sums))]
+#[allow(clippy::too_many_arguments)]
+pub fn prepared_soft_shard_pass<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    norms: &Bound<'py, PyAny>,
+    sample_weight: Option<&Bound<'py, PyAny>>,
+    centers: &Bound<'py, PyAny>,
+    reference: Option<&Bound<'py, PyAny>>,
+    offset: u64,
+    map: &str,
+    alpha: Option<f64>,
+    temperature: f64,
+    resp_sums: bool,
+    loss_sums: bool,
+) -> PyResult<(Bound<'py, PyDict>, Option<Bound<'py, PyAny>>)> {
+    let map = kmrbf::rbf::params::parse_map(map, alpha).map_err(value_error)?;
+    let sums = (resp_sums, loss_sums);
+    let (w, c, r) = (sample_weight, centers, reference);
+    match dtype_of(x, "block")? {
+        Dtype::F32 => {
+            prepared_soft_typed::<f32>(py, x, norms, w, c, r, offset, map, temperature, sums)
+        }
+        Dtype::F64 => {
+            prepared_soft_typed::<f64>(py, x, norms, w, c, r, offset, map, temperature, sums)
+        }
+    }
 }

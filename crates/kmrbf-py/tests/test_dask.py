@@ -236,3 +236,25 @@ def test_a_prepared_block_gives_the_block_pass_bits(data):
         _core.prepare_block_rows(bad, None, mean, 1000)
     with pytest.raises(ValueError, match="weight"):
         _core.prepare_block_rows(X[:100], -np.ones(100), mean, 0)
+
+
+def test_a_prepared_block_gives_the_soft_pass_bits(soft_data):
+    from kmrbf import _core
+
+    X, c0 = soft_data
+    x = X[500:3500]
+    mean = X.astype(np.float64).mean(axis=0)
+    c = (c0 - mean).astype(X.dtype)
+    ref = c[::-1].copy()
+    w = np.linspace(0.5, 2.0, len(x)).astype(X.dtype)
+    rows, norms, _ = _core.prepare_block_rows(x, w, mean, 500)
+    for mp, sums, r in (("entmax15", (True, False), None), ("softmax", (True, True), ref)):
+        a, ta = _core.soft_shard_pass(x, w, c, r, mean, 500, mp, None, 0.7, *sums)
+        b, tb = _core.prepared_soft_shard_pass(rows, norms, w, c, r, 500, mp, None, 0.7, *sums)
+        assert a.keys() == b.keys()
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+        if r is None:
+            assert ta is None and tb is None
+        else:
+            np.testing.assert_array_equal(ta, tb)

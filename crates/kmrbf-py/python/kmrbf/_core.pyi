@@ -153,6 +153,19 @@ def soft_shard_pass(
     resp_sums: bool,
     loss_sums: bool,
 ) -> Tuple[Dict[str, Any], Optional[NDArray[np.float64]]]: ...
+def prepared_soft_shard_pass(
+    x: NDArray[Any],
+    norms: NDArray[Any],
+    sample_weight: Optional[NDArray[Any]],
+    centers: NDArray[Any],
+    reference: Optional[NDArray[Any]],
+    offset: int,
+    map: str,
+    alpha: Optional[float],
+    temperature: float,
+    resp_sums: bool,
+    loss_sums: bool,
+) -> Tuple[Dict[str, Any], Optional[NDArray[np.float64]]]: ...
 def soft_merge(a: Dict[str, Any], b: Dict[str, Any]) -> Dict[str, Any]: ...
 def gap_shard_pass(
     x: NDArray[Any],

@@ -85,11 +85,12 @@ def _lloyd_pass(prepared, weight, offset, prev, centers, extras):
                                      _aligned(centers), offset, _aligned(prev), extras)
 
 
-def _soft_pass(block, weight, offset, centers, reference, mean, map, alpha, temperature, sums):
-    block = _aligned(block)
-    return _core.soft_shard_pass(block, _aligned(weight, block.dtype), _aligned(centers),
-                                 _aligned(reference), _aligned(mean), offset, map, alpha,
-                                 temperature, sums[0], sums[1])
+def _soft_pass(prepared, weight, offset, centers, reference, map, alpha, temperature, sums):
+    rows, norms, _ = prepared
+    rows = _aligned(rows)
+    return _core.prepared_soft_shard_pass(rows, _aligned(norms), _aligned(weight, rows.dtype),
+                                          _aligned(centers), _aligned(reference), offset, map,
+                                          alpha, temperature, sums[0], sums[1])
 
 
 def _soft_merge(a, b):
@@ -237,9 +238,10 @@ class _Blocks:
         return stats, [delayed(_second)(r) for r in res]
 
     def merged(self, f, args, merge):
-        """``f(block, weight, offset, *args)`` on every block, merged in the fixed tree."""
+        """``f(prepared block, weight, offset, *args)`` on every block, merged in the fixed
+        tree."""
         res = [delayed(f)(b, w, o, *args)
-               for b, w, o in zip(self.blocks, self.weights, self.offsets)]
+               for b, w, o in zip(self.prepared, self.weights, self.offsets)]
         return dask.compute(_tree(res, merge))[0]
 
     def lloyd(self, centers, max_iter, tol_abs):
@@ -433,7 +435,6 @@ class RBFKMeans(ClusterMixin, BaseEstimator):
         p = _Blocks(X, sample_weight, k)
         driver = _core.SoftDriver(settings, k, p.d, X.dtype.name)
         c0 = p.initial_centers(self.init, self.random_state, self.init_sample_size)
-        mean = p.mean
         if settings["sigmas"] is not None:
             sigma0 = settings["sigmas"][0]
         elif isinstance(settings["sigma0"], str):
@@ -458,7 +459,7 @@ class RBFKMeans(ClusterMixin, BaseEstimator):
             t0 = time.perf_counter()
             while steps < settings["stage_cap"]:
                 sums = driver.request(temp)
-                totals, _ = p.merged(_soft_pass, (centers, None, mean, settings["map"],
+                totals, _ = p.merged(_soft_pass, (centers, None, settings["map"],
                                                   settings["alpha"], temp, sums), _soft_merge)
                 lloyd = None
                 if driver.wants_lloyd(totals, centers, temp):
@@ -471,7 +472,7 @@ class RBFKMeans(ClusterMixin, BaseEstimator):
                     break
             seconds = time.perf_counter() - t0
             total_steps += steps
-            totals, table = p.merged(_soft_pass, (centers, ref, mean, settings["map"],
+            totals, table = p.merged(_soft_pass, (centers, ref, settings["map"],
                                                   settings["alpha"], temp, (False, False)),
                                      _soft_merge)
             rec = {"stage": si, "sigma": float(sigma), "temperature": float(temp), "steps": steps,

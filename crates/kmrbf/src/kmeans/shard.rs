@@ -200,15 +200,7 @@ pub fn prepared_pass_into<T: Real>(
             got: labels.len(),
         });
     }
-    if k == 0 || centers.len() != k * d {
-        return Err(Error::InitShape {
-            expected_k: k,
-            expected_d: d,
-            got_k: centers.len() / d.max(1),
-            got_d: d,
-        });
-    }
-    check_finite("centers", centers, d)?;
+    check_centers(centers, k, d)?;
     let blocking = Blocking::of::<T>(k);
     if into.sums.weight.len() != k || into.sums.d != d {
         return Err(Error::InitShape {
@@ -295,6 +287,12 @@ pub(crate) fn check_block<T: Real>(
 ) -> Result<()> {
     check_rows(x, sample_weight, offset)?;
     let d = x.d();
+    check_centers(centers, k, d)?;
+    Ok(())
+}
+
+/// `k x d` centers: the shape, and every value finite.
+pub(crate) fn check_centers<T: Real>(centers: &[T], k: usize, d: usize) -> Result<()> {
     if k == 0 || centers.len() != k * d {
         return Err(Error::InitShape {
             expected_k: k,
@@ -303,8 +301,7 @@ pub(crate) fn check_block<T: Real>(
             got_d: d,
         });
     }
-    check_finite("centers", centers, d)?;
-    Ok(())
+    check_finite("centers", centers, d)
 }
 
 /// The rows of a block (finite; an error names the row within the block) and its weights

@@ -10,7 +10,7 @@ use crate::data::{MatView, Prepared};
 use crate::error::{Error, Result};
 use crate::kernels::isa::Isa;
 use crate::kernels::layout::tiles::Blocking;
-use crate::kmeans::shard::{add_extras, checked_norms, labelled_block, ShardStats};
+use crate::kmeans::shard::{add_extras, check_centers, checked_norms, labelled_block, ShardStats};
 use crate::kmeans::step::cluster_sums_into;
 use crate::real::Real;
 
@@ -30,10 +30,24 @@ pub fn soft_shard_into<T: Real>(
     into: &mut PassOutput,
 ) -> Result<f64> {
     let xn = checked_norms(x, sample_weight, centers, k, offset)?;
-    check_totals(into, &req, k, x.d())?;
     let p = Prepared::new(x.data(), x.d(), &xn, sample_weight, isa)?;
-    soft_pass_into(&p, centers, k, req, into);
-    Ok(xn.iter().fold(0.0f64, |m, &v| m.max(v.to_f64())))
+    prepared_soft_into(&p, centers, k, req, into)
+}
+
+/// [`soft_shard_into`] on a block already checked, with its squared norms (a block prepared
+/// once per fit, [`crate::kmeans::shard::prepare_block`]): checks the centers and the totals.
+pub fn prepared_soft_into<T: Real>(
+    p: &Prepared<'_, T>,
+    centers: &[T],
+    k: usize,
+    req: PassRequest<T>,
+    into: &mut PassOutput,
+) -> Result<f64> {
+    let d = p.d();
+    check_centers(centers, k, d)?;
+    check_totals(into, &req, k, d)?;
+    soft_pass_into(p, centers, k, req, into);
+    Ok(p.xn().iter().fold(0.0f64, |m, &v| m.max(v.to_f64())))
 }
 
 fn check_totals<T>(into: &PassOutput, req: &PassRequest<T>, k: usize, d: usize) -> Result<()> {
