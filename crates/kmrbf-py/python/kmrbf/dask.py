@@ -69,7 +69,7 @@ def _aligned_stats(stats):
 
 def _prepare_block(block, weight, mean, offset):
     """The block moved by the column means, checked, with its row norms and the column sums of
-    its squares: made once per fit and kept on the worker for every Lloyd pass."""
+    its squares: made once per fit and kept on the worker for every Lloyd and soft pass."""
     block = _aligned(block)
     return _core.prepare_block_rows(block, _aligned(weight, block.dtype), _aligned(mean), offset)
 
@@ -196,9 +196,9 @@ class _Blocks:
                                    for b, o in zip(self.blocks, self.offsets)])
             row, col, value = min(f for f in found if f is not None)
             raise ValueError(f"X: non-finite value {value} at row {row}, column {col}")
-        # Every block moved by the means once, kept on its worker for the Lloyd passes (a copy
-        # of the data for the fit's duration, as kmrbf.KMeans centers a copy): a pass is then
-        # the kernel and the sums only.
+        # Every block moved by the means once, kept on its worker for the Lloyd and soft passes
+        # (a copy of the data for the fit's duration, as kmrbf.KMeans centers a copy): a pass
+        # is then the kernel and the sums only.
         self.prepared = list(dask.persist(*[
             delayed(_prepare_block)(b, w, self.mean, o)
             for b, w, o in zip(self.blocks, self.weights, self.offsets)]))
